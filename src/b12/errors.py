@@ -6,7 +6,27 @@
      |    +-- KnowledgeReferenceError   (ValueError) an id points at nothing: file, entry, field, id
      |    +-- KnowledgeIntegrityError   a file changed since the manifest was written
      +-- InputError                     (ValueError) what a user wrote could not be understood
-          +-- UnknownNameError          (LookupError too) a name or id nobody knows, with choices
+     |    +-- UnknownNameError          (LookupError too) a name or id nobody knows, with choices
+     |    +-- QuantityInputError        a dose, volume or concentration as written: kind, text
+     |    |    +-- EmptyQuantityError        nothing written
+     |    |    +-- MissingNumberError        no number ('mcg')
+     |    |    +-- UnreadableQuantityError   not a number then a unit ('mcg 500', '5.0.0 mg')
+     |    |    +-- TooManyNumbersError       two numbers, a range, a space inside a number
+     |    |    +-- AmbiguousNumberError      a decimal comma, or a dot that may group thousands
+     |    |    +-- DoseUnitError             the unit is missing or not usable: unit
+     |    |    |    +-- MissingUnitError     no unit ('500')
+     |    |    |    +-- UnknownUnitError     a unit b12 does not read ('500 gr')
+     |    |    |    +-- WrongUnitKindError   a volume where a mass belongs, or the reverse
+     |    |    |    +-- IUNotAUnitError      'IU' or 'units': B12 has no international unit
+     |    |    +-- QuantityRangeError        a number no dose, volume or concentration can have
+     |    |         +-- NegativeQuantityError
+     |    |         +-- ZeroQuantityError
+     |    |         +-- NotFiniteError       NaN, Infinity
+     |    |         +-- TooPreciseError      more than 6 decimal places
+     |    |         +-- TooLargeError        above 10 g, 1,000 mL or 10 g/mL
+     |    +-- UnmeasurableVolumeError   no standard syringe measures the volume: volume_ml
+     +-- QuantityTypeError              (TypeError) code passed a float or non-number as a quantity
+     +-- QuantityValueError             (ValueError) code built an impossible quantity (NaN, < 0)
 
 Every error carries the values that caused it as attributes, and its message says what to
 write instead. The command line maps InputError to exit code 2.
@@ -69,7 +89,9 @@ class InputError(B12Error, ValueError):
 class UnknownNameError(InputError, LookupError):
     """A name or id that the knowledge base does not know."""
 
-    def __init__(self, kind: str, name: str, choices: Sequence[str], suggestions: Sequence[str] = ()) -> None:
+    def __init__(
+        self, kind: str, name: str, choices: Sequence[str], suggestions: Sequence[str] = ()
+    ) -> None:
         self.kind = kind
         self.name = name
         self.choices = tuple(choices)
@@ -84,3 +106,114 @@ class UnknownNameError(InputError, LookupError):
 
     def __str__(self) -> str:  # LookupError would otherwise quote the message
         return str(self.args[0])
+
+
+class QuantityInputError(InputError):
+    """A dose, volume or concentration as written could not be read."""
+
+    def __init__(self, kind: str, text: str, problem: str, instead: str) -> None:
+        self.kind = kind
+        self.text = text
+        self.problem = problem
+        self.instead = instead
+        super().__init__(f"{kind} {text!r}: {problem}; {instead}")
+
+
+class EmptyQuantityError(QuantityInputError):
+    """Nothing was written."""
+
+
+class MissingNumberError(QuantityInputError):
+    """A unit or words without a number."""
+
+
+class UnreadableQuantityError(QuantityInputError):
+    """Not a number followed by a unit."""
+
+
+class TooManyNumbersError(QuantityInputError):
+    """More than one number: a range, two doses, or a space inside a number."""
+
+
+class AmbiguousNumberError(QuantityInputError):
+    """A number that reads two ways: a decimal comma, or a dot that may group thousands."""
+
+
+class DoseUnitError(QuantityInputError):
+    """The unit of a dose, volume or concentration is missing or cannot be used."""
+
+    def __init__(self, kind: str, text: str, unit: str, problem: str, instead: str) -> None:
+        self.unit = unit
+        super().__init__(kind, text, problem, instead)
+
+
+class MissingUnitError(DoseUnitError):
+    """A number without a unit."""
+
+
+class UnknownUnitError(DoseUnitError):
+    """A unit b12 does not read."""
+
+
+class WrongUnitKindError(DoseUnitError):
+    """A unit of the wrong kind: a volume where a mass belongs, a ratio where a dose belongs."""
+
+
+class IUNotAUnitError(DoseUnitError):
+    """'IU' or 'units' for vitamin B12, which has no international unit."""
+
+
+class QuantityRangeError(QuantityInputError):
+    """A number that cannot be a dose, volume or concentration."""
+
+
+class NegativeQuantityError(QuantityRangeError):
+    """A negative number."""
+
+
+class ZeroQuantityError(QuantityRangeError):
+    """Zero."""
+
+
+class NotFiniteError(QuantityRangeError):
+    """NaN or Infinity."""
+
+
+class TooPreciseError(QuantityRangeError):
+    """More decimal places than any syringe or balance resolves."""
+
+
+class TooLargeError(QuantityRangeError):
+    """Above the largest value b12 reads (10 g, 1,000 mL, 10 g/mL)."""
+
+
+class UnmeasurableVolumeError(InputError):
+    """No standard syringe measures this volume: too large, or below half a graduation."""
+
+    def __init__(self, volume_ml: str, problem: str, instead: str) -> None:
+        self.volume_ml = volume_ml
+        self.problem = problem
+        self.instead = instead
+        super().__init__(f"{volume_ml} mL: {problem}; {instead}")
+
+
+class QuantityTypeError(B12Error, TypeError):
+    """Code passed a binary float (or another non-number) where an exact quantity belongs."""
+
+    def __init__(self, what: str, value: object) -> None:
+        self.what = what
+        self.value = value
+        if isinstance(value, float):
+            problem = f"got the binary float {value!r}, which is not exact"
+        else:
+            problem = f"got {type(value).__name__} {value!r}"
+        super().__init__(f"{what}: {problem}; pass a Decimal or an int (Decimal('0.5'), 500)")
+
+
+class QuantityValueError(B12Error, ValueError):
+    """Code built an impossible quantity: NaN, infinite, negative or zero where it cannot be."""
+
+    def __init__(self, what: str, value: object, problem: str) -> None:
+        self.what = what
+        self.value = value
+        super().__init__(f"{what}: {value!r} {problem}")

@@ -95,7 +95,7 @@ def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
 _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Knowledge:
     """The whole knowledge base, frozen. Use the accessors; every entry names its sources."""
 
@@ -179,18 +179,33 @@ class Knowledge:
         return max((self.sources[i].trust for i in source_ids), default=0)
 
     def regimens_for(self, indication_id: str) -> tuple[s.Regimen, ...]:
-        """Regimens for an indication, most trusted source first."""
+        """Regimens for an indication: most trusted first; among equals, a conflict's default first."""
+        followed = {
+            ref.partition(":")[2]
+            for c in self.conflicts.values()
+            for p in c.positions
+            if p.id == c.default
+            for ref in p.entries
+        }
         found = [r for r in self.regimens.values() if r.indication == indication_id]
-        return tuple(sorted(found, key=lambda r: (-self.trust(r.sources), r.id)))
+        return tuple(sorted(found, key=lambda r: (-self.trust(r.sources), r.id not in followed, r.id)))
 
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
     """Load and check the knowledge base in ``path`` (default: the one shipped with b12)."""
-    return _load(Path(path).resolve() if path is not None else DEFAULT_PATH)
+    root = Path(path).resolve() if path is not None else DEFAULT_PATH
+    try:
+        stamp = (root / MANIFEST).read_bytes()
+    except FileNotFoundError:
+        raise KnowledgeSchemaError(
+            str(root / MANIFEST), "-", "-", "no manifest in this folder"
+        ) from None
+    return _load(root, stamp)
 
 
 @lru_cache(maxsize=8)
-def _load(root: Path) -> Knowledge:
+def _load(root: Path, stamp: bytes) -> Knowledge:
+    """Loads once per folder and manifest: a reviewed edit (new manifest) is seen at once."""
     manifest = read_manifest(root)
     raw = {name: _verified_bytes(root, name, manifest["files"]) for name in manifest["files"]}
     missing = sorted(set(FILES) - set(raw))
@@ -203,7 +218,9 @@ def _load(root: Path) -> Knowledge:
         allowed = (*sections, *SHARED_SECTIONS)
         for key, entries in _parse(file, raw[file]).items():
             if key not in allowed:
-                raise KnowledgeSchemaError(file, key, key, f"unknown section; expected {list(allowed)}")
+                raise KnowledgeSchemaError(
+                    file, key, key, f"unknown section; expected {list(allowed)}"
+                )
             for entry_id, entry in _validate_entries(file, key, entries, MODELS[key]).items():
                 if entry_id in collections[key]:
                     raise KnowledgeSchemaError(file, entry_id, "id", f"duplicate id in {key}")
@@ -220,7 +237,9 @@ def _load(root: Path) -> Knowledge:
         inventory=MappingProxyType(inventory),
     )
     if knowledge.content_hash != manifest["content_hash"]:
-        raise KnowledgeIntegrityError(MANIFEST, str(manifest["content_hash"]), knowledge.content_hash)
+        raise KnowledgeIntegrityError(
+            MANIFEST, str(manifest["content_hash"]), knowledge.content_hash
+        )
     _check_references(knowledge, homes)
     _check_conflict_defaults(knowledge, homes)
     return knowledge
@@ -230,7 +249,9 @@ def read_manifest(root: Path) -> dict[str, Any]:
     try:
         manifest = tomllib.loads((root / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise KnowledgeSchemaError(str(root / MANIFEST), "-", "-", "no manifest in this folder") from None
+        raise KnowledgeSchemaError(
+            str(root / MANIFEST), "-", "-", "no manifest in this folder"
+        ) from None
     for key in ("version", "content_hash", "files"):
         if key not in manifest:
             raise KnowledgeSchemaError(MANIFEST, "-", key, "required")
@@ -308,7 +329,9 @@ def _load_inventory(
                 except ValidationError as exc:
                     error = exc.errors()[0]
                     where = ".".join(str(p) for p in error["loc"]) or "-"
-                    raise KnowledgeSchemaError(name, f"{seed}#{index + 1}", where, error["msg"]) from None
+                    raise KnowledgeSchemaError(
+                        name, f"{seed}#{index + 1}", where, error["msg"]
+                    ) from None
                 _check_entry_ref(collections, name, f"{seed}#{index + 1}", "ref", item.ref)
                 items.setdefault(str(seed), []).append(item)
     return {seed: tuple(found) for seed, found in items.items()}
@@ -338,7 +361,9 @@ def _check_references(knowledge: Knowledge, homes: Mapping[tuple[str, str], str]
             if isinstance(entry, s.Conflict):
                 for position in entry.positions:
                     for ref in position.entries:
-                        _check_entry_ref(knowledge.collections, file, entry_id, "positions.entries", ref)
+                        _check_entry_ref(
+                            knowledge.collections, file, entry_id, "positions.entries", ref
+                        )
 
 
 def _check_conflict_defaults(knowledge: Knowledge, homes: Mapping[tuple[str, str], str]) -> None:

@@ -53,7 +53,9 @@ Status = Literal["supported", "contradicted", "unsupported", "unverified"]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True
+    )
 
 
 class Range(Frozen):
@@ -128,7 +130,9 @@ class Source(Frozen):
     @model_validator(mode="after")
     def _located(self) -> Source:
         if self.file is not None and (self.address or self.citation):
-            raise ValueError("a seed source has a `file` only; authorities an `address` or `citation`")
+            raise ValueError(
+                "a seed source has a `file` only; authorities an `address` or `citation`"
+            )
         if self.file is None and not (self.address or self.citation):
             raise ValueError("a source needs a seed `file`, an `address` or a `citation`")
         return self
@@ -181,17 +185,21 @@ class Medicine(Frozen):
 
 
 class Ingredient(Frozen):
-    """An amount of a substance per mL (solutions) or per unit (tablet, spray, drop)."""
+    """An amount of a substance per mL (solutions) or per unit (tablet, spray, drop).
+
+    Written as ``{substance: thiamine, amount: "100 mg", per: "2 mL"}`` or ``per: tablet``.
+    A product whose sources name an ingredient without its amount leaves both out; no dose
+    can then be calculated from that product, and b12 says so.
+    """
 
     substance: SubstanceId
-    amount_mcg: Decimal
+    amount_mcg: Decimal | None = None
     per_ml: Decimal | None = None
     per_unit: Literal["tablet", "spray", "drop", "capsule"] | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _parse(cls, value: Any) -> Any:
-        # Files say what the label says: {amount: "100 mg", per: "2 mL"} or {per: tablet}.
         if isinstance(value, dict) and "amount" in value:
             value = dict(value)
             value["amount_mcg"] = parse_mass_mcg(str(value.pop("amount")))
@@ -204,6 +212,10 @@ class Ingredient(Frozen):
 
     @model_validator(mode="after")
     def _one_basis(self) -> Ingredient:
+        if self.amount_mcg is None:
+            if self.per_ml is not None or self.per_unit is not None:
+                raise ValueError("`per` without an `amount`")
+            return self
         if (self.per_ml is None) == (self.per_unit is None):
             raise ValueError("an ingredient is per mL or per unit, exactly one")
         if self.per_ml is not None and self.per_ml <= 0:
@@ -212,7 +224,9 @@ class Ingredient(Frozen):
 
     @property
     def mcg_per_ml(self) -> Decimal | None:
-        return None if self.per_ml is None else self.amount_mcg / self.per_ml
+        if self.amount_mcg is None or self.per_ml is None:
+            return None
+        return self.amount_mcg / self.per_ml
 
 
 class Excipient(Frozen):
@@ -222,7 +236,9 @@ class Excipient(Frozen):
 
 
 class Container(Frozen):
-    kind: Literal["ampoule", "single-dose-vial", "multi-dose-vial", "bottle", "spray-bottle", "blister"]
+    kind: Literal[
+        "ampoule", "single-dose-vial", "multi-dose-vial", "bottle", "spray-bottle", "blister"
+    ]
     volume_ml: Decimal | None = None
     units: int | None = None
     pack_count: int = 1
@@ -289,11 +305,19 @@ class Indication(Attributed):
     synonyms: tuple[str, ...] = ()
     icd10: tuple[str, ...] = ()
     category: Literal[
-        "deficiency", "haematological", "neurological", "hepatic", "diagnostic", "prophylaxis", "other"
+        "deficiency",
+        "haematological",
+        "neurological",
+        "hepatic",
+        "diagnostic",
+        "prophylaxis",
+        "other",
     ]
 
 
-PhaseKind = Literal["loading", "consolidation", "maintenance", "treatment", "diagnostic", "prophylaxis"]
+PhaseKind = Literal[
+    "loading", "consolidation", "maintenance", "treatment", "diagnostic", "prophylaxis"
+]
 
 
 class Phase(Frozen):
@@ -324,7 +348,9 @@ class Phase(Frozen):
         if not rhythms and self.frequency_note is None:
             raise ValueError("give every_days, per_week or per_month (or a frequency_note)")
         if not (self.doses or self.duration_days or self.until or self.lifelong):
-            raise ValueError("say how long the phase lasts: doses, duration_days, until or lifelong")
+            raise ValueError(
+                "say how long the phase lasts: doses, duration_days, until or lifelong"
+            )
         return self
 
 
@@ -373,7 +399,13 @@ class Interaction(Attributed):
     id: Id
     medicines: tuple[MedicineId, ...] = Field(min_length=1)
     mechanism: Literal[
-        "absorption", "effect", "assay-interference", "deficiency-risk", "serum-level", "clotting", "allergy"
+        "absorption",
+        "effect",
+        "assay-interference",
+        "deficiency-risk",
+        "serum-level",
+        "clotting",
+        "allergy",
     ]
     says: str
     matters_for_routes: tuple[Route, ...] = ()

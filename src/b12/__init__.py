@@ -1,0 +1,55 @@
+"""b12: plan, check and record vitamin B12 injection therapy, with every number traced to its source.
+
+The public API is listed in ``__all__``; everything else is private. Heavy parts load on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from b12.errors import (
+    B12Error,
+    InputError,
+    KnowledgeError,
+    KnowledgeIntegrityError,
+    KnowledgeReferenceError,
+    KnowledgeSchemaError,
+    UnknownNameError,
+)
+
+if TYPE_CHECKING:
+    from b12.domain.findings import Basis, Finding, Level
+    from b12.knowledge.loader import Knowledge, load_knowledge
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Knowledge": "b12.knowledge.loader",
+    "load_knowledge": "b12.knowledge.loader",
+    "Finding": "b12.domain.findings",
+    "Basis": "b12.domain.findings",
+    "Level": "b12.domain.findings",
+}
+
+__all__ = [
+    "B12Error",
+    "Basis",
+    "Finding",
+    "InputError",
+    "Knowledge",
+    "KnowledgeError",
+    "KnowledgeIntegrityError",
+    "KnowledgeReferenceError",
+    "KnowledgeSchemaError",
+    "Level",
+    "UnknownNameError",
+    "__version__",
+    "load_knowledge",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'b12' has no attribute {name!r}")

@@ -1,0 +1,181 @@
+"""`b12 sources | products | indications | regimens | conflicts | info | example`."""
+# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from typing import Annotated, Any
+
+import typer
+
+from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.output import console, emit_json, table
+from b12.knowledge import Knowledge, load_knowledge
+from b12.knowledge.views import TOPICS, conflict_item, info, list_items
+
+
+def _header(kb: Knowledge) -> dict[str, Any]:
+    return {"version": kb.version, "fingerprint": kb.fingerprint}
+
+
+def _sources(item: dict[str, Any]) -> str:
+    return ", ".join(item.get("sources", ()))
+
+
+def _short(item: dict[str, Any]) -> str:
+    for key in ("says", "effect", "name", "title", "claim"):
+        if key in item:
+            return str(item[key])
+    return ""
+
+
+def _flag(item: dict[str, Any]) -> str:
+    status = item.get("status", "supported")
+    if status == "supported":
+        return ""
+    return f"{status}" + (f" ({item['conflict']})" if "conflict" in item else "")
+
+
+def _show_list(kb: Knowledge, what: str, items: list[dict[str, Any]]) -> None:
+    out = console()
+    title = f"{what.capitalize()} ({len(items)}) - knowledge {kb.fingerprint}"
+    if what == "sources":
+        rows = [
+            (
+                i["id"],
+                str(i["trust"]),
+                i["kind"],
+                i["title"],
+                i.get("file") or i.get("address") or i.get("citation", ""),
+            )
+            for i in items
+        ]
+        out.print(table(title, ("id", "trust", "kind", "title", "where"), rows))
+    elif what == "conflicts":
+        for i in items:
+            out.print(f"[bold]{i['id']}[/bold]: {i['claim']}")
+            for p in i["positions"]:
+                mark = "->" if p["default"] else "  "
+                out.print(
+                    f"  {mark} {p['says']}  [dim]({', '.join(p['sources'])}; trust {p['trust']})[/dim]"
+                )
+            out.print(
+                f"     [italic]followed: {i['default']['position']}. {i['default']['reason']}[/italic]\n"
+            )
+        out.print(f"{len(items)} conflicts - knowledge {kb.fingerprint}")
+    elif what == "regimens":
+        rows = [(i["id"], i["indication"], i["title"], _sources(i), _flag(i)) for i in items]
+        out.print(table(title, ("id", "indication", "regimen", "sources", "status"), rows))
+    else:
+        rows = [(i["id"], i["name"], _sources(i), _flag(i)) for i in items]
+        out.print(table(title, ("id", "name", "sources", "status"), rows))
+
+
+def _list(what: str, as_json: bool, kb_path: str | None, indication: str | None = None) -> int:
+    kb = load_knowledge(kb_path)
+    items = list_items(kb, what, indication)
+    if as_json:
+        emit_json({**_header(kb), what: items})
+    else:
+        _show_list(kb, what, items)
+    return 0
+
+
+@command("sources")
+def sources(as_json: JsonOption = False, kb: KbOption = None) -> int:
+    """List the sources with their kind and trust (regulatory > guideline > reference > educational > anecdotal)."""
+    return _list("sources", as_json, kb)
+
+
+@command("products")
+def products(as_json: JsonOption = False, kb: KbOption = None) -> int:
+    """List the products: ingredients per mL, container, routes, sources."""
+    return _list("products", as_json, kb)
+
+
+@command("indications")
+def indications(as_json: JsonOption = False, kb: KbOption = None) -> int:
+    """List the indications with their synonyms and sources."""
+    return _list("indications", as_json, kb)
+
+
+@command("regimens")
+def regimens(
+    indication: Annotated[
+        str | None, typer.Option(help="Only the regimens for this indication (id or name).")
+    ] = None,
+    as_json: JsonOption = False,
+    kb: KbOption = None,
+) -> int:
+    """List the regimens (most trusted first with --indication), each as phases."""
+    return _list("regimens", as_json, kb, indication)
+
+
+@command("conflicts")
+def conflicts(as_json: JsonOption = False, kb: KbOption = None) -> int:
+    """List every disagreement between sources, each position, and the one followed by default."""
+    return _list("conflicts", as_json, kb)
+
+
+@command("info")
+def info_command(
+    topic: Annotated[str, typer.Argument(help=f"One of: {', '.join(TOPICS)}.")],
+    as_json: JsonOption = False,
+    kb: KbOption = None,
+) -> int:
+    """Monograph sections of a topic, each item with its sources and any conflict."""
+    knowledge = load_knowledge(kb)
+    result = info(knowledge, topic)
+    if as_json:
+        emit_json({**_header(knowledge), **result})
+        return 0
+    out = console()
+    for section in result["sections"]:
+        rows = [(i.get("id", ""), _short(i), _sources(i), _flag(i)) for i in section["items"]]
+        out.print(
+            table(f"{section['title']} ({len(rows)})", ("id", "says", "sources", "status"), rows)
+        )
+    for c in result["conflicts"]:
+        out.print(
+            f"[bold yellow]Conflict {c['id']}[/bold yellow]: {c['claim']} -> {c['default']['says']}"
+        )
+    out.print(f"knowledge {knowledge.fingerprint}")
+    return 0
+
+
+@command("example")
+def example(as_json: JsonOption = False, kb: KbOption = None) -> int:
+    """A worked example: the regimens for pernicious anaemia, most trusted first, and where sources disagree."""
+    from b12.knowledge.describe import describe_phase
+
+    knowledge = load_knowledge(kb)
+    indication = knowledge.lookup("indications", "Addison-Biermer anaemia", "indication")
+    regimens = knowledge.regimens_for(indication.id)
+    ids = {r.id for r in regimens}
+    touching = [
+        conflict_item(knowledge, c)
+        for c in knowledge.conflicts.values()
+        if any(ref.partition(":")[2] in ids for p in c.positions for ref in p.entries)
+    ]
+    if as_json:
+        emit_json(
+            {
+                **_header(knowledge),
+                "indication": indication.id,
+                "regimens": list_items(knowledge, "regimens", indication.id),
+                "conflicts": touching,
+            }
+        )
+        return 0
+    out = console()
+    out.print(f"[bold]{indication.name}[/bold] (also: {', '.join(indication.synonyms)})")
+    out.print("Regimens, most trusted source first:")
+    for r in regimens:
+        flag = f" [yellow]{r.status}[/yellow]" if r.status != "supported" else ""
+        out.print(
+            f"  [bold]{r.id}[/bold] (trust {knowledge.trust(r.sources)}: {', '.join(r.sources)}){flag}"
+        )
+        for phase in r.phases:
+            out.print(f"      {phase.name}: {describe_phase(phase)}")
+    for c in touching:
+        out.print(f"[yellow]Sources disagree[/yellow] ({c['id']}): {c['claim']}")
+        out.print(f"    followed: {c['default']['says']} ({', '.join(c['default']['sources'])})")
+    out.print(f"knowledge {knowledge.fingerprint}")
+    return 0

@@ -1,0 +1,80 @@
+"""How the command line prints: one JSON object with --json, Rich tables for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON data; a Decimal becomes a JSON number written exactly as the Decimal reads."""
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump(mode="python", exclude_none=True, exclude_defaults=False))
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        as_float = float(value)
+        # A float is only a vehicle for the JSON literal; refuse it when it would change the digits.
+        return as_float if Decimal(repr(as_float)) == value else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "value") and type(value).__module__.startswith("b12"):
+        return value.value  # enums
+    if hasattr(value, "to_dict"):
+        return jsonable(value.to_dict())
+    return value
+
+
+def emit_json(obj: Mapping[str, Any]) -> None:
+    sys.stdout.write(json.dumps(jsonable(obj), ensure_ascii=False, indent=2) + "\n")
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], caption: str | None = None
+) -> Any:
+    from rich.table import Table
+
+    out = Table(title=title, caption=caption, show_lines=False, title_justify="left", expand=False)
+    for column in columns:
+        out.add_column(column, overflow="fold")
+    for row in rows:
+        out.add_row(*row)
+    return out
+
+
+def fail(message: str, code: int = 2) -> int:
+    sys.stderr.write(f"b12: {message}\n")
+    return code
+
+
+LEVEL_STYLE = {"stop": "bold white on red", "warning": "bold yellow", "info": "cyan"}
+
+
+def show_findings(out: Any, findings: Iterable[Any]) -> None:
+    """Each finding: level, code, message, then its basis (sources and the values used)."""
+    listed = list(findings)
+    if not listed:
+        out.print("[green]No findings.[/green]")
+        return
+    out.print("[bold]FINDINGS[/bold]")
+    for f in listed:
+        level = f.level.value
+        out.print(f" [{LEVEL_STYLE[level]}]{level.upper():<7}[/{LEVEL_STYLE[level]}] {f.code}: {f.message}")
+        basis = ", ".join(f.basis.sources) or "b12's own check"
+        values = "; ".join(f"{k}: {v}" for k, v in f.basis.values.items())
+        out.print(f"          [dim]basis: {basis}" + (f"; {values}" if values else "") + "[/dim]")
+        if f.conflict:
+            out.print(f"          [dim]sources disagree: see `b12 conflicts` ({f.conflict})[/dim]")

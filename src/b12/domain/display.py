@@ -1,0 +1,69 @@
+"""How every b12 output writes numbers, masses, volumes and concentrations.
+
+One module so that every screen, report and message follows ISMP's list of error-prone notations:
+"mcg" never "ug" or "µg", "mL" never "cc", no trailing zero ("1 mg", not "1.0 mg"), always a
+leading zero ("0.5 mL", not ".5 mL"), thousands separated ("1,000 mcg"), no exponent ("1E+3").
+B12 doses are always shown in mcg; mg and g are for other ingredients (thiamine 100 mg).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import Literal
+
+from b12.errors import QuantityTypeError, QuantityValueError
+
+MassUnit = Literal["mcg", "mg", "g"]
+_SHIFT: dict[str, int] = {"mcg": 0, "mg": -3, "g": -6}
+# Display never loses digits to the context: quantize and scaleb round to `prec` significant digits.
+_WIDE = Context(prec=100_000)
+_MAX_DIGITS = 1000  # written out without an exponent, 1E+999999999 would never finish printing
+
+
+def _decimal(value: Decimal | int, what: str) -> Decimal:
+    # bool is an int subclass and float is inexact: neither is a quantity.
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise QuantityTypeError(what, value)
+    number = Decimal(value)
+    if not number.is_finite():
+        raise QuantityValueError(what, number, "is not a finite number")
+    if not number.is_zero() and abs(number.adjusted()) > _MAX_DIGITS:
+        raise QuantityValueError(what, number, f"needs more than {_MAX_DIGITS} digits to write out")
+    return number
+
+
+def format_number(value: Decimal | int, *, places: int | None = None) -> str:
+    """1000 -> '1,000'; Decimal('0.50') -> '0.5'; places rounds half-up (the caller must say so)."""
+    number = _decimal(value, "format_number")
+    if places is not None:
+        number = number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP, _WIDE)
+    if number.is_zero():
+        number = Decimal(0)  # no "-0" and no "0.000"
+    text = f"{number:,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_mass(mcg: Decimal | int, unit: MassUnit = "mcg", *, places: int | None = None) -> str:
+    """Decimal('1000') -> '1,000 mcg'; format_mass(100_000, unit='mg') -> '100 mg'."""
+    if unit not in _SHIFT:
+        raise QuantityValueError("format_mass unit", unit, "is not one of mcg, mg, g")
+    amount = _decimal(mcg, "format_mass").scaleb(_SHIFT[unit], _WIDE)
+    return f"{format_number(amount, places=places)} {unit}"
+
+
+def format_volume(ml: Decimal | int, *, places: int | None = None) -> str:
+    """Decimal('0.50') -> '0.5 mL'; never 'cc'."""
+    return f"{format_number(_decimal(ml, 'format_volume'), places=places)} mL"
+
+
+def format_concentration(
+    mcg: Decimal | int, per_ml: Decimal | int = 1, *, unit: MassUnit = "mcg"
+) -> str:
+    """(1000) -> '1,000 mcg/mL'; (100_000, 2, unit='mg') -> '100 mg/2 mL'."""
+    volume = _decimal(per_ml, "format_concentration per_ml")
+    mass = format_mass(mcg, unit)
+    if volume == 1:
+        return f"{mass}/mL"
+    return f"{mass}/{format_volume(volume)}"

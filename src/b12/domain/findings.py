@@ -1,0 +1,77 @@
+"""Findings: what b12 tells a person about an order, a patient or a record, with its basis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+
+class Level(str, Enum):
+    """How loud a finding is. Only `stop` interrupts by default; stops are few and listed."""
+
+    STOP = "stop"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"stop": 3, "warning": 2, "info": 1}[self.value]
+
+
+@dataclass(frozen=True)
+class Basis:
+    """The knowledge (source ids) and the values (what the patient or order said) behind a finding."""
+
+    sources: tuple[str, ...]
+    values: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sources": list(self.sources), "values": dict(self.values)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    level: Level
+    message: str
+    basis: Basis
+    conflict: str | None = None
+    suggestion: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code,
+            "level": self.level.value,
+            "message": self.message,
+            "basis": self.basis.to_dict(),
+        }
+        if self.conflict is not None:
+            out["conflict"] = self.conflict
+        if self.suggestion is not None:
+            out["suggestion"] = self.suggestion
+        return out
+
+
+def finding(
+    code: str,
+    level: Level,
+    message: str,
+    sources: Iterable[str],
+    values: Mapping[str, object] | None = None,
+    conflict: str | None = None,
+    suggestion: str | None = None,
+) -> Finding:
+    """Build a finding; values are shown as text exactly as they will be printed."""
+    shown = {k: str(v) for k, v in (values or {}).items()}
+    return Finding(
+        code, level, message, Basis(tuple(sources), MappingProxyType(shown)), conflict, suggestion
+    )
+
+
+def worst(findings: Iterable[Finding]) -> Level | None:
+    """The loudest level among ``findings`` (None when there are none)."""
+    levels = [f.level for f in findings]
+    return max(levels, key=lambda lv: lv.rank) if levels else None

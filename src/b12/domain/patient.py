@@ -1,0 +1,58 @@
+"""The patient as screening and dosing see them: a profile, no identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from b12.errors import InputError
+
+Sex = Literal["female", "male"]
+MONTHS_PER_YEAR = Decimal(12)
+ADULT_MONTHS = Decimal(18 * 12)
+
+
+@dataclass(frozen=True)
+class Patient:
+    """Age in months (None when not given), and what else matters for B12 therapy."""
+
+    age_months: Decimal | None = None
+    sex: Sex | None = None
+    weight_kg: Decimal | None = None
+    pregnant: bool = False
+    breastfeeding: bool = False
+    conditions: tuple[str, ...] = ()
+    medications: tuple[str, ...] = ()
+    allergies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.age_months is not None and not Decimal(0) <= self.age_months <= 130 * MONTHS_PER_YEAR:
+            raise InputError(f"age {self.age_months} months is not plausible; write --age-years 0-130")
+        if self.weight_kg is not None and not Decimal("0.3") <= self.weight_kg <= 400:
+            raise InputError(f"weight {self.weight_kg} kg is not plausible; write --weight-kg 0.3-400")
+
+    @classmethod
+    def of_age(
+        cls, age_years: Decimal | None = None, age_months: Decimal | None = None, **rest: object
+    ) -> Patient:
+        """Build from --age-years or --age-months (not both)."""
+        if age_years is not None and age_months is not None:
+            raise InputError("give --age-years or --age-months, not both")
+        months = age_years * MONTHS_PER_YEAR if age_years is not None else age_months
+        return cls(age_months=months, **rest)  # type: ignore[arg-type]
+
+    @property
+    def age_known(self) -> bool:
+        return self.age_months is not None
+
+    @property
+    def age_years(self) -> Decimal | None:
+        return None if self.age_months is None else self.age_months / MONTHS_PER_YEAR
+
+    def describe_age(self) -> str:
+        if self.age_months is None:
+            return "not given"
+        if self.age_months < 24:
+            return f"{self.age_months.normalize():f} months"
+        return f"{(self.age_months / MONTHS_PER_YEAR).quantize(Decimal('0.1')).normalize():f} years"

@@ -1,0 +1,175 @@
+"""Dose calculation: golden cases from published examples, then each check on its own."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from b12 import InputError, load_knowledge
+from b12.domain.findings import Level
+from b12.domain.patient import Patient
+from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
+
+CASES = yaml.safe_load((Path(__file__).parent / "golden" / "dose_cases.yaml").read_text())["cases"]
+
+
+def run(dose: str, **options: Any) -> DoseResult:
+    return calculate_dose(load_knowledge(), DoseRequest(dose=dose, **options))
+
+
+def codes(result: DoseResult) -> set[str]:
+    return {f.code for f in result.findings}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_golden(case: dict[str, Any]) -> None:
+    kb = load_knowledge()
+    assert case["source"] in kb.sources
+    options = {k: case[k] for k in ("product", "concentration", "assume_iu_is_mcg") if k in case}
+    result = run(case["dose"], **options)
+    expect = case["expect"]
+    assert result.dose_mcg == expect["dose_mcg"]
+    drawn = None if result.measured is None else result.measured.rounded_ml
+    assert drawn == (None if expect["volume_ml"] is None else Decimal(expect["volume_ml"]))
+    assert set(expect["codes"]) <= codes(result), codes(result)
+    loudest = max((f.level for f in result.findings), key=lambda lv: lv.rank, default=None)
+    assert (loudest.value if loudest else "none") == expect["level"]
+    if "suggestion" in expect:
+        slip = next(f for f in result.findings if f.code == "DOSE_UNIT_SLIP")
+        assert slip.suggestion == expect["suggestion"]
+    for f in result.findings:
+        assert f.basis.sources or f.code == "VOLUME_ROUNDED", f.code
+
+
+def test_iu_without_the_assumption_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="no international unit"):
+        run("5000 iu", concentration="1000 mcg/mL")
+
+
+def test_slip_message_names_the_likely_dose() -> None:
+    result = run("500 mg", concentration="500mcg/mL")
+    (slip,) = result.stops
+    assert slip.message == (
+        "500,000 mcg is 500 times the largest single dose any trusted regimen injects (1,000 mcg): "
+        "a mg/mcg slip? The likely intended dose is 500 mcg."
+    )
+    assert slip.basis.values["largest trusted single dose"] == "1,000 mcg"
+
+
+def test_milgamma_gives_every_ingredient_in_the_volume() -> None:
+    result = run("1000 mcg", product="milgamma-2ml-ampoule")
+    shown = {i.substance: i.shown for i in result.ingredients}
+    assert shown == {
+        "thiamine": "100 mg",
+        "pyridoxine": "100 mg",
+        "cyanocobalamin": "1,000 mcg",
+        "lidocaine": "20 mg",
+    }
+    (opened,) = result.containers
+    assert (opened.kind, opened.count, opened.left_ml) == ("ampoule", 1, 0)
+
+
+def test_single_use_ampoule_discards_the_rest() -> None:
+    result = run("100 mcg", product="cyanocobalamin-500mcg-ml-ampoule")
+    (opened,) = result.containers
+    assert (opened.count, opened.use_ml, opened.left_ml) == (1, Decimal("0.2"), Decimal("0.8"))
+    assert "discard the 0.8 mL left" in opened.note
+
+
+def test_multi_dose_vial_tracks_what_remains() -> None:
+    result = run("1000 mcg", product="cyanocobalamin-us-1000mcg-ml-30ml-vial")
+    (opened,) = result.containers
+    assert (opened.kind, opened.left_ml) == ("multi-dose-vial", Decimal(29))
+
+
+def test_rounding_is_stated() -> None:
+    result = run("333 mcg", concentration="1000mcg/mL")
+    assert result.measured is not None and result.measured.rounded_ml == Decimal("0.33")
+    rounded = next(f for f in result.findings if f.code == "VOLUME_ROUNDED")
+    assert "330 mcg instead of 333 mcg" in rounded.message
+
+
+def test_volume_over_the_site_limit_names_a_site_that_takes_it() -> None:
+    result = run("3 mg", concentration="1000mcg/mL", site="deltoid")
+    limit = next(f for f in result.findings if f.code == "SITE_VOLUME_LIMIT")
+    assert limit.level is Level.WARNING
+    assert "vastus lateralis" in limit.message
+
+
+def test_infant_volume_limit() -> None:
+    infant = Patient(age_months=Decimal(6))
+    result = run("1500 mcg", concentration="1000mcg/mL", site="vastus lateralis", patient=infant)
+    assert {"SITE_VOLUME_LIMIT", "VOLUME_ABOVE_AGE_LIMITS"} <= codes(result)
+    assert not result.stops  # split between two sites: a warning, not a stop
+
+
+def test_no_site_takes_a_huge_volume() -> None:
+    result = run("900 mcg", concentration="100mcg/mL")
+    assert "VOLUME_IMPLAUSIBLE" in codes(result)
+    assert result.stops
+
+
+def test_dorsogluteal_is_advised_against() -> None:
+    result = run("1000 mcg", concentration="1000mcg/mL", site="dorsogluteal")
+    assert "SITE_AVOID" in codes(result)
+
+
+def test_iv_cyanocobalamin_is_advised_against() -> None:
+    result = run("1000 mcg", product="cyanocobalamin-us-1000mcg-ml-1ml-vial", route="IV")
+    avoid = next(f for f in result.findings if f.code in ("ROUTE_AVOID", "ROUTE_NOT_FOR_PRODUCT"))
+    assert "us-label-cyanocobalamin" in avoid.basis.sources
+
+
+def test_hydroxocobalamin_us_is_im_only() -> None:
+    result = run("1000 mcg", product="hydroxocobalamin-us-1000mcg-ml-30ml-vial", route="SC")
+    assert "ROUTE_NOT_FOR_PRODUCT" in codes(result)
+
+
+def test_expired_product_is_a_stop() -> None:
+    result = run(
+        "1000 mcg",
+        product="cyanocobalamin-us-1000mcg-ml-1ml-vial",
+        expiry=date(2026, 1, 31),
+        today=date(2026, 2, 1),
+    )
+    assert "PRODUCT_EXPIRED" in {f.code for f in result.stops}
+
+
+def test_benzyl_alcohol_in_a_neonate() -> None:
+    result = run(
+        "100 mcg",
+        product="cyanocobalamin-us-1000mcg-ml-10ml-vial",
+        patient=Patient(age_months=Decimal("0.5")),
+    )
+    assert "EXCIPIENT_NEONATE" in codes(result)
+
+
+def test_product_age_limit() -> None:
+    result = run("1000 mcg", product="neurobion-3ml-ampoule", patient=Patient(age_months=Decimal(96)))
+    assert "PRODUCT_AGE_LIMIT" in codes(result)
+
+
+def test_dose_outside_indication_ranges() -> None:
+    result = run("50 mcg", concentration="1000mcg/mL", indication="lebers optic atrophy")
+    outside = next(f for f in result.findings if f.code == "DOSE_OUTSIDE_INDICATION")
+    assert outside.level is Level.WARNING
+
+
+def test_dose_inside_indication_range_is_quiet() -> None:
+    result = run("100 mcg", concentration="1000mcg/mL", indication="Addison-Biermer anemia")
+    assert "DOSE_OUTSIDE_INDICATION" not in codes(result)
+
+
+def test_unknown_product_suggests_close_ids() -> None:
+    with pytest.raises(InputError, match="unknown product 'milgama'"):
+        run("1 mg", product="milgama")
+
+
+def test_product_and_concentration_together_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="not both"):
+        run("1 mg", product="milgamma-2ml-ampoule", concentration="500mcg/mL")
