@@ -14,7 +14,11 @@ from b12 import load_knowledge
 
 def b12(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "b12", *args], capture_output=True, text=True, check=False, timeout=60
+        [sys.executable, "-m", "b12", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
 
 

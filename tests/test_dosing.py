@@ -150,7 +150,9 @@ def test_benzyl_alcohol_in_a_neonate() -> None:
 
 
 def test_product_age_limit() -> None:
-    result = run("1000 mcg", product="neurobion-3ml-ampoule", patient=Patient(age_months=Decimal(96)))
+    result = run(
+        "1000 mcg", product="neurobion-3ml-ampoule", patient=Patient(age_months=Decimal(96))
+    )
     assert "PRODUCT_AGE_LIMIT" in codes(result)
 
 
@@ -173,3 +175,14 @@ def test_unknown_product_suggests_close_ids() -> None:
 def test_product_and_concentration_together_is_an_input_error() -> None:
     with pytest.raises(InputError, match="not both"):
         run("1 mg", product="milgamma-2ml-ampoule", concentration="500mcg/mL")
+
+
+def test_injecting_a_tablet_is_a_stop() -> None:
+    result = run("1000 mcg", product="jarrow-methylcobalamin-1000mcg-tablet", route="IM")
+    assert "ROUTE_NOT_FOR_PRODUCT" in {f.code for f in result.stops}
+
+
+def test_tablet_dose_counts_whole_tablets() -> None:
+    result = run("2000 mcg", product="jarrow methylcobalamin", route="sublingual")
+    assert result.units == 2
+    assert result.measured is None

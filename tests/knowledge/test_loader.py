@@ -60,7 +60,11 @@ def test_every_seed_text_is_a_source() -> None:
     files = {s.file for s in kb.sources.values() if s.file}
     assert files == SEED_FILES
     for source in kb.sources.values():
-        assert source.kind in ("educational", "anecdotal") if source.file else source.kind != "educational"
+        assert (
+            source.kind in ("educational", "anecdotal")
+            if source.file
+            else source.kind != "educational"
+        )
 
 
 def test_schema_violation_names_file_entry_and_field(kb_copy: Path) -> None:
@@ -68,8 +72,14 @@ def test_schema_violation_names_file_entry_and_field(kb_copy: Path) -> None:
     with pytest.raises(KnowledgeSchemaError) as caught:
         load_knowledge(kb_copy)
     error = caught.value
-    assert (error.file, error.entry, error.field) == ("sources.yaml", "us-label-cyanocobalamin", "kind")
-    assert str(error).startswith("sources.yaml: entry 'us-label-cyanocobalamin', field 'kind': Input should be")
+    assert (error.file, error.entry, error.field) == (
+        "sources.yaml",
+        "us-label-cyanocobalamin",
+        "kind",
+    )
+    assert str(error).startswith(
+        "sources.yaml: entry 'us-label-cyanocobalamin', field 'kind': Input should be"
+    )
 
 
 def test_an_unknown_enum_value_names_its_entry(kb_copy: Path) -> None:
@@ -91,7 +101,9 @@ def test_unknown_source_id_is_an_error(kb_copy: Path) -> None:
     )
     section = "\nfacts:\n"  # the section key at the start of a line, never a header comment
     assert section in text
-    (kb_copy / "facts.yaml").write_text(text.replace(section, section + bogus[1:], 1), encoding="utf-8")
+    (kb_copy / "facts.yaml").write_text(
+        text.replace(section, section + bogus[1:], 1), encoding="utf-8"
+    )
     write_manifest(kb_copy)
     with pytest.raises(KnowledgeReferenceError) as caught:
         load_knowledge(kb_copy)
@@ -121,7 +133,9 @@ def test_fingerprint_changes_when_any_file_changes(kb_copy: Path, name: str) -> 
 
 def test_conflict_default_must_be_most_trusted(kb_copy: Path) -> None:
     kb = load_knowledge(kb_copy)
-    conflict = next(c for c in kb.conflicts.values() if len({kb.trust(p.sources) for p in c.positions}) > 1)
+    conflict = next(
+        c for c in kb.conflicts.values() if len({kb.trust(p.sources) for p in c.positions}) > 1
+    )
     weakest = min(conflict.positions, key=lambda p: kb.trust(p.sources))
     home = next(
         name

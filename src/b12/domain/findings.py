@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How loud a finding is. Only `stop` interrupts by default; stops are few and listed."""
 
     STOP = "stop"

@@ -27,10 +27,17 @@ class Patient:
     allergies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.age_months is not None and not Decimal(0) <= self.age_months <= 130 * MONTHS_PER_YEAR:
-            raise InputError(f"age {self.age_months} months is not plausible; write --age-years 0-130")
+        if (
+            self.age_months is not None
+            and not Decimal(0) <= self.age_months <= 130 * MONTHS_PER_YEAR
+        ):
+            raise InputError(
+                f"age {self.age_months} months is not plausible; write --age-years 0-130"
+            )
         if self.weight_kg is not None and not Decimal("0.3") <= self.weight_kg <= 400:
-            raise InputError(f"weight {self.weight_kg} kg is not plausible; write --weight-kg 0.3-400")
+            raise InputError(
+                f"weight {self.weight_kg} kg is not plausible; write --weight-kg 0.3-400"
+            )
 
     @classmethod
     def of_age(

@@ -127,10 +127,11 @@ def info(kb: Knowledge, topic: str) -> dict[str, Any]:
     """One monograph topic: its sections, and every conflict that touches an item in it."""
     if topic not in TOPICS:
         raise UnknownNameError("topic", topic, sorted(TOPICS), kb_suggest(topic, TOPICS))
-    sections = [{"title": title, "items": items(kb)} for title, items in TOPICS[topic]]
-    ids = {item["id"] for section in sections for item in section["items"]}
+    listed = [(title, items(kb)) for title, items in TOPICS[topic]]
+    sections = [{"title": title, "items": items} for title, items in listed]
+    ids = {item["id"] for _, items in listed for item in items}
     named = {
-        item["conflict"] for section in sections for item in section["items"] if "conflict" in item
+        item["conflict"] for _, items in listed for item in items if "conflict" in item
     }
     touching = [
         conflict_item(kb, c)

@@ -2,67 +2,57 @@
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
 
 from b12.adapters.cli import JsonOption, KbOption, command
 from b12.adapters.cli.output import emit_json, show_findings
+from b12.adapters.cli.patient_options import (
+    AgeMonths,
+    AgeYears,
+    WeightKg,
+    build_patient,
+    date_option,
+)
 from b12.domain.display import format_volume
 from b12.domain.findings import Level
-from b12.domain.patient import Patient
-from b12.errors import InputError
-
-AgeYears = Annotated[str | None, typer.Option("--age-years", help="Age in years, e.g. 45 or 2.5.")]
-AgeMonths = Annotated[str | None, typer.Option("--age-months", help="Age in months (infants), e.g. 3.")]
-WeightKg = Annotated[str | None, typer.Option("--weight-kg", help="Weight in kg, e.g. 70.")]
-
-
-def decimal_option(text: str | None, option: str, example: str) -> Decimal | None:
-    """An exact number from an option, or a clear input error."""
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise InputError(f"{option} {text!r} is not a number; write e.g. {option} {example}") from None
-    if not value.is_finite() or value < 0:
-        raise InputError(f"{option} {text!r} must be a positive number, e.g. {option} {example}")
-    return value
-
-
-def date_option(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-03-31") from None
-
-
-def patient_from(age_years: str | None, age_months: str | None, weight_kg: str | None) -> Patient:
-    return Patient.of_age(
-        decimal_option(age_years, "--age-years", "45"),
-        decimal_option(age_months, "--age-months", "3"),
-        weight_kg=decimal_option(weight_kg, "--weight-kg", "70"),
-    )
 
 
 @command("dose")
 def dose(
     dose: Annotated[str, typer.Argument(help="The dose as ordered: 500mcg, 0.5 mg, 1000 µg ...")],
-    product: Annotated[str | None, typer.Option(help="Product id or name (see `b12 products`).")] = None,
-    concentration: Annotated[str | None, typer.Option(help="Strength instead of a product, e.g. 1000mcg/mL.")] = None,
-    route: Annotated[str | None, typer.Option(help="IM, SC, deep-SC, IV, intrathecal, oral ... (default: the product's first).")] = None,
-    site: Annotated[str | None, typer.Option(help="Injection site: deltoid, vastus lateralis, ventrogluteal ...")] = None,
-    indication: Annotated[str | None, typer.Option(help="Check the dose against this indication's regimens.")] = None,
+    product: Annotated[
+        str | None, typer.Option(help="Product id or name (see `b12 products`).")
+    ] = None,
+    concentration: Annotated[
+        str | None, typer.Option(help="Strength instead of a product, e.g. 1000mcg/mL.")
+    ] = None,
+    route: Annotated[
+        str | None,
+        typer.Option(
+            help="IM, SC, deep-SC, IV, intrathecal, oral ... (default: the product's first)."
+        ),
+    ] = None,
+    site: Annotated[
+        str | None,
+        typer.Option(help="Injection site: deltoid, vastus lateralis, ventrogluteal ..."),
+    ] = None,
+    indication: Annotated[
+        str | None, typer.Option(help="Check the dose against this indication's regimens.")
+    ] = None,
     age_years: AgeYears = None,
     age_months: AgeMonths = None,
     weight_kg: WeightKg = None,
-    expiry: Annotated[str | None, typer.Option(help="The product's expiry date, YYYY-MM-DD.")] = None,
+    expiry: Annotated[
+        str | None, typer.Option(help="The product's expiry date, YYYY-MM-DD.")
+    ] = None,
     assume_iu_is_mcg: Annotated[
-        bool, typer.Option("--assume-iu-is-mcg", help="Accept an IU dose as 1 IU = 1 mcg (recorded as an assumption).")
+        bool,
+        typer.Option(
+            "--assume-iu-is-mcg",
+            help="Accept an IU dose as 1 IU = 1 mcg (recorded as an assumption).",
+        ),
     ] = False,
     as_json: JsonOption = False,
     kb: KbOption = None,
@@ -79,7 +69,7 @@ def dose(
         route=route,
         site=site,
         indication=indication,
-        patient=patient_from(age_years, age_months, weight_kg),
+        patient=build_patient(age_years, age_months, weight_kg=weight_kg),
         assume_iu_is_mcg=assume_iu_is_mcg,
         expiry=date_option(expiry, "--expiry"),
         today=date.today(),
@@ -105,9 +95,13 @@ def _show(result: "object") -> None:
     strength = result.product.name if result.product else "given strength"
     if result.measured is not None:
         m = result.measured
-        out.print(f"[bold]DRAW[/bold]    [bold]{format_volume(m.rounded_ml)}[/bold] of {result.concentration} ({strength})")
-        out.print(f"        on a {format_volume(m.syringe_ml)} syringe graduated {format_volume(m.graduation_ml)}"
-                  + (" - rounded, see below" if m.rounded else ""))
+        out.print(
+            f"[bold]DRAW[/bold]    [bold]{format_volume(m.rounded_ml)}[/bold] of {result.concentration} ({strength})"
+        )
+        out.print(
+            f"        on a {format_volume(m.syringe_ml)} syringe graduated {format_volume(m.graduation_ml)}"
+            + (" - rounded, see below" if m.rounded else "")
+        )
     elif result.units is not None:
         out.print(f"[bold]GIVE[/bold]    {result.units.normalize():f} unit(s) of {strength}")
     elif any(f.level is Level.STOP for f in result.findings):

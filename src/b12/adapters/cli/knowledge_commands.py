@@ -64,8 +64,8 @@ def _show_list(kb: Knowledge, what: str, items: list[dict[str, Any]]) -> None:
         rows = [(i["id"], i["indication"], i["title"], _sources(i), _flag(i)) for i in items]
         out.print(table(title, ("id", "indication", "regimen", "sources", "status"), rows))
     else:
-        rows = [(i["id"], i["name"], _sources(i), _flag(i)) for i in items]
-        out.print(table(title, ("id", "name", "sources", "status"), rows))
+        named = [(i["id"], i["name"], _sources(i), _flag(i)) for i in items]
+        out.print(table(title, ("id", "name", "sources", "status"), named))
 
 
 def _list(what: str, as_json: bool, kb_path: str | None, indication: str | None = None) -> int:

@@ -72,7 +72,9 @@ def show_findings(out: Any, findings: Iterable[Any]) -> None:
     out.print("[bold]FINDINGS[/bold]")
     for f in listed:
         level = f.level.value
-        out.print(f" [{LEVEL_STYLE[level]}]{level.upper():<7}[/{LEVEL_STYLE[level]}] {f.code}: {f.message}")
+        out.print(
+            f" [{LEVEL_STYLE[level]}]{level.upper():<7}[/{LEVEL_STYLE[level]}] {f.code}: {f.message}"
+        )
         basis = ", ".join(f.basis.sources) or "b12's own check"
         values = "; ".join(f"{k}: {v}" for k, v in f.basis.values.items())
         out.print(f"          [dim]basis: {basis}" + (f"; {values}" if values else "") + "[/dim]")

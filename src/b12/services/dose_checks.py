@@ -1,0 +1,335 @@
+"""The checks of a dose order: plausibility, indication range, injection site, route, product.
+
+Each returns findings; none raises for a clinical reason. The codes are listed in dosing.py.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from b12.domain.display import format_mass, format_number, format_volume
+from b12.domain.findings import Finding, Level, finding
+from b12.domain.patient import ADULT_MONTHS, Patient
+from b12.domain.quantity import Mass
+from b12.knowledge.loader import Knowledge
+from b12.knowledge.schema import InjectionSite, Product
+
+INJECTED = frozenset({"IM", "SC", "deep-SC", "IV", "intrathecal"})
+TRUSTED = 4  # guideline or regulatory
+SLIP_FACTOR = Decimal(10)
+NEONATE_MONTHS = Decimal(1)
+
+
+def weak_positions(conflict: Any) -> tuple[str, ...]:
+    """The sources of the positions a conflict does not follow (what an assumption rests on)."""
+    return tuple(s for p in conflict.positions if p.id != conflict.default for s in p.sources)
+
+
+@lru_cache(maxsize=8)
+def largest_trusted_dose(kb: Knowledge) -> tuple[Decimal, tuple[str, ...]]:
+    """The largest single injected dose any trusted regimen uses, and the regimens that use it."""
+    best = Decimal(0)
+    ids: list[str] = []
+    for regimen in kb.regimens.values():
+        if kb.trust(regimen.sources) < TRUSTED or regimen.status == "contradicted":
+            continue
+        for phase in regimen.phases:
+            routes = phase.routes or regimen.routes
+            if not INJECTED & set(routes):
+                continue
+            top = (phase.dose_to_mcg or phase.dose_mcg).max
+            if top > best:
+                best, ids = top, [regimen.id]
+            elif top == best:
+                ids.append(regimen.id)
+    return best, tuple(ids)
+
+
+def regimen_sources(kb: Knowledge, regimen_ids: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s for r in regimen_ids for s in kb.regimens[r].sources))
+
+
+def plausibility(kb: Knowledge, mass: Mass, *, slip_possible: bool) -> list[Finding]:
+    top, regimen_ids = largest_trusted_dose(kb)
+    sources = regimen_sources(kb, regimen_ids)
+    values = {"dose": format_mass(mass.mcg), "largest trusted single dose": format_mass(top)}
+    if mass.mcg >= top * SLIP_FACTOR:
+        as_mcg = mass.mcg / 1000
+        if slip_possible and 1 <= as_mcg <= top:
+            return [
+                finding(
+                    "DOSE_UNIT_SLIP",
+                    Level.STOP,
+                    f"{format_mass(mass.mcg)} is {format_number(mass.mcg / top)} times the largest single "
+                    f"dose any trusted regimen injects ({format_mass(top)}): a mg/mcg slip? The likely "
+                    f"intended dose is {format_mass(as_mcg)}.",
+                    sources,
+                    values,
+                    suggestion=format_mass(as_mcg),
+                )
+            ]
+        return [
+            finding(
+                "DOSE_IMPLAUSIBLE",
+                Level.STOP,
+                f"{format_mass(mass.mcg)} is at least 10 times the largest single dose any trusted regimen "
+                f"injects ({format_mass(top)}). Check the order.",
+                sources,
+                values,
+            )
+        ]
+    if mass.mcg > top:
+        return [
+            finding(
+                "DOSE_ABOVE_TRUSTED_MAX",
+                Level.WARNING,
+                f"{format_mass(mass.mcg)} is above the largest single dose any trusted regimen injects "
+                f"({format_mass(top)}).",
+                sources,
+                values,
+            )
+        ]
+    return []
+
+
+def indication_range(kb: Knowledge, name: str, mass: Mass) -> list[Finding]:
+    indication = kb.lookup("indications", name, "indication")
+    regimens = [r for r in kb.regimens_for(indication.id) if r.status != "contradicted"]
+    trusted = [r for r in regimens if kb.trust(r.sources) >= TRUSTED] or regimens
+    if not trusted:
+        return [
+            finding(
+                "DOSE_OUTSIDE_INDICATION",
+                Level.INFO,
+                f"No regimen in the knowledge base doses {indication.name}; the dose was not range-checked.",
+                indication.sources,
+                {"indication": indication.id},
+            )
+        ]
+    ranges = sorted(
+        {(p.dose_mcg.min, (p.dose_to_mcg or p.dose_mcg).max) for r in trusted for p in r.phases}
+    )
+    if any(low <= mass.mcg <= high for low, high in ranges):
+        return []
+    shown = ", ".join(
+        format_mass(lo) if lo == hi else f"{format_number(lo)}-{format_mass(hi)}"
+        for lo, hi in ranges
+    )
+    return [
+        finding(
+            "DOSE_OUTSIDE_INDICATION",
+            Level.WARNING,
+            f"{format_mass(mass.mcg)} is outside the doses the regimens for {indication.name} use ({shown}).",
+            tuple(dict.fromkeys(s for r in trusted for s in r.sources)),
+            {
+                "dose": format_mass(mass.mcg),
+                "indication": indication.id,
+                "regimens": ", ".join(r.id for r in trusted),
+            },
+        )
+    ]
+
+
+def site_limit(
+    kb: Knowledge, site: InjectionSite, age_months: Decimal
+) -> tuple[Decimal, tuple[str, ...]] | None:
+    """The site's maximum volume for this age, from its most trusted limit."""
+    matching = [
+        lim
+        for lim in site.limits
+        if lim.age_from_months <= age_months
+        and (lim.age_to_months is None or age_months < lim.age_to_months)
+    ]
+    if not matching:
+        return None
+    best = max(kb.trust(lim.sources) for lim in matching)
+    chosen = min(
+        (lim for lim in matching if kb.trust(lim.sources) == best), key=lambda lim: lim.max_ml
+    )
+    return chosen.max_ml, chosen.sources
+
+
+def site_checks(
+    kb: Knowledge, site_name: str | None, route: str, volume_ml: Decimal, patient: Patient
+) -> list[Finding]:
+    if route not in INJECTED:
+        return []
+    age = patient.age_months if patient.age_months is not None else ADULT_MONTHS
+    age_note = patient.describe_age() + ("" if patient.age_known else " (adult limits used)")
+    sites: list[InjectionSite] = list(kb.all("sites").values())
+    limits = {s.id: site_limit(kb, s, age) for s in sites}
+    takers = [
+        (s, lim)
+        for s in sites
+        if (lim := limits[s.id]) is not None
+        and not s.avoid
+        and route in s.routes
+        and volume_ml <= lim[0]
+    ]
+    largest = max((lim.max_ml for s in sites for lim in s.limits), default=None)
+    if largest is not None and volume_ml > largest:
+        all_sources = tuple(
+            dict.fromkeys(src for s in sites for lim in s.limits for src in lim.sources)
+        )
+        return [
+            finding(
+                "VOLUME_IMPLAUSIBLE",
+                Level.STOP,
+                f"No injection site takes {format_volume(volume_ml)} in one injection at any age (the "
+                f"largest is {format_volume(largest)}). Check the dose and the strength.",
+                all_sources,
+                {"volume": format_volume(volume_ml)},
+            )
+        ]
+    out: list[Finding] = []
+    known_here = [
+        (s, lim) for s in sites if (lim := limits[s.id]) is not None and route in s.routes
+    ]
+    if not takers and known_here:
+        out.append(
+            finding(
+                "VOLUME_ABOVE_AGE_LIMITS",
+                Level.WARNING,
+                f"No {route} site takes {format_volume(volume_ml)} in one injection at age {age_note} "
+                f"({', '.join(f'{s.name} up to {format_volume(lim[0])}' for s, lim in known_here)}); "
+                "split the dose between sites or check the order.",
+                tuple(dict.fromkeys(src for _, lim in known_here for src in lim[1])),
+                {"volume": format_volume(volume_ml), "age": age_note},
+            )
+        )
+    taker_names = (
+        ", ".join(f"{s.name} (up to {format_volume(lim[0])})" for s, lim in takers) or "none"
+    )
+    if site_name is None:
+        if not takers:
+            return out
+        return [
+            finding(
+                "SITE_SUGGESTION",
+                Level.INFO,
+                f"Sites that take {format_volume(volume_ml)} {route} at age {age_note}: {taker_names}.",
+                tuple(dict.fromkeys(src for _, lim in takers for src in lim[1])),
+                {"volume": format_volume(volume_ml), "age": age_note},
+            )
+        ]
+    site: InjectionSite = kb.lookup("sites", site_name, "site")
+    if site.avoid:
+        out.append(
+            finding(
+                "SITE_AVOID",
+                Level.WARNING,
+                f"The sources advise against the {site.name} ({site.note or 'see its sources'}). "
+                f"Sites that take this volume: {taker_names}.",
+                site.sources,
+                {"site": site.id},
+                conflict=site.conflict,
+            )
+        )
+    if route not in site.routes:
+        out.append(
+            finding(
+                "SITE_ROUTE_MISMATCH",
+                Level.WARNING,
+                f"The {site.name} is used for {', '.join(site.routes)}, not {route}.",
+                site.sources,
+                {"site": site.id, "route": route},
+            )
+        )
+    limit = site_limit(kb, site, age)
+    if limit is None:
+        out.append(
+            finding(
+                "SITE_NO_LIMIT_FOR_AGE",
+                Level.WARNING,
+                f"The sources give no volume limit for the {site.name} at age {age_note}. "
+                f"Sites with a known limit that take {format_volume(volume_ml)}: {taker_names}.",
+                site.sources,
+                {"site": site.id, "age": age_note},
+            )
+        )
+    elif volume_ml > limit[0]:
+        out.append(
+            finding(
+                "SITE_VOLUME_LIMIT",
+                Level.WARNING,
+                f"{format_volume(volume_ml)} is more than the {site.name} takes at age {age_note} "
+                f"(up to {format_volume(limit[0])}). Sites that take it: {taker_names}.",
+                limit[1],
+                {"volume": format_volume(volume_ml), "site": site.id, "age": age_note},
+            )
+        )
+    return out
+
+
+def product_checks(kb: Knowledge, product: Product, route: str, patient: Patient) -> list[Finding]:
+    out: list[Finding] = []
+    advised = {a.route for a in product.route_advice if a.status != "contradicted"}
+    if route not in product.routes and route not in advised:
+        # Injecting a tablet or drops is impossible: a stop. Another route for a solution is a
+        # warning; where the sources advise against the route, their own advice says it better.
+        impossible = route in INJECTED and product.form != "injection"
+        out.append(
+            finding(
+                "ROUTE_NOT_FOR_PRODUCT",
+                Level.STOP if impossible else Level.WARNING,
+                f"{product.name} is not made for {route}; its routes are {', '.join(product.routes)}.",
+                product.sources,
+                {"route": route, "product": product.id},
+            )
+        )
+    for advice in product.route_advice:
+        if advice.route != route or advice.status == "contradicted":
+            continue
+        if advice.advice == "avoid":
+            out.append(
+                finding(
+                    "ROUTE_AVOID",
+                    Level.WARNING,
+                    f"{route}: {advice.says}",
+                    advice.sources,
+                    {"route": route},
+                )
+            )
+        elif advice.advice == "specialist-only":
+            out.append(
+                finding(
+                    "ROUTE_SPECIALIST_ONLY",
+                    Level.WARNING,
+                    f"{route}: {advice.says}",
+                    advice.sources,
+                    {"route": route},
+                )
+            )
+    age_years = patient.age_years
+    if age_years is not None:
+        for limit in product.age_limits:
+            if age_years < limit.min_years:
+                out.append(
+                    finding(
+                        "PRODUCT_AGE_LIMIT",
+                        Level.WARNING,
+                        f"{product.name}: {limit.says}",
+                        limit.sources,
+                        {
+                            "age": patient.describe_age(),
+                            "minimum age": f"{format_number(limit.min_years)} years",
+                        },
+                    )
+                )
+                break
+    if patient.age_months is not None and patient.age_months < NEONATE_MONTHS:
+        for excipient in product.excipients:
+            if excipient.substance == "benzyl-alcohol":
+                out.append(
+                    finding(
+                        "EXCIPIENT_NEONATE",
+                        Level.WARNING,
+                        f"{product.name} contains benzyl alcohol, linked to a fatal 'gasping syndrome' in "
+                        "premature infants and neonates; choose a preservative-free product.",
+                        excipient.sources,
+                        {"age": patient.describe_age(), "excipient": "benzyl alcohol"},
+                    )
+                )
+    return out
