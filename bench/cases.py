@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench.run import BIN, report, wall
+from bench.run import BIN, per_call, report, wall
 
 
 def knowledge_cold_load() -> bool:
@@ -26,4 +26,52 @@ def cli_list_cold_start() -> bool:
     )
 
 
-ALL: list[Callable[[], bool]] = [knowledge_cold_load, cli_list_cold_start]
+def knowledge_validation_uncached() -> bool:
+    """What the cache saves: parse and validate every file (B12_CACHE_DIR empty turns it off)."""
+    code = "import b12; b12.load_knowledge()"
+    env_code = f"import os; os.environ['B12_CACHE_DIR'] = ''; {code}"
+    return report(
+        "knowledge base load without cache (baseline)",
+        wall([str(BIN / "python"), "-c", env_code], runs=7),
+        None,
+        "ms",
+    )
+
+
+def cli_dose_cold_start() -> bool:
+    argv = [str(BIN / "b12"), "dose", "500mcg", "--concentration", "1000mcg/mL"]
+    return report(
+        "CLI cold start: b12 dose 500mcg --concentration 1000mcg/mL", wall(argv), 0.300, "ms"
+    )
+
+
+def dose_check_in_process() -> bool:
+    """One dose check from the strings a nurse types; orders vary so no cache flatters it."""
+    from itertools import cycle
+
+    from b12 import load_knowledge
+    from b12.services.dosing import DoseRequest, calculate_dose
+
+    kb = load_knowledge()
+    orders = cycle(
+        [DoseRequest(dose=f"{mcg} mcg", concentration="1000 mcg/mL") for mcg in range(50, 1001, 10)]
+        + [
+            DoseRequest(dose=f"{mcg}mcg", product="cyanocobalamin-us-1000mcg-ml-10ml-vial")
+            for mcg in range(50, 1001, 25)
+        ]
+    )
+    return report(
+        "one dose check in process (parse, draw, checks)",
+        per_call(lambda: calculate_dose(kb, next(orders))),
+        50e-6,
+        "us",
+    )
+
+
+ALL: list[Callable[[], bool]] = [
+    knowledge_cold_load,
+    knowledge_validation_uncached,
+    cli_list_cold_start,
+    cli_dose_cold_start,
+    dose_check_in_process,
+]

@@ -236,7 +236,10 @@ _SEPARATOR = re.compile(r"/|(?<![^\s0-9])per(?![^\s0-9])", re.I)
 
 
 def _clean(text: str) -> str:
-    # Pasted text brings zero-width and bidi marks (category Cf) and non-breaking spaces.
+    # Pasted text brings zero-width and bidi marks (category Cf) and non-breaking spaces;
+    # plain ASCII (what is typed) has neither, so it skips the per-character scan.
+    if text.isascii():
+        return " ".join(text.split())
     visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return " ".join(visible.split())
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from b12.errors import (
@@ -26,6 +25,7 @@ from b12.errors import (
     KnowledgeSchemaError,
     UnknownNameError,
 )
+from b12.knowledge import cache
 from b12.knowledge import schema as s
 from b12.knowledge.names import NameIndex
 from b12.knowledge.refs import iter_refs
@@ -84,15 +84,6 @@ MODELS: dict[str, type[BaseModel]] = {
 E = TypeVar("E", bound=BaseModel)
 
 
-class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
-    """YAML reader that keeps decimals exact (no binary floats ever reach a dose)."""
-
-
-def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
-    return Decimal(str(loader.construct_scalar(node)).replace("_", ""))
-
-
-_Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,7 +202,27 @@ def _load(root: Path, stamp: bytes) -> Knowledge:
     missing = sorted(set(FILES) - set(raw))
     if missing:
         raise KnowledgeSchemaError(MANIFEST, "files", "files", f"missing knowledge files {missing}")
+    digest = content_hash(raw)
+    if digest != manifest["content_hash"]:
+        raise KnowledgeIntegrityError(MANIFEST, str(manifest["content_hash"]), digest)
+    built = cache.read(digest)
+    if built is None:
+        built = _build(root, raw, str(manifest["version"]), digest)
+        cache.write(digest, built)
+    collections, inventory = built
+    return Knowledge(
+        version=str(manifest["version"]),
+        content_hash=digest,
+        path=root,
+        collections=MappingProxyType({k: MappingProxyType(v) for k, v in collections.items()}),
+        inventory=MappingProxyType(inventory),
+    )
 
+
+def _build(
+    root: Path, raw: Mapping[str, bytes], version: str, digest: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[s.InventoryItem, ...]]]:
+    """Parse, validate and cross-check every file: the collections and the seed inventory."""
     collections: dict[str, dict[str, Any]] = {name: {} for name in MODELS}
     homes: dict[tuple[str, str], str] = {}
     for file, sections in FILES.items():
@@ -230,19 +241,15 @@ def _load(root: Path, stamp: bytes) -> Knowledge:
     frozen = {k: MappingProxyType(v) for k, v in collections.items()}
     inventory = _load_inventory(root, raw, frozen)
     knowledge = Knowledge(
-        version=str(manifest["version"]),
-        content_hash=content_hash(raw),
+        version=version,
+        content_hash=digest,
         path=root,
         collections=MappingProxyType(frozen),
         inventory=MappingProxyType(inventory),
     )
-    if knowledge.content_hash != manifest["content_hash"]:
-        raise KnowledgeIntegrityError(
-            MANIFEST, str(manifest["content_hash"]), knowledge.content_hash
-        )
     _check_references(knowledge, homes)
     _check_conflict_defaults(knowledge, homes)
-    return knowledge
+    return collections, inventory
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -280,9 +287,31 @@ def _verified_bytes(root: Path, name: str, hashes: Mapping[str, str]) -> bytes:
     return data
 
 
+@lru_cache(maxsize=1)
+def _yaml_loader() -> Any:
+    """A YAML reader that keeps decimals exact (no binary float ever reaches a dose).
+
+    Imported on first use: a start served from the cache needs no YAML at all.
+    """
+    import yaml
+
+    base = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
+
+    class Loader(base):  # type: ignore[misc,valid-type]
+        pass
+
+    def decimal(loader: Any, node: Any) -> Decimal:
+        return Decimal(str(loader.construct_scalar(node)).replace("_", ""))
+
+    Loader.add_constructor("tag:yaml.org,2002:float", decimal)
+    return Loader
+
+
 def _parse(file: str, data: bytes) -> dict[str, Any]:
+    import yaml
+
     try:
-        document = yaml.load(data, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+        document = yaml.load(data, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         raise KnowledgeSchemaError(file, "-", "-", f"not valid YAML: {exc}") from None
     if document is None:

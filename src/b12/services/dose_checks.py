@@ -53,6 +53,8 @@ def regimen_sources(kb: Knowledge, regimen_ids: tuple[str, ...]) -> tuple[str, .
 
 def plausibility(kb: Knowledge, mass: Mass, *, slip_possible: bool) -> list[Finding]:
     top, regimen_ids = largest_trusted_dose(kb)
+    if mass.mcg <= top:
+        return []  # the common case: nothing to build
     sources = regimen_sources(kb, regimen_ids)
     values = {"dose": format_mass(mass.mcg), "largest trusted single dose": format_mass(top)}
     if mass.mcg >= top * SLIP_FACTOR:
@@ -132,6 +134,15 @@ def indication_range(kb: Knowledge, name: str, mass: Mass) -> list[Finding]:
     ]
 
 
+SiteLimits = tuple[tuple[InjectionSite, tuple[Decimal, tuple[str, ...]] | None], ...]
+
+
+@lru_cache(maxsize=64)
+def site_limits(kb: Knowledge, age_months: Decimal) -> SiteLimits:
+    """Every site with its volume limit at this age (None where the sources give none)."""
+    return tuple((s, site_limit(kb, s, age_months)) for s in kb.all("sites").values())
+
+
 def site_limit(
     kb: Knowledge, site: InjectionSite, age_months: Decimal
 ) -> tuple[Decimal, tuple[str, ...]] | None:
@@ -158,8 +169,9 @@ def site_checks(
         return []
     age = patient.age_months if patient.age_months is not None else ADULT_MONTHS
     age_note = patient.describe_age() + ("" if patient.age_known else " (adult limits used)")
-    sites: list[InjectionSite] = list(kb.all("sites").values())
-    limits = {s.id: site_limit(kb, s, age) for s in sites}
+    table = site_limits(kb, age)
+    sites = [s for s, _ in table]
+    limits = {s.id: lim for s, lim in table}
     takers = [
         (s, lim)
         for s in sites

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -55,6 +56,9 @@ def command(name: str | None = None) -> Callable[[F], F]:
 
 
 def main() -> None:
+    # pydantic scans every installed distribution for plugins on first use (~15 ms of a 300 ms
+    # start budget); b12 uses none.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     # Importing the command modules registers them; kept here so `import b12` stays light.
     from b12.adapters.cli import dose_command, knowledge_commands  # noqa: F401
 
