@@ -68,10 +68,35 @@ def dose_check_in_process() -> bool:
     )
 
 
+def plan_in_process() -> bool:
+    """One full plan (regimen, 12 months of doses with volumes, labs, supply); starts vary."""
+    from datetime import date, timedelta
+    from itertools import cycle
+
+    from b12 import load_knowledge
+    from b12.services.planning import PlanRequest, plan_therapy
+
+    kb = load_knowledge()
+    product = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
+    starts = cycle(date(2026, 1, 5) + timedelta(days=d) for d in range(60))
+    return report(
+        "one full plan in process (pernicious anaemia, 12 months)",
+        per_call(
+            lambda: plan_therapy(
+                kb, PlanRequest(next(starts), "pernicious-anaemia", product=product)
+            ).to_dict(),
+            number=200,
+        ),
+        2e-3,
+        "ms",
+    )
+
+
 ALL: list[Callable[[], bool]] = [
     knowledge_cold_load,
     knowledge_validation_uncached,
     cli_list_cold_start,
     cli_dose_cold_start,
     dose_check_in_process,
+    plan_in_process,
 ]

@@ -21,6 +21,7 @@ from b12.errors import (
 if TYPE_CHECKING:
     from b12.domain.findings import Basis, Finding, Level
     from b12.knowledge.loader import Knowledge, load_knowledge
+    from b12.services.planning import plan
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ _LAZY = {
     "Finding": "b12.domain.findings",
     "Basis": "b12.domain.findings",
     "Level": "b12.domain.findings",
+    "plan": "b12.services.planning",
 }
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "load_knowledge",
+    "plan",
 ]
 
 

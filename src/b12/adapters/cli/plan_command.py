@@ -1,0 +1,145 @@
+"""`b12 plan`: a dated treatment plan with volumes, laboratory checks, supply and its basis."""
+# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from typing import Annotated
+
+import typer
+
+from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.output import console, emit_json, show_findings, table
+from b12.adapters.cli.patient_options import (
+    AgeMonths,
+    AgeYears,
+    Allergies,
+    Breastfeeding,
+    Conditions,
+    Medications,
+    Pregnant,
+    Sex,
+    WeightKg,
+    build_patient,
+    date_option,
+)
+from b12.errors import InputError
+
+
+@command("plan")
+def plan(
+    start: Annotated[str, typer.Option(help="The date of the first dose, YYYY-MM-DD.")],
+    indication: Annotated[
+        str | None, typer.Option(help="Indication id or name (see `b12 indications`).")
+    ] = None,
+    regimen: Annotated[
+        str | None, typer.Option(help="A regimen id instead of the default (see `b12 regimens`).")
+    ] = None,
+    product: Annotated[
+        str | None, typer.Option(help="Product id or name (see `b12 products`).")
+    ] = None,
+    concentration: Annotated[
+        str | None, typer.Option(help="Strength instead of a product, e.g. 1000mcg/mL.")
+    ] = None,
+    months: Annotated[int, typer.Option(help="How far to plan, in months (1-60).")] = 12,
+    neuro: Annotated[
+        bool, typer.Option("--neuro", help="Neurological involvement (selects the regimen).")
+    ] = False,
+    b12: Annotated[
+        str | None, typer.Option("--b12", help="Baseline B12 level, e.g. 150pg/mL or 110pmol/L.")
+    ] = None,
+    ics: Annotated[
+        str | None, typer.Option("--ics", help="Also write the plan as an iCalendar file.")
+    ] = None,
+    age_years: AgeYears = None,
+    age_months: AgeMonths = None,
+    sex: Sex = None,
+    weight_kg: WeightKg = None,
+    pregnant: Pregnant = False,
+    breastfeeding: Breastfeeding = False,
+    condition: Conditions = None,
+    medication: Medications = None,
+    allergy: Allergies = None,
+    as_json: JsonOption = False,
+    kb: KbOption = None,
+) -> int:
+    """Plan a course: regimen, dated doses and volumes, laboratory checks, supply. Exit 3 on a stop."""
+    from b12.knowledge import load_knowledge
+    from b12.services.planning import PlanRequest, plan_therapy
+
+    first = date_option(start, "--start")
+    if first is None:
+        raise InputError("--start is required: write the date of the first dose, e.g. 2026-01-05")
+    patient = build_patient(
+        age_years,
+        age_months,
+        sex,
+        weight_kg,
+        pregnant,
+        breastfeeding,
+        condition,
+        medication,
+        allergy,
+    )
+    request = PlanRequest(
+        first, indication, regimen, product, concentration, months, neuro, b12, patient
+    )
+    result = plan_therapy(load_knowledge(kb), request)
+    written = None
+    if ics:
+        from b12.adapters.calendar import write_ics
+
+        written = write_ics(result, ics)
+    if as_json:
+        data = result.to_dict()
+        data["calendar"] = None if written is None else str(written)
+        emit_json(data)
+    else:
+        _show(result, written)
+    return 3 if result.stops else 0
+
+
+def _show(result: "object", written: "object") -> None:
+    from b12.domain.display import format_mass, format_number, format_volume
+    from b12.services.planning import Plan
+
+    assert isinstance(result, Plan)
+    out = console()
+    r = result.regimen
+    out.print(f"[bold]REGIMEN[/bold]  {r.title}  ({r.id})")
+    out.print(f"         why: {result.choice.why}; sources: {', '.join(r.sources)}")
+    rows = [
+        (
+            a.date.isoformat(),
+            format_mass(a.dose_mcg) + (f" (source {a.dose_range} mcg)" if a.dose_range else ""),
+            "-" if a.volume_ml is None else format_volume(a.volume_ml),
+            a.route,
+            a.phase,
+        )
+        for a in result.administrations
+    ]
+    out.print(table("Administrations", ("date", "dose", "draw", "route", "phase"), rows))
+    labs = [
+        (
+            lab.date.isoformat(),
+            ", ".join(f"{t.name} ({t.loinc or '-'})" for t in lab.tests),
+            ", ".join(x.rule for x in lab.reasons),
+        )
+        for lab in result.labs
+    ]
+    out.print(table("Laboratory checks", ("date", "tests (LOINC)", "rules"), labs))
+    for c in result.schedule.checkpoints:
+        out.print(f"[bold]CHECK[/bold]    {c.date.isoformat()}  {c.says}")
+    for s in (result.supply_first_month, result.supply_horizon):
+        cost = "; ".join(f"{format_number(c.amount)} {c.currency}" for c in s.costs) or "no price"
+        out.print(
+            f"[bold]SUPPLY[/bold]   {s.period}: {s.injections} injections, "
+            f"{s.containers if s.containers is not None else '?'} {s.container or 'containers'}, "
+            f"{s.packs if s.packs is not None else '?'} packs, {s.injections} syringes and needles; {cost}"
+        )
+    alternatives = [a.id for a in result.choice.candidates if a is not r]
+    if alternatives:
+        out.print(f"[bold]OTHERS[/bold]   {', '.join(alternatives)}")
+    for conflict in result.choice.conflicts:
+        out.print(f"[bold]CONFLICT[/bold] {conflict.id}: {conflict.claim}")
+    show_findings(out, result.findings)
+    if written is not None:
+        out.print(f"calendar written to {written}")
+    out.print(f"[dim]knowledge {result.fingerprint}[/dim]")

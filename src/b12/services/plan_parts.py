@@ -1,0 +1,184 @@
+"""Parts of a plan that are not the schedule: its JSON pieces, the baseline B12, screening."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from b12.domain.display import format_number
+from b12.domain.findings import Finding, Level, finding
+from b12.domain.patient import Patient
+from b12.errors import InputError
+from b12.knowledge.loader import Knowledge
+from b12.knowledge.schema import Conflict, Product, Regimen
+
+if TYPE_CHECKING:
+    from b12.domain.schedule import Schedule
+    from b12.services.planning import Plan
+    from b12.services.regimen_choice import Choice
+
+_VALUE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z/]+)\s*$")
+
+
+def alternative_dict(r: Regimen) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "title": r.title,
+        "indication": r.indication,
+        "substance": r.substance,
+        "population": r.population,
+        "neuro": r.neuro,
+        "status": r.status,
+        "conflict": r.conflict,
+        "sources": list(r.sources),
+    }
+
+
+def timeline(plan: Plan) -> list[dict[str, Any]]:
+    events: list[tuple[date, int, dict[str, Any]]] = []
+    for a in plan.administrations:
+        events.append(
+            (
+                a.date,
+                1,
+                {
+                    "date": a.date.isoformat(),
+                    "kind": "administration",
+                    "phase": a.phase,
+                    "dose_mcg": a.dose_mcg,
+                    "volume_ml": a.volume_ml,
+                    "route": a.route,
+                },
+            )
+        )
+    for lab in plan.labs:
+        # Labs first on a shared day: blood is drawn before the dose.
+        events.append(
+            (
+                lab.date,
+                0,
+                {
+                    "date": lab.date.isoformat(),
+                    "kind": "labs",
+                    "tests": [t.analyte for t in lab.tests],
+                },
+            )
+        )
+    for c in plan.schedule.checkpoints:
+        events.append(
+            (c.date, 0, {"date": c.date.isoformat(), "kind": "checkpoint", "says": c.says})
+        )
+    return [e for _, _, e in sorted(events, key=lambda e: (e[0], e[1]))]
+
+
+def regimen_dict(choice: Choice, schedule: Schedule) -> dict[str, Any]:
+    r = choice.regimen
+    return {
+        "id": r.id,
+        "title": r.title,
+        "indication": r.indication,
+        "substance": r.substance,
+        "population": r.population,
+        "neuro": r.neuro,
+        "status": r.status,
+        "conflict": r.conflict,
+        "sources": list(r.sources),
+        "chosen": choice.how,
+        "why": choice.why,
+        "phases": [
+            {
+                "name": p.name,
+                "kind": p.kind,
+                "rhythm": p.rhythm,
+                "length": p.length,
+                "first": None if p.first is None else p.first.isoformat(),
+                "last": None if p.last is None else p.last.isoformat(),
+                "doses": p.doses,
+                "continues": p.continues,
+                "gate": ph.gate,
+                "source_dose_mcg": str(ph.dose_mcg),
+            }
+            for p, ph in zip(schedule.phases, r.phases, strict=True)
+        ],
+    }
+
+
+def conflict_dict(conflict: Conflict, regimen: Regimen) -> dict[str, Any]:
+    ref = f"regimens:{regimen.id}"
+    mine = next((p.id for p in conflict.positions if ref in p.entries), None)
+    default = next(p for p in conflict.positions if p.id == conflict.default)
+    return {
+        "id": conflict.id,
+        "claim": conflict.claim,
+        "default": {"id": default.id, "says": default.says, "sources": list(default.sources)},
+        "plan_position": mine,
+        "plan_follows_default": mine == conflict.default if mine else None,
+        "positions": [
+            {"id": p.id, "says": p.says, "sources": list(p.sources)} for p in conflict.positions
+        ],
+        "reason": conflict.reason,
+    }
+
+
+def baseline_b12(kb: Knowledge, text: str, patient: Patient) -> Finding:
+    """The baseline B12 level against the NICE bands (adults and young people aged 16 and over)."""
+    analyte = kb.get("analytes", "b12")
+    units = {u.unit.lower(): u for u in analyte.units}
+    match = _VALUE.match(text)
+    unit = units.get(match.group(2).lower()) if match else None
+    if match is None or unit is None:
+        raise InputError(
+            f"--b12 {text!r}: write a number and a unit ({', '.join(u.unit for u in analyte.units)}), e.g. 150pg/mL"
+        )
+    value = Decimal(match.group(1))
+    pmol = value * unit.to_canonical
+    shown = {"B12": f"{format_number(value)} {unit.unit}", "pmol/L": format_number(pmol, places=1)}
+    age = patient.age_years
+    for band in analyte.bands:
+        if band.min_age_years is not None and age is not None and age < band.min_age_years:
+            continue
+        if (band.low is None or pmol >= band.low) and (band.high is None or pmol < band.high):
+            level = Level.WARNING if band.name == "sufficient" else Level.INFO
+            extra = (
+                " Deficiency is unlikely: confirm the indication before injecting."
+                if level is Level.WARNING
+                else ""
+            )
+            return finding(
+                "PLAN_B12_BASELINE",
+                level,
+                f"Baseline B12 {shown['B12']} ({shown['pmol/L']} pmol/L): {band.name} (NICE NG239).{extra}",
+                band.sources,
+                shown,
+            )
+    return finding(
+        "PLAN_B12_BASELINE",
+        Level.INFO,
+        f"Baseline B12 {shown['B12']}: the NICE bands are for ages 16 and over; read it against the laboratory's range.",
+        analyte.sources,
+        shown,
+    )
+
+
+def screening_findings(
+    kb: Knowledge, patient: Patient, product: Product | None, route: str | None
+) -> list[Finding]:
+    """The patient screening's findings, when that capability is installed and a patient is given."""
+    given = (
+        patient.age_months is not None
+        or patient.pregnant
+        or patient.breastfeeding
+        or patient.conditions
+        or patient.medications
+        or patient.allergies
+    )
+    if not given:
+        return []
+    try:
+        from b12.services.screening import screen_patient  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return []
+    result = screen_patient(kb, patient, product=product.id if product else None, route=route)
+    return list(result.findings)
