@@ -92,7 +92,26 @@ def plan_in_process() -> bool:
     )
 
 
+def labs_interpretation_in_process() -> bool:
+    """One lab report from what a prescriber types (three readings, converted and banded)."""
+    from itertools import cycle
+
+    from b12 import interpret_labs, load_knowledge
+    from b12.domain.patient import Patient
+
+    kb = load_knowledge()
+    patient = Patient(sex="female")
+    sets = cycle([[f"b12={v}pg/mL", f"rbc={v / 100}x10^6/uL", "mcv=104fL"] for v in range(100, 600, 7)])
+    return report(
+        "one lab interpretation in process (3 readings)",
+        per_call(lambda: interpret_labs(kb, next(sets), patient)),
+        None,
+        "us",
+    )
+
+
 ALL: list[Callable[[], bool]] = [
+    labs_interpretation_in_process,
     knowledge_cold_load,
     knowledge_validation_uncached,
     cli_list_cold_start,

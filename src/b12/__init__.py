@@ -21,6 +21,8 @@ from b12.errors import (
 if TYPE_CHECKING:
     from b12.domain.findings import Basis, Finding, Level
     from b12.knowledge.loader import Knowledge, load_knowledge
+    from b12.services.intake import estimate_intake
+    from b12.services.labs import interpret_labs
     from b12.services.planning import plan
 
 __version__ = "0.1.0"
@@ -32,6 +34,8 @@ _LAZY = {
     "Basis": "b12.domain.findings",
     "Level": "b12.domain.findings",
     "plan": "b12.services.planning",
+    "interpret_labs": "b12.services.labs",
+    "estimate_intake": "b12.services.intake",
 }
 
 __all__ = [
@@ -47,6 +51,8 @@ __all__ = [
     "Level",
     "UnknownNameError",
     "__version__",
+    "estimate_intake",
+    "interpret_labs",
     "load_knowledge",
     "plan",
 ]

@@ -1,0 +1,193 @@
+"""`b12 labs`, `b12 requirement`, `b12 intake`: results banded with their basis; need and intake."""
+# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from typing import Annotated, Any
+
+import typer
+
+from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.output import console, emit_json, show_findings, table
+from b12.adapters.cli.patient_options import (
+    AgeMonths,
+    AgeYears,
+    Breastfeeding,
+    Pregnant,
+    Sex,
+    build_patient,
+)
+
+TableOption = Annotated[
+    str | None,
+    typer.Option(
+        "--table", help="Requirement table id (default: the IOM table; see `b12 requirement`)."
+    ),
+]
+
+
+@command("labs")
+def labs(
+    readings: Annotated[
+        list[str],
+        typer.Argument(help="Results as NAME=VALUE[UNIT]: b12=150pg/mL hb=11.2g/dL mcv=104fL"),
+    ],
+    lab_range: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--range", help="The lab's own range NAME=LOW-HIGH[UNIT], both ends inclusive (repeat)."
+        ),
+    ] = None,
+    age_years: AgeYears = None,
+    age_months: AgeMonths = None,
+    sex: Sex = None,
+    pregnant: Pregnant = False,
+    breastfeeding: Breastfeeding = False,
+    as_json: JsonOption = False,
+    kb: KbOption = None,
+) -> int:
+    """Interpret results: each converted to its canonical unit and banded (NICE NG239 for B12)."""
+    from b12.knowledge import load_knowledge
+    from b12.services.labs import interpret_labs
+
+    patient = build_patient(
+        age_years, age_months, sex, pregnant=pregnant, breastfeeding=breastfeeding
+    )
+    report = interpret_labs(load_knowledge(kb), readings, patient, lab_range or ())
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _show_labs(report.to_dict(), report.findings)
+    return 3 if any(f.level.value == "stop" for f in report.findings) else 0
+
+
+@command("requirement")
+def requirement_command(
+    age_years: AgeYears = None,
+    age_months: AgeMonths = None,
+    pregnant: Pregnant = False,
+    breastfeeding: Breastfeeding = False,
+    table_id: TableOption = None,
+    as_json: JsonOption = False,
+    kb: KbOption = None,
+) -> int:
+    """The daily B12 requirement, with every table's value and where they disagree."""
+    from b12.knowledge import load_knowledge
+    from b12.services.intake import requirement
+
+    patient = build_patient(age_years, age_months, pregnant=pregnant, breastfeeding=breastfeeding)
+    need = requirement(load_knowledge(kb), patient, table_id)
+    data = need.to_dict()
+    if as_json:
+        emit_json(data)
+        return 0
+    out = console()
+    out.print(
+        f"[bold]REQUIREMENT[/bold] {_amount(data['requirement_mcg_per_day'])} a day ({data['table']})"
+    )
+    out.print(
+        table(
+            f"Every table for this patient (age {data['age']})",
+            ("table", "mcg/day", "basis", "sources", "status"),
+            _table_rows(data["tables"]),
+        )
+    )
+    show_findings(out, need.findings)
+    out.print(f"[dim]knowledge {data['fingerprint']}[/dim]")
+    return 0
+
+
+@command("intake")
+def intake(
+    foods: Annotated[
+        list[str], typer.Argument(help="Foods eaten in a day as FOOD=GRAMS: liver=100 milk=250g")
+    ],
+    age_years: AgeYears = None,
+    age_months: AgeMonths = None,
+    pregnant: Pregnant = False,
+    breastfeeding: Breastfeeding = False,
+    table_id: TableOption = None,
+    as_json: JsonOption = False,
+    kb: KbOption = None,
+) -> int:
+    """A day's dietary B12 from foods, against the daily requirement."""
+    from b12.knowledge import load_knowledge
+    from b12.services.intake import estimate_intake
+
+    patient = build_patient(age_years, age_months, pregnant=pregnant, breastfeeding=breastfeeding)
+    estimate = estimate_intake(load_knowledge(kb), foods, patient, table_id)
+    data = estimate.to_dict()
+    if as_json:
+        emit_json(data)
+        return 0
+    from b12.domain.display import format_mass, format_number
+
+    out = console()
+    rows = [
+        (
+            i["name"],
+            f"{format_number(i['grams'])} g",
+            "amount unknown" if i["mcg"] is None else format_mass(i["mcg"]),
+            ", ".join(i["sources"]),
+        )
+        for i in data["items"]
+    ]
+    out.print(table("Foods", ("food", "eaten", "B12", "sources"), rows))
+    out.print(
+        f"[bold]INTAKE[/bold]      {format_mass(data['intake_mcg_per_day'])} a day (counted foods)"
+    )
+    out.print(
+        f"[bold]REQUIREMENT[/bold] {_amount(data['requirement_mcg_per_day'])} a day ({data['requirement_table']})"
+    )
+    show_findings(out, (*estimate.requirement.findings, *estimate.findings))
+    out.print(f"[dim]knowledge {data['fingerprint']}[/dim]")
+    return 0
+
+
+def _amount(value: Any) -> str:
+    from b12.domain.display import format_mass, format_number
+
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return f"{format_number(value['min'])}-{format_mass(value['max'])}"
+    return str(format_mass(value))
+
+
+def _table_rows(tables: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    return [
+        (
+            ("-> " if t["followed"] else "   ") + t["table"],
+            _amount(t["mcg_per_day"]),
+            t["basis"] or "-",
+            ", ".join(t["sources"]),
+            t["status"],
+        )
+        for t in tables
+    ]
+
+
+def _show_labs(data: dict[str, Any], findings: Any) -> None:
+    from b12.domain.display import format_number
+
+    out = console()
+    rows = []
+    for r in data["results"]:
+        written = f"{format_number(r['value'])} {r['unit']}".strip()
+        canonical = f"{format_number(r['canonical_value'])} {r['canonical_unit']}".strip()
+        band = r["band"] + (
+            f" (lab range: {r['lab_band']})" if r["lab_band"] and r["lab_band"] != r["band"] else ""
+        )
+        rows.append(
+            (
+                r["analyte_name"],
+                r["loinc"] or "-",
+                written,
+                canonical,
+                band,
+                ", ".join(r["band_sources"]) or "-",
+            )
+        )
+    out.print(
+        table("Results", ("test", "LOINC", "as written", "canonical", "band", "band source"), rows)
+    )
+    show_findings(out, findings)
+    out.print(f"[dim]knowledge {data['fingerprint']}[/dim]")

@@ -1,0 +1,164 @@
+"""Normalise a laboratory reading to its analyte's canonical unit and band it, exactly.
+
+How a value near a band boundary is handled: the value is multiplied by the unit's factor with
+exact Decimal arithmetic (150 pg/mL x 0.738 = 110.7 pmol/L, nothing rounded) and banded on that
+converted value against the bands as the knowledge base holds them (NICE's own pmol/L figures,
+lower bound inclusive, upper bound exclusive). The conversion is stated in the result. Because
+NICE's pmol/L figures are its ng/L figures x 0.738 rounded, a converted value within
+``NEAR_BOUNDARY`` canonical units of a boundary may fall in another band than NICE's ng/L table
+gives (180 ng/L is 132.84 pmol/L: deficient here, "indeterminate" by the ng/L column); such a
+value gets an info finding rather than a silent choice.
+
+Lab ranges given with ``--range`` are inclusive at both ends, as labs print them (4.2-5.4 means
+5.4 is normal); the knowledge base's own bands stay half-open as its header says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from b12.domain.lab_values import (
+    LabInputError,
+    LabUnitError,
+    Reading,
+    read_value,
+    show_unit,
+    unit_key,
+)
+from b12.domain.quantity import canonical
+
+if TYPE_CHECKING:
+    from b12.knowledge.schema import Analyte, Band, LoincCode, UnitFactor
+
+UNKNOWN = "unknown"
+#: From laboratory.yaml's note on analytes:b12 ("within 1 pmol/L of a boundary").
+NEAR_BOUNDARY = Decimal(1)
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A reading in its unit as declared and in the analyte's canonical unit."""
+
+    unit: UnitFactor
+    value: Decimal
+    canonical_value: Decimal
+    unit_assumed: bool  # no unit written; the analyte's only unit was taken
+
+    @property
+    def converted(self) -> bool:
+        return self.unit.to_canonical != 1
+
+
+@dataclass(frozen=True)
+class LabRange:
+    """A lab's own reference range in the canonical unit, both ends inclusive."""
+
+    analyte: str
+    low: Decimal
+    high: Decimal
+    text: str
+
+    def band(self, value: Decimal) -> str:
+        return "low" if value < self.low else "high" if value > self.high else "normal"
+
+
+def is_panel(analyte: Analyte) -> bool:
+    return not analyte.units
+
+
+def normalise(analyte: Analyte, reading: Reading) -> Normalised:
+    """The reading converted to the canonical unit; an unknown or missing unit is an input error."""
+    unit = find_unit(analyte, reading.unit, reading.text)
+    assumed = not reading.unit
+    value = canonical(reading.value * unit.to_canonical)
+    return Normalised(unit, canonical(reading.value), value, assumed)
+
+
+def find_unit(analyte: Analyte, written: str, text: str) -> UnitFactor:
+    """The analyte's unit matching ``written``; a missing unit only where there is one unit."""
+    declared = tuple(show_unit(u.unit) or u.unit for u in analyte.units)
+    if not written:
+        # b12 without a unit could be pg/mL or pmol/L, which band differently: never guessed.
+        # Where every unit converts alike (rbc: 10*6/uL = 10*12/L), the number means one thing.
+        if len({u.to_canonical for u in analyte.units}) == 1:
+            return next(u for u in analyte.units if u.unit == analyte.canonical_unit)
+        raise LabUnitError(text, analyte.id, "", declared)
+    key = unit_key(written)
+    for unit in analyte.units:
+        if unit_key(unit.unit) == key:
+            return unit
+    raise LabUnitError(text, analyte.id, written, declared)
+
+
+def applicable_bands(
+    bands: Sequence[Band], sex: str | None, age_years: Decimal | None
+) -> tuple[tuple[Band, ...], str | None]:
+    """The bands for this patient, or none and the reason ('age' or 'sex')."""
+    for_age = tuple(
+        b
+        for b in bands
+        if b.min_age_years is None or age_years is None or age_years >= b.min_age_years
+    )
+    if bands and not for_age:
+        return (), "age"
+    if any(b.sex for b in for_age):
+        if sex is None:
+            return (), "sex"
+        for_age = tuple(b for b in for_age if b.sex in (None, sex))
+    return for_age, None
+
+
+def band_of(bands: Sequence[Band], value: Decimal) -> Band | None:
+    """The band holding ``value``: low inclusive, high exclusive."""
+    for band in bands:
+        if (band.low is None or value >= band.low) and (band.high is None or value < band.high):
+            return band
+    return None
+
+
+def band_without_sex(bands: Sequence[Band], value: Decimal) -> str | None:
+    """The band name when every sex's bands agree on it (RBC 3 is low for both), else None."""
+    names = {
+        b.name for sex in ("female", "male") for b in bands if b.sex == sex and _holds(b, value)
+    }
+    return names.pop() if len(names) == 1 else None
+
+
+def _holds(band: Band, value: Decimal) -> bool:
+    return (band.low is None or value >= band.low) and (band.high is None or value < band.high)
+
+
+def near_boundary(bands: Sequence[Band], value: Decimal) -> Decimal | None:
+    """The boundary within NEAR_BOUNDARY of ``value`` (where a rounded factor can move the band)."""
+    edges = sorted({e for b in bands for e in (b.low, b.high) if e is not None})
+    return next((e for e in edges if abs(value - e) < NEAR_BOUNDARY), None)
+
+
+def loinc_for(analyte: Analyte, unit: UnitFactor) -> LoincCode | None:
+    """The code for the unit's property (a molar unit -> the molar code), else the first listed."""
+    codes = [c for c in analyte.loinc if c.note is None or "not" not in c.note.lower()]
+    molar = "mol" in unit.unit.lower()
+    for code in codes:
+        prop = code.property.lower()
+        if ("molar" in prop) == molar and ("mass" in prop or "molar" in prop):
+            return code
+    return codes[0] if codes else (analyte.loinc[0] if analyte.loinc else None)
+
+
+def parse_range(analyte: Analyte, text: str, written: str) -> LabRange:
+    """'180-914pg/mL' -> the range in the canonical unit (the unit as for a reading)."""
+    low_text, sep, rest = text.strip().partition("-")
+    if not sep or not low_text.strip() or not rest.strip():
+        raise LabInputError(written, "not a range LOW-HIGH", "write e.g. --range rbc=4.2-5.4")
+    low, low_unit = read_value(low_text.strip(), written)
+    high, unit_text = read_value(rest.strip(), written)
+    unit = find_unit(analyte, unit_text or low_unit, written)
+    if low_unit and unit_key(low_unit) != unit_key(unit.unit):
+        raise LabInputError(written, "two units in one range", "write the unit once, after HIGH")
+    if high < low:
+        raise LabInputError(written, "LOW is above HIGH", "write the range as LOW-HIGH")
+    factor = unit.to_canonical
+    return LabRange(analyte.id, canonical(low * factor), canonical(high * factor), text.strip())
