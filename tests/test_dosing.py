@@ -186,3 +186,17 @@ def test_tablet_dose_counts_whole_tablets() -> None:
     result = run("2000 mcg", product="jarrow methylcobalamin", route="sublingual")
     assert result.units == 2
     assert result.measured is None
+
+
+def test_neurobion_ingredients_are_exact_per_three_ml() -> None:
+    result = run("1 mg", product="neurobion")
+    shown = {i.substance: i.shown for i in result.ingredients}
+    assert shown["thiamine"] == "100 mg"
+    assert shown["pyridoxine"] == "100 mg"
+    assert shown["cyanocobalamin"] == "1,000 mcg"
+
+
+def test_an_inexact_ingredient_amount_says_about() -> None:
+    result = run("333 mcg", product="neurobion")  # 1 mL of a 3 mL ampoule
+    shown = {i.substance: i.shown for i in result.ingredients}
+    assert shown["thiamine"] == "about 33.3 mg"

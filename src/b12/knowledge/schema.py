@@ -266,9 +266,12 @@ class Storage(Frozen):
 
 
 class Price(Frozen):
+    """What an amount buys; ``containers`` (ampoules, vials or tablets) is None when unstated."""
+
     amount: Decimal
     currency: Literal["RUB", "USD", "GBP", "EUR"]
     pack: str
+    containers: int | None = Field(default=None, gt=0)
     sources: tuple[SourceId, ...] = Field(min_length=1)
 
 

@@ -28,8 +28,9 @@ def weak_positions(conflict: Any) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8)
-def largest_trusted_dose(kb: Knowledge) -> tuple[Decimal, tuple[str, ...]]:
-    """The largest single injected dose any trusted regimen uses, and the regimens that use it."""
+def largest_trusted_dose(kb: Knowledge, injected: bool = True) -> tuple[Decimal, tuple[str, ...]]:
+    """The largest single dose any trusted regimen gives by injection (or, with injected=False,
+    by any other route), and the regimens that give it."""
     best = Decimal(0)
     ids: list[str] = []
     for regimen in kb.regimens.values():
@@ -37,7 +38,7 @@ def largest_trusted_dose(kb: Knowledge) -> tuple[Decimal, tuple[str, ...]]:
             continue
         for phase in regimen.phases:
             routes = phase.routes or regimen.routes
-            if not INJECTED & set(routes):
+            if bool(INJECTED & set(routes)) != injected:
                 continue
             top = (phase.dose_to_mcg or phase.dose_mcg).max
             if top > best:
@@ -51,10 +52,14 @@ def regimen_sources(kb: Knowledge, regimen_ids: tuple[str, ...]) -> tuple[str, .
     return tuple(dict.fromkeys(s for r in regimen_ids for s in kb.regimens[r].sources))
 
 
-def plausibility(kb: Knowledge, mass: Mass, *, slip_possible: bool) -> list[Finding]:
-    top, regimen_ids = largest_trusted_dose(kb)
-    if mass.mcg <= top:
-        return []  # the common case: nothing to build
+def plausibility(
+    kb: Knowledge, mass: Mass, *, slip_possible: bool, route: str = "IM"
+) -> list[Finding]:
+    injected = route in INJECTED
+    top, regimen_ids = largest_trusted_dose(kb, injected)
+    gives = "injects" if injected else f"gives by the {route} route"
+    if top == 0 or mass.mcg <= top:
+        return []  # the common case (or no trusted regimen to compare with): nothing to build
     sources = regimen_sources(kb, regimen_ids)
     values = {"dose": format_mass(mass.mcg), "largest trusted single dose": format_mass(top)}
     if mass.mcg >= top * SLIP_FACTOR:
@@ -65,7 +70,7 @@ def plausibility(kb: Knowledge, mass: Mass, *, slip_possible: bool) -> list[Find
                     "DOSE_UNIT_SLIP",
                     Level.STOP,
                     f"{format_mass(mass.mcg)} is {format_number(mass.mcg / top)} times the largest single "
-                    f"dose any trusted regimen injects ({format_mass(top)}): a mg/mcg slip? The likely "
+                    f"dose any trusted regimen {gives} ({format_mass(top)}): a mg/mcg slip? The likely "
                     f"intended dose is {format_mass(as_mcg)}.",
                     sources,
                     values,
@@ -77,7 +82,7 @@ def plausibility(kb: Knowledge, mass: Mass, *, slip_possible: bool) -> list[Find
                 "DOSE_IMPLAUSIBLE",
                 Level.STOP,
                 f"{format_mass(mass.mcg)} is at least 10 times the largest single dose any trusted regimen "
-                f"injects ({format_mass(top)}). Check the order.",
+                f"{gives} ({format_mass(top)}). Check the order.",
                 sources,
                 values,
             )
@@ -87,7 +92,7 @@ def plausibility(kb: Knowledge, mass: Mass, *, slip_possible: bool) -> list[Find
             finding(
                 "DOSE_ABOVE_TRUSTED_MAX",
                 Level.WARNING,
-                f"{format_mass(mass.mcg)} is above the largest single dose any trusted regimen injects "
+                f"{format_mass(mass.mcg)} is above the largest single dose any trusted regimen {gives} "
                 f"({format_mass(top)}).",
                 sources,
                 values,

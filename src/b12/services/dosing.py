@@ -34,7 +34,15 @@ from typing import Any
 from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
-from b12.domain.quantity import Concentration, Mass, ParsedDose, parse_concentration, parse_dose
+from b12.domain.quantity import (
+    Concentration,
+    Mass,
+    ParsedDose,
+    exact_divide,
+    exact_multiply,
+    parse_concentration,
+    parse_dose,
+)
 from b12.domain.volume import Measured, draw
 from b12.errors import InputError
 from b12.knowledge.loader import Knowledge
@@ -160,7 +168,9 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
                 conflict=iu.id if iu else None,
             )
         )
-    findings += plausibility(kb, parsed.mass, slip_possible=not parsed.assumed_iu_is_mcg)
+    findings += plausibility(
+        kb, parsed.mass, slip_possible=not parsed.assumed_iu_is_mcg, route=route
+    )
     if request.indication:
         findings += indication_range(kb, request.indication, parsed.mass)
 
@@ -289,17 +299,18 @@ def _containers(product: Product, use_ml: Decimal) -> tuple[Opened, ...]:
 def _ingredients(kb: Knowledge, product: Product, volume_ml: Decimal) -> tuple[IngredientDose, ...]:
     out = []
     for ingredient in product.ingredients:
-        per_ml = ingredient.mcg_per_ml
-        if per_ml is None:
+        if ingredient.amount_mcg is None or ingredient.per_ml is None:
             continue
-        amount = per_ml * volume_ml
+        # amount x volume / the volume the label states it per: 100 mg/3 mL x 3 mL = 100 mg exactly
+        held, exact_product = exact_multiply(ingredient.amount_mcg, volume_ml)
+        amount, exact_quotient = exact_divide(held, ingredient.per_ml)
         substance = kb.get("substances", ingredient.substance)
         # B12 always in mcg (ISMP); other ingredients in mg from 1 mg up, as their labels print them.
-        shown = (
-            format_mass(amount)
-            if ingredient.substance.endswith("cobalamin") or amount < 1000
-            else format_mass(amount, "mg")
-        )
+        unit = "mcg" if ingredient.substance.endswith("cobalamin") or amount < 1000 else "mg"
+        if exact_product and exact_quotient:
+            shown = format_mass(amount, unit)
+        else:
+            shown = "about " + format_mass(amount, unit, places=1)
         out.append(IngredientDose(substance.id, substance.name, amount, shown))
     return tuple(out)
 

@@ -102,9 +102,25 @@ def supply_for(period: str, given: Sequence[Dispensed], product: Product | None)
         else:
             containers = sum(_ceil(v / box.volume_ml) for v in volumes)
         packs = _ceil(Decimal(containers) / box.pack_count)
+        # A price buys a stated number of containers; one of unstated size gives no cost.
         costs = tuple(
-            Cost(p.amount * packs, p.currency, p.amount, p.pack, p.sources) for p in product.prices
+            Cost(
+                p.amount * _ceil(Decimal(containers) / p.containers),
+                p.currency,
+                p.amount,
+                p.pack,
+                p.sources,
+            )
+            for p in product.prices
+            if p.containers is not None
         )
+        unsized = [p for p in product.prices if p.containers is None]
+        if unsized:
+            notes.append(
+                "Not costed: "
+                + "; ".join(f"{p.amount} {p.currency} buys {p.pack}" for p in unsized)
+                + " (how many containers is not stated)."
+            )
         if not product.prices:
             notes.append("No price for this product in the knowledge base.")
     return Supply(
