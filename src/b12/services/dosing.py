@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, Literal
 
 from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, Level, finding
@@ -306,7 +306,9 @@ def _ingredients(kb: Knowledge, product: Product, volume_ml: Decimal) -> tuple[I
         amount, exact_quotient = exact_divide(held, ingredient.per_ml)
         substance = kb.get("substances", ingredient.substance)
         # B12 always in mcg (ISMP); other ingredients in mg from 1 mg up, as their labels print them.
-        unit = "mcg" if ingredient.substance.endswith("cobalamin") or amount < 1000 else "mg"
+        unit: Literal["mcg", "mg"] = (
+            "mcg" if ingredient.substance.endswith("cobalamin") or amount < 1000 else "mg"
+        )
         if exact_product and exact_quotient:
             shown = format_mass(amount, unit)
         else:
