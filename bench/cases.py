@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bench.record_writes import postgres_durable_writes, sqlite_durable_writes
 from bench.run import BIN, per_call, report, wall
 
 
@@ -118,4 +119,6 @@ ALL: list[Callable[[], bool]] = [
     cli_dose_cold_start,
     dose_check_in_process,
     plan_in_process,
+    sqlite_durable_writes,
+    postgres_durable_writes,
 ]

@@ -60,6 +60,13 @@ def main() -> None:
     # start budget); b12 uses none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     # Importing the command modules registers them; kept here so `import b12` stays light.
-    from b12.adapters.cli import dose_command, knowledge_commands, labs_command, plan_command  # noqa: F401
+    from b12.adapters.cli import (  # noqa: F401
+        dose_command,
+        follow_commands,
+        knowledge_commands,
+        labs_command,
+        plan_command,
+        record_commands,
+    )
 
     sys.exit(app())

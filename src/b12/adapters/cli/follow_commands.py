@@ -1,0 +1,182 @@
+"""Follow-up commands: `b12 lab add`, `b12 status`, `b12 due`, `b12 event add`, `b12 audit-log verify`."""
+# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from typing import Annotated
+
+import typer
+
+from b12.adapters.cli import JsonOption, KbOption, app
+from b12.adapters.cli.output import console, emit_json, show_findings, table
+from b12.adapters.cli.record_support import DbOption, WhoOption, knowledge, on, open_db, when, who
+from b12.domain.json_data import to_json
+
+lab_app = typer.Typer(no_args_is_help=True, help="Laboratory results of the record.")
+event_app = typer.Typer(no_args_is_help=True, help="Adverse events of the record.")
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit trail.")
+app.add_typer(lab_app, name="lab")
+app.add_typer(event_app, name="event")
+app.add_typer(audit_app, name="audit-log")
+Code = Annotated[str, typer.Argument(help="The patient's pseudonymous identifier.")]
+
+
+@on(lab_app, "add")
+def lab_add(
+    code: Code,
+    results: Annotated[list[str], typer.Argument(help="NAME=VALUE[UNIT], e.g. hb=11.2g/dL.")],
+    at: Annotated[str | None, typer.Option(help="Day the sample was taken, YYYY-MM-DD.")] = None,
+    db: DbOption = None,
+    by: WhoOption = None,
+    kb: KbOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Add results (normalised to each test's canonical unit, with their LOINC code)."""
+    from b12.services.record import add_labs
+
+    moment = when(at)
+    with open_db(db).unit_of_work() as uow:
+        done = add_labs(uow, knowledge(kb), code, results, moment.date(), who(by), moment)
+    if as_json:
+        emit_json(done.to_dict())
+        return 0
+    rows = [
+        (
+            r.analyte,
+            r.loinc or "",
+            f"{r.value} {r.unit}",
+            f"{r.normalised_value} {r.normalised_unit}",
+        )
+        for r in done.results
+    ]
+    c = console()
+    c.print(
+        table(
+            f"Results of {code} on {moment.date().isoformat()}",
+            ("test", "LOINC", "as written", "normalised"),
+            rows,
+        )
+    )
+    show_findings(c, done.findings)
+    return 0
+
+
+@on(app, "status")
+def status(
+    code: Code,
+    at: Annotated[
+        str | None, typer.Option(help="The day to judge due and overdue (default today).")
+    ] = None,
+    plot: Annotated[
+        str | None, typer.Option(help="Write the laboratory trends to FILE (.png or .svg).")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Timeline of planned, given and missed doses and results; due, overdue; the response."""
+    from b12.services.follow_up import patient_status
+
+    with open_db(db).unit_of_work() as uow:
+        found = patient_status(uow, code, when(at).date())
+    written = None
+    if plot:
+        from b12.adapters.plot import plot_trends
+
+        written = plot_trends(plot, code, found.labs, found.injection_dates)
+    if as_json:
+        emit_json({**found.to_dict(), "plot": written})
+        return 0
+    c = console()
+    d = found.to_dict()
+    c.print(
+        f"[bold]Patient {code}[/bold] on {d['date']}: {d['given']} of {d['planned']} doses given; next due {d['next_due'] or 'none'}."
+    )
+    rows = [
+        (e.on.isoformat(), e.kind, e.says)
+        for e in found.timeline
+        if e.kind != "planned" or e.on <= found.on
+    ]
+    upcoming = [e for e in found.timeline if e.kind == "planned" and e.on > found.on][:3]
+    rows += [(e.on.isoformat(), e.kind, e.says) for e in upcoming]
+    c.print(
+        table(
+            "Timeline", ("date", "what", "details"), rows, caption="the next 3 planned doses shown"
+        )
+    )
+    show_findings(c, found.findings)
+    if written:
+        c.print(f"Plot written to {written}")
+    return 0
+
+
+@on(app, "due")
+def due(
+    at: Annotated[str | None, typer.Option("--date", help="The day (default today).")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Everyone due or overdue for a dose on a day."""
+    from b12.services.record import due_on
+
+    day = when(at, "--date").date()
+    with open_db(db).unit_of_work() as uow:
+        listed = due_on(uow, day)
+    if as_json:
+        emit_json({"date": day.isoformat(), "due": [d.to_dict() for d in listed]})
+        return 0
+    rows = [
+        (x["patient"], str(x["dose_number"]), x["due"], x["state"], str(x["overdue_days"]))
+        for x in (d.to_dict() for d in listed)
+    ]
+    console().print(
+        table(
+            f"Due on {day.isoformat()}", ("patient", "dose", "due", "state", "days overdue"), rows
+        )
+    )
+    return 0
+
+
+@on(event_app, "add")
+def event_add(
+    code: Code,
+    description: Annotated[str, typer.Option(help="What happened.")],
+    severity: Annotated[str, typer.Option(help="mild, moderate or severe.")] = "mild",
+    neurological: Annotated[
+        bool, typer.Option("--neurological", help="New neurological symptoms.")
+    ] = False,
+    administration: Annotated[
+        str | None, typer.Option(help="The injection it followed (id).")
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="The day, YYYY-MM-DD (default today).")] = None,
+    db: DbOption = None,
+    by: WhoOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Record an adverse event (linked to that day's injection when there was one)."""
+    from b12.services.record import add_event
+
+    moment = when(at)
+    with open_db(db).unit_of_work() as uow:
+        event = add_event(uow, code, moment.date(), description, severity, who(by), moment,
+                          neurological=neurological, administration_id=administration)  # fmt: skip
+    if as_json:
+        emit_json({"event": to_json(vars(event))})
+    else:
+        console().print(f"Event recorded ({event.id}).")
+    return 0
+
+
+@on(audit_app, "verify")
+def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> int:
+    """Walk the hash chain; report the first broken link (exit 3 when broken)."""
+    from b12.services.record import verify_audit
+
+    with open_db(db).unit_of_work() as uow:
+        check = verify_audit(uow)
+    if as_json:
+        emit_json(check.to_dict())
+    elif check.intact:
+        console().print(f"Audit trail intact: {check.links} links, head {check.head[:16]}.")
+    else:
+        console().print(
+            f"[bold red]Audit trail broken at seq {check.broken_seq}[/bold red]: {check.problem}."
+        )
+    return 0 if check.intact else 3

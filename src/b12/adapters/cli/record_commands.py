@@ -1,0 +1,269 @@
+"""Record commands: `b12 patient add|list|show`, `b12 prescribe`, `b12 give`, `b12 missed`."""
+# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from typing import Annotated
+
+import typer
+
+from b12.adapters.cli import JsonOption, KbOption, app
+from b12.adapters.cli.output import console, emit_json, show_findings, table
+from b12.adapters.cli.patient_options import (
+    AgeMonths,
+    AgeYears,
+    Allergies,
+    Breastfeeding,
+    Conditions,
+    Medications,
+    Pregnant,
+    Sex,
+    WeightKg,
+    build_patient,
+    date_option,
+)
+from b12.adapters.cli.record_support import DbOption, WhoOption, knowledge, on, open_db, when, who
+from b12.domain.display import format_mass, format_volume
+from b12.domain.findings import Level
+from b12.domain.json_data import to_json
+from b12.errors import InputError
+
+patient_app = typer.Typer(
+    no_args_is_help=True, help="Patients of the therapy record (pseudonymous)."
+)
+app.add_typer(patient_app, name="patient")
+Code = Annotated[str, typer.Argument(help="The patient's pseudonymous identifier, e.g. P-0042.")]
+
+
+def _stop_code(findings: object) -> int:
+    return 3 if any(f.level is Level.STOP for f in findings) else 0  # type: ignore[attr-defined]
+
+
+@on(patient_app, "add")
+def patient_add(
+    code: Code,
+    correct: Annotated[
+        bool, typer.Option("--correct", help="Record a corrected profile for an existing patient.")
+    ] = False,
+    age_years: AgeYears = None,
+    age_months: AgeMonths = None,
+    sex: Sex = None,
+    weight_kg: WeightKg = None,
+    pregnant: Pregnant = False,
+    breastfeeding: Breastfeeding = False,
+    condition: Conditions = None,
+    medication: Medications = None,
+    allergy: Allergies = None,
+    at: Annotated[str | None, typer.Option(help="When, YYYY-MM-DD[THH:MM] (default now).")] = None,
+    db: DbOption = None,
+    by: WhoOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Add a patient (a pseudonymous code and the screening profile)."""
+    from b12.services.record import add_patient
+
+    patient = build_patient(
+        age_years,
+        age_months,
+        sex,
+        weight_kg,
+        pregnant,
+        breastfeeding,
+        condition,
+        medication,
+        allergy,
+    )
+    with open_db(db).unit_of_work() as uow:
+        record = add_patient(uow, code, patient, who(by), when(at), correct=correct)
+    if as_json:
+        emit_json({"patient": to_json(vars(record))})
+    else:
+        console().print(f"Patient {record.code} recorded ({record.id}).")
+    return 0
+
+
+@on(patient_app, "list")
+def patient_list(db: DbOption = None, as_json: JsonOption = False) -> int:
+    """Every patient in the record."""
+    from b12.services.record import list_patients
+
+    with open_db(db).unit_of_work() as uow:
+        patients = list_patients(uow)
+    if as_json:
+        emit_json({"patients": [to_json(vars(p)) for p in patients]})
+        return 0
+    rows = [
+        (
+            p.code,
+            str(p.profile.get("age_months", "")),
+            str(p.profile.get("sex") or ""),
+            p.recorded_at.isoformat(),
+        )
+        for p in patients
+    ]
+    console().print(table("Patients", ("patient", "age (months)", "sex", "recorded"), rows))
+    return 0
+
+
+@on(patient_app, "show")
+def patient_show(code: Code, db: DbOption = None, as_json: JsonOption = False) -> int:
+    """One patient's profile and prescriptions."""
+    from b12.domain.records import current
+    from b12.services.record import find_patient, prescription_dict
+
+    with open_db(db).unit_of_work() as uow:
+        record = find_patient(uow, code)
+        prescriptions = current(uow.prescriptions.for_patient(record.id))
+    out = {
+        "patient": to_json(vars(record)),
+        "prescriptions": [prescription_dict(rx) for rx in prescriptions],
+    }
+    if as_json:
+        emit_json(out)
+        return 0
+    c = console()
+    c.print(f"[bold]Patient {record.code}[/bold]  profile: {to_json(dict(record.profile))}")
+    for rx in out["prescriptions"]:
+        c.print(
+            f"  prescription {rx['id']}: {rx['status']} from {rx['start']}, {rx['regimen']}, {rx['product']} ({rx['doses']} doses)"
+        )
+    return 0
+
+
+@on(app, "prescribe")
+def prescribe(
+    code: Code,
+    start: Annotated[str | None, typer.Option(help="Date of the first dose, YYYY-MM-DD.")] = None,
+    indication: Annotated[str | None, typer.Option(help="Indication id or name.")] = None,
+    regimen: Annotated[
+        str | None, typer.Option(help="A regimen id instead of the default.")
+    ] = None,
+    product: Annotated[str | None, typer.Option(help="Product id or name.")] = None,
+    concentration: Annotated[
+        str | None, typer.Option(help="Strength instead of a product.")
+    ] = None,
+    months: Annotated[int, typer.Option(help="How far to plan, in months.")] = 12,
+    neuro: Annotated[bool, typer.Option("--neuro", help="Neurological involvement.")] = False,
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the active prescription.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why it stops (with --stop).")] = None,
+    override: Annotated[
+        str | None, typer.Option(help="Prescribe despite a stop; the reason is kept.")
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="When prescribed (default now).")] = None,
+    db: DbOption = None,
+    by: WhoOption = None,
+    kb: KbOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Prescribe a planned course (kept with its regimen, schedule, product and knowledge fingerprint)."""
+    from b12.services.record import prescribe as prescribe_plan
+    from b12.services.record import prescription_dict, stop_prescription
+
+    record = open_db(db)
+    if stop:
+        with record.unit_of_work() as uow:
+            rx = stop_prescription(uow, code, reason or "", who(by), when(at))
+        if as_json:
+            emit_json({"prescription": prescription_dict(rx)})
+        else:
+            console().print(
+                f"Prescription stopped ({rx.id}); the old one is kept ({rx.replaces_id})."
+            )
+        return 0
+    from b12.services.planning import PlanRequest
+
+    first = date_option(start, "--start")
+    if first is None:
+        raise InputError("--start is required: write the date of the first dose, e.g. 2026-01-05")
+    request = PlanRequest(start=first, indication=indication, regimen=regimen, product=product,
+                          concentration=concentration, months=months, neuro=neuro)  # fmt: skip
+    with record.unit_of_work() as uow:
+        done = prescribe_plan(
+            uow, knowledge(kb), code, request, who(by), when(at), override=override
+        )
+    if as_json:
+        emit_json(done.to_dict())
+        return _stop_code(done.findings)
+    c = console()
+    if done.prescription is not None:
+        shown = prescription_dict(done.prescription)
+        c.print(
+            f"[bold]Prescribed[/bold] {shown['regimen']} from {shown['start']}: {shown['doses']} doses of {shown['product'] or 'the given strength'} ({shown['id']})."
+        )
+    show_findings(c, done.findings)
+    return _stop_code(done.findings)
+
+
+@on(app, "give")
+def give(
+    code: Code,
+    dose: Annotated[
+        str | None, typer.Option(help="Dose given (default: the prescribed dose).")
+    ] = None,
+    product: Annotated[
+        str | None, typer.Option(help="Product (default: the prescribed one).")
+    ] = None,
+    route: Annotated[str | None, typer.Option(help="Route (default: the prescribed one).")] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Site, e.g. 'left deltoid' (default: suggested).")
+    ] = None,
+    lot: Annotated[str | None, typer.Option(help="Lot number on the vial or ampoule.")] = None,
+    expiry: Annotated[str | None, typer.Option(help="Expiry date of the lot, YYYY-MM-DD.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="When given, YYYY-MM-DDTHH:MM (default now).")
+    ] = None,
+    override: Annotated[
+        str | None, typer.Option(help="Record despite a stop; the reason is kept.")
+    ] = None,
+    db: DbOption = None,
+    by: WhoOption = None,
+    kb: KbOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Give the dose due: the five rights, the volume to draw, the site, then the record. Exit 3 on a stop."""
+    from b12.services.administering import GiveRequest
+    from b12.services.administering import give as give_dose
+
+    request = GiveRequest(code, when(at), dose, product, route, site, lot,
+                          date_option(expiry, "--expiry"), override)  # fmt: skip
+    with open_db(db).unit_of_work() as uow:
+        done = give_dose(uow, knowledge(kb), request, who(by))
+    if as_json:
+        emit_json(done.to_dict())
+        return _stop_code(done.findings)
+    c = console()
+    a, d = done.recorded, done.dose
+    if d is not None and d.measured is not None:
+        c.print(
+            f"[bold]Draw {format_volume(d.measured.rounded_ml)}[/bold] for {format_mass(d.dose_mcg)} {d.route}"
+            + (f", {done.site}" if done.site else "")
+        )
+    c.print(f"Recorded ({a.id})." if a is not None else "[bold red]Not recorded.[/bold red]")
+    show_findings(c, done.findings)
+    return _stop_code(done.findings)
+
+
+@on(app, "missed")
+def missed(
+    code: Code,
+    reason: Annotated[str, typer.Option(help="Why the dose was not given.")],
+    refused: Annotated[bool, typer.Option("--refused", help="The patient refused it.")] = False,
+    at: Annotated[str | None, typer.Option(help="The day it was missed (default today).")] = None,
+    db: DbOption = None,
+    by: WhoOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Record a missed dose: never doubled; the course re-flows; the prescriber must review."""
+    from b12.services.administering import record_missed
+
+    moment = when(at)
+    with open_db(db).unit_of_work() as uow:
+        done = record_missed(uow, code, reason, moment.date(), who(by), moment, refused=refused)
+    if as_json:
+        emit_json(done.to_dict())
+        return 0
+    c = console()
+    c.print(
+        f"Recorded: dose {done.recorded.planned_number} {done.recorded.kind} ({done.recorded.id})."
+    )
+    c.print("[bold]For the prescriber: a missed injection needs your review.[/bold]")
+    show_findings(c, done.findings)
+    return 0

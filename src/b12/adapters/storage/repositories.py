@@ -1,0 +1,121 @@
+"""Repositories over SQLAlchemy Core: insert and select, never update or delete."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Column, Connection, Table, select, text
+
+from b12.adapters.storage import tables as t
+from b12.adapters.storage.codec import from_row, to_row
+from b12.adapters.storage.database import AUDIT_LOCK
+from b12.domain.audit import GENESIS, link_hash
+from b12.domain.json_data import freeze, to_json
+from b12.domain.records import AuditEntry, PatientRecord
+
+R = TypeVar("R")
+_LAST_LINK = (
+    select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc()).limit(1)
+)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class SqlRecords(Generic[R]):
+    """Records of one kind in one table, ordered by ``order_by`` then id."""
+
+    def __init__(
+        self, connection: Connection, table: Table, kind: type[R], order_by: Column[Any]
+    ) -> None:
+        self._connection = connection
+        self._table = table
+        self._kind = kind
+        self._order = (order_by, table.c.id)
+
+    def add(self, record: R) -> None:
+        # A plain INSERT with bound parameters: SQLAlchemy compiles it once and caches it.
+        self._connection.execute(self._table.insert(), to_row(record))
+
+    def get(self, record_id: str) -> R | None:
+        row = self._connection.execute(
+            select(self._table).where(self._table.c.id == record_id)
+        ).first()
+        return None if row is None else from_row(self._kind, row._mapping)
+
+    def for_patient(self, patient_id: str) -> list[R]:
+        query = select(self._table).where(self._table.c.patient_id == patient_id)
+        rows = self._connection.execute(query.order_by(*self._order))
+        return [from_row(self._kind, row._mapping) for row in rows]
+
+
+class SqlPatients:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._records = SqlRecords(connection, t.patients, PatientRecord, t.patients.c.recorded_at)
+
+    def add(self, record: PatientRecord) -> None:
+        self._records.add(record)
+
+    def get(self, record_id: str) -> PatientRecord | None:
+        return self._records.get(record_id)
+
+    def with_code(self, code: str) -> list[PatientRecord]:
+        query = select(t.patients).where(t.patients.c.code == code)
+        rows = self._connection.execute(query.order_by(t.patients.c.recorded_at, t.patients.c.id))
+        return [from_row(PatientRecord, row._mapping) for row in rows]
+
+    def all(self) -> list[PatientRecord]:
+        query = select(t.patients).order_by(t.patients.c.code, t.patients.c.recorded_at)
+        return [from_row(PatientRecord, row._mapping) for row in self._connection.execute(query)]
+
+
+class SqlAuditTrail:
+    """The hash-chained audit trail, appended under a lock so that the chain never forks."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def append(
+        self,
+        who: str,
+        action: str,
+        entity: str,
+        entity_id: str,
+        patient: str | None,
+        payload: Mapping[str, Any],
+    ) -> AuditEntry:
+        if self._connection.dialect.name == "postgresql":
+            # SQLite needs nothing more: the transaction began IMMEDIATE and holds the write lock.
+            self._connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK}
+            )
+        last = self._connection.execute(_LAST_LINK).first()
+        seq, prev = (1, GENESIS) if last is None else (last.seq + 1, last.hash)
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        body = to_json(payload)
+        digest = link_hash(seq, at, who, action, entity, entity_id, patient, body, prev)
+        row = {
+            "seq": seq,
+            "at": at,
+            "who": who,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "patient": patient,
+            "payload": body,
+            "prev_hash": prev,
+            "hash": digest,
+        }
+        self._connection.execute(t.audit_log.insert(), row)
+        return AuditEntry(**{**row, "payload": freeze(body)})
+
+    def entries(self) -> Iterator[AuditEntry]:
+        query = select(t.audit_log).order_by(t.audit_log.c.seq)
+        for row in self._connection.execute(query):
+            values = dict(row._mapping)
+            yield AuditEntry(**{**values, "payload": freeze(values["payload"])})

@@ -1,0 +1,173 @@
+"""The tables of the therapy record, as SQLAlchemy Core objects (the schema at the head revision).
+
+Exact numbers (doses, volumes, laboratory values) are stored as decimal text, so SQLite and
+PostgreSQL keep every digit; JSON columns hold findings, plans and profiles with Decimals as text.
+The migrations in ``migrations/versions`` build this schema; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+ID = 36  # a UUID as text
+
+
+def _id() -> Column[str]:
+    return Column("id", String(ID), primary_key=True)
+
+
+def _patient() -> Column[str]:
+    return Column("patient_id", String(ID), ForeignKey("patients.id"), nullable=False)
+
+
+def _corrects(table: str) -> Column[str]:
+    return Column("corrects_id", String(ID), ForeignKey(f"{table}.id", name=f"fk_{table}_corrects"))
+
+
+patients = Table(
+    "patients",
+    metadata,
+    _id(),
+    Column("code", String(64), nullable=False, index=True),
+    Column("profile", JSON, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    _corrects("patients"),
+)
+
+prescriptions = Table(
+    "prescriptions",
+    metadata,
+    _id(),
+    _patient(),
+    Column("plan", JSON, nullable=False),
+    Column("product", String(120)),
+    Column("indication", String(120)),
+    Column("start", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("prescribed_at", DateTime, nullable=False),
+    Column("prescribed_by", String(120), nullable=False),
+    Column("fingerprint", String(120), nullable=False),
+    Column("replaces_id", String(ID), ForeignKey("prescriptions.id")),
+    Column("reason", Text),
+    _corrects("prescriptions"),
+)
+
+administrations = Table(
+    "administrations",
+    metadata,
+    _id(),
+    _patient(),
+    Column("prescription_id", String(ID), ForeignKey("prescriptions.id")),
+    Column("given_at", DateTime, nullable=False),
+    Column("dose_mcg", String(40), nullable=False),
+    Column("volume_ml", String(40)),
+    Column("product", String(120)),
+    Column("lot", String(64)),
+    Column("expiry", Date),
+    Column("route", String(32), nullable=False),
+    Column("site", String(64)),
+    Column("given_by", String(120), nullable=False),
+    Column("planned_number", Integer),
+    Column("findings", JSON, nullable=False),
+    Column("fingerprint", String(120), nullable=False),
+    Column("override_reason", Text),
+    _corrects("administrations"),
+)
+
+missed_doses = Table(
+    "missed_doses",
+    metadata,
+    _id(),
+    _patient(),
+    Column("prescription_id", String(ID), ForeignKey("prescriptions.id"), nullable=False),
+    Column("planned_number", Integer, nullable=False),
+    Column("on", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    _corrects("missed_doses"),
+)
+
+lab_results = Table(
+    "lab_results",
+    metadata,
+    _id(),
+    _patient(),
+    Column("taken_on", Date, nullable=False),
+    Column("analyte", String(64), nullable=False),
+    Column("loinc", String(16)),
+    Column("value", String(40), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("normalised_value", String(40)),
+    Column("normalised_unit", String(32)),
+    Column("text", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    _corrects("lab_results"),
+)
+
+adverse_events = Table(
+    "adverse_events",
+    metadata,
+    _id(),
+    _patient(),
+    Column("on", Date, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("neurological", Boolean, nullable=False),
+    Column("administration_id", String(ID), ForeignKey("administrations.id")),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    _corrects("adverse_events"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # seq is assigned by the writer as the previous seq + 1 under the chain lock: a primary key,
+    # so two writers can never both append the same link (the chain cannot fork).
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("who", String(120), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("entity_id", String(ID), nullable=False),
+    Column("patient", String(ID)),
+    Column("payload", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+RECORD_TABLES = (
+    patients,
+    prescriptions,
+    administrations,
+    missed_doses,
+    lab_results,
+    adverse_events,
+)
+
+# Revision 0002: what a clinician's record views read by patient and by time.
+Index("ix_administrations_patient_given", administrations.c.patient_id, administrations.c.given_at)
+Index("ix_lab_results_patient_taken", lab_results.c.patient_id, lab_results.c.taken_on)
+Index("ix_prescriptions_patient", prescriptions.c.patient_id)
+Index("ix_missed_doses_patient", missed_doses.c.patient_id)
+Index("ix_adverse_events_patient", adverse_events.c.patient_id)

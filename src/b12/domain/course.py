@@ -1,0 +1,112 @@
+"""The course as it is going: the prescribed dates re-flowed around what was given and missed.
+
+The re-flow rule (seed 003: a missed injection is never doubled):
+* Doses keep their order and count. Each planned dose is due on the later of its prescribed
+  date and the actual date of the dose before it plus the prescribed gap between the two, so the
+  regimen's intervals are never shortened.
+* A missed or refused dose stays owed: it becomes due the day after it was missed at the
+  earliest, and every later dose moves with it. Nothing is ever given twice to catch up.
+* A dose given late moves the doses after it the same way; a dose given early moves nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from b12.domain.records import Administration, MissedDose
+
+DoseState = Literal["given", "missed", "planned"]
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class PlannedDose:
+    """One dose as prescribed (from the plan snapshot)."""
+
+    number: int  # 1-based over the whole prescription
+    date: date
+    dose_mcg: Decimal
+    volume_ml: Decimal | None
+    route: str
+    phase: str
+
+
+@dataclass(frozen=True)
+class CourseDose:
+    """One planned dose with its date after re-flow, and what happened to it."""
+
+    planned: PlannedDose
+    due: date  # after re-flow
+    state: DoseState
+    given: Administration | None
+    misses: tuple[MissedDose, ...]
+    min_gap_days: int  # the prescribed gap from the dose before (0 for the first)
+
+    @property
+    def moved_days(self) -> int:
+        return (self.due - self.planned.date).days
+
+
+def planned_doses(plan: Mapping[str, Any]) -> tuple[PlannedDose, ...]:
+    """The dated doses of a plan snapshot (``Plan.to_dict()`` stored as JSON)."""
+    out = []
+    for number, item in enumerate(plan.get("administrations", ()), start=1):
+        volume = item.get("volume_ml")
+        out.append(
+            PlannedDose(
+                number,
+                date.fromisoformat(str(item["date"])),
+                Decimal(str(item["dose_mcg"])),
+                None if volume is None else Decimal(str(volume)),
+                str(item["route"]),
+                str(item.get("phase", "")),
+            )
+        )
+    return tuple(out)
+
+
+def reflow(
+    planned: Sequence[PlannedDose],
+    given: Sequence[Administration],
+    missed: Sequence[MissedDose],
+) -> tuple[CourseDose, ...]:
+    """Every planned dose with its due date after re-flow (see the module's rule)."""
+    by_number = {a.planned_number: a for a in given if a.planned_number is not None}
+    misses: dict[int, list[MissedDose]] = {}
+    for m in missed:
+        misses.setdefault(m.planned_number, []).append(m)
+    out: list[CourseDose] = []
+    previous_actual: date | None = None
+    previous_planned: date | None = None
+    for dose in planned:
+        gap = 0 if previous_planned is None else (dose.date - previous_planned).days
+        due = dose.date
+        if previous_actual is not None:
+            due = max(due, previous_actual + timedelta(days=gap))
+        owed = tuple(misses.get(dose.number, ()))
+        if owed:
+            due = max(due, max(m.on for m in owed) + ONE_DAY)
+        administration = by_number.get(dose.number)
+        if administration is not None:
+            state: DoseState = "given"
+            actual = administration.given_at.date()
+        else:
+            state = "missed" if owed else "planned"
+            actual = due
+        out.append(CourseDose(dose, due, state, administration, owed, gap))
+        previous_actual, previous_planned = actual, dose.date
+    return tuple(out)
+
+
+def next_owed(course: Sequence[CourseDose]) -> CourseDose | None:
+    """The first planned dose not yet given (None when the course is complete)."""
+    return next((c for c in course if c.state != "given"), None)
+
+
+def owed_before(course: Sequence[CourseDose], on: date) -> list[CourseDose]:
+    """Doses not given whose due date is before ``on`` (overdue)."""
+    return [c for c in course if c.state != "given" and c.due < on]

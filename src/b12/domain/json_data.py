@@ -1,0 +1,33 @@
+"""Records' JSON parts: Decimals as exact text, dates ISO 8601, frozen when read back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+
+def to_json(value: Any) -> Any:
+    """Plain JSON data; Decimals become their exact text, dates ISO 8601."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if hasattr(value, "to_dict"):
+        return to_json(value.to_dict())
+    return value
+
+
+def freeze(value: Any) -> Any:
+    """JSON read back, made immutable (records are frozen)."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value

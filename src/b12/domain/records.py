@@ -1,0 +1,160 @@
+"""What the therapy record keeps: plain frozen records, no database, no clock.
+
+Records are never changed or deleted. A correction is a new record whose ``corrects_id`` names the
+one it replaces; a prescription that is changed or stopped is a new prescription whose
+``replaces_id`` names the old one. Times are the clinic's wall-clock time (naive datetimes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Literal, Protocol, TypeVar
+
+PrescriptionStatus = Literal["active", "stopped"]
+MissKind = Literal["missed", "refused"]
+
+
+def _frozen(value: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """A patient under a pseudonymous identifier, with the profile screening and dosing use."""
+
+    id: str
+    code: str  # the pseudonymous identifier a clinic gives; never a name
+    profile: Mapping[str, Any]  # Patient fields as JSON; age_months is as of ``recorded_at``
+    recorded_at: datetime
+    recorded_by: str
+    corrects_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Prescription:
+    """A plan as prescribed: regimen, dated doses, product and the knowledge fingerprint."""
+
+    id: str
+    patient_id: str
+    plan: Mapping[str, Any]  # regimen, administrations (date, dose_mcg, volume_ml, route, phase)
+    product: str | None
+    indication: str | None
+    start: date
+    status: PrescriptionStatus
+    prescribed_at: datetime
+    prescribed_by: str
+    fingerprint: str
+    replaces_id: str | None = None
+    reason: str | None = None
+    corrects_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Administration:
+    """One injection given: both mcg and mL (seed 004), what, where, by whom, and its findings."""
+
+    id: str
+    patient_id: str
+    prescription_id: str | None
+    given_at: datetime
+    dose_mcg: Decimal
+    volume_ml: Decimal | None
+    product: str | None
+    lot: str | None
+    expiry: date | None
+    route: str
+    site: str | None
+    given_by: str
+    planned_number: int | None  # 1-based position in the prescription's dated doses
+    findings: Sequence[Mapping[str, Any]] = ()
+    fingerprint: str = ""
+    override_reason: str | None = None
+    corrects_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MissedDose:
+    """A planned dose not given (missed or refused) and why; it is never doubled later."""
+
+    id: str
+    patient_id: str
+    prescription_id: str
+    planned_number: int
+    on: date
+    kind: MissKind
+    reason: str
+    recorded_at: datetime
+    recorded_by: str
+    corrects_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LabResult:
+    """A laboratory result as written and in its analyte's canonical unit."""
+
+    id: str
+    patient_id: str
+    taken_on: date
+    analyte: str
+    loinc: str | None
+    value: Decimal
+    unit: str
+    normalised_value: Decimal | None
+    normalised_unit: str | None
+    text: str
+    recorded_at: datetime
+    recorded_by: str
+    corrects_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AdverseEvent:
+    """Something that happened to the patient, possibly after an injection."""
+
+    id: str
+    patient_id: str
+    on: date
+    description: str
+    severity: str
+    neurological: bool  # new neurological symptoms: a non-response trigger
+    administration_id: str | None
+    recorded_at: datetime
+    recorded_by: str
+    corrects_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One link of the append-only, hash-chained audit trail."""
+
+    seq: int
+    at: str  # ISO 8601, UTC
+    who: str
+    action: str
+    entity: str
+    entity_id: str
+    patient: str | None
+    payload: Mapping[str, Any] = field(default_factory=_frozen)
+    prev_hash: str = ""
+    hash: str = ""
+
+
+class Correctable(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def corrects_id(self) -> str | None: ...
+
+
+R = TypeVar("R", bound=Correctable)
+
+
+def current(records: Iterable[R]) -> list[R]:
+    """The records that no later record corrects (their order kept)."""
+    listed = list(records)
+    corrected = {r.corrects_id for r in listed if r.corrects_id is not None}
+    return [r for r in listed if r.id not in corrected]

@@ -1,0 +1,385 @@
+"""Giving a dose (the five rights, the volume, the site) and recording a missed one.
+
+Finding codes raised here (level):
+  RECORD_NO_PRESCRIPTION (stop)    right patient: no active prescription for this patient
+  RECORD_COURSE_COMPLETE (warning) every prescribed dose has been given
+  RECORD_DOSE_DIFFERS (stop)       right dose: not the prescribed dose
+  RECORD_WRONG_PRODUCT (stop)      right drug: another cobalamin than the prescribed product's
+  RECORD_PRODUCT_SUBSTITUTED (warning) right drug: another product of the same cobalamin
+  RECORD_ROUTE_DIFFERS (warning)   right route: not the prescribed route
+  RECORD_ALREADY_GIVEN_TODAY (stop) right time: a dose was already given that day (never doubled)
+  RECORD_TOO_EARLY (warning)       right time: sooner than the prescribed gap, or before it is due
+  RECORD_LATE (warning)            right time: after the due date; later doses re-flow
+  RECORD_SITE_SUGGESTED (info)     the site to use: rotated away from recent sites, within limits
+  RECORD_SITE_NOT_ROTATED (warning) the same site as the last injection
+  RECORD_NOT_RECORDED (stop)       a stop was raised: nothing recorded without --override REASON
+  RECORD_MISSED_REVIEW (warning)   a missed dose: never doubled, re-flowed, prescriber to review
+  DOSE_*, VOLUME_*, SITE_*, PRODUCT_EXPIRED (stop) ... from the dosing service
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from b12.domain.course import CourseDose, next_owed
+from b12.domain.display import format_mass
+from b12.domain.findings import Finding, Level, finding
+from b12.domain.json_data import to_json
+from b12.domain.records import Administration, MissedDose, MissKind, current
+from b12.errors import InputError
+from b12.knowledge.loader import Knowledge
+from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
+from b12.services.ports import UnitOfWork
+from b12.services.record import (
+    active_prescription,
+    audit,
+    course_of,
+    find_patient,
+    new_id,
+    patient_on,
+)
+from b12.services.site_rotation import choose_site, read_site
+
+ROTATION_SOURCES = ("nursing-references",)
+MISSED_SOURCES = ("seed-003",)
+
+
+@dataclass(frozen=True)
+class GiveRequest:
+    patient: str
+    at: datetime
+    dose: str | None = None  # default: the prescribed dose
+    product: str | None = None  # default: the prescribed product
+    route: str | None = None
+    site: str | None = None  # default: the suggested site
+    lot: str | None = None
+    expiry: date | None = None
+    override: str | None = None  # the reason a stop is overridden
+
+
+@dataclass(frozen=True)
+class Given:
+    recorded: Administration | None
+    planned: CourseDose | None
+    dose: DoseResult | None
+    site: str | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def stops(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level is Level.STOP)
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.planned
+        return {
+            "recorded": self.recorded is not None,
+            "administration": None if self.recorded is None else to_json(vars(self.recorded)),
+            "planned": None
+            if p is None
+            else {"number": p.planned.number, "due": p.due.isoformat(), **to_json(vars(p.planned))},
+            "dose": None if self.dose is None else self.dose.to_dict(),
+            "site": self.site,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str) -> Given:
+    """Check the five rights against the active prescription, then record (unless a stop)."""
+    record = find_patient(uow, request.patient)
+    day = request.at.date()
+    patient = patient_on(record, day)
+    rx = active_prescription(uow, record.id)
+    findings: list[Finding] = []
+    owed: CourseDose | None = None
+    if rx is None:
+        findings.append(_no_prescription(request.patient))
+        if request.dose is None:
+            raise InputError("no active prescription: give --dose (and --product) explicitly")
+    else:
+        owed = next_owed(course_of(uow, rx))
+        if owed is None:
+            findings.append(_complete())
+    history = current(uow.administrations.for_patient(record.id))
+    prescribed_product = None if rx is None else rx.product
+    product = request.product or prescribed_product
+    concentration = None if rx is None or product else rx.plan.get("concentration")
+    dose_text = request.dose or (f"{owed.planned.dose_mcg}mcg" if owed else None)
+    route = request.route or (owed.planned.route if owed else None)
+    dose = calculate_dose(
+        kb,
+        DoseRequest(
+            dose=str(dose_text), product=product, concentration=concentration, route=route,
+            patient=patient, expiry=request.expiry, today=day,
+        ),
+    )  # fmt: skip
+    if owed is not None:
+        findings += _five_rights(kb, dose, owed, prescribed_product)
+    findings += _timing(history, owed, request.at)
+    volume = dose.measured.rounded_ml if dose.measured else None
+    site, site_findings = _site(kb, request.site, dose.route, volume, patient, history)
+    findings += site_findings
+    findings += [f for f in dose.findings if f.code != "SITE_SUGGESTION"]
+    stopped = any(f.level is Level.STOP for f in findings)
+    if stopped and not request.override:
+        findings.insert(0, _not_recorded())
+        ordered = tuple(sorted(findings, key=lambda f: -f.level.rank))
+        uow.audit.append(
+            who, "give-refused", "Administration", "-", record.id,
+            to_json({"request": vars(request), "findings": [f.to_dict() for f in ordered]}),
+        )  # fmt: skip
+        uow.commit()
+        return Given(None, owed, dose, site, ordered)
+    ordered = tuple(sorted(findings, key=lambda f: -f.level.rank))
+    given = Administration(
+        new_id(), record.id, None if rx is None else rx.id, request.at, dose.dose_mcg, volume,
+        None if dose.product is None else dose.product.id, request.lot, request.expiry,
+        dose.route, site, who, None if owed is None else owed.planned.number,
+        tuple(to_json(f.to_dict()) for f in ordered), kb.fingerprint, request.override,
+    )  # fmt: skip
+    uow.administrations.add(given)
+    audit(uow, who, "give", given, record.id)
+    uow.commit()
+    return Given(given, owed, dose, site, ordered)
+
+
+def _five_rights(
+    kb: Knowledge, dose: DoseResult, owed: CourseDose, prescribed: str | None
+) -> list[Finding]:
+    out: list[Finding] = []
+    planned = owed.planned
+    if dose.dose_mcg != planned.dose_mcg:
+        out.append(
+            finding(
+                "RECORD_DOSE_DIFFERS",
+                Level.STOP,
+                f"{format_mass(dose.dose_mcg)} is not the prescribed dose: dose {planned.number} "
+                f"is {format_mass(planned.dose_mcg)}.",
+                (),
+                {"given": format_mass(dose.dose_mcg), "prescribed": format_mass(planned.dose_mcg)},
+                suggestion=f"{planned.dose_mcg}mcg",
+            )
+        )
+    if prescribed and dose.product is not None and dose.product.id != prescribed:
+        ours = kb.get("products", prescribed)
+        same = _cobalamins(ours) == _cobalamins(dose.product)
+        out.append(
+            finding(
+                "RECORD_PRODUCT_SUBSTITUTED" if same else "RECORD_WRONG_PRODUCT",
+                Level.WARNING if same else Level.STOP,
+                f"{dose.product.name} is not the prescribed {ours.name}"
+                + (" (same cobalamin)." if same else ": another cobalamin."),
+                (),
+                {"given": dose.product.id, "prescribed": prescribed},
+            )
+        )
+    if dose.route != planned.route:
+        out.append(
+            finding(
+                "RECORD_ROUTE_DIFFERS",
+                Level.WARNING,
+                f"Route {dose.route} is not the prescribed {planned.route}.",
+                (),
+                {"given": dose.route, "prescribed": planned.route},
+            )
+        )
+    return out
+
+
+def _cobalamins(product: Any) -> set[str]:
+    return {i.substance for i in product.ingredients if i.substance.endswith("cobalamin")}
+
+
+def _timing(history: list[Administration], owed: CourseDose | None, at: datetime) -> list[Finding]:
+    day = at.date()
+    out: list[Finding] = []
+    if any(a.given_at.date() == day for a in history):
+        out.append(
+            finding(
+                "RECORD_ALREADY_GIVEN_TODAY",
+                Level.STOP,
+                f"A dose was already given on {day.isoformat()}: a second would double it.",
+                MISSED_SOURCES,
+                {"date": day.isoformat()},
+            )
+        )
+        return out
+    if owed is None:
+        return out
+    last = max((a.given_at.date() for a in history), default=None)
+    values = {"due": owed.due.isoformat(), "given": day.isoformat()}
+    if last is not None and (day - last).days < owed.min_gap_days:
+        out.append(
+            finding(
+                "RECORD_TOO_EARLY",
+                Level.WARNING,
+                f"Only {(day - last).days} day(s) since the last dose; the prescription keeps "
+                f"{owed.min_gap_days} day(s) between these doses (due {owed.due.isoformat()}).",
+                (),
+                {**values, "last dose": last.isoformat()},
+            )
+        )
+    elif day < owed.due:
+        out.append(
+            finding(
+                "RECORD_TOO_EARLY",
+                Level.WARNING,
+                f"Dose {owed.planned.number} is due on {owed.due.isoformat()}, "
+                f"{(owed.due - day).days} day(s) from now.",
+                (),
+                values,
+            )
+        )
+    elif day > owed.due:
+        out.append(
+            finding(
+                "RECORD_LATE",
+                Level.WARNING,
+                f"Dose {owed.planned.number} was due on {owed.due.isoformat()}: "
+                f"{(day - owed.due).days} day(s) late. The later doses re-flow from today, "
+                "keeping the prescribed intervals.",
+                (),
+                values,
+            )
+        )
+    return out
+
+
+def _site(
+    kb: Knowledge,
+    given: str | None,
+    route: str,
+    volume: Decimal | None,
+    patient: Any,
+    history: list[Administration],
+) -> tuple[str | None, list[Finding]]:
+    recent = [a.site for a in sorted(history, key=lambda a: a.given_at) if a.site]
+    if given is not None:
+        site = read_site(kb, given)
+        if recent and recent[-1] == site:
+            return site, [
+                finding(
+                    "RECORD_SITE_NOT_ROTATED",
+                    Level.WARNING,
+                    f"The last injection was also given in the {site}: rotate sites.",
+                    ROTATION_SOURCES,
+                    {"site": site},
+                )
+            ]
+        return site, []
+    if volume is None:
+        return None, []
+    suggested = choose_site(kb, route, volume, patient, recent)
+    if suggested is None:
+        return None, []
+    return suggested, [
+        finding(
+            "RECORD_SITE_SUGGESTED",
+            Level.INFO,
+            f"Inject in the {suggested}: it takes the volume at this age and is the site "
+            "used least recently.",
+            ROTATION_SOURCES,
+            {"recent sites": ", ".join(recent[-3:]) or "none"},
+        )
+    ]
+
+
+def _no_prescription(code: str) -> Finding:
+    return finding(
+        "RECORD_NO_PRESCRIPTION",
+        Level.STOP,
+        f"Patient {code} has no active prescription: check the patient and the order.",
+        (),
+        {"patient": code},
+    )
+
+
+def _complete() -> Finding:
+    return finding(
+        "RECORD_COURSE_COMPLETE",
+        Level.WARNING,
+        "Every dose of the prescription has been given; this one is not planned.",
+        (),
+    )
+
+
+def _not_recorded() -> Finding:
+    return finding(
+        "RECORD_NOT_RECORDED",
+        Level.STOP,
+        "Not recorded: resolve the stop findings, or record with --override REASON. "
+        "The attempt and its findings are kept in the audit trail.",
+        (),
+    )
+
+
+# --- missed doses -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Missed:
+    recorded: MissedDose
+    next_due: CourseDose | None
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        n = self.next_due
+        return {
+            "missed": to_json(vars(self.recorded)),
+            "next_due": None
+            if n is None
+            else {
+                "number": n.planned.number,
+                "due": n.due.isoformat(),
+                "planned": n.planned.date.isoformat(),
+            },
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def record_missed(
+    uow: UnitOfWork,
+    code: str,
+    reason: str,
+    on: date,
+    who: str,
+    now: datetime,
+    *,
+    refused: bool = False,
+) -> Missed:
+    """The next owed dose was missed (or refused): kept owed, never doubled, the course re-flows."""
+    if not reason.strip():
+        raise InputError("say why the dose was missed: --reason TEXT")
+    record = find_patient(uow, code)
+    rx = active_prescription(uow, record.id)
+    if rx is None:
+        raise InputError(f"patient {code!r} has no active prescription")
+    owed = next_owed(course_of(uow, rx))
+    if owed is None:
+        raise InputError("every dose of the prescription has been given; nothing can be missed")
+    kind: MissKind = "refused" if refused else "missed"
+    missed = MissedDose(
+        new_id(), record.id, rx.id, owed.planned.number, on, kind, reason.strip(), now, who
+    )
+    uow.missed.add(missed)
+    audit(uow, who, "missed", missed, record.id)
+    uow.commit()
+    after = next_owed(course_of(uow, rx))
+    shift = (
+        ""
+        if after is None
+        else f" Dose {after.planned.number} is now due {after.due.isoformat()} (prescribed {after.planned.date.isoformat()})."
+    )
+    review = finding(
+        "RECORD_MISSED_REVIEW",
+        Level.WARNING,
+        f"Dose {owed.planned.number} ({format_mass(owed.planned.dose_mcg)}, due "
+        f"{owed.due.isoformat()}) was {kind}: a missed injection needs the prescriber's review. "
+        "Never double the next dose; the rest of the course re-flows keeping the prescribed "
+        f"intervals.{shift}",
+        MISSED_SOURCES,
+        {"reason": reason.strip(), "date": on.isoformat()},
+    )
+    return Missed(missed, after, (review,))

@@ -1,0 +1,228 @@
+"""Following a patient: the timeline, what is due or overdue, and the response to treatment.
+
+The response rules are the labs module's (domain/lab_response.py): the reticulocyte rise by day
+10 against the baseline (the last result on or before the first dose), remission at the red cell
+mark, and the non-response triggers (falling haemoglobin, low potassium, new neurological
+symptoms from the adverse events). Day 0 is the first dose given.
+
+Finding codes raised here (level):
+  RECORD_OVERDUE (warning)     a planned dose is past its (re-flowed) due date
+  RECORD_DUE_TODAY (info)      a dose is due on the status date
+  RECORD_NEXT_LABS (info)      the next planned laboratory checks (maintenance rhythm included)
+  RETIC_*, REMISSION_*, HB_FALLING, POTASSIUM_*, NEURO_NEW_SYMPTOMS (lab_response.py)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from b12.domain import lab_response as rules
+from b12.domain.course import CourseDose
+from b12.domain.display import format_mass, format_number, format_volume
+from b12.domain.findings import Finding, Level, finding
+from b12.domain.records import AdverseEvent, LabResult, PatientRecord, Prescription, current
+from b12.services.ports import UnitOfWork
+from b12.services.record import active_prescription, course_of, find_patient, prescription_dict
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    on: date
+    kind: str  # planned, given, missed, lab, event
+    says: str
+    ref: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.on.isoformat(), "kind": self.kind, "says": self.says, "id": self.ref}
+
+
+@dataclass(frozen=True)
+class Status:
+    patient: PatientRecord
+    prescription: Prescription | None
+    course: tuple[CourseDose, ...]
+    labs: tuple[LabResult, ...]
+    events: tuple[AdverseEvent, ...]
+    timeline: tuple[TimelineEntry, ...]
+    on: date
+    findings: tuple[Finding, ...]
+
+    @property
+    def injection_dates(self) -> list[date]:
+        return [c.given.given_at.date() for c in self.course if c.given is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        owed = [c for c in self.course if c.state != "given"]
+        return {
+            "patient": self.patient.code,
+            "date": self.on.isoformat(),
+            "prescription": None
+            if self.prescription is None
+            else prescription_dict(self.prescription),
+            "given": sum(1 for c in self.course if c.state == "given"),
+            "planned": len(self.course),
+            "next_due": None if not owed else owed[0].due.isoformat(),
+            "overdue": [c.planned.number for c in owed if c.due < self.on],
+            "timeline": [e.to_dict() for e in self.timeline],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def patient_status(uow: UnitOfWork, code: str, on: date) -> Status:
+    record = find_patient(uow, code)
+    rx = active_prescription(uow, record.id)
+    course = course_of(uow, rx) if rx is not None else ()
+    labs = tuple(current(uow.labs.for_patient(record.id)))
+    events = tuple(current(uow.events.for_patient(record.id)))
+    timeline = _timeline(course, labs, events)
+    findings = _due(course, on) + response(course, labs, events, record.profile.get("sex"))
+    if rx is not None:
+        findings += _next_labs(rx, on)
+    return Status(record, rx, course, labs, events, timeline, on, tuple(findings))
+
+
+def _timeline(
+    course: tuple[CourseDose, ...], labs: tuple[LabResult, ...], events: tuple[AdverseEvent, ...]
+) -> tuple[TimelineEntry, ...]:
+    out = []
+    for c in course:
+        p = c.planned
+        dose = format_mass(p.dose_mcg) + (
+            "" if p.volume_ml is None else f" ({format_volume(p.volume_ml)})"
+        )
+        if c.given is not None:
+            g = c.given
+            vol = "" if g.volume_ml is None else f" = {format_volume(g.volume_ml)}"
+            where = f" {g.site}" if g.site else ""
+            out.append(
+                TimelineEntry(
+                    g.given_at.date(),
+                    "given",
+                    f"dose {p.number}: {format_mass(g.dose_mcg)}{vol} {g.route}{where}, by {g.given_by}",
+                    g.id,
+                )
+            )
+        for m in c.misses:
+            out.append(TimelineEntry(m.on, "missed", f"dose {p.number} {m.kind}: {m.reason}", m.id))
+        if c.given is None:
+            moved = f" (prescribed {p.date.isoformat()})" if c.due != p.date else ""
+            out.append(
+                TimelineEntry(c.due, "planned", f"dose {p.number}: {dose} {p.route}{moved}", None)
+            )
+    for lab in labs:
+        value = lab.normalised_value if lab.normalised_value is not None else lab.value
+        unit = lab.normalised_unit or lab.unit
+        out.append(
+            TimelineEntry(
+                lab.taken_on, "lab", f"{lab.analyte} {format_number(value)} {unit}", lab.id
+            )
+        )
+    for e in events:
+        out.append(TimelineEntry(e.on, "event", f"{e.severity}: {e.description}", e.id))
+    order = {"given": 0, "missed": 1, "planned": 2, "lab": 3, "event": 4}
+    return tuple(sorted(out, key=lambda e: (e.on, order[e.kind])))
+
+
+def _due(course: tuple[CourseDose, ...], on: date) -> list[Finding]:
+    owed = [c for c in course if c.state != "given"]
+    if not owed:
+        return []
+    first = owed[0]
+    values = {"dose": first.planned.number, "due": first.due.isoformat(), "date": on.isoformat()}
+    if first.due < on:
+        return [
+            finding(
+                "RECORD_OVERDUE",
+                Level.WARNING,
+                f"Dose {first.planned.number} ({format_mass(first.planned.dose_mcg)}) was due on "
+                f"{first.due.isoformat()}: {(on - first.due).days} day(s) overdue.",
+                (),
+                values,
+            )
+        ]
+    if first.due == on:
+        return [
+            finding(
+                "RECORD_DUE_TODAY",
+                Level.INFO,
+                f"Dose {first.planned.number} ({format_mass(first.planned.dose_mcg)}) is due today.",
+                (),
+                values,
+            )
+        ]
+    return []
+
+
+def _series(labs: tuple[LabResult, ...], analyte: str) -> list[tuple[date, Decimal]]:
+    return [
+        (lab.taken_on, lab.normalised_value if lab.normalised_value is not None else lab.value)
+        for lab in sorted(labs, key=lambda x: x.taken_on)
+        if lab.analyte == analyte
+    ]
+
+
+def response(
+    course: tuple[CourseDose, ...],
+    labs: tuple[LabResult, ...],
+    events: tuple[AdverseEvent, ...],
+    sex: str | None,
+) -> list[Finding]:
+    """The response rules on the results so far (day 0 = the first dose given)."""
+    given = [c.given.given_at.date() for c in course if c.given is not None]
+    if not given:
+        return []
+    start = min(given)
+    out: list[Finding] = []
+    retics = _series(labs, "reticulocytes")
+    baseline = [v for d, v in retics if d <= start]
+    after = [(d, v) for d, v in retics if d > start]
+    if baseline and after:
+        day, value = after[-1]
+        out += rules.reticulocyte_response(baseline[-1], value, (day - start).days).findings
+    hct = _series(labs, "haematocrit")
+    rbc = [(d, v) for d, v in _series(labs, "rbc") if d > start]
+    if rbc:
+        out += rules.in_remission(rbc[-1][1], sex, hct[-1][1] if hct else None).findings
+    hb = _series(labs, "haemoglobin")
+    potassium = _series(labs, "potassium")
+    neuro = any(e.neurological and e.on >= start for e in events)
+    out += rules.non_response_triggers(
+        haemoglobin_previous=hb[-2][1] if len(hb) > 1 else None,
+        haemoglobin=hb[-1][1] if hb else None,
+        potassium=potassium[-1][1] if potassium else None,
+        new_neurological_symptoms=neuro,
+    )
+    seen: set[str] = set()
+    return [f for f in out if not (f.code in seen or seen.add(f.code))]  # type: ignore[func-returns-value]
+
+
+def _next_labs(rx: Prescription, on: date) -> list[Finding]:
+    planned = [
+        item for item in rx.plan.get("labs", ()) if str(item.get("date", "")) >= on.isoformat()
+    ]
+    if not planned:
+        return []
+    shown = "; ".join(f"{item.get('date')}: {_tests(item)}" for item in planned[:3])
+    return [
+        finding(
+            "RECORD_NEXT_LABS",
+            Level.INFO,
+            f"Next laboratory checks of the prescription: {shown}.",
+            tuple(dict.fromkeys(s for item in planned[:3] for s in _sources(item))),
+        )
+    ]
+
+
+def _tests(item: Any) -> str:
+    tests = item.get("tests", ())
+    return ", ".join(
+        str(t.get("name", t.get("id", t))) if hasattr(t, "get") else str(t) for t in tests
+    )
+
+
+def _sources(item: Any) -> list[str]:
+    reasons = item.get("rules", ())
+    return [str(s) for r in reasons if hasattr(r, "get") for s in r.get("sources", ())]

@@ -1,0 +1,68 @@
+"""The ports the record use cases need: repositories and a unit of work (storage is behind them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from b12.domain.records import (
+    Administration,
+    AdverseEvent,
+    AuditEntry,
+    LabResult,
+    MissedDose,
+    PatientRecord,
+    Prescription,
+)
+
+R = TypeVar("R")
+
+
+class Records(Protocol[R]):
+    """Append-only records of one kind; read back in the order they happened."""
+
+    def add(self, record: R) -> None: ...
+    def get(self, record_id: str) -> R | None: ...
+    def for_patient(self, patient_id: str) -> list[R]: ...
+
+
+class Patients(Protocol):
+    def add(self, record: PatientRecord) -> None: ...
+    def get(self, record_id: str) -> PatientRecord | None: ...
+    def with_code(self, code: str) -> list[PatientRecord]: ...
+    def all(self) -> list[PatientRecord]: ...
+
+
+class AuditTrail(Protocol):
+    def append(
+        self,
+        who: str,
+        action: str,
+        entity: str,
+        entity_id: str,
+        patient: str | None,
+        payload: Mapping[str, Any],
+    ) -> AuditEntry: ...
+    def entries(self) -> Iterator[AuditEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: everything added and its audit links commit together, or nothing does."""
+
+    patients: Patients
+    prescriptions: Records[Prescription]
+    administrations: Records[Administration]
+    missed: Records[MissedDose]
+    labs: Records[LabResult]
+    events: Records[AdverseEvent]
+    audit: AuditTrail
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...

@@ -1,0 +1,394 @@
+"""The therapy record's use cases: patients, prescriptions, results, events, who is due, the audit.
+
+Every use case takes a unit of work (so the command line and the web app share them), the
+knowledge base where it needs one, who acts and when. Every change is written with its audit link
+in the same transaction. Giving and missing doses are in administering.py, the status and the
+response in follow_up.py.
+
+Finding codes raised here (level):
+  RECORD_PLAN_STOPPED (stop)    the plan has a stop finding: not prescribed without --override
+  RECORD_REPLACES (info)        the new prescription replaces the active one (kept, not changed)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from b12.domain.audit import ChainCheck, verify_chain
+from b12.domain.course import CourseDose, next_owed, planned_doses, reflow
+from b12.domain.findings import Finding, Level, finding
+from b12.domain.json_data import to_json
+from b12.domain.patient import Patient
+from b12.domain.records import (
+    AdverseEvent,
+    LabResult,
+    PatientRecord,
+    Prescription,
+    current,
+)
+from b12.errors import InputError
+from b12.knowledge.loader import Knowledge
+from b12.services.ports import UnitOfWork
+
+SEVERITIES = ("mild", "moderate", "severe")
+
+
+class UnknownPatientError(InputError, LookupError):
+    """No patient has this identifier."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(
+            f"no patient {code!r} in the record; see `b12 patient list`, or add one with "
+            f"`b12 patient add {code}`"
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def audit(uow: UnitOfWork, who: str, action: str, record: Any, patient: str | None) -> None:
+    """The audit link of a change, with the record itself as the payload."""
+    payload = to_json({k: getattr(record, k) for k in record.__dataclass_fields__})
+    uow.audit.append(who, action, type(record).__name__, record.id, patient, payload)
+
+
+# --- patients -----------------------------------------------------------------------------------
+
+
+def profile_of(patient: Patient, on: date) -> dict[str, Any]:
+    data = to_json({k: getattr(patient, k) for k in patient.__dataclass_fields__})
+    data["as_of"] = on.isoformat()
+    return dict(data)
+
+
+def patient_on(record: PatientRecord, on: date) -> Patient:
+    """The screening profile on ``on``: the age moves on from the day it was recorded."""
+    p = record.profile
+    age = p.get("age_months")
+    months: Decimal | None = None
+    if age is not None:
+        as_of = date.fromisoformat(str(p.get("as_of", record.recorded_at.date().isoformat())))
+        elapsed = (on.year - as_of.year) * 12 + on.month - as_of.month - (on.day < as_of.day)
+        months = Decimal(str(age)) + max(elapsed, 0)
+    weight = p.get("weight_kg")
+    return Patient(
+        age_months=months,
+        sex=p.get("sex"),
+        weight_kg=None if weight is None else Decimal(str(weight)),
+        pregnant=bool(p.get("pregnant")),
+        breastfeeding=bool(p.get("breastfeeding")),
+        conditions=tuple(p.get("conditions", ())),
+        medications=tuple(p.get("medications", ())),
+        allergies=tuple(p.get("allergies", ())),
+    )
+
+
+def find_patient(uow: UnitOfWork, code: str) -> PatientRecord:
+    rows = current(uow.patients.with_code(code.strip()))
+    if not rows:
+        raise UnknownPatientError(code)
+    return rows[-1]
+
+
+def add_patient(
+    uow: UnitOfWork, code: str, patient: Patient, who: str, now: datetime, *, correct: bool = False
+) -> PatientRecord:
+    """A new patient; with ``correct`` a new profile that corrects the current one."""
+    code = code.strip()
+    if not code or len(code) > 64 or any(ch.isspace() for ch in code):
+        raise InputError(
+            f"patient identifier {code!r}: write a pseudonymous code of 1-64 characters "
+            "without spaces, e.g. P-0042 (never a name)"
+        )
+    existing = current(uow.patients.with_code(code))
+    if existing and not correct:
+        raise InputError(
+            f"patient {code!r} already exists; to change the profile write "
+            f"`b12 patient add {code} --correct ...`"
+        )
+    if correct and not existing:
+        raise UnknownPatientError(code)
+    corrects = existing[-1].id if correct else None
+    record = PatientRecord(new_id(), code, profile_of(patient, now.date()), now, who, corrects)
+    uow.patients.add(record)
+    audit(uow, who, "patient-correct" if correct else "patient-add", record, record.id)
+    uow.commit()
+    return record
+
+
+def list_patients(uow: UnitOfWork) -> list[PatientRecord]:
+    return current(uow.patients.all())
+
+
+# --- prescriptions ------------------------------------------------------------------------------
+
+
+def active_prescription(uow: UnitOfWork, patient_id: str) -> Prescription | None:
+    """The prescription no later one replaces, when it is not a stop."""
+    rows = current(uow.prescriptions.for_patient(patient_id))
+    replaced = {r.replaces_id for r in rows if r.replaces_id}
+    live = [r for r in rows if r.id not in replaced]
+    if not live or live[-1].status != "active":
+        return None
+    return live[-1]
+
+
+@dataclass(frozen=True)
+class Prescribed:
+    prescription: Prescription | None  # None when a stop kept it from being stored
+    replaced: Prescription | None
+    findings: tuple[Finding, ...]
+    plan: Mapping[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        rx = self.prescription
+        return {
+            "prescribed": rx is not None,
+            "prescription": None if rx is None else prescription_dict(rx),
+            "replaces": None if self.replaced is None else self.replaced.id,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def prescription_dict(rx: Prescription) -> dict[str, Any]:
+    return {
+        "id": rx.id,
+        "status": rx.status,
+        "start": rx.start.isoformat(),
+        "indication": rx.indication,
+        "product": rx.product,
+        "regimen": rx.plan.get("regimen", {}).get("id") if rx.plan else None,
+        "doses": len(rx.plan.get("administrations", ())) if rx.plan else 0,
+        "prescribed_at": rx.prescribed_at.isoformat(),
+        "prescribed_by": rx.prescribed_by,
+        "replaces": rx.replaces_id,
+        "reason": rx.reason,
+        "fingerprint": rx.fingerprint,
+    }
+
+
+def prescribe(
+    uow: UnitOfWork,
+    kb: Knowledge,
+    code: str,
+    request: Any,
+    who: str,
+    now: datetime,
+    *,
+    override: str | None = None,
+) -> Prescribed:
+    """Plan with the patient's profile and keep the plan; it replaces the active prescription."""
+    from b12.services.planning import plan_therapy
+
+    record = find_patient(uow, code)
+    request = replace(request, patient=patient_on(record, request.start))
+    plan = plan_therapy(kb, request)
+    findings = list(plan.findings)
+    snapshot = to_json(plan.to_dict())
+    if plan.stops and not override:
+        findings.insert(0, _plan_stopped(len(plan.stops)))
+        return Prescribed(None, None, tuple(findings), snapshot)
+    old = active_prescription(uow, record.id)
+    rx = Prescription(
+        new_id(),
+        record.id,
+        snapshot,
+        snapshot.get("product"),
+        snapshot.get("indication", {}).get("id"),
+        request.start,
+        "active",
+        now,
+        who,
+        kb.fingerprint,
+        replaces_id=None if old is None else old.id,
+        reason=override,
+    )
+    uow.prescriptions.add(rx)
+    audit(uow, who, "prescribe", rx, record.id)
+    uow.commit()
+    if old is not None:
+        findings.insert(0, _replaces(old))
+    return Prescribed(rx, old, tuple(findings), snapshot)
+
+
+def stop_prescription(
+    uow: UnitOfWork, code: str, reason: str, who: str, now: datetime
+) -> Prescription:
+    """A stop is a new row that replaces the active prescription; the old one is kept."""
+    record = find_patient(uow, code)
+    old = active_prescription(uow, record.id)
+    if old is None:
+        raise InputError(f"patient {code!r} has no active prescription to stop")
+    if not reason.strip():
+        raise InputError("say why the prescription stops: --reason TEXT")
+    rx = replace(
+        old, id=new_id(), status="stopped", prescribed_at=now, prescribed_by=who,
+        replaces_id=old.id, reason=reason.strip(),
+    )  # fmt: skip
+    uow.prescriptions.add(rx)
+    audit(uow, who, "prescription-stop", rx, record.id)
+    uow.commit()
+    return rx
+
+
+def _plan_stopped(count: int) -> Finding:
+    return finding(
+        "RECORD_PLAN_STOPPED",
+        Level.STOP,
+        f"The plan raised {count} stop finding(s): it was not prescribed. Resolve them, or "
+        "prescribe with --override REASON (the reason is kept with the prescription).",
+        (),
+    )
+
+
+def _replaces(old: Prescription) -> Finding:
+    return finding(
+        "RECORD_REPLACES",
+        Level.INFO,
+        "This prescription replaces the active one, which is kept unchanged in the record.",
+        (),
+        {"replaced prescription": old.id, "replaced start": old.start.isoformat()},
+    )
+
+
+def course_of(uow: UnitOfWork, rx: Prescription) -> tuple[CourseDose, ...]:
+    given = [a for a in current(uow.administrations.for_patient(rx.patient_id))]
+    missed = [m for m in current(uow.missed.for_patient(rx.patient_id))]
+    return reflow(
+        planned_doses(rx.plan),
+        [a for a in given if a.prescription_id == rx.id],
+        [m for m in missed if m.prescription_id == rx.id],
+    )
+
+
+# --- results and events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabsAdded:
+    results: tuple[LabResult, ...]
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "results": [to_json(vars(r)) for r in self.results],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def add_labs(
+    uow: UnitOfWork,
+    kb: Knowledge,
+    code: str,
+    readings: Sequence[str],
+    taken_on: date,
+    who: str,
+    now: datetime,
+) -> LabsAdded:
+    """Results read, normalised and interpreted by the labs service, then kept."""
+    from b12.domain.lab_values import show_unit
+    from b12.domain.labs import loinc_for
+    from b12.services.labs import interpret_labs
+
+    record = find_patient(uow, code)
+    report = interpret_labs(kb, readings, patient_on(record, taken_on))
+    kept = []
+    for text, result in zip(readings, report.results, strict=True):
+        v, analyte = result.value, result.analyte
+        loinc = loinc_for(analyte, v.unit)
+        lab = LabResult(
+            new_id(), record.id, taken_on, analyte.id, None if loinc is None else loinc.code,
+            v.value, show_unit(v.unit.unit), v.canonical_value, show_unit(analyte.canonical_unit),
+            text, now, who,
+        )  # fmt: skip
+        uow.labs.add(lab)
+        audit(uow, who, "lab-add", lab, record.id)
+        kept.append(lab)
+    uow.commit()
+    return LabsAdded(tuple(kept), report.findings)
+
+
+def add_event(
+    uow: UnitOfWork,
+    code: str,
+    on: date,
+    description: str,
+    severity: str,
+    who: str,
+    now: datetime,
+    *,
+    neurological: bool = False,
+    administration_id: str | None = None,
+) -> AdverseEvent:
+    record = find_patient(uow, code)
+    if severity not in SEVERITIES:
+        raise InputError(f"severity {severity!r}: write one of {', '.join(SEVERITIES)}")
+    if not description.strip():
+        raise InputError("describe the event: --description TEXT")
+    if administration_id is None:  # link the injection given that day, if there was one
+        same_day = [
+            a
+            for a in current(uow.administrations.for_patient(record.id))
+            if a.given_at.date() == on
+        ]
+        administration_id = same_day[-1].id if same_day else None
+    event = AdverseEvent(
+        new_id(), record.id, on, description.strip(), severity, neurological,
+        administration_id, now, who,
+    )  # fmt: skip
+    uow.events.add(event)
+    audit(uow, who, "event-add", event, record.id)
+    uow.commit()
+    return event
+
+
+# --- who is due, and the audit trail ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    patient: str
+    dose: CourseDose
+    overdue_days: int
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.dose
+        return {
+            "patient": self.patient,
+            "dose_number": d.planned.number,
+            "due": d.due.isoformat(),
+            "planned": d.planned.date.isoformat(),
+            "dose_mcg": d.planned.dose_mcg,
+            "volume_ml": d.planned.volume_ml,
+            "route": d.planned.route,
+            "phase": d.planned.phase,
+            "overdue_days": self.overdue_days,
+            "state": "overdue" if self.overdue_days > 0 else "due",
+        }
+
+
+def due_on(uow: UnitOfWork, on: date) -> list[Due]:
+    """Every patient whose next dose is due on ``on`` or overdue by then."""
+    out = []
+    for record in list_patients(uow):
+        rx = active_prescription(uow, record.id)
+        if rx is None:
+            continue
+        owed = next_owed(course_of(uow, rx))
+        if owed is not None and owed.due <= on:
+            out.append(Due(record.code, owed, (on - owed.due).days))
+    return sorted(out, key=lambda d: (d.dose.due, d.patient))
+
+
+def verify_audit(uow: UnitOfWork) -> ChainCheck:
+    return verify_chain(uow.audit.entries())

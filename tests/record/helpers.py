@@ -1,0 +1,34 @@
+"""Small builders the record tests share."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from b12.adapters.storage.unit_of_work import SqlUnitOfWork
+from b12.domain.patient import Patient
+from b12.domain.records import Administration
+from b12.services.record import add_patient, audit, new_id
+
+
+def patient(uow: SqlUnitOfWork, code: str = "P-1") -> str:
+    return add_patient(
+        uow, code, Patient(age_months=Decimal(600), sex="female"), "tester", datetime(2026, 1, 5, 8)
+    ).id
+
+
+def administration(patient_id: str, n: int, who: str = "writer") -> Administration:
+    return Administration(
+        new_id(), patient_id, None, datetime(2026, 1, 5, 9), Decimal("1000"), Decimal("1"),
+        "cyanocobalamin-us-1000mcg-ml-10ml-vial", f"LOT{n}", date(2027, 1, 1), "IM",
+        "left deltoid", who, None, (), "test",
+    )  # fmt: skip
+
+
+def write_one(uow: SqlUnitOfWork, patient_id: str, n: int, who: str = "writer") -> str:
+    """One administration and its audit link, committed."""
+    record = administration(patient_id, n, who)
+    uow.administrations.add(record)
+    audit(uow, who, "give", record, patient_id)
+    uow.commit()
+    return record.id

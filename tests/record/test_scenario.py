@@ -1,0 +1,110 @@
+"""A whole course on a real database: prescribe, give (one late, one wrong dose caught), miss one
+and re-flow, results showing a reticulocyte response and remission, then status and audit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from b12.bootstrap import open_record
+from b12.domain.patient import Patient
+from b12.knowledge import load_knowledge
+from b12.services.administering import GiveRequest, give, record_missed
+from b12.services.follow_up import patient_status
+from b12.services.planning import PlanRequest
+from b12.services.record import add_event, add_labs, add_patient, due_on, prescribe, verify_audit
+
+PRODUCT = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
+LOT = {"lot": "C123", "expiry": date(2027, 6, 30)}
+
+
+@pytest.fixture(scope="module")
+def kb():  # type: ignore[no-untyped-def]
+    return load_knowledge()
+
+
+def _give(record, kb, at: datetime, **options):  # type: ignore[no-untyped-def]
+    with record.unit_of_work() as uow:
+        return give(uow, kb, GiveRequest("P-0042", at, **{**LOT, **options}), "nurse A")
+
+
+def _codes(findings) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f.code for f in findings]
+
+
+def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # type: ignore[no-untyped-def]
+    record = open_record(db_url)
+    with record.unit_of_work() as uow:
+        add_patient(uow, "P-0042", Patient(age_months=Decimal(744), sex="female"), "dr B",
+                    datetime(2026, 1, 2, 10))  # fmt: skip
+        lab = add_labs(uow, kb, "P-0042", ["hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%",
+                                           "b12=110pg/mL"], date(2026, 1, 2), "lab", datetime(2026, 1, 2, 12))  # fmt: skip
+        rx = prescribe(uow, kb, "P-0042", PlanRequest(start=date(2026, 1, 5),
+                       indication="pernicious-anaemia", product=PRODUCT), "dr B", datetime(2026, 1, 2, 14))  # fmt: skip
+    b12 = next(r for r in lab.results if r.analyte == "b12")
+    assert (b12.value, b12.unit, b12.normalised_value, b12.normalised_unit) == (
+        Decimal(110), "pg/mL", Decimal("81.18"), "pmol/L")  # fmt: skip
+    assert rx.prescription is not None and rx.prescription.product == PRODUCT
+    planned = rx.prescription.plan["administrations"]
+    assert [(a["date"], a["dose_mcg"], a["volume_ml"]) for a in planned[:3]] == [
+        ("2026-01-05", "100", "0.1"), ("2026-01-06", "100", "0.1"), ("2026-01-07", "100", "0.1")]  # fmt: skip
+
+    first = _give(record, kb, datetime(2026, 1, 5, 9))
+    assert first.recorded is not None and first.site == "left deltoid"
+    assert (first.recorded.dose_mcg, first.recorded.volume_ml) == (Decimal(100), Decimal("0.1"))
+    assert _give(record, kb, datetime(2026, 1, 6, 9)).site == "right deltoid"
+
+    late = _give(record, kb, datetime(2026, 1, 8, 16))  # dose 3 was due on the 7th
+    assert late.recorded is not None and "RECORD_LATE" in _codes(late.findings)
+    assert late.recorded.findings[0]["code"] == "RECORD_LATE"  # findings kept with the record
+
+    wrong = _give(record, kb, datetime(2026, 1, 9, 9), dose="1000mcg")
+    assert wrong.recorded is None
+    assert _codes(wrong.stops) == ["RECORD_NOT_RECORDED", "RECORD_DOSE_DIFFERS"]
+    assert wrong.stops[1].suggestion == "100mcg"
+    assert _give(record, kb, datetime(2026, 1, 9, 9, 5)).recorded is not None  # dose 4, right dose
+
+    twice = _give(record, kb, datetime(2026, 1, 9, 17))
+    assert twice.recorded is None and "RECORD_ALREADY_GIVEN_TODAY" in _codes(twice.stops)
+
+    with record.unit_of_work() as uow:
+        missed = record_missed(uow, "P-0042", "in hospital", date(2026, 1, 10), "nurse A",
+                               datetime(2026, 1, 10, 18))  # fmt: skip
+    assert missed.recorded.planned_number == 5
+    assert missed.next_due is not None
+    assert (missed.next_due.planned.number, missed.next_due.due) == (5, date(2026, 1, 11))
+    assert _codes(missed.findings) == ["RECORD_MISSED_REVIEW"]
+    assert "needs the prescriber's review" in missed.findings[0].message
+    assert _give(record, kb, datetime(2026, 1, 11, 9)).planned.planned.number == 5  # type: ignore[union-attr]
+
+    with record.unit_of_work() as uow:
+        add_labs(uow, kb, "P-0042", ["reticulocytes=6.5%", "hb=10.4g/dL"], date(2026, 1, 12),
+                 "lab", datetime(2026, 1, 12, 12))  # fmt: skip
+        add_labs(uow, kb, "P-0042", ["rbc=4.6", "hb=12.1g/dL", "haematocrit=38%"],
+                 date(2026, 2, 20), "lab", datetime(2026, 2, 20, 12))  # fmt: skip
+        add_event(uow, "P-0042", date(2026, 1, 11), "pain at the injection site", "mild",
+                  "nurse A", datetime(2026, 1, 11, 10))  # fmt: skip
+        status = patient_status(uow, "P-0042", date(2026, 1, 13))
+        due = due_on(uow, date(2026, 1, 13))
+        chain = verify_audit(uow)
+        actions = [e.action for e in uow.audit.entries()]
+
+    assert status.to_dict()["given"] == 5
+    dose6 = status.course[5]
+    assert (dose6.planned.date, dose6.due, dose6.state) == (
+        date(2026, 1, 10),
+        date(2026, 1, 12),
+        "planned",
+    )
+    assert _codes(status.findings)[:1] == ["RECORD_OVERDUE"]
+    assert {"RETIC_RISING", "REMISSION_REACHED"} <= set(_codes(status.findings))
+    assert "HB_FALLING" not in _codes(status.findings)
+    kinds = [e.kind for e in status.timeline if e.on <= date(2026, 1, 12)]
+    assert kinds.count("given") == 5 and kinds.count("missed") == 1 and "event" in kinds
+    assert [(d.patient, d.dose.planned.number, d.overdue_days) for d in due] == [("P-0042", 6, 1)]
+    assert chain.intact
+    assert actions == ["patient-add", "lab-add", "lab-add", "lab-add", "lab-add", "prescribe",
+                       "give", "give", "give", "give-refused", "give", "give-refused", "missed",
+                       "give", "lab-add", "lab-add", "lab-add", "lab-add", "lab-add", "event-add"]  # fmt: skip
