@@ -102,7 +102,9 @@ def labs_interpretation_in_process() -> bool:
 
     kb = load_knowledge()
     patient = Patient(sex="female")
-    sets = cycle([[f"b12={v}pg/mL", f"rbc={v / 100}x10^6/uL", "mcv=104fL"] for v in range(100, 600, 7)])
+    sets = cycle(
+        [[f"b12={v}pg/mL", f"rbc={v / 100}x10^6/uL", "mcv=104fL"] for v in range(100, 600, 7)]
+    )
     return report(
         "one lab interpretation in process (3 readings)",
         per_call(lambda: interpret_labs(kb, next(sets), patient)),

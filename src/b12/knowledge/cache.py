@@ -40,7 +40,7 @@ def read(content_hash: str) -> Any | None:
         return None
     try:
         with open(folder / _key(content_hash), "rb") as handle:
-            return pickle.load(handle)  # noqa: S301 - our own file, keyed by content hash
+            return pickle.load(handle)  # our own file, named by the content hash it holds
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
         return None
 

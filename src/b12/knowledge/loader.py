@@ -84,8 +84,6 @@ MODELS: dict[str, type[BaseModel]] = {
 E = TypeVar("E", bound=BaseModel)
 
 
-
-
 @dataclass(frozen=True, eq=False)
 class Knowledge:
     """The whole knowledge base, frozen. Use the accessors; every entry names its sources."""
@@ -179,7 +177,9 @@ class Knowledge:
             for ref in p.entries
         }
         found = [r for r in self.regimens.values() if r.indication == indication_id]
-        return tuple(sorted(found, key=lambda r: (-self.trust(r.sources), r.id not in followed, r.id)))
+        return tuple(
+            sorted(found, key=lambda r: (-self.trust(r.sources), r.id not in followed, r.id))
+        )
 
 
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
@@ -333,7 +333,7 @@ def _validate_entries(file: str, key: str, entries: Any, model: type[E]) -> dict
             error = exc.errors()[0]
             where = ".".join(str(p) for p in error["loc"]) or "-"
             raise KnowledgeSchemaError(file, str(label), where, error["msg"]) from None
-        entry_id = cast(str, getattr(item, "id"))
+        entry_id = cast(str, item.__dict__["id"])  # every entry model has an id field
         if entry_id in out:
             raise KnowledgeSchemaError(file, entry_id, "id", f"duplicate id in {key}")
         out[entry_id] = item

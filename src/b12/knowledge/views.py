@@ -130,9 +130,7 @@ def info(kb: Knowledge, topic: str) -> dict[str, Any]:
     listed = [(title, items(kb)) for title, items in TOPICS[topic]]
     sections = [{"title": title, "items": items} for title, items in listed]
     ids = {item["id"] for _, items in listed for item in items}
-    named = {
-        item["conflict"] for _, items in listed for item in items if "conflict" in item
-    }
+    named = {item["conflict"] for _, items in listed for item in items if "conflict" in item}
     touching = [
         conflict_item(kb, c)
         for c in kb.conflicts.values()
