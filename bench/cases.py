@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bench.record_writes import postgres_durable_writes, sqlite_durable_writes
 from bench.run import BIN, per_call, report, wall
+from bench.screening import screening_false_alarms
 
 
 def knowledge_cold_load() -> bool:
@@ -114,6 +115,7 @@ def labs_interpretation_in_process() -> bool:
 
 
 ALL: list[Callable[[], bool]] = [
+    screening_false_alarms,
     labs_interpretation_in_process,
     knowledge_cold_load,
     knowledge_validation_uncached,

@@ -20,10 +20,12 @@ from b12.errors import (
 
 if TYPE_CHECKING:
     from b12.domain.findings import Basis, Finding, Level
+    from b12.domain.screening import ScreeningPolicy
     from b12.knowledge.loader import Knowledge, load_knowledge
     from b12.services.intake import estimate_intake
     from b12.services.labs import interpret_labs
     from b12.services.planning import plan
+    from b12.services.screening import Screening, check
 
 __version__ = "0.1.0"
 
@@ -36,6 +38,9 @@ _LAZY = {
     "plan": "b12.services.planning",
     "interpret_labs": "b12.services.labs",
     "estimate_intake": "b12.services.intake",
+    "check": "b12.services.screening",
+    "Screening": "b12.services.screening",
+    "ScreeningPolicy": "b12.domain.screening",
 }
 
 __all__ = [
@@ -49,8 +54,11 @@ __all__ = [
     "KnowledgeReferenceError",
     "KnowledgeSchemaError",
     "Level",
+    "Screening",
+    "ScreeningPolicy",
     "UnknownNameError",
     "__version__",
+    "check",
     "estimate_intake",
     "interpret_labs",
     "load_knowledge",

@@ -53,6 +53,7 @@ FILES: dict[str, tuple[str, ...]] = {
     "laboratory.yaml": ("analytes",),
     "facts.yaml": ("facts",),
     "conflicts.yaml": ("conflicts",),
+    "screening.yaml": ("rules",),
 }
 SHARED_SECTIONS = ("facts", "conflicts")
 MODELS: dict[str, type[BaseModel]] = {
@@ -79,6 +80,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "analytes": s.Analyte,
     "facts": s.Fact,
     "conflicts": s.Conflict,
+    "rules": s.ScreeningRule,
 }
 
 E = TypeVar("E", bound=BaseModel)
@@ -249,6 +251,9 @@ def _build(
     )
     _check_references(knowledge, homes)
     _check_conflict_defaults(knowledge, homes)
+    from b12.knowledge.rule_checks import check_rules
+
+    check_rules(knowledge, homes)
     return collections, inventory
 
 

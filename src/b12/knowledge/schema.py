@@ -587,3 +587,53 @@ class Conflict(Frozen):
 class InventoryItem(Frozen):
     fact: str
     ref: EntryRef
+
+
+# --- screening rules ---------------------------------------------------------------------------
+
+#: The fields a rule's message template may use (``str.format``); each is a patient value.
+RULE_MESSAGE_FIELDS = frozenset(
+    {"condition", "medicine", "allergy", "mix", "age", "product", "route", "substance"}
+)
+
+
+class ScreeningRule(Frozen):
+    """One screening rule: when its trigger matches a patient and order, raise a finding.
+
+    The rule acts on knowledge claims (``claims``: "collection:id" of cautions, interactions,
+    incompatibilities or facts); its level may be no louder than its most trusted claim allows
+    (checked by the loader, see ``rule_checks.py``).
+    """
+
+    id: Id
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$", max_length=60)
+    trigger: Trigger
+    without_product: bool = False
+    level: Literal["stop", "warning", "info"]
+    message: str = Field(min_length=10)
+    sources: tuple[SourceId, ...] = Field(min_length=1)
+    claims: tuple[EntryRef, ...] = Field(min_length=1)
+    conflict: ConflictId | None = None
+    bypass: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScreeningRule:
+        import string
+
+        fields = {f for _, f, _, _ in string.Formatter().parse(self.message) if f is not None}
+        unknown = sorted(fields - RULE_MESSAGE_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"message uses {unknown}; a template may use {sorted(RULE_MESSAGE_FIELDS)}"
+            )
+        if (self.level == "stop") != self.bypass:
+            raise ValueError("a `stop` rule needs `bypass: true` (and only a stop has a bypass)")
+        if self.trigger == Trigger():
+            raise ValueError("a rule needs a trigger: an empty one would match every patient")
+        product_fields = (
+            self.trigger.ingredients or self.trigger.excipients or self.trigger.products
+        )
+        if self.without_product and product_fields:
+            raise ValueError("`without_product` rules cannot also name product ingredients")
+        return self

@@ -22,6 +22,9 @@ Finding codes raised here (level):
   EXCIPIENT_NEONATE (warning)        benzyl alcohol in a neonate or premature infant
   COMBINATION_INGREDIENTS (info)     what else the volume delivers (thiamine, lidocaine...)
   DOSE_NOT_WHOLE_UNITS (warning)     a tablet/spray dose that is not a whole number of units
+When any patient detail is given (age, pregnancy, breastfeeding, conditions, medicines, allergies,
+syringe partners), the patient screening's findings are added (codes: b12.services.screening),
+except those whose code a dose check above already raised.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class DoseRequest:
     assume_iu_is_mcg: bool = False
     expiry: date | None = None
     today: date | None = None
+    mix: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,7 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
                 {"expiry": request.expiry.isoformat(), "today": request.today.isoformat()},
             )
         )
+    findings += _screening(kb, request, product, route, findings)
     return DoseResult(
         parsed,
         route,
@@ -222,6 +227,31 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
         tuple(sorted(findings, key=lambda f: -f.level.rank)),
         kb.fingerprint,
     )
+
+
+def _screening(
+    kb: Knowledge, request: DoseRequest, product: Product | None, route: str, raised: list[Finding]
+) -> list[Finding]:
+    """The patient screening's findings when a patient detail is given; the dose checks' win."""
+    patient = request.patient
+    given = (
+        patient.age_months is not None
+        or patient.pregnant
+        or patient.breastfeeding
+        or patient.conditions
+        or patient.medications
+        or patient.allergies
+        or request.mix
+    )
+    if not given:
+        return []
+    from b12.services.screening import screen_patient  # loaded only when a patient is screened
+
+    screening = screen_patient(
+        kb, patient, product=product.id if product else None, route=route, mix=request.mix
+    )
+    already = {f.code for f in raised}
+    return [f for f in screening.findings if f.code not in already]
 
 
 def _any_stop(findings: list[Finding]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from b12.domain.records import (
     Administration,
@@ -50,15 +50,23 @@ class AuditTrail(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: everything added and its audit links commit together, or nothing does."""
 
-    patients: Patients
-    prescriptions: Records[Prescription]
-    administrations: Records[Administration]
-    missed: Records[MissedDose]
-    labs: Records[LabResult]
-    events: Records[AdverseEvent]
-    audit: AuditTrail
+    # Read-only properties: a real unit of work may hold richer repositories than the port names.
+    @property
+    def patients(self) -> Patients: ...
+    @property
+    def prescriptions(self) -> Records[Prescription]: ...
+    @property
+    def administrations(self) -> Records[Administration]: ...
+    @property
+    def missed(self) -> Records[MissedDose]: ...
+    @property
+    def labs(self) -> Records[LabResult]: ...
+    @property
+    def events(self) -> Records[AdverseEvent]: ...
+    @property
+    def audit(self) -> AuditTrail: ...
 
-    def __enter__(self) -> UnitOfWork: ...
+    def __enter__(self) -> Self: ...
     def __exit__(
         self,
         kind: type[BaseException] | None,

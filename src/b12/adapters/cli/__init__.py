@@ -61,7 +61,9 @@ def main() -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     # Importing the command modules registers them; kept here so `import b12` stays light.
     from b12.adapters.cli import (  # noqa: F401
+        check_command,
         dose_command,
+        example_command,
         follow_commands,
         knowledge_commands,
         labs_command,

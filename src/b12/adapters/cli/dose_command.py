@@ -7,10 +7,17 @@ from typing import Annotated
 import typer
 
 from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.check_command import Mix
 from b12.adapters.cli.output import emit_json, show_findings
 from b12.adapters.cli.patient_options import (
     AgeMonths,
     AgeYears,
+    Allergies,
+    Breastfeeding,
+    Conditions,
+    Medications,
+    Pregnant,
+    Sex,
     WeightKg,
     build_patient,
     date_option,
@@ -44,6 +51,13 @@ def dose(
     age_years: AgeYears = None,
     age_months: AgeMonths = None,
     weight_kg: WeightKg = None,
+    sex: Sex = None,
+    pregnant: Pregnant = False,
+    breastfeeding: Breastfeeding = False,
+    condition: Conditions = None,
+    medication: Medications = None,
+    allergy: Allergies = None,
+    mix: Mix = None,
     expiry: Annotated[
         str | None, typer.Option(help="The product's expiry date, YYYY-MM-DD.")
     ] = None,
@@ -69,7 +83,18 @@ def dose(
         route=route,
         site=site,
         indication=indication,
-        patient=build_patient(age_years, age_months, weight_kg=weight_kg),
+        patient=build_patient(
+            age_years,
+            age_months,
+            sex=sex,
+            weight_kg=weight_kg,
+            pregnant=pregnant,
+            breastfeeding=breastfeeding,
+            conditions=condition,
+            medications=medication,
+            allergies=allergy,
+        ),
+        mix=tuple(mix or ()),
         assume_iu_is_mcg=assume_iu_is_mcg,
         expiry=date_option(expiry, "--expiry"),
         today=date.today(),

@@ -8,7 +8,7 @@ import typer
 from b12.adapters.cli import JsonOption, KbOption, command
 from b12.adapters.cli.output import console, emit_json, table
 from b12.knowledge import Knowledge, load_knowledge
-from b12.knowledge.views import TOPICS, conflict_item, info, list_items
+from b12.knowledge.views import TOPICS, info, list_items
 
 
 def _header(kb: Knowledge) -> dict[str, Any]:
@@ -136,46 +136,5 @@ def info_command(
         out.print(
             f"[bold yellow]Conflict {c['id']}[/bold yellow]: {c['claim']} -> {c['default']['says']}"
         )
-    out.print(f"knowledge {knowledge.fingerprint}")
-    return 0
-
-
-@command("example")
-def example(as_json: JsonOption = False, kb: KbOption = None) -> int:
-    """A worked example: the regimens for pernicious anaemia, most trusted first, and where sources disagree."""
-    from b12.knowledge.describe import describe_phase
-
-    knowledge = load_knowledge(kb)
-    indication = knowledge.lookup("indications", "Addison-Biermer anaemia", "indication")
-    regimens = knowledge.regimens_for(indication.id)
-    ids = {r.id for r in regimens}
-    touching = [
-        conflict_item(knowledge, c)
-        for c in knowledge.conflicts.values()
-        if any(ref.partition(":")[2] in ids for p in c.positions for ref in p.entries)
-    ]
-    if as_json:
-        emit_json(
-            {
-                **_header(knowledge),
-                "indication": indication.id,
-                "regimens": list_items(knowledge, "regimens", indication.id),
-                "conflicts": touching,
-            }
-        )
-        return 0
-    out = console()
-    out.print(f"[bold]{indication.name}[/bold] (also: {', '.join(indication.synonyms)})")
-    out.print("Regimens, most trusted source first:")
-    for r in regimens:
-        flag = f" [yellow]{r.status}[/yellow]" if r.status != "supported" else ""
-        out.print(
-            f"  [bold]{r.id}[/bold] (trust {knowledge.trust(r.sources)}: {', '.join(r.sources)}){flag}"
-        )
-        for phase in r.phases:
-            out.print(f"      {phase.name}: {describe_phase(phase)}")
-    for c in touching:
-        out.print(f"[yellow]Sources disagree[/yellow] ({c['id']}): {c['claim']}")
-        out.print(f"    followed: {c['default']['says']} ({', '.join(c['default']['sources'])})")
     out.print(f"knowledge {knowledge.fingerprint}")
     return 0

@@ -1,0 +1,54 @@
+"""Screening benchmarks: the false-alarm count over ordinary adults, and one screening's time."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from itertools import cycle
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.run import per_call, report
+
+PROFILES = Path(__file__).resolve().parent.parent / "tests" / "golden" / "ordinary_profiles.yaml"
+
+
+def screening_false_alarms() -> bool:
+    """Warnings raised over >= 50 ordinary adult profiles with common medicines (aim: 0)."""
+    from b12 import load_knowledge
+    from b12.domain.findings import Level
+    from b12.domain.patient import Patient
+    from b12.services.screening import screen_patient
+
+    kb = load_knowledge()
+    profiles: list[dict[str, Any]] = yaml.safe_load(PROFILES.read_text(encoding="utf-8"))[
+        "profiles"
+    ]
+    patients = [
+        Patient(
+            age_months=Decimal(p["age_years"]) * 12,
+            sex=p["sex"],
+            weight_kg=Decimal(p["weight_kg"]),
+            medications=tuple(p["medications"]),
+            allergies=tuple(p.get("allergies", ())),
+        )
+        for p in profiles
+    ]
+    product = "cyanocobalamin-us-1000mcg-ml-1ml-vial"
+    results = [screen_patient(kb, p, product=product) for p in patients]
+    warnings = sum(1 for r in results for f in r.findings if f.level is not Level.INFO)
+    infos = sum(1 for r in results for f in r.findings if f.level is Level.INFO)
+    flagged = sum(1 for r in results if any(f.level is not Level.INFO for f in r.findings))
+    print(
+        f"screening false alarms: {warnings} warnings/stops over {len(patients)} ordinary adult "
+        f"profiles ({flagged} profiles flagged; {infos} information findings)"
+    )
+    queue = cycle(patients)
+    ok = report(
+        "one patient screening in process",
+        per_call(lambda: screen_patient(kb, next(queue), product=product)),
+        None,
+        "us",
+    )
+    return ok and warnings == 0

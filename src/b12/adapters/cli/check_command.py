@@ -1,0 +1,117 @@
+"""`b12 check`: screen a patient and an order; every finding with its basis. Exit 3 on an interrupt."""
+# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from typing import Annotated
+
+import typer
+
+from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.output import emit_json, show_findings
+from b12.adapters.cli.patient_options import (
+    AgeMonths,
+    AgeYears,
+    Allergies,
+    Breastfeeding,
+    Conditions,
+    Medications,
+    Pregnant,
+    Sex,
+    WeightKg,
+    build_patient,
+)
+from b12.errors import InputError
+
+Mix = Annotated[
+    list[str] | None,
+    typer.Option("--mix", help="Something else drawn into the same syringe (repeat for more)."),
+]
+
+
+def bypass_option(items: list[str] | None) -> dict[str, str]:
+    """--bypass CODE=REASON (repeated) -> {CODE: REASON}."""
+    out: dict[str, str] = {}
+    for item in items or ():
+        code, sep, reason = item.partition("=")
+        if not sep or not reason.strip():
+            raise InputError(
+                f"--bypass {item!r}: write CODE=REASON, e.g. "
+                "--bypass COBALAMIN_HYPERSENSITIVITY='allergist cleared, test dose tolerated'"
+            )
+        out[code.strip().upper()] = reason.strip()
+    return out
+
+
+@command("check")
+def check(
+    age_years: AgeYears = None,
+    age_months: AgeMonths = None,
+    sex: Sex = None,
+    weight_kg: WeightKg = None,
+    pregnant: Pregnant = False,
+    breastfeeding: Breastfeeding = False,
+    condition: Conditions = None,
+    medication: Medications = None,
+    allergy: Allergies = None,
+    product: Annotated[
+        str | None, typer.Option(help="Product id or name (see `b12 products`).")
+    ] = None,
+    route: Annotated[
+        str | None,
+        typer.Option(help="Planned route: IM, SC, deep-SC, IV, intrathecal, oral ..."),
+    ] = None,
+    mix: Mix = None,
+    bypass: Annotated[
+        list[str] | None,
+        typer.Option(help="Bypass a hard stop: CODE=REASON (the reason is reported)."),
+    ] = None,
+    interrupt_on: Annotated[
+        str, typer.Option(help="Lowest level that interrupts (exit 3): stop, warning or info.")
+    ] = "stop",
+    as_json: JsonOption = False,
+    kb: KbOption = None,
+) -> int:
+    """Screen a patient: contraindications, cautions, interactions, syringe partners, route."""
+    from b12.domain.findings import Level
+    from b12.domain.screening import ScreeningPolicy
+    from b12.knowledge import load_knowledge
+    from b12.services.screening import screen_patient
+
+    try:
+        level = Level(interrupt_on.strip().lower())
+    except ValueError:
+        raise InputError(f"--interrupt-on {interrupt_on!r}: write stop, warning or info") from None
+    patient = build_patient(
+        age_years,
+        age_months,
+        sex=sex,
+        weight_kg=weight_kg,
+        pregnant=pregnant,
+        breastfeeding=breastfeeding,
+        conditions=condition,
+        medications=medication,
+        allergies=allergy,
+    )
+    result = screen_patient(
+        load_knowledge(kb),
+        patient,
+        product=product,
+        route=route,
+        mix=tuple(mix or ()),
+        policy=ScreeningPolicy(level),
+        bypass=bypass_option(bypass),
+    )
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        from b12.adapters.cli.output import console
+
+        out = console()
+        out.print(f"[bold]PRODUCT[/bold] {result.product or 'not named'}")
+        out.print(f"[bold]ROUTE[/bold]   {result.route}")
+        show_findings(out, result.findings)
+        for code, reason in result.bypassed.items():
+            out.print(f"[bold]BYPASSED[/bold] {code}: {reason}")
+        if result.interrupts:
+            out.print(f"[bold]INTERRUPT[/bold] {', '.join(f.code for f in result.interrupts)}")
+        out.print(f"[dim]knowledge {result.fingerprint}[/dim]")
+    return 3 if result.interrupts else 0

@@ -1,0 +1,309 @@
+"""Patient screening: contraindications, cautions, interactions, syringe partners and route.
+
+Names as people type them are resolved to knowledge ids (a medicine stands for its classes and
+their parents; an allergy to a cobalamin also for the allergens that include it); the rules of
+screening.yaml are matched by the engine in ``b12.domain.screening``. An unknown name is never
+dropped: it becomes a NOT_SCREENED warning with the closest known names.
+
+Finding codes raised here (level; the rules in screening.yaml set the level of rule codes):
+  COBALAMIN_HYPERSENSITIVITY (stop)      allergy to cobalt or B12: the one hard stop (bypassable)
+  STOP_BYPASSED (warning)                a hard stop was bypassed; the reason is recorded
+  NOT_SCREENED (warning)                 a name the knowledge base does not know, with close names
+  PRODUCT_COMPONENT_ALLERGY (warning)    allergy to another component of the product
+  THIAMINE_ALLERGY_SEED_CLAIM (info)     the seeds' claim that B12 worsens a B1 allergy
+  LEBERS_DISEASE (warning|info)          cyanocobalamin in Leber's disease (info for other forms)
+  POTASSIUM_SEVERE_MEGALOBLASTIC (warning) hypokalaemia and sudden death in intensive treatment
+  POTASSIUM_MONITORING (info)            check potassium in the first 48 h
+  POLYCYTHAEMIA_VERA (warning)           treatment can unmask polycythaemia vera
+  FOLATE_DEFICIENCY_MASKED (warning)     B12 can hide folate deficiency
+  FOLIC_ACID_MASKS_B12_DEFICIENCY (info) folic acid is no substitute for B12
+  IRON_FOLATE_BEFORE_TREATMENT (info)    iron or folate lack blunts the response
+  DEFICIENCY_TREAT_WITHOUT_DELAY (info)  > 3 months of deficiency can leave spinal cord lesions
+  MEGALOBLASTIC_ANAEMIA_OF_PREGNANCY (warning) only when B12 deficiency is shown
+  ALUMINIUM_RENAL_IMPAIRMENT (warning|info) aluminium with impaired kidney function
+  KIDNEY_DISEASE_SEED_CLAIM, LIVER_DISEASE_SEED_CLAIM (info)   seed contraindications, contradicted
+  EXCIPIENT_NEONATE (warning|info)       benzyl alcohol in premature infants and newborns
+  PREGNANCY, BREASTFEEDING (info)        not contraindicated; the seeds' contrary claims shown
+  CHILD_SEED_CLAIM (info)                seed 002's "not for children", contradicted
+  PRODUCT_PREGNANCY, PRODUCT_BREASTFEEDING, PRODUCT_CARDIAC_CONDUCTION, PRODUCT_AGE_LIMIT,
+  PRODUCT_INTERACTION (warning|info)     product-specific (Milgamma N, Neurobion, Vitagamma)
+  ERYTHROCYTOSIS_SEED_CLAIM, THROMBOEMBOLISM_SEED_CLAIM, THROMBOSIS_TENDENCY_SEED_CLAIM,
+  ANGINA_SEED_CLAIM, NEOPLASM_SEED_CLAIM, GI_SURGERY_PLANNED, COLD_OR_ALLERGY_SEED_CLAIM,
+  INFECTION_SEED_CLAIM, VISION_PROBLEMS_SEED_CLAIM, NEUROLOGICAL_CONDITION_SEED_CLAIM,
+  BONE_MARROW_MEDICINE_SEED_CLAIM, CLOTTING_SEED_CLAIM, POTASSIUM_SUPPLEMENT_SEED_CLAIM,
+  VITAMIN_C_SEED_CLAIM (info)            the seeds' cautions no authority supports
+  CHLORAMPHENICOL_BLUNTS_RESPONSE (warning) the response to B12 may be blunted
+  ABSORPTION_INTERACTION (info|warning)  less absorbed from the gut: info for injections
+  MEDICINE_CAUSES_DEFICIENCY (info)      metformin, PPIs, H2 blockers, nitrous oxide, antiepileptics
+  SERUM_LEVEL_LOWERED (info)             oral contraceptives
+  ASSAY_INTERFERENCE (info)              antibiotics, methotrexate, pyrimethamine, antimetabolites
+  B_VITAMINS_TOGETHER (info)             B1 and B6 in the same course (not in one syringe)
+  SYRINGE_INCOMPATIBLE (warning|info)    not in one syringe (info when only the seeds say so)
+  MIX_NO_COMPATIBILITY_DATA (info)       a syringe partner with no compatibility data
+  ROUTE_ORAL_NOT_DEPENDABLE (warning|info) oral B12 in pernicious anaemia or ileal disease
+  ROUTE_AVOID (warning)                  IV cyanocobalamin
+  ROUTE_SPECIALIST_ONLY (warning)        intrathecal
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from b12.domain.findings import Finding, Level, finding
+from b12.domain.patient import Patient
+from b12.domain.screening import HARD_STOPS, Named, Profile, ScreeningPolicy, screen
+from b12.errors import InputError
+from b12.knowledge.loader import Knowledge
+from b12.knowledge.names import normalise
+from b12.knowledge.schema import Product, ScreeningRule
+
+ROUTES = ("IM", "SC", "deep-SC", "IV", "intrathecal", "oral", "sublingual", "nasal")
+_ROUTE_WORDS = {
+    "intramuscular": "IM",
+    "subcutaneous": "SC",
+    "deep subcutaneous": "deep-SC",
+    "intravenous": "IV",
+    "intralumbar": "intrathecal",
+    "by mouth": "oral",
+}
+#: Where each kind of name is looked up, in order.
+LOOKUPS = {
+    "condition": ("conditions", "indications"),
+    "medicine": ("medicines", "medicine-classes"),
+    "allergy": ("allergens", "substances", "medicines", "medicine-classes"),
+    "mix": ("substances", "medicines", "medicine-classes"),
+}
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The findings for one patient and order; ``interrupts`` are those the policy stops on."""
+
+    findings: tuple[Finding, ...]
+    interrupts: tuple[Finding, ...]
+    not_screened: tuple[str, ...]
+    bypassed: Mapping[str, str]
+    route: str
+    product: str | None
+    fingerprint: str
+
+    @property
+    def stops(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level is Level.STOP)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "product": self.product,
+            "route": self.route,
+            "findings": [f.to_dict() for f in self.findings],
+            "interrupts": [f.code for f in self.interrupts],
+            "not_screened": list(self.not_screened),
+            "bypassed": [{"code": c, "reason": r} for c, r in self.bypassed.items()],
+            "fingerprint": self.fingerprint,
+        }
+
+
+def parse_route(text: str) -> str:
+    """'im', 'Intramuscular', 'deep sc' -> the route as the knowledge writes it."""
+    key = text.strip().lower().replace("_", "-")
+    for route in ROUTES:
+        if key in (route.lower(), route.lower().replace("-", " ")):
+            return route
+    if key in _ROUTE_WORDS:
+        return _ROUTE_WORDS[key]
+    raise InputError(f"unknown route {text!r}: write one of {', '.join(ROUTES)}")
+
+
+def screen_patient(
+    kb: Knowledge,
+    patient: Patient,
+    *,
+    product: str | None = None,
+    route: str | None = None,
+    mix: Iterable[str] = (),
+    policy: ScreeningPolicy | None = None,
+    bypass: Mapping[str, str] | None = None,
+) -> Screening:
+    """Screen a patient (and the order: product, route, syringe partners) against the rules."""
+    policy = policy or ScreeningPolicy()
+    reasons = _checked_bypass(bypass or {})
+    chosen: Product | None = kb.lookup("products", product, "product") if product else None
+    planned = parse_route(route) if route else (chosen.routes[0] if chosen else "IM")
+    unknown: list[Finding] = []
+    unresolved: list[str] = []
+    named: dict[str, tuple[Named, ...]] = {}
+    given = {
+        "condition": patient.conditions,
+        "medicine": patient.medications,
+        "allergy": patient.allergies,
+        "mix": tuple(mix),
+    }
+    for kind, names in given.items():
+        resolved_names: list[Named] = []
+        for name in names:
+            resolved = _resolve(kb, kind, name)
+            if resolved is None:
+                unknown.append(_not_screened(kb, kind, name))
+                unresolved.append(name)
+            else:
+                resolved_names.append(resolved)
+        named[kind] = tuple(resolved_names)
+    profile = Profile(
+        age_months=patient.age_months,
+        age_shown=patient.describe_age(),
+        pregnant=patient.pregnant,
+        breastfeeding=patient.breastfeeding,
+        conditions=named["condition"],
+        medicines=named["medicine"],
+        allergies=named["allergy"],
+        mix=named["mix"],
+        route=planned,
+        product=chosen.id if chosen else None,
+        product_name=chosen.name if chosen else None,
+        ingredients=frozenset(i.substance for i in chosen.ingredients) if chosen else frozenset(),
+        excipients=frozenset(e.substance for e in chosen.excipients) if chosen else frozenset(),
+    )
+    rules: Mapping[str, ScreeningRule] = kb.all("rules")
+    found = screen(rules.values(), profile, _conflict_notes(kb))
+    found += _mix_without_data(kb, rules.values(), profile.mix)
+    bypassed = {
+        code: reason for code, reason in reasons.items() if any(f.code == code for f in found)
+    }
+    found += [_bypass_finding(f, bypassed[f.code]) for f in found if f.code in bypassed]
+    findings = tuple(sorted([*found, *unknown], key=lambda f: (-f.level.rank, f.code)))
+    interrupts = tuple(
+        f
+        for f in findings
+        if policy.interrupts(f) and not (f.level is Level.STOP and f.code in bypassed)
+    )
+    return Screening(
+        findings=findings,
+        interrupts=interrupts,
+        not_screened=tuple(unresolved),
+        bypassed=bypassed,
+        route=planned,
+        product=profile.product,
+        fingerprint=kb.fingerprint,
+    )
+
+
+def check(
+    patient: Patient,
+    product: str | None = None,
+    *,
+    route: str | None = None,
+    mix: Iterable[str] = (),
+    policy: ScreeningPolicy | None = None,
+    bypass: Mapping[str, str] | None = None,
+    kb: Knowledge | None = None,
+) -> Screening:
+    """Screen ``patient`` for ``product`` (id or name) with the shipped knowledge base."""
+    from b12.knowledge.loader import load_knowledge
+
+    return screen_patient(
+        kb or load_knowledge(),
+        patient,
+        product=product,
+        route=route,
+        mix=mix,
+        policy=policy,
+        bypass=bypass,
+    )
+
+
+def _checked_bypass(bypass: Mapping[str, str]) -> dict[str, str]:
+    out = {}
+    for code, reason in bypass.items():
+        code = code.strip().upper()
+        if code not in HARD_STOPS:
+            raise InputError(
+                f"--bypass {code}: only a hard stop can be bypassed ({', '.join(sorted(HARD_STOPS))})"
+            )
+        if not reason or not reason.strip():
+            raise InputError(
+                f"--bypass {code} needs a reason, e.g. --bypass {code}='allergist cleared'"
+            )
+        out[code] = reason.strip()
+    return out
+
+
+def _resolve(kb: Knowledge, kind: str, name: str) -> Named | None:
+    for collection in LOOKUPS[kind]:
+        entry = kb.match(collection, name)
+        if entry is not None:
+            known = normalise(name) in normalise(entry.name) or normalise(name) == entry.id
+            shown = name if known else f"{name} ({entry.name})"
+            return Named(name, shown, frozenset(_stands_for(kb, collection, entry)))
+    return None
+
+
+def _stands_for(kb: Knowledge, collection: str, entry: Any) -> set[str]:
+    """The ids a name stands for: itself, its classes and their parents, what an allergy covers."""
+    ids = {entry.id}
+    if collection == "allergens":
+        ids |= set(entry.includes)
+    if collection == "substances":
+        ids |= {a.id for a in kb.all("allergens").values() if entry.id in a.includes}
+    pending = list(getattr(entry, "classes", ())) + list(getattr(entry, "parents", ()))
+    classes = kb.all("medicine-classes")
+    while pending:
+        class_id = pending.pop()
+        if class_id not in ids:
+            ids.add(class_id)
+            pending += classes[class_id].parents
+    return ids
+
+
+def _not_screened(kb: Knowledge, kind: str, name: str) -> Finding:
+    close: list[str] = []
+    for collection in LOOKUPS[kind]:
+        close += [c for c in kb.suggest(collection, name) if c not in close]
+    hint = f" Close known names: {', '.join(close[:5])}." if close else ""
+    return finding(
+        "NOT_SCREENED",
+        Level.WARNING,
+        f"{kind.capitalize()} '{name}' is not in the knowledge base and was NOT screened; check it "
+        f"by hand.{hint}",
+        (),
+        {kind: name},
+        suggestion=", ".join(close[:5]) or None,
+    )
+
+
+def _conflict_notes(kb: Knowledge) -> dict[str, str]:
+    notes = {}
+    for conflict in kb.conflicts.values():
+        others = [p for p in conflict.positions if p.id != conflict.default]
+        shown = "; ".join(f"{', '.join(p.sources)}: {p.says.rstrip('.')}" for p in others)
+        notes[conflict.id] = f"Other positions ({conflict.id}): {shown}."
+    return notes
+
+
+def _mix_without_data(
+    kb: Knowledge, rules: Iterable[ScreeningRule], mix: tuple[Named, ...]
+) -> list[Finding]:
+    covered = {s for rule in rules for s in rule.trigger.mix}
+    return [
+        finding(
+            "MIX_NO_COMPATIBILITY_DATA",
+            Level.INFO,
+            f"No compatibility data for {n.shown} with B12 in one syringe; without data, give it "
+            "separately.",
+            ("compatibility-references",),
+            {"mix": n.shown},
+        )
+        for n in mix
+        if not n.ids & covered
+    ]
+
+
+def _bypass_finding(stop: Finding, reason: str) -> Finding:
+    return finding(
+        "STOP_BYPASSED",
+        Level.WARNING,
+        f"The stop {stop.code} was bypassed: {reason}",
+        stop.basis.sources,
+        {"bypassed": stop.code, "reason": reason},
+    )
