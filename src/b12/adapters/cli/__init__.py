@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -31,8 +32,9 @@ KbOption = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def command(name: str | None = None) -> Callable[[F], F]:
-    """Register a command whose B12 errors become clear messages and exit codes."""
+def command(name: str | None = None, group: typer.Typer | None = None) -> Callable[[F], F]:
+    """Register a command (on ``group``, default the top level) whose B12 errors become clear
+    messages and exit codes: 2 input not understood, 1 any other b12 error, else what it returns."""
 
     def register(func: F) -> F:
         def run(*args: Any, **kwargs: Any) -> None:
@@ -48,8 +50,8 @@ def command(name: str | None = None) -> Callable[[F], F]:
 
         run.__name__ = func.__name__
         run.__doc__ = func.__doc__
-        run.__signature__ = __import__("inspect").signature(func)  # type: ignore[attr-defined]
-        app.command(name)(run)
+        run.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+        (group or app).command(name)(run)
         return func
 
     return register

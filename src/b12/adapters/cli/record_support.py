@@ -2,7 +2,6 @@
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
 import getpass
-import inspect
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -10,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from b12.errors import B12Error, InputError
+from b12.errors import InputError
 
 DbOption = Annotated[
     str | None,
@@ -30,26 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def on(group: typer.Typer, name: str) -> Callable[[F], F]:
     """Register ``func`` on ``group`` with b12's error mapping (2 input, 1 other, 3 stop)."""
+    from b12.adapters.cli import command
 
-    def register(func: F) -> F:
-        def run(*args: Any, **kwargs: Any) -> None:
-            from b12.adapters.cli.output import fail
-
-            try:
-                code = func(*args, **kwargs)
-            except InputError as exc:
-                raise typer.Exit(fail(str(exc), 2)) from None
-            except B12Error as exc:
-                raise typer.Exit(fail(str(exc), 1)) from None
-            raise typer.Exit(int(code or 0))
-
-        run.__name__ = func.__name__
-        run.__doc__ = func.__doc__
-        run.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
-        group.command(name)(run)
-        return func
-
-    return register
+    return command(name, group)
 
 
 def who(given: str | None) -> str:
