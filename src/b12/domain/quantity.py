@@ -73,12 +73,16 @@ def exact_multiply(left: Decimal, right: Decimal) -> tuple[Decimal, bool]:
     return canonical(product), not context.flags[Inexact]
 
 
+_NORMAL = Context(prec=PRECISION)
+
+
 def canonical(number: Decimal) -> Decimal:
     """The same value without trailing zeros or exponent: 500.0 -> 500, 1E+3 -> 1000."""
     if number == number.to_integral_value():
         return Decimal(int(number))
-    wide = Context(prec=max(PRECISION, len(number.as_tuple().digits)))
-    return number.normalize(wide)
+    digits = len(number.as_tuple().digits)
+    # A context is costly to build; the shared one serves every number of <= 60 digits.
+    return number.normalize(_NORMAL if digits <= PRECISION else Context(prec=digits))
 
 
 def _exact(value: object, what: str, *, positive: bool = False) -> Decimal:
