@@ -78,14 +78,26 @@ def plan_in_process() -> bool:
     from b12 import load_knowledge
     from b12.services.planning import PlanRequest, plan_therapy
 
+    from decimal import Decimal
+
+    from b12.domain.patient import Patient
+
     kb = load_knowledge()
     product = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
     starts = cycle(date(2026, 1, 5) + timedelta(days=d) for d in range(60))
+    # A profile, so the plan screens the patient too (the budget covers plan + screening).
+    patient = Patient(
+        age_months=Decimal(62 * 12),
+        sex="female",
+        conditions=("pernicious anaemia",),
+        medications=("metformin", "omeprazole"),
+    )
     return report(
-        "one full plan in process (pernicious anaemia, 12 months)",
+        "one full plan + screening in process (12 months)",
         per_call(
             lambda: plan_therapy(
-                kb, PlanRequest(next(starts), "pernicious-anaemia", product=product)
+                kb,
+                PlanRequest(next(starts), "pernicious-anaemia", product=product, patient=patient),
             ).to_dict(),
             number=200,
         ),

@@ -303,7 +303,7 @@ def _yaml_loader() -> Any:
     base = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
 
     class Loader(base):  # type: ignore[misc,valid-type]
-        pass
+        """The C (or pure) safe loader, with its own constructors (the base's stay untouched)."""
 
     def decimal(loader: Any, node: Any) -> Decimal:
         return Decimal(str(loader.construct_scalar(node)).replace("_", ""))
