@@ -73,14 +73,12 @@ def dose_check_in_process() -> bool:
 def plan_in_process() -> bool:
     """One full plan (regimen, 12 months of doses with volumes, labs, supply); starts vary."""
     from datetime import date, timedelta
+    from decimal import Decimal
     from itertools import cycle
 
     from b12 import load_knowledge
-    from b12.services.planning import PlanRequest, plan_therapy
-
-    from decimal import Decimal
-
     from b12.domain.patient import Patient
+    from b12.services.planning import PlanRequest, plan_therapy
 
     kb = load_knowledge()
     product = "cyanocobalamin-us-1000mcg-ml-10ml-vial"

@@ -64,6 +64,7 @@ def main() -> None:
     # Importing the command modules registers them; kept here so `import b12` stays light.
     from b12.adapters.cli import (  # noqa: F401
         check_command,
+        correct_command,
         dose_command,
         example_command,
         follow_commands,

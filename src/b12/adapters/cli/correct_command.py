@@ -1,0 +1,63 @@
+"""`b12 correct`: replace a recorded administration, result or event; the old record is kept."""
+# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+
+from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.output import console, emit_json
+from b12.adapters.cli.record_support import DbOption, WhoOption, knowledge, open_db, when, who
+from b12.errors import InputError
+
+
+@command("correct")
+def correct_command(
+    kind: Annotated[str, typer.Argument(help="administration, lab or event.")],
+    code: Annotated[str, typer.Argument(help="The patient's pseudonymous identifier.")],
+    record_id: Annotated[
+        str, typer.Argument(help="The record's id (see `b12 status CODE --json`).")
+    ],
+    changes: Annotated[
+        list[str],
+        typer.Argument(
+            help="FIELD=VALUE, e.g. dose_mcg=100 site='left deltoid'; for a lab: reading=hb=11.2g/dL."
+        ),
+    ],
+    reason: Annotated[
+        str, typer.Option(help="Why the record is corrected (kept in the audit trail).")
+    ],
+    db: DbOption = None,
+    by: WhoOption = None,
+    kb: KbOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Correct a record: a new record replaces it and points at it; nothing is changed or deleted."""
+    from b12.services.corrections import correct, lab_changes, parse_change
+
+    moment = when(None)
+    parsed: dict[str, Any] = {}
+    reading = None
+    for change in changes:
+        field, sep, value = change.partition("=")
+        if not sep or not field.strip():
+            raise InputError(f"{change!r}: write FIELD=VALUE, e.g. dose_mcg=100")
+        if kind == "lab" and field.strip() == "reading":
+            reading = value.strip()
+        else:
+            parsed[field.strip()] = parse_change(field.strip(), value.strip())
+    with open_db(db).unit_of_work() as uow:
+        if reading is not None:
+            taken_on = parsed.get("taken_on")
+            on = taken_on if isinstance(taken_on, date) else moment.date()
+            parsed = {**lab_changes(knowledge(kb), uow, code, reading, on), **parsed}
+        done = correct(uow, code, kind, record_id, parsed, reason, who(by), moment)
+    if as_json:
+        emit_json(done.to_dict())
+    else:
+        console().print(
+            f"{kind.capitalize()} {done.old.id} corrected by {done.new.id} ({done.reason}); "
+            "the old record is kept and no longer counts."
+        )
+    return 0

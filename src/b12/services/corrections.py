@@ -1,0 +1,150 @@
+"""Corrections: a record is never changed; a new record replaces it and points at it.
+
+The corrected record stays in the database (and in the audit trail); every reading of the record
+uses ``current()``, which hides a record once a later one corrects it. The reason is kept in the
+audit link of the correction, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from b12.domain.json_data import to_json
+from b12.domain.records import current
+from b12.errors import InputError
+from b12.services.ports import UnitOfWork
+from b12.services.record import find_patient, new_id
+
+#: What may be corrected, the repository that holds it, and the fields a correction may set.
+CORRECTABLE: dict[str, tuple[str, frozenset[str]]] = {
+    "administration": (
+        "administrations",
+        frozenset({"given_at", "dose_mcg", "volume_ml", "lot", "expiry", "route", "site"}),
+    ),
+    # A lab value is corrected by a new reading (re-read and re-normalised, see lab_changes).
+    "lab": (
+        "labs",
+        frozenset(
+            {
+                "taken_on",
+                "analyte",
+                "loinc",
+                "value",
+                "unit",
+                "normalised_value",
+                "normalised_unit",
+                "text",
+            }
+        ),
+    ),
+    "event": ("events", frozenset({"on", "description", "severity", "neurological"})),
+}
+
+
+@dataclass(frozen=True)
+class Corrected:
+    kind: str
+    old: Any
+    new: Any
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "corrects": self.old.id,
+            "record": to_json({k: getattr(self.new, k) for k in self.new.__dataclass_fields__}),
+            "reason": self.reason,
+        }
+
+
+def correct(
+    uow: UnitOfWork,
+    code: str,
+    kind: str,
+    record_id: str,
+    changes: dict[str, Any],
+    reason: str,
+    who: str,
+    now: datetime,
+) -> Corrected:
+    """Replace the current record ``record_id`` of patient ``code`` with a corrected copy."""
+    if kind not in CORRECTABLE:
+        raise InputError(f"cannot correct {kind!r}; write one of {', '.join(CORRECTABLE)}")
+    if not reason.strip():
+        raise InputError(
+            "a correction needs --reason, e.g. --reason 'dose written in the wrong row'"
+        )
+    holder, allowed = CORRECTABLE[kind]
+    unknown = sorted(set(changes) - allowed)
+    if unknown or not changes:
+        raise InputError(
+            f"a {kind} correction may set {', '.join(sorted(allowed))}; "
+            + (f"not {', '.join(unknown)}" if unknown else "nothing was given to correct")
+        )
+    patient = find_patient(uow, code)
+    records = getattr(uow, holder)
+    live = {r.id: r for r in current(records.for_patient(patient.id))}
+    if record_id not in live:
+        raise InputError(
+            f"no current {kind} {record_id!r} for patient {code!r} (already corrected, or not "
+            f"theirs); see `b12 status {code} --json` for the ids"
+        )
+    old = live[record_id]
+    new = replace(old, id=new_id(), corrects_id=old.id, **changes)
+    records.add(new)
+    payload = to_json({k: getattr(new, k) for k in new.__dataclass_fields__})
+    payload["reason"] = reason.strip()
+    uow.audit.append(who, f"correct-{kind}", type(new).__name__, new.id, patient.id, payload)
+    uow.commit()
+    return Corrected(kind, old, new, reason.strip())
+
+
+def lab_changes(
+    kb: Any, uow: UnitOfWork, code: str, reading: str, taken_on: date
+) -> dict[str, Any]:
+    """The fields of a lab result from a corrected reading, read exactly as `lab add` reads it."""
+    from b12.domain.lab_values import show_unit
+    from b12.domain.labs import loinc_for
+    from b12.services.labs import interpret_labs
+    from b12.services.record import patient_on
+
+    patient = patient_on(find_patient(uow, code), taken_on)
+    (result,) = interpret_labs(kb, [reading], patient).results
+    v, analyte = result.value, result.analyte
+    loinc = loinc_for(analyte, v.unit)
+    return {
+        "analyte": analyte.id,
+        "loinc": None if loinc is None else loinc.code,
+        "value": v.value,
+        "unit": show_unit(v.unit.unit),
+        "normalised_value": v.canonical_value,
+        "normalised_unit": show_unit(analyte.canonical_unit),
+        "text": reading,
+    }
+
+
+def parse_change(field: str, text: str) -> Any:
+    """A correction's value from the command line, typed as the record holds it."""
+    try:
+        if field in ("dose_mcg", "volume_ml", "value", "normalised_value"):
+            value = Decimal(text)
+            if not value.is_finite() or value < 0:
+                raise ValueError(text)
+            return value
+        if field in ("expiry", "taken_on", "on"):
+            return date.fromisoformat(text)
+        if field == "given_at":
+            return datetime.fromisoformat(text)
+        if field == "neurological":
+            if text.lower() not in ("true", "false", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("true", "yes")
+    except (ValueError, InvalidOperation):
+        raise InputError(
+            f"{field}={text!r} cannot be read: write numbers as 100 or 0.5, dates as 2027-01-31, "
+            "times as 2027-01-31T09:00, true/false for neurological"
+        ) from None
+    return text
