@@ -112,8 +112,16 @@ def test_unknown_indication_exits_2_with_close_matches() -> None:
     assert "unknown indication 'pernicous anaemia': did you mean pernicious-anaemia" in done.stderr
 
 
-def test_example_prints_a_real_regimen() -> None:
-    done = b12("example")
-    assert done.returncode == 0, done.stderr
-    assert "us-label-pernicious-anaemia" in done.stdout
-    assert "100 mcg" in done.stdout
+def test_every_command_is_in_the_lazy_registration_table() -> None:
+    from b12.adapters.cli import COMMAND_MODULES, app, register
+
+    register([])  # everything, as for --help
+    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    assert names == set(COMMAND_MODULES)
+
+
+def test_help_lists_every_command() -> None:
+    done = b12("--help")
+    assert done.returncode == 0
+    for name in ("dose", "plan", "check", "labs", "give", "audit-log", "correct", "example"):
+        assert name in done.stdout

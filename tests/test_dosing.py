@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -200,3 +203,22 @@ def test_an_inexact_ingredient_amount_says_about() -> None:
     result = run("333 mcg", product="neurobion")  # 1 mL of a 3 mL ampoule
     shown = {i.substance: i.shown for i in result.ingredients}
     assert shown["thiamine"] == "about 33.3 mg"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "b12", "dose", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_cli_dose_json_contract_and_exit_codes() -> None:
+    done = _cli("500mcg", "--concentration", "1000mcg/mL", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["dose_mcg"], data["volume_ml"], data["volume"]) == (500, 0.5, "0.5 mL")
+    assert data["containers"] == [] and data["fingerprint"] == load_knowledge().fingerprint
+    slip = _cli("500 mg", "--product", "cyanocobalamin-500mcg-ml-ampoule", "--json")
+    assert slip.returncode == 3
+    assert json.loads(slip.stdout)["findings"][0]["code"] == "DOSE_UNIT_SLIP"
+    iu = _cli("5000 iu", "--concentration", "1000mcg/mL")
+    assert iu.returncode == 2 and "--assume-iu-is-mcg" in iu.stderr and iu.stdout == ""

@@ -19,6 +19,13 @@ app = typer.Typer(
     help="Plan, check and record vitamin B12 injection therapy. Decision support: every result shows its basis.",
 )
 
+
+@app.callback()
+def _root() -> None:
+    """Plan, check and record vitamin B12 injection therapy. Decision support: every result shows its basis."""
+    # A callback keeps `b12` a group of commands even when only the one a call needs is registered.
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 KbOption = Annotated[
     str | None,
@@ -57,21 +64,36 @@ def command(name: str | None = None, group: typer.Typer | None = None) -> Callab
     return register
 
 
-def main() -> None:
-    # pydantic scans every installed distribution for plugins on first use (~15 ms of a 300 ms
-    # start budget); b12 uses none.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
-    # Importing the command modules registers them; kept here so `import b12` stays light.
-    from b12.adapters.cli import (  # noqa: F401
-        check_command,
-        correct_command,
-        dose_command,
-        example_command,
-        follow_commands,
-        knowledge_commands,
-        labs_command,
-        plan_command,
-        record_commands,
-    )
+#: Which module registers each command. main() imports only the one a call needs, so a clinician's
+#: `b12 dose ...` does not pay for building every other command (tested: the table is complete).
+COMMAND_MODULES: dict[str, str] = {
+    **dict.fromkeys(
+        ("sources", "products", "indications", "regimens", "conflicts", "info"),
+        "knowledge_commands",
+    ),
+    "dose": "dose_command",
+    "check": "check_command",
+    "plan": "plan_command",
+    **dict.fromkeys(("labs", "requirement", "intake"), "labs_command"),
+    **dict.fromkeys(("patient", "prescribe", "give", "missed"), "record_commands"),
+    **dict.fromkeys(("lab", "event", "audit-log", "status", "due"), "follow_commands"),
+    "correct": "correct_command",
+    "example": "example_command",
+}
 
+
+def register(argv: list[str]) -> None:
+    """Import the command module ``argv`` names, or every one (for --help or a name b12 lacks)."""
+    from importlib import import_module
+
+    name = next((a for a in argv if not a.startswith("-")), None)
+    wanted = {COMMAND_MODULES[name]} if name in COMMAND_MODULES else set(COMMAND_MODULES.values())
+    for module in sorted(wanted):
+        import_module(f"b12.adapters.cli.{module}")
+
+
+def main() -> None:
+    # pydantic scans every installed distribution for plugins on first use; b12 uses none.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+    register(sys.argv[1:])
     sys.exit(app())

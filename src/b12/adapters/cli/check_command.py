@@ -14,17 +14,13 @@ from b12.adapters.cli.patient_options import (
     Breastfeeding,
     Conditions,
     Medications,
+    Mix,
     Pregnant,
     Sex,
     WeightKg,
     build_patient,
 )
 from b12.errors import InputError
-
-Mix = Annotated[
-    list[str] | None,
-    typer.Option("--mix", help="Something else drawn into the same syringe (repeat for more)."),
-]
 
 
 def bypass_option(items: list[str] | None) -> dict[str, str]:

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from b12.adapters.cli import JsonOption, KbOption, command
-from b12.adapters.cli.check_command import Mix
 from b12.adapters.cli.output import emit_json, show_findings
 from b12.adapters.cli.patient_options import (
     AgeMonths,
@@ -16,6 +15,7 @@ from b12.adapters.cli.patient_options import (
     Breastfeeding,
     Conditions,
     Medications,
+    Mix,
     Pregnant,
     Sex,
     WeightKg,

@@ -27,6 +27,10 @@ Medications = Annotated[
     list[str] | None,
     typer.Option("--medication", help="A medicine taken (generic or brand; repeat for more)."),
 ]
+Mix = Annotated[
+    list[str] | None,
+    typer.Option("--mix", help="Something else drawn into the same syringe (repeat for more)."),
+]
 Allergies = Annotated[
     list[str] | None, typer.Option("--allergy", help="An allergy (repeat for more).")
 ]
