@@ -6,16 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from b12.domain.quantity import (
-    Concentration,
-    Mass,
-    Volume,
-    parse_concentration,
-    parse_dose,
-    parse_mass_mcg,
-    parse_volume,
-    parse_volume_ml,
-)
+from b12.domain.dose_input import parse_concentration, parse_dose, parse_volume
+from b12.domain.quantity import Concentration, Mass, Volume, parse_mass_mcg, parse_volume_ml
 from b12.errors import (
     AmbiguousNumberError,
     B12Error,

@@ -9,14 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from b12.domain.display import format_concentration, format_mass, format_number, format_volume
-from b12.domain.quantity import (
-    Concentration,
-    Mass,
-    Volume,
-    parse_concentration,
-    parse_dose,
-    parse_volume,
-)
+from b12.domain.dose_input import parse_concentration, parse_dose, parse_volume
+from b12.domain.quantity import Concentration, Mass, Volume
 from b12.domain.volume import SYRINGES, dose_in, measure, volume_for
 from b12.errors import InputError, UnmeasurableVolumeError
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from b12.domain.quantity import Concentration, Mass, Volume, parse_concentration, parse_dose
+from b12.domain.dose_input import parse_concentration, parse_dose
+from b12.domain.quantity import Concentration, Mass, Volume
 from b12.domain.volume import SYRINGES, choose_syringe, dose_in, draw, measure, volume_for
 from b12.errors import InputError, UnmeasurableVolumeError
 

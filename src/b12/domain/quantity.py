@@ -1,16 +1,13 @@
 """Exact quantities: masses in mcg, volumes in mL, concentrations as mass per volume.
 
-Two kinds of reader live here. ``parse_mass_mcg`` and ``parse_volume_ml`` are strict and serve the
-reviewed knowledge files. ``parse_dose``, ``parse_volume`` and ``parse_concentration`` read what
-people type (``.5mg``, ``1,000 µg``, ``1 mg/1 mL``), normalise it to mcg and mL, and raise a
-``b12.errors.QuantityInputError`` subclass that says what to write instead. Every value is a
-Decimal; a binary float is refused wherever it could enter.
+The strict readers here (``parse_mass_mcg``, ``parse_volume_ml``) serve the reviewed knowledge
+files; what people type is read by ``b12.domain.dose_input``. Every value is a Decimal; a binary
+float is refused wherever it could enter.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import (
     ROUND_HALF_EVEN,
@@ -23,25 +20,10 @@ from decimal import (
 )
 from fractions import Fraction
 
-from b12.domain.display import format_concentration, format_mass, format_number, format_volume
+from b12.domain.display import format_concentration, format_mass, format_volume
 from b12.errors import (
-    AmbiguousNumberError,
-    DoseUnitError,
-    EmptyQuantityError,
-    IUNotAUnitError,
-    MissingNumberError,
-    MissingUnitError,
-    NegativeQuantityError,
-    NotFiniteError,
     QuantityTypeError,
     QuantityValueError,
-    TooLargeError,
-    TooManyNumbersError,
-    TooPreciseError,
-    UnknownUnitError,
-    UnreadableQuantityError,
-    WrongUnitKindError,
-    ZeroQuantityError,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -52,6 +34,7 @@ from b12.errors import (
 # product and every terminating quotient exact; `Inexact` tells when a quotient did not terminate.
 PRECISION = 60
 _MAX_MAGNITUDE = 30  # 1E+30 mcg is a billion tonnes
+MAX_PLACES = 6  # decimals a typed quantity may carry; more is a slip, not precision
 _CONTEXT = Context(
     prec=PRECISION, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
 )
@@ -168,316 +151,11 @@ class Concentration:
         return format_concentration(self.mcg, self.per_ml)
 
 
-@dataclass(frozen=True)
-class ParsedDose:
-    """A dose as the user wrote it and as b12 read it."""
-
-    mass: Mass
-    text: str  # as typed
-    unit_written: str  # 'µg', 'IU', 'milligrams'
-    normalised: str  # how b12 shows it back: '500 mcg'
-    assumed_iu_is_mcg: bool = False
-
-    @property
-    def assumption(self) -> str | None:
-        """The recorded assumption, or None when the dose was written in a mass unit."""
-        if not self.assumed_iu_is_mcg:
-            return None
-        return (
-            f"{self.unit_written!r} read as mcg (1 IU taken as 1 mcg, on request): "
-            "vitamin B12 has no international unit"
-        )
-
-
-# ---------------------------------------------------------------------------------------------
-# Units
-# ---------------------------------------------------------------------------------------------
-
-_MCG, _MG, _G = Decimal(1), Decimal(1000), Decimal(1_000_000)
-# Keys are casefolded with spaces and dots removed: 'µg' (micro sign) casefolds to 'μg' (mu).
-MASS_UNITS: dict[str, Decimal] = {
-    **dict.fromkeys(
-        ("mcg", "mcgs", "μg", "ug", "microgram", "micrograms", "microgramme", "microgrammes"), _MCG
-    ),
-    **dict.fromkeys(("mg", "milligram", "milligrams", "milligramme", "milligrammes"), _MG),
-    **dict.fromkeys(("g", "gram", "grams", "gramme", "grammes"), _G),
-}
-VOLUME_UNITS = frozenset(
-    ("ml", "mls", "cc", "milliliter", "milliliters", "millilitre", "millilitres")
-)
-# 'IU', 'I.U.', 'units', 'U', French/Spanish 'UI', German 'I.E.', Russian 'МЕ' and 'ЕД'.
-IU_UNITS = frozenset(
-    {"iu", "ui", "ie", "u", "unit", "units", "internationalunit", "internationalunits", "me"}
-    | {"ме", "ед"}  # Cyrillic
-)
-
-MAX_MCG = Decimal(10_000_000)  # 10 g: no B12 (or co-ingredient) dose comes near it
-MAX_ML = Decimal(1000)
-MAX_MCG_PER_ML = Decimal(10_000_000)  # 10 g/mL
-MAX_PLACES = 6
-_EXAMPLES = {
-    "dose": "500 mcg, 0.5 mg",
-    "volume": "0.5 mL, 1 mL",
-    "concentration": "1,000 mcg/mL, 1 mg/1 mL",
-}
-_UNITS_IN = {"dose": "mcg, mg or g", "volume": "mL", "concentration": "mcg/mL or mg/mL"}
-
-
-def _unit_key(unit: str) -> str:
-    return "".join(unit.casefold().split()).replace(".", "")
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading what people write
-# ---------------------------------------------------------------------------------------------
-
-_SHAPE = re.compile(r"(?P<sign>[+\-−–—]?)\s*(?P<number>[0-9.,]*[0-9][0-9.,]*)\s*(?P<unit>.*)", re.S)
-_NOT_FINITE = re.compile(r"(?<![a-z])(?:s?nan|inf(?:inity)?)(?![a-z])|∞", re.I)
-_THOUSANDS = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")
-_DOT_THOUSANDS = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
-_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
-_SEPARATOR = re.compile(r"/|(?<![^\s0-9])per(?![^\s0-9])", re.I)
-
-
-def _clean(text: str) -> str:
-    # Pasted text brings zero-width and bidi marks (category Cf) and non-breaking spaces;
-    # plain ASCII (what is typed) has neither, so it skips the per-character scan.
-    if text.isascii():
-        return " ".join(text.split())
-    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return " ".join(visible.split())
-
-
-def _example(kind: str) -> str:
-    return _EXAMPLES[kind]
-
-
-def _number(number: str, kind: str, text: str) -> Decimal:
-    """Read '1,000.5' or '.5' exactly, refusing decimal commas and dots that may group thousands."""
-    if "," in number:
-        if not _THOUSANDS.fullmatch(number):
-            raise AmbiguousNumberError(
-                kind,
-                text,
-                f"the comma in {number} is not a thousands separator",
-                "write decimals with a point and thousands in groups of three: 1.5 mg, 1,000 mcg",
-            )
-        number = number.replace(",", "")
-    elif _DOT_THOUSANDS.fullmatch(number) and (number.count(".") > 1 or number.endswith("0")):
-        # '1.000 mcg' is 1,000 mcg in much of Europe and 1 mcg in the US: a 1000x slip.
-        grouped = number.replace(".", "")
-        decimal = format_number(Decimal(number)) if number.count(".") == 1 else None
-        either = f"{format_number(Decimal(grouped))} or {decimal}" if decimal else grouped
-        raise AmbiguousNumberError(
-            kind,
-            text,
-            f"the dot in {number} may separate thousands",
-            f"write the number without a thousands dot or trailing zeros: {either}",
-        )
-    if not _PLAIN.fullmatch(number):
-        raise UnreadableQuantityError(
-            kind, text, f"{number} is not a number", f"write the {kind} as: {_example(kind)}"
-        )
-    places = len(number.partition(".")[2])
-    if places > MAX_PLACES:
-        raise TooPreciseError(
-            kind,
-            text,
-            f"{places} decimal places",
-            f"write at most {MAX_PLACES} decimal places: {_example(kind)}",
-        )
-    return Decimal(number)
-
-
-def _read(part: str, kind: str, text: str) -> tuple[Decimal, str]:
-    """Split 'number unit' into an exact, non-negative number and the unit as written."""
-    cleaned = _clean(part)
-    if not cleaned:
-        raise EmptyQuantityError(
-            kind, text, "nothing written", f"write the {kind} with a unit: {_example(kind)}"
-        )
-    if _NOT_FINITE.search(cleaned):
-        raise NotFiniteError(
-            kind, text, "not a finite number", f"write the {kind} as: {_example(kind)}"
-        )
-    match = _SHAPE.fullmatch(cleaned)
-    if match is None:
-        if any(ch.isnumeric() for ch in cleaned) and not re.search("[0-9]", cleaned):
-            problem = "a number not written with the digits 0-9"
-        elif any(ch.isnumeric() for ch in cleaned):
-            problem = "the number must come first"
-        else:
-            raise MissingNumberError(
-                kind,
-                text,
-                "no number",
-                f"write the {kind} as a number and a unit: {_example(kind)}",
-            )
-        raise UnreadableQuantityError(
-            kind, text, problem, f"write the {kind} as a number and then a unit: {_example(kind)}"
-        )
-    sign, number, unit = match.group("sign", "number", "unit")
-    if any(ch.isnumeric() for ch in unit):
-        raise TooManyNumbersError(
-            kind,
-            text,
-            "more than one number",
-            f"write one {kind} with one number and no space inside it: {_example(kind)}",
-        )
-    value = _number(number, kind, text)
-    if sign not in ("", "+"):
-        raise NegativeQuantityError(
-            kind,
-            text,
-            "a negative number",
-            f"write the {kind} as a positive number: {_example(kind)}",
-        )
-    return value, unit.strip()
-
-
-def _check_size(value: Decimal, limit: Decimal, shown_limit: str, kind: str, text: str) -> None:
-    if value == 0:
-        raise ZeroQuantityError(
-            kind, text, "zero", f"write a {kind} greater than zero: {_example(kind)}"
-        )
-    if value > limit:
-        raise TooLargeError(
-            kind,
-            text,
-            f"more than {shown_limit}",
-            f"check the {kind} and its unit, then write it as: {_example(kind)}",
-        )
-
-
-def _mass_factor(
-    unit: str, kind: str, text: str, *, assume_iu_is_mcg: bool
-) -> tuple[Decimal, bool]:
-    """The mcg per unit written, and whether the 1 IU = 1 mcg assumption was applied."""
-    key = _unit_key(unit)
-    if not key:
-        raise MissingUnitError(
-            kind, text, unit, "no unit", f"write the {kind} with a unit: {_example(kind)}"
-        )
-    if key in MASS_UNITS:
-        return MASS_UNITS[key], False
-    if key in IU_UNITS:
-        if assume_iu_is_mcg:
-            return _MCG, True
-        if kind == "dose":
-            instead = (
-                "write the dose in mcg (500 mcg), or pass --assume-iu-is-mcg "
-                "to accept the assumption 1 IU = 1 mcg"
-            )
-        else:
-            instead = f"write the {kind} in mcg: {_example(kind)}"
-        raise IUNotAUnitError(
-            kind,
-            text,
-            unit,
-            f"vitamin B12 has no international unit, so {unit!r} is not converted",
-            instead,
-        )
-    if key in VOLUME_UNITS:
-        problem = f"{unit!r} is a volume, not a mass"
-    elif "/" in key or key.startswith("per"):
-        problem = f"{unit!r} is a ratio, not a mass"
-    else:
-        raise UnknownUnitError(
-            kind,
-            text,
-            unit,
-            f"unknown unit {unit!r}",
-            f"write the {kind} in {_UNITS_IN[kind]}: {_example(kind)}",
-        )
-    raise WrongUnitKindError(
-        kind, text, unit, problem, f"write the {kind} in {_UNITS_IN[kind]}: {_example(kind)}"
-    )
-
-
-def _volume_unit(unit: str, kind: str, text: str) -> None:
-    key = _unit_key(unit)
-    if key in VOLUME_UNITS:
-        return
-    if not key:
-        raise MissingUnitError(
-            kind, text, unit, "no unit", f"write the {kind} with a unit: {_example(kind)}"
-        )
-    error: type[DoseUnitError]
-    if key in MASS_UNITS or key in IU_UNITS:
-        problem, error = f"{unit!r} is not a volume", WrongUnitKindError
-    else:
-        problem, error = f"unknown unit {unit!r}", UnknownUnitError
-    raise error(kind, text, unit, problem, f"write the volume in mL: {_EXAMPLES['volume']}")
-
-
-def _require_text(text: object, what: str) -> str:
-    if not isinstance(text, str):
-        raise QuantityTypeError(f"{what} takes text such as '500 mcg'", text)
-    return text
-
-
-def _mass(part: str, kind: str, text: str, *, assume_iu_is_mcg: bool) -> tuple[Decimal, str, bool]:
-    number, unit = _read(part, kind, text)
-    factor, assumed = _mass_factor(unit, kind, text, assume_iu_is_mcg=assume_iu_is_mcg)
-    _check_size(number, MAX_MCG / factor, "10 g (10,000,000 mcg)", kind, text)
-    return exact_multiply(number, factor)[0], unit, assumed
-
-
-def parse_dose(text: str, *, assume_iu_is_mcg: bool = False) -> ParsedDose:
-    """'0.5 mg', '.5mg', '1,000 µg', '500 mcg.' -> the exact dose in mcg, as written and read."""
-    text = _require_text(text, "parse_dose")
-    mcg, unit, assumed = _mass(text, "dose", text, assume_iu_is_mcg=assume_iu_is_mcg)
-    mass = Mass(mcg)
-    return ParsedDose(mass, text, unit, format_mass(mass.mcg), assumed)
-
-
-def parse_volume(text: str) -> Volume:
-    """'0.5 mL', '1 ml', '1 cc' -> the exact volume in mL."""
-    text = _require_text(text, "parse_volume")
-    number, unit = _read(text, "volume", text)
-    _volume_unit(unit, "volume", text)
-    _check_size(number, MAX_ML, "1,000 mL", "volume", text)
-    return Volume(number)
-
-
-def parse_concentration(text: str) -> Concentration:
-    """'1000 mcg/mL', '0.5 mg/mL', '100 mg/2 mL', '1000 mcg per mL' -> the exact concentration."""
-    text = _require_text(text, "parse_concentration")
-    kind = "concentration"
-    parts = _SEPARATOR.split(text)
-    instead = f"write the concentration as mass per volume: {_example(kind)}"
-    if len(parts) > 2:
-        raise UnreadableQuantityError(kind, text, "more than one '/' or 'per'", instead)
-    if len(parts) == 2 and not _clean(parts[0]):
-        raise MissingNumberError(kind, text, "no mass before the '/'", instead)
-    mcg, _, _ = _mass(parts[0], kind, text, assume_iu_is_mcg=False)
-    if len(parts) == 1:
-        raise MissingUnitError(kind, text, "", "no volume", instead)
-    volume_part = parts[1]
-    volume = _clean(volume_part)
-    if not re.search("[0-9]", volume):
-        # 'mcg/mL' means per one millilitre.
-        _volume_unit(volume, kind, text)
-        per_ml = Decimal(1)
-    else:
-        per_ml, unit = _read(volume, kind, text)
-        _volume_unit(unit, kind, text)
-        _check_size(per_ml, MAX_ML, "1,000 mL", kind, text)
-    if mcg > MAX_MCG_PER_ML * per_ml:
-        raise TooLargeError(
-            kind,
-            text,
-            "more than 10 g/mL",
-            f"check the {kind} and its units, then write it as: {_example(kind)}",
-        )
-    return Concentration(mcg, per_ml)
-
-
 # ---------------------------------------------------------------------------------------------
 # Strict readers for the knowledge files (their behaviour is part of the schema: keep it)
 # ---------------------------------------------------------------------------------------------
 
-MCG_PER: dict[str, Decimal] = {"mcg": _MCG, "mg": _MG, "g": _G}
+MCG_PER: dict[str, Decimal] = {"mcg": Decimal(1), "mg": Decimal(1000), "g": Decimal(1_000_000)}
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]+)\s*$")
 
 

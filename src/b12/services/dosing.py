@@ -35,17 +35,10 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any, Literal
 
 from b12.domain.display import format_mass, format_number, format_volume
+from b12.domain.dose_input import ParsedDose, parse_concentration, parse_dose
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
-from b12.domain.quantity import (
-    Concentration,
-    Mass,
-    ParsedDose,
-    exact_divide,
-    exact_multiply,
-    parse_concentration,
-    parse_dose,
-)
+from b12.domain.quantity import Concentration, Mass, exact_divide, exact_multiply
 from b12.domain.volume import Measured, draw
 from b12.errors import InputError
 from b12.knowledge.loader import Knowledge
