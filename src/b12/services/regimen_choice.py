@@ -235,13 +235,23 @@ def _fit(
             )
         )
     if neuro and r.neuro is not True:
+        # Name the most trusted regimen written for neurological involvement, whatever its indication.
+        written_for = sorted(
+            (x for x in kb.regimens.values() if x.neuro is True and x.status == "supported"),
+            key=lambda x: (-kb.trust(x.sources), x.id),
+        )
+        hint = (
+            f" The most trusted regimen with neurological involvement is regimens:{written_for[0].id}."
+            if written_for
+            else ""
+        )
         out.append(
             finding(
                 "PLAN_NEURO_NOT_ADDRESSED",
                 Level.WARNING if r.neuro is False else Level.INFO,
                 "Neurological involvement was given, but this regimen "
                 + ("is for patients without it." if r.neuro is False else "does not speak to it.")
-                + " The UK regimen with neurological involvement is regimens:nhs-scotland-anaemia-with-neuro.",
+                + hint,
                 r.sources,
                 {"regimen": r.id, "neurological involvement": "yes"},
             )
