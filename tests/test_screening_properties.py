@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from b12 import load_knowledge
 from b12.domain.findings import Level
 from b12.domain.patient import Patient
-from b12.services.screening import ROUTES, screen_patient
+from b12.domain.routes import ROUTES
+from b12.services.screening import screen_patient
 
 KB = load_knowledge()
 ORDINARY: list[dict[str, Any]] = yaml.safe_load(

@@ -17,7 +17,6 @@ from b12.domain.findings import Finding, Level, finding
 #: The only findings that stop an order. Each can be bypassed with a reason, which is reported.
 HARD_STOPS = frozenset({"COBALAMIN_HYPERSENSITIVITY"})
 LEVEL_RANK = {"info": 1, "warning": 2, "stop": 3}
-INJECTED_ROUTES = ("IM", "SC", "deep-SC", "IV", "intrathecal")
 
 
 class TriggerLike(Protocol):

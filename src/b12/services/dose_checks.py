@@ -13,10 +13,10 @@ from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import ADULT_MONTHS, Patient
 from b12.domain.quantity import Mass
+from b12.domain.routes import INJECTED
 from b12.knowledge.loader import Knowledge
 from b12.knowledge.schema import InjectionSite, Product
 
-INJECTED = frozenset({"IM", "SC", "deep-SC", "IV", "intrathecal"})
 TRUSTED = 4  # guideline or regulatory
 SLIP_FACTOR = Decimal(10)
 NEONATE_MONTHS = Decimal(1)

@@ -39,6 +39,7 @@ from b12.domain.dose_input import ParsedDose, parse_concentration, parse_dose
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
 from b12.domain.quantity import Concentration, Mass, exact_divide, exact_multiply
+from b12.domain.routes import parse_route
 from b12.domain.volume import Measured, draw
 from b12.errors import InputError
 from b12.knowledge.loader import Knowledge
@@ -50,8 +51,6 @@ from b12.services.dose_checks import (
     site_checks,
     weak_positions,
 )
-
-ROUTES = ("IM", "SC", "deep-SC", "IV", "intrathecal", "oral", "sublingual", "nasal")
 
 
 @dataclass(frozen=True)
@@ -283,21 +282,7 @@ def _concentration(product: Product | None, text: str | None) -> Concentration |
 def _route(text: str | None, product: Product | None) -> str:
     if text is None:
         return product.routes[0] if product is not None else "IM"
-    for route in ROUTES:
-        if text.strip().lower().replace("_", "-") in (
-            route.lower(),
-            route.lower().replace("-", " "),
-        ):
-            return route
-    aliases = {
-        "intramuscular": "IM",
-        "subcutaneous": "SC",
-        "intravenous": "IV",
-        "intralumbar": "intrathecal",
-    }
-    if text.strip().lower() in aliases:
-        return aliases[text.strip().lower()]
-    raise InputError(f"unknown route {text!r}: write one of {', '.join(ROUTES)}")
+    return parse_route(text)
 
 
 def _containers(product: Product, use_ml: Decimal) -> tuple[Opened, ...]:

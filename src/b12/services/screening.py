@@ -53,21 +53,13 @@ from typing import Any
 
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
+from b12.domain.routes import parse_route
 from b12.domain.screening import HARD_STOPS, Named, Profile, ScreeningPolicy, screen
 from b12.errors import InputError
 from b12.knowledge.loader import Knowledge
 from b12.knowledge.names import normalise
 from b12.knowledge.schema import Product, ScreeningRule
 
-ROUTES = ("IM", "SC", "deep-SC", "IV", "intrathecal", "oral", "sublingual", "nasal")
-_ROUTE_WORDS = {
-    "intramuscular": "IM",
-    "subcutaneous": "SC",
-    "deep subcutaneous": "deep-SC",
-    "intravenous": "IV",
-    "intralumbar": "intrathecal",
-    "by mouth": "oral",
-}
 #: Where each kind of name is looked up, in order.
 LOOKUPS = {
     "condition": ("conditions", "indications"),
@@ -103,17 +95,6 @@ class Screening:
             "bypassed": [{"code": c, "reason": r} for c, r in self.bypassed.items()],
             "fingerprint": self.fingerprint,
         }
-
-
-def parse_route(text: str) -> str:
-    """'im', 'Intramuscular', 'deep sc' -> the route as the knowledge writes it."""
-    key = text.strip().lower().replace("_", "-")
-    for route in ROUTES:
-        if key in (route.lower(), route.lower().replace("-", " ")):
-            return route
-    if key in _ROUTE_WORDS:
-        return _ROUTE_WORDS[key]
-    raise InputError(f"unknown route {text!r}: write one of {', '.join(ROUTES)}")
 
 
 def screen_patient(

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from b12.domain.routes import INJECTED
 from b12.knowledge.schema import Product
 
-INJECTED = ("IM", "SC", "deep-SC", "IV", "intrathecal")
 SYRINGE_SOURCES = ("seed-000",)
 
 
