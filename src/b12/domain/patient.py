@@ -50,6 +50,18 @@ class Patient:
         return cls(age_months=months, **rest)  # type: ignore[arg-type]
 
     @property
+    def screenable(self) -> bool:
+        """Whether any detail is given that screening can act on (age, pregnancy, names)."""
+        return bool(
+            self.age_months is not None
+            or self.pregnant
+            or self.breastfeeding
+            or self.conditions
+            or self.medications
+            or self.allergies
+        )
+
+    @property
     def age_known(self) -> bool:
         return self.age_months is not None
 

@@ -226,16 +226,7 @@ def _screening(
 ) -> list[Finding]:
     """The patient screening's findings when a patient detail is given; the dose checks' win."""
     patient = request.patient
-    given = (
-        patient.age_months is not None
-        or patient.pregnant
-        or patient.breastfeeding
-        or patient.conditions
-        or patient.medications
-        or patient.allergies
-        or request.mix
-    )
-    if not given:
+    if not (patient.screenable or request.mix):
         return []
     from b12.services.screening import screen_patient  # loaded only when a patient is screened
 

@@ -74,17 +74,8 @@ def timeline(plan: Plan) -> list[dict[str, Any]]:
 
 
 def regimen_dict(choice: Choice, schedule: Schedule) -> dict[str, Any]:
-    r = choice.regimen
     return {
-        "id": r.id,
-        "title": r.title,
-        "indication": r.indication,
-        "substance": r.substance,
-        "population": r.population,
-        "neuro": r.neuro,
-        "status": r.status,
-        "conflict": r.conflict,
-        "sources": list(r.sources),
+        **alternative_dict(choice.regimen),
         "chosen": choice.how,
         "why": choice.why,
         "phases": [
@@ -100,7 +91,7 @@ def regimen_dict(choice: Choice, schedule: Schedule) -> dict[str, Any]:
                 "gate": ph.gate,
                 "source_dose_mcg": str(ph.dose_mcg),
             }
-            for p, ph in zip(schedule.phases, r.phases, strict=True)
+            for p, ph in zip(schedule.phases, choice.regimen.phases, strict=True)
         ],
     }
 
@@ -165,20 +156,10 @@ def baseline_b12(kb: Knowledge, text: str, patient: Patient) -> Finding:
 def screening_findings(
     kb: Knowledge, patient: Patient, product: Product | None, route: str | None
 ) -> list[Finding]:
-    """The patient screening's findings, when that capability is installed and a patient is given."""
-    given = (
-        patient.age_months is not None
-        or patient.pregnant
-        or patient.breastfeeding
-        or patient.conditions
-        or patient.medications
-        or patient.allergies
-    )
-    if not given:
+    """The patient screening's findings, when a patient detail is given."""
+    if not patient.screenable:
         return []
-    try:
-        from b12.services.screening import screen_patient  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return []
+    from b12.services.screening import screen_patient  # loaded only when a patient is screened
+
     result = screen_patient(kb, patient, product=product.id if product else None, route=route)
     return list(result.findings)
