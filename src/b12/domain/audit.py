@@ -18,29 +18,23 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def link_hash(
-    seq: int,
-    at: str,
-    who: str,
-    action: str,
-    entity: str,
-    entity_id: str,
-    patient: str | None,
-    payload: Mapping[str, Any],
-    prev_hash: str,
-) -> str:
-    """sha256 of the canonical JSON of the link, prev_hash included."""
-    body = {
-        "seq": seq,
-        "at": at,
-        "who": who,
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-        "patient": patient,
-        "payload": payload,
-        "prev_hash": prev_hash,
-    }
+#: What a link's hash covers: every column of the link but the hash itself.
+LINK_FIELDS = (
+    "seq",
+    "at",
+    "who",
+    "action",
+    "entity",
+    "entity_id",
+    "patient",
+    "payload",
+    "prev_hash",
+)
+
+
+def link_hash(link: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of the link's fields, prev_hash included."""
+    body = {name: link[name] for name in LINK_FIELDS}
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
@@ -54,17 +48,8 @@ def thaw(value: Any) -> Any:
 
 
 def entry_hash(entry: AuditEntry) -> str:
-    return link_hash(
-        entry.seq,
-        entry.at,
-        entry.who,
-        entry.action,
-        entry.entity,
-        entry.entity_id,
-        entry.patient,
-        thaw(entry.payload),
-        entry.prev_hash,
-    )
+    link = {name: getattr(entry, name) for name in LINK_FIELDS}
+    return link_hash({**link, "payload": thaw(entry.payload)})
 
 
 @dataclass(frozen=True)

@@ -98,8 +98,7 @@ class SqlAuditTrail:
         seq, prev = (1, GENESIS) if last is None else (last.seq + 1, last.hash)
         at = datetime.now(UTC).isoformat(timespec="microseconds")
         body = to_json(payload)
-        digest = link_hash(seq, at, who, action, entity, entity_id, patient, body, prev)
-        row = {
+        link = {
             "seq": seq,
             "at": at,
             "who": who,
@@ -109,8 +108,8 @@ class SqlAuditTrail:
             "patient": patient,
             "payload": body,
             "prev_hash": prev,
-            "hash": digest,
         }
+        row = {**link, "hash": link_hash(link)}
         self._connection.execute(t.audit_log.insert(), row)
         return AuditEntry(**{**row, "payload": freeze(body)})
 
