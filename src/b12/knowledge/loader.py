@@ -7,10 +7,7 @@ Nothing else in b12 opens a knowledge file. ``load_knowledge()`` returns the sam
 from __future__ import annotations
 
 import difflib
-import hashlib
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -19,19 +16,30 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
-from b12.errors import (
-    KnowledgeIntegrityError,
-    KnowledgeReferenceError,
-    KnowledgeSchemaError,
-    UnknownNameError,
-)
+from b12.errors import KnowledgeReferenceError, KnowledgeSchemaError
 from b12.knowledge import cache
 from b12.knowledge import schema as s
-from b12.knowledge.names import NameIndex
+from b12.knowledge.base import (
+    DEFAULT_PATH,
+    MANIFEST,
+    Knowledge,
+    content_hash,
+    read_manifest,
+    verified_files,
+)
 from b12.knowledge.refs import iter_refs
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "kb"
-MANIFEST = "manifest.toml"
+__all__ = [
+    "DEFAULT_PATH",
+    "FILES",
+    "MANIFEST",
+    "MODELS",
+    "Knowledge",
+    "content_hash",
+    "load_knowledge",
+    "read_manifest",
+]
+
 INVENTORY_DIR = "inventory"
 
 #: Each knowledge file and the sections (collections) it holds. Any file may also hold
@@ -86,104 +94,6 @@ MODELS: dict[str, type[BaseModel]] = {
 E = TypeVar("E", bound=BaseModel)
 
 
-@dataclass(frozen=True, eq=False)
-class Knowledge:
-    """The whole knowledge base, frozen. Use the accessors; every entry names its sources."""
-
-    version: str
-    content_hash: str
-    path: Path
-    collections: Mapping[str, Mapping[str, Any]]
-    inventory: Mapping[str, tuple[s.InventoryItem, ...]]
-    _names: dict[str, NameIndex] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def fingerprint(self) -> str:
-        """What every output carries so it can be traced to this exact knowledge."""
-        return f"{self.version}+{self.content_hash[:12]}"
-
-    def all(self, collection: str) -> Mapping[str, Any]:
-        try:
-            return self.collections[collection]
-        except KeyError:
-            raise UnknownNameError("collection", collection, sorted(self.collections)) from None
-
-    def get(self, collection: str, entry_id: str) -> Any:
-        entries = self.all(collection)
-        if entry_id in entries:
-            return entries[entry_id]
-        close = difflib.get_close_matches(entry_id, list(entries), n=3, cutoff=0.6)
-        raise UnknownNameError(collection.rstrip("s"), entry_id, sorted(entries), close)
-
-    def resolve(self, ref: str) -> Any:
-        """'products:milgamma-2ml' -> that product."""
-        collection, _, entry_id = ref.partition(":")
-        return self.get(collection, entry_id)
-
-    def match(self, collection: str, name: str) -> Any | None:
-        """An entry by id, name or synonym (case, apostrophes and hyphens ignored), or None."""
-        return self._index(collection).match(name)
-
-    def suggest(self, collection: str, name: str) -> tuple[str, ...]:
-        return self._index(collection).suggest(name)
-
-    def lookup(self, collection: str, name: str, kind: str | None = None) -> Any:
-        """Like ``match``, but an unknown name is an error listing close names."""
-        found = self.match(collection, name)
-        if found is None:
-            raise UnknownNameError(
-                kind or collection.rstrip("s"),
-                name,
-                sorted(self.all(collection)),
-                self.suggest(collection, name),
-            )
-        return found
-
-    def _index(self, collection: str) -> NameIndex:
-        if collection not in self._names:
-            self._names[collection] = NameIndex(self.all(collection).values())
-        return self._names[collection]
-
-    # Typed accessors for the collections every capability reads.
-    @property
-    def sources(self) -> Mapping[str, s.Source]:
-        return cast(Mapping[str, s.Source], self.collections["sources"])
-
-    @property
-    def products(self) -> Mapping[str, s.Product]:
-        return cast(Mapping[str, s.Product], self.collections["products"])
-
-    @property
-    def indications(self) -> Mapping[str, s.Indication]:
-        return cast(Mapping[str, s.Indication], self.collections["indications"])
-
-    @property
-    def regimens(self) -> Mapping[str, s.Regimen]:
-        return cast(Mapping[str, s.Regimen], self.collections["regimens"])
-
-    @property
-    def conflicts(self) -> Mapping[str, s.Conflict]:
-        return cast(Mapping[str, s.Conflict], self.collections["conflicts"])
-
-    def trust(self, source_ids: tuple[str, ...]) -> int:
-        """The trust of the most trusted of ``source_ids``."""
-        return max((self.sources[i].trust for i in source_ids), default=0)
-
-    def regimens_for(self, indication_id: str) -> tuple[s.Regimen, ...]:
-        """Regimens for an indication: most trusted first; among equals, a conflict's default first."""
-        followed = {
-            ref.partition(":")[2]
-            for c in self.conflicts.values()
-            for p in c.positions
-            if p.id == c.default
-            for ref in p.entries
-        }
-        found = [r for r in self.regimens.values() if r.indication == indication_id]
-        return tuple(
-            sorted(found, key=lambda r: (-self.trust(r.sources), r.id not in followed, r.id))
-        )
-
-
 def load_knowledge(path: str | Path | None = None) -> Knowledge:
     """Load and check the knowledge base in ``path`` (default: the one shipped with b12)."""
     root = Path(path).resolve() if path is not None else DEFAULT_PATH
@@ -199,14 +109,10 @@ def load_knowledge(path: str | Path | None = None) -> Knowledge:
 @lru_cache(maxsize=8)
 def _load(root: Path, stamp: bytes) -> Knowledge:
     """Loads once per folder and manifest: a reviewed edit (new manifest) is seen at once."""
-    manifest = read_manifest(root)
-    raw = {name: _verified_bytes(root, name, manifest["files"]) for name in manifest["files"]}
+    manifest, raw, digest = verified_files(root)
     missing = sorted(set(FILES) - set(raw))
     if missing:
         raise KnowledgeSchemaError(MANIFEST, "files", "files", f"missing knowledge files {missing}")
-    digest = content_hash(raw)
-    if digest != manifest["content_hash"]:
-        raise KnowledgeIntegrityError(MANIFEST, str(manifest["content_hash"]), digest)
     built = cache.read(digest)
     if built is None:
         built = _build(root, raw, str(manifest["version"]), digest)
@@ -255,41 +161,6 @@ def _build(
 
     check_rules(knowledge, homes)
     return collections, inventory
-
-
-def read_manifest(root: Path) -> dict[str, Any]:
-    try:
-        manifest = tomllib.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise KnowledgeSchemaError(
-            str(root / MANIFEST), "-", "-", "no manifest in this folder"
-        ) from None
-    for key in ("version", "content_hash", "files"):
-        if key not in manifest:
-            raise KnowledgeSchemaError(MANIFEST, "-", key, "required")
-    return manifest
-
-
-def content_hash(raw: Mapping[str, bytes]) -> str:
-    """One hash over every knowledge file, by name, in name order."""
-    digest = hashlib.sha256()
-    for name in sorted(raw):
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update(hashlib.sha256(raw[name]).hexdigest().encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def _verified_bytes(root: Path, name: str, hashes: Mapping[str, str]) -> bytes:
-    try:
-        data = (root / name).read_bytes()
-    except FileNotFoundError:
-        raise KnowledgeSchemaError(MANIFEST, name, "files", "listed but not found") from None
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != hashes[name]:
-        raise KnowledgeIntegrityError(name, hashes[name], actual)
-    return data
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from b12.errors import UnknownNameError
 from b12.knowledge import schema as s
-from b12.knowledge.loader import Knowledge
+from b12.knowledge.base import Knowledge
 
 LISTS = ("sources", "products", "indications", "regimens", "conflicts")
 

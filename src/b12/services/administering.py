@@ -30,7 +30,7 @@ from b12.domain.findings import Finding, Level, finding
 from b12.domain.json_data import to_json
 from b12.domain.records import Administration, MissedDose, MissKind, current
 from b12.errors import InputError
-from b12.knowledge.loader import Knowledge
+from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
 from b12.services.ports import UnitOfWork
 from b12.services.record import (

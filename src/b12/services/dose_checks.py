@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import ADULT_MONTHS, Patient
 from b12.domain.quantity import Mass
 from b12.domain.routes import INJECTED
-from b12.knowledge.loader import Knowledge
-from b12.knowledge.schema import InjectionSite, Product
+from b12.knowledge.base import Knowledge
+
+if TYPE_CHECKING:
+    from b12.knowledge.schema import InjectionSite, Product
 
 TRUSTED = 4  # guideline or regulatory
 SLIP_FACTOR = Decimal(10)
@@ -139,7 +141,7 @@ def indication_range(kb: Knowledge, name: str, mass: Mass) -> list[Finding]:
     ]
 
 
-SiteLimits = tuple[tuple[InjectionSite, tuple[Decimal, tuple[str, ...]] | None], ...]
+SiteLimits = tuple[tuple["InjectionSite", tuple[Decimal, tuple[str, ...]] | None], ...]
 
 
 @lru_cache(maxsize=64)

@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.dose_input import ParsedDose, parse_concentration, parse_dose
@@ -42,8 +42,7 @@ from b12.domain.quantity import Concentration, Mass, exact_divide, exact_multipl
 from b12.domain.routes import parse_route
 from b12.domain.volume import Measured, draw
 from b12.errors import InputError
-from b12.knowledge.loader import Knowledge
-from b12.knowledge.schema import Product
+from b12.knowledge.base import Knowledge
 from b12.services.dose_checks import (
     indication_range,
     plausibility,
@@ -51,6 +50,9 @@ from b12.services.dose_checks import (
     site_checks,
     weak_positions,
 )
+
+if TYPE_CHECKING:
+    from b12.knowledge.schema import Product
 
 
 @dataclass(frozen=True)

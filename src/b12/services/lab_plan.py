@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from b12.domain.findings import Finding, Level, finding
-from b12.knowledge.loader import Knowledge
+from b12.knowledge.base import Knowledge
 from b12.knowledge.schema import MonitoringRule
 
 B12_WASHOUT_DAYS = 14

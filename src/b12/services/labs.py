@@ -37,7 +37,7 @@ from b12.domain.labs import (
     parse_range,
 )
 from b12.domain.patient import Patient
-from b12.knowledge.loader import Knowledge
+from b12.knowledge.base import Knowledge
 from b12.knowledge.schema import Analyte, Band
 
 REFERENCE_BANDS = frozenset({"low", "normal", "high"})

@@ -32,7 +32,7 @@ from b12.domain.records import (
     current,
 )
 from b12.errors import InputError
-from b12.knowledge.loader import Knowledge
+from b12.knowledge.base import Knowledge
 from b12.services.ports import UnitOfWork
 
 SEVERITIES = ("mild", "moderate", "severe")

@@ -20,7 +20,7 @@ from typing import Any
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
 from b12.errors import InputError
-from b12.knowledge.loader import Knowledge
+from b12.knowledge.base import Knowledge
 from b12.knowledge.schema import Conflict, Indication, Product, Regimen
 
 GUIDELINE_TRUST = 4

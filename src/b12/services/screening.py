@@ -56,7 +56,7 @@ from b12.domain.patient import Patient
 from b12.domain.routes import parse_route
 from b12.domain.screening import HARD_STOPS, Named, Profile, ScreeningPolicy, screen
 from b12.errors import InputError
-from b12.knowledge.loader import Knowledge
+from b12.knowledge.base import Knowledge
 from b12.knowledge.names import normalise
 from b12.knowledge.schema import Product, ScreeningRule
 

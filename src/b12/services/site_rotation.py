@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from b12.domain.patient import ADULT_MONTHS, Patient
 from b12.errors import InputError
-from b12.knowledge.loader import Knowledge
+from b12.knowledge.base import Knowledge
 from b12.services.dose_checks import site_limit
 
 SIDES = ("left", "right")
