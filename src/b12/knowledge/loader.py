@@ -1,6 +1,7 @@
 """The one loader of the knowledge files: read, verify, validate, cross-check, freeze.
 
-Nothing else in b12 opens a knowledge file. ``load_knowledge()`` returns the same frozen
+Nothing else in b12 parses a knowledge file (``base`` checks the files' hashes against the manifest;
+``snapshot`` copies what this loader validated). ``load_knowledge()`` returns the same frozen
 ``Knowledge`` for the same folder, so callers may load freely.
 """
 
