@@ -113,7 +113,7 @@ def test_unknown_indication_exits_2_with_close_matches() -> None:
 
 
 def test_every_command_is_in_the_lazy_registration_table() -> None:
-    from b12.adapters.cli import COMMAND_MODULES, app, register
+    from b12.adapters.cli.app import COMMAND_MODULES, app, register
 
     register([])  # everything, as for --help
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}

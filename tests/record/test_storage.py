@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import b12.adapters.cli.follow_commands
 import b12.adapters.cli.record_commands  # noqa: F401
-from b12.adapters.cli import app
+from b12.adapters.cli.app import app
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.database import current_revision, head_revision, make_engine, migrate
 from b12.bootstrap import open_record

@@ -1,4 +1,7 @@
-"""The `b12` command line. Exit codes: 0 done, 2 input not understood, 3 done with a `stop` finding."""
+"""The Typer application behind `b12`: every command, its help and its errors.
+
+Exit codes: 0 done, 2 input not understood, 3 done with a `stop` finding.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
-
-from b12.errors import B12Error, InputError
 
 app = typer.Typer(
     add_completion=False,
@@ -45,15 +46,9 @@ def command(name: str | None = None, group: typer.Typer | None = None) -> Callab
 
     def register(func: F) -> F:
         def run(*args: Any, **kwargs: Any) -> None:
-            from b12.adapters.cli.output import fail
+            from b12.adapters.cli.output import guarded
 
-            try:
-                code = func(*args, **kwargs)
-            except InputError as exc:
-                raise typer.Exit(fail(str(exc), 2)) from None
-            except B12Error as exc:
-                raise typer.Exit(fail(str(exc), 1)) from None
-            raise typer.Exit(int(code or 0))
+            raise typer.Exit(guarded(func, *args, **kwargs))
 
         run.__name__ = func.__name__
         run.__doc__ = func.__doc__
@@ -92,8 +87,9 @@ def register(argv: list[str]) -> None:
         import_module(f"b12.adapters.cli.{module}")
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
+    """Run the command ``argv`` names (exits with its code)."""
     # pydantic scans every installed distribution for plugins on first use; b12 uses none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
-    register(sys.argv[1:])
-    sys.exit(app())
+    register(argv)
+    sys.exit(app(argv, prog_name="b12"))

@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.option_values import build_patient
 from b12.adapters.cli.output import emit_json, show_findings
 from b12.adapters.cli.patient_options import (
     AgeMonths,
@@ -18,7 +19,6 @@ from b12.adapters.cli.patient_options import (
     Pregnant,
     Sex,
     WeightKg,
-    build_patient,
 )
 from b12.errors import InputError
 

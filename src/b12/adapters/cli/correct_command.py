@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command
 from b12.adapters.cli.output import console, emit_json
 from b12.adapters.cli.record_support import DbOption, WhoOption, knowledge, open_db, when, who
 from b12.errors import InputError

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from b12.adapters.cli import JsonOption, KbOption, command
-from b12.adapters.cli.output import emit_json, show_findings
+from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.dose_view import respond
+from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.patient_options import (
     AgeMonths,
     AgeYears,
@@ -19,11 +20,7 @@ from b12.adapters.cli.patient_options import (
     Pregnant,
     Sex,
     WeightKg,
-    build_patient,
-    date_option,
 )
-from b12.domain.display import format_volume
-from b12.domain.findings import Level
 
 
 @command("dose")
@@ -99,42 +96,4 @@ def dose(
         expiry=date_option(expiry, "--expiry"),
         today=date.today(),
     )
-    result = calculate_dose(knowledge, request)
-    if as_json:
-        emit_json(result.to_dict())
-    else:
-        _show(result)
-    return 3 if result.stops else 0
-
-
-def _show(result: "object") -> None:
-    from b12.adapters.cli.output import console
-    from b12.domain.display import format_mass
-    from b12.services.dosing import DoseResult
-
-    assert isinstance(result, DoseResult)
-    out = console()
-    same = result.dose.text.replace(" ", "") == format_mass(result.dose_mcg).replace(" ", "")
-    written = "" if same else f"  (ordered as '{result.dose.text}')"
-    out.print(f"[bold]DOSE[/bold]    {format_mass(result.dose_mcg)}{written}")
-    strength = result.product.name if result.product else "given strength"
-    if result.measured is not None:
-        m = result.measured
-        out.print(
-            f"[bold]DRAW[/bold]    [bold]{format_volume(m.rounded_ml)}[/bold] of {result.concentration} ({strength})"
-        )
-        out.print(
-            f"        on a {format_volume(m.syringe_ml)} syringe graduated {format_volume(m.graduation_ml)}"
-            + (" - rounded, see below" if m.rounded else "")
-        )
-    elif result.units is not None:
-        out.print(f"[bold]GIVE[/bold]    {result.units.normalize():f} unit(s) of {strength}")
-    elif any(f.level is Level.STOP for f in result.findings):
-        out.print("[bold]DRAW[/bold]    not calculated: resolve the stop below first")
-    out.print(f"[bold]ROUTE[/bold]   {result.route}")
-    for opened in result.containers:
-        out.print(f"[bold]OPEN[/bold]    {opened.note}")
-    for ingredient in result.ingredients:
-        out.print(f"        {ingredient.shown} {ingredient.name}")
-    show_findings(out, result.findings)
-    out.print(f"[dim]knowledge {result.fingerprint}[/dim]")
+    return respond(calculate_dose(knowledge, request), as_json)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command
 from b12.adapters.cli.output import console, emit_json, show_findings
 
 PATIENT = "DEMO-0001"

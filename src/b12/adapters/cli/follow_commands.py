@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from b12.adapters.cli import JsonOption, KbOption, app
+from b12.adapters.cli.app import JsonOption, KbOption, app
 from b12.adapters.cli.output import console, emit_json, show_findings, table
 from b12.adapters.cli.record_support import DbOption, WhoOption, knowledge, on, open_db, when, who
 from b12.domain.json_data import to_json

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command
 from b12.adapters.cli.output import console, emit_json, table
 from b12.knowledge import Knowledge, load_knowledge
 from b12.knowledge.views import TOPICS, info, list_items

@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 import typer
 
-from b12.adapters.cli import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.option_values import build_patient
 from b12.adapters.cli.output import console, emit_json, show_findings, table
 from b12.adapters.cli.patient_options import (
     AgeMonths,
@@ -13,7 +14,6 @@ from b12.adapters.cli.patient_options import (
     Breastfeeding,
     Pregnant,
     Sex,
-    build_patient,
 )
 
 TableOption = Annotated[

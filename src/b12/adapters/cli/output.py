@@ -1,19 +1,24 @@
-"""How the command line prints: one JSON object with --json, Rich tables for people."""
+"""How the command line prints: one JSON object with --json, Rich tables for people.
+
+Nothing here imports Rich or pydantic until it is used: the fast dose path prints with it too.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from b12.errors import B12Error, InputError
 
 
 def jsonable(value: Any) -> Any:
     """Plain JSON data; a Decimal becomes a JSON number written exactly as the Decimal reads."""
-    if isinstance(value, BaseModel):
+    if hasattr(value, "__pydantic_fields__"):  # a knowledge entry: its fields, as written
         return jsonable(value.model_dump(mode="python", exclude_none=True, exclude_defaults=False))
     if isinstance(value, Decimal):
         if value == value.to_integral_value():
@@ -58,6 +63,55 @@ def table(
 def fail(message: str, code: int = 2) -> int:
     sys.stderr.write(f"b12: {message}\n")
     return code
+
+
+def guarded(func: Callable[..., int | None], *args: Any, **kwargs: Any) -> int:
+    """Run a command body: its exit code, or a clear message and 2 (input not understood) or 1
+    (any other b12 error)."""
+    try:
+        return int(func(*args, **kwargs) or 0)
+    except InputError as exc:
+        return fail(str(exc), 2)
+    except B12Error as exc:
+        return fail(str(exc), 1)
+
+
+#: The Rich marks b12 prints, as terminal (SGR) codes for ``PlainConsole``.
+ANSI = {
+    "bold": "1",
+    "dim": "2",
+    "green": "32",
+    "cyan": "36",
+    "bold yellow": "1;33",
+    "bold white on red": "1;37;41",
+}
+_MARK = re.compile(r"\[(/?)(" + "|".join(re.escape(k) for k in ANSI) + r")?\]")
+
+
+class PlainConsole:
+    """Prints the few Rich marks b12 uses ([bold], [dim], the level styles ...) as terminal styles
+    on a terminal and as plain text elsewhere (NO_COLOR and TERM=dumb respected); any other text in
+    brackets is printed as it is. No Rich import: the fast dose path prints with it."""
+
+    def print(self, markup: str = "") -> None:
+        stream = sys.stdout
+        styled = (
+            stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        )
+        open_styles: list[str] = []
+
+        def mark(match: re.Match[str]) -> str:
+            closing, name = match.group(1), match.group(2)
+            if name is None and not closing:
+                return match.group(0)  # "[]" is text
+            if closing:
+                if open_styles:
+                    open_styles.pop()
+                return "\x1b[0m" + "".join(f"\x1b[{c}m" for c in open_styles) if styled else ""
+            open_styles.append(ANSI[name])
+            return f"\x1b[{ANSI[name]}m" if styled else ""
+
+        stream.write(_MARK.sub(mark, markup) + ("\x1b[0m" if styled and open_styles else "") + "\n")
 
 
 LEVEL_STYLE = {"stop": "bold white on red", "warning": "bold yellow", "info": "cyan"}

@@ -1,14 +1,10 @@
-"""The patient options every command shares (`--age-years`, `--condition` ...), and their parsing."""
+"""The patient options every command shares (`--age-years`, `--condition` ...); their values are
+read by ``option_values``."""
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
-
-from b12.domain.patient import Patient
-from b12.errors import InputError
 
 AgeYears = Annotated[str | None, typer.Option("--age-years", help="Age in years, e.g. 45 or 2.5.")]
 AgeMonths = Annotated[
@@ -34,60 +30,3 @@ Mix = Annotated[
 Allergies = Annotated[
     list[str] | None, typer.Option("--allergy", help="An allergy (repeat for more).")
 ]
-
-
-def decimal_option(text: str | None, option: str, example: str) -> Decimal | None:
-    """An exact number from an option, or a clear input error."""
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise InputError(
-            f"{option} {text!r} is not a number; write e.g. {option} {example}"
-        ) from None
-    if not value.is_finite() or value < 0:
-        raise InputError(f"{option} {text!r} must be a positive number, e.g. {option} {example}")
-    return value
-
-
-def date_option(text: str | None, option: str) -> date | None:
-    """A calendar date from an option (YYYY-MM-DD), or a clear input error."""
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(
-            f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-03-31"
-        ) from None
-
-
-def build_patient(
-    age_years: str | None = None,
-    age_months: str | None = None,
-    sex: str | None = None,
-    weight_kg: str | None = None,
-    pregnant: bool = False,
-    breastfeeding: bool = False,
-    conditions: list[str] | None = None,
-    medications: list[str] | None = None,
-    allergies: list[str] | None = None,
-) -> Patient:
-    """The profile from the shared options; names stay as written (screening resolves them)."""
-    if sex is not None and sex.strip().lower() not in ("female", "male", "f", "m"):
-        raise InputError(f"--sex {sex!r}: write female or male")
-    normalised_sex = (
-        None if sex is None else ("female" if sex.strip().lower() in ("female", "f") else "male")
-    )
-    return Patient.of_age(
-        decimal_option(age_years, "--age-years", "45"),
-        decimal_option(age_months, "--age-months", "3"),
-        sex=normalised_sex,
-        weight_kg=decimal_option(weight_kg, "--weight-kg", "70"),
-        pregnant=pregnant,
-        breastfeeding=breastfeeding,
-        conditions=tuple(conditions or ()),
-        medications=tuple(medications or ()),
-        allergies=tuple(allergies or ()),
-    )

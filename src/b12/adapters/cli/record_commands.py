@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from b12.adapters.cli import JsonOption, KbOption, app
+from b12.adapters.cli.app import JsonOption, KbOption, app
+from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import console, emit_json, show_findings, table
 from b12.adapters.cli.patient_options import (
     AgeMonths,
@@ -17,8 +18,6 @@ from b12.adapters.cli.patient_options import (
     Pregnant,
     Sex,
     WeightKg,
-    build_patient,
-    date_option,
 )
 from b12.adapters.cli.record_support import DbOption, WhoOption, knowledge, on, open_db, when, who
 from b12.domain.display import format_mass, format_volume

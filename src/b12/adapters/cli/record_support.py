@@ -29,7 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def on(group: typer.Typer, name: str) -> Callable[[F], F]:
     """Register ``func`` on ``group`` with b12's error mapping (2 input, 1 other, 3 stop)."""
-    from b12.adapters.cli import command
+    from b12.adapters.cli.app import command
 
     return command(name, group)
 

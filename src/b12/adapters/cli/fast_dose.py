@@ -1,0 +1,101 @@
+"""`b12 dose` for a plain order, started without Typer, Rich or pydantic.
+
+A clinician types `b12 dose 500mcg --concentration 1000mcg/mL` and waits: importing Typer, Rich
+and pydantic costs more than the whole answer (see the README's decisions and `make bench`). This
+path reads the same options as the Typer command (tests compare the two option by option), the
+plain copy of the knowledge (``b12.knowledge.snapshot``) and prints with the same view
+(``dose_view``). It serves only what it is sure of: an order with a product or a concentration and
+any of route, site, indication, expiry, the IU assumption, --json and --kb. Patient details (they
+start a screening), --help, and anything it cannot read go to the Typer command, which gives the
+full help and the error messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, NoReturn
+
+#: The options this path reads: (flag, takes a value). The Typer command has each of them.
+OPTIONS: tuple[tuple[str, bool], ...] = (
+    ("--product", True),
+    ("--concentration", True),
+    ("--route", True),
+    ("--site", True),
+    ("--indication", True),
+    ("--expiry", True),
+    ("--kb", True),
+    ("--assume-iu-is-mcg", False),
+    ("--json", False),
+)
+
+
+class _NotMine(Exception):
+    """The arguments are not a plain order this path serves."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotMine(message)
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="b12 dose", add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("dose")
+    for flag, takes_value in OPTIONS:
+        if takes_value:
+            parser.add_argument(flag)
+        else:
+            parser.add_argument(flag, action="store_true")
+    return parser
+
+
+def parse(argv: list[str]) -> dict[str, Any] | None:
+    """The options of a plain `b12 dose` order, or None when it is not one."""
+    if not argv or argv[0] != "dose":
+        return None
+    try:
+        options, rest = _parser().parse_known_args(argv[1:])
+    except (_NotMine, argparse.ArgumentError):
+        return None
+    if rest:
+        return None
+    values = vars(options)
+    if values["kb"] is None:
+        values["kb"] = os.environ.get("B12_KB") or None  # as the Typer option's envvar
+    return values
+
+
+def run(argv: list[str]) -> int | None:
+    """Serve ``argv`` and return its exit code, or None to leave it to the Typer command."""
+    options = parse(argv)
+    if options is None:
+        return None
+    from b12.adapters.cli.output import guarded
+
+    return guarded(_dose, options)
+
+
+def _dose(options: dict[str, Any]) -> int:
+    from datetime import date
+
+    from b12.adapters.cli.dose_view import respond
+    from b12.adapters.cli.option_values import date_option
+    from b12.domain.patient import Patient
+    from b12.knowledge.snapshot import load_plain
+    from b12.services.dosing import DoseRequest, calculate_dose
+
+    knowledge = load_plain(options["kb"])
+    request = DoseRequest(
+        dose=options["dose"],
+        product=options["product"],
+        concentration=options["concentration"],
+        route=options["route"],
+        site=options["site"],
+        indication=options["indication"],
+        patient=Patient(),
+        assume_iu_is_mcg=options["assume_iu_is_mcg"],
+        expiry=date_option(options["expiry"], "--expiry"),
+        today=date.today(),
+    )
+    return respond(calculate_dose(knowledge, request), options["json"])
