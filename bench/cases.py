@@ -41,9 +41,35 @@ def knowledge_validation_uncached() -> bool:
 
 
 def cli_dose_cold_start() -> bool:
+    """The order a clinician types; served by the fast path (no Typer, Rich or pydantic)."""
     argv = [str(BIN / "b12"), "dose", "500mcg", "--concentration", "1000mcg/mL"]
     return report(
         "CLI cold start: b12 dose 500mcg --concentration 1000mcg/mL", wall(argv), 0.300, "ms"
+    )
+
+
+def cli_dose_cold_start_typer() -> bool:
+    """The same order through the Typer command (what a patient detail such as --age-years takes):
+    the baseline the fast path is measured against."""
+    code = (
+        "import sys; from b12.adapters.cli import app; "
+        "app.main(['dose', '500mcg', '--concentration', '1000mcg/mL'])"
+    )
+    return report(
+        "  the same through the Typer command (baseline)",
+        wall([str(BIN / "python"), "-c", code]),
+        None,
+        "ms",
+    )
+
+
+def plain_knowledge_cold_load() -> bool:
+    code = "from b12.knowledge.snapshot import load_plain; load_plain()"
+    return report(
+        "plain knowledge copy cold load (fresh process)",
+        wall([str(BIN / "python"), "-c", code]),
+        None,
+        "ms",
     )
 
 
@@ -128,9 +154,11 @@ ALL: list[Callable[[], bool]] = [
     screening_false_alarms,
     labs_interpretation_in_process,
     knowledge_cold_load,
+    plain_knowledge_cold_load,
     knowledge_validation_uncached,
     cli_list_cold_start,
     cli_dose_cold_start,
+    cli_dose_cold_start_typer,
     dose_check_in_process,
     plan_in_process,
     sqlite_durable_writes,
