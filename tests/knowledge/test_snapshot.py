@@ -23,6 +23,8 @@ from b12.knowledge.snapshot import KIND, Plain, freeze, load_plain, plain
 from b12.services.dosing import DoseRequest, calculate_dose
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "dose_cases.yaml"
+SCREENING = Path(__file__).parent.parent / "golden" / "screening_cases.yaml"
+ORDINARY = Path(__file__).parent.parent / "golden" / "ordinary_profiles.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -80,26 +82,49 @@ def test_every_dose_result_is_identical_from_the_plain_copy(
         assert _result(copied, request) == _result(validated, request), request
 
 
-@pytest.mark.parametrize(
-    "patient",
-    [
-        Patient.of_age(None, Decimal(2)),
-        Patient.of_age(Decimal(80), None, pregnant=False, medications=("metformin", "omeprazole")),
-        Patient.of_age(
-            Decimal(30), None, sex="female", pregnant=True, conditions=("leber's disease",)
-        ),
-        Patient.of_age(Decimal(40), None, allergies=("cobalt",)),
-    ],
-)
-def test_screened_doses_are_identical_too(
-    both: tuple[Knowledge, Knowledge], patient: Patient
-) -> None:
-    validated, copied = both
-    for dose in ("500 mcg", "1 mg", "3 mg"):
-        request = DoseRequest(
-            dose=dose, product="hydroxocobalamin-uk-1mg-ml-ampoule", patient=patient
+def _screened_requests() -> list[DoseRequest]:
+    """Every screening golden profile (each rule firing and not) and every ordinary profile."""
+    profiles = [c["profile"] for c in yaml.safe_load(SCREENING.read_text())["cases"]]
+    profiles += yaml.safe_load(ORDINARY.read_text())["profiles"]
+    requests = []
+    for profile in profiles:
+        years, months = profile.get("age_years"), profile.get("age_months")
+        patient = Patient.of_age(
+            None if years is None else Decimal(str(years)),
+            None if months is None else Decimal(str(months)),
+            sex=profile.get("sex"),
+            pregnant=profile.get("pregnant", False),
+            breastfeeding=profile.get("breastfeeding", False),
+            conditions=tuple(profile.get("conditions", ())),
+            medications=tuple(profile.get("medications", ())),
+            allergies=tuple(profile.get("allergies", ())),
         )
-        assert _result(copied, request) == _result(validated, request)
+        for dose in ("1000 mcg", "5 mg"):
+            requests.append(
+                DoseRequest(
+                    dose=dose,
+                    product=profile.get("product", "hydroxocobalamin-uk-1mg-ml-ampoule"),
+                    route=profile.get("route"),
+                    mix=tuple(profile.get("mix", ())),
+                    patient=patient,
+                    today=date(2026, 11, 22),
+                )
+            )
+    return requests
+
+
+def test_screened_doses_are_identical_too(both: tuple[Knowledge, Knowledge]) -> None:
+    validated, copied = both
+    requests = _screened_requests()
+    assert len(requests) > 300
+    screened = 0
+    for request in requests:
+        result = _result(validated, request)
+        assert _result(copied, request) == result, request
+        screened += isinstance(result, dict) and any(
+            f["code"] not in ("SITE_SUGGESTION",) for f in result["findings"]
+        )
+    assert screened > 100  # the profiles really raise findings
 
 
 def test_plain_entries_keep_values_properties_and_text(both: tuple[Knowledge, Knowledge]) -> None:

@@ -2,12 +2,10 @@
 
 A clinician types `b12 dose 500mcg --concentration 1000mcg/mL` and waits: importing Typer, Rich
 and pydantic costs more than the whole answer (see the README's decisions and `make bench`). This
-path reads the same options as the Typer command (tests compare the two option by option), the
-plain copy of the knowledge (``b12.knowledge.snapshot``) and prints with the same view
-(``dose_view``). It serves only what it is sure of: an order with a product or a concentration and
-any of route, site, indication, expiry, the IU assumption, --json and --kb. Patient details (they
-start a screening), --help, and anything it cannot read go to the Typer command, which gives the
-full help and the error messages.
+path reads every option of the Typer command (tests compare the two option by option and output
+by output), from the plain copy of the knowledge (``b12.knowledge.snapshot``), and prints with the
+same view (``dose_view``). --help, and anything it cannot read, go to the Typer command, which gives
+the full help and the error messages.
 """
 
 from __future__ import annotations
@@ -16,18 +14,29 @@ import argparse
 import os
 from typing import Any, NoReturn
 
-#: The options this path reads: (flag, takes a value). The Typer command has each of them.
-OPTIONS: tuple[tuple[str, bool], ...] = (
-    ("--product", True),
-    ("--concentration", True),
-    ("--route", True),
-    ("--site", True),
-    ("--indication", True),
-    ("--expiry", True),
-    ("--kb", True),
-    ("--assume-iu-is-mcg", False),
-    ("--json", False),
+#: The options this path reads, as the Typer command has them: (flag, what it takes).
+OPTIONS: tuple[tuple[str, str], ...] = (
+    ("--product", "value"),
+    ("--concentration", "value"),
+    ("--route", "value"),
+    ("--site", "value"),
+    ("--indication", "value"),
+    ("--expiry", "value"),
+    ("--kb", "value"),
+    ("--age-years", "value"),
+    ("--age-months", "value"),
+    ("--weight-kg", "value"),
+    ("--sex", "value"),
+    ("--condition", "values"),
+    ("--medication", "values"),
+    ("--allergy", "values"),
+    ("--mix", "values"),
+    ("--pregnant", "flag"),
+    ("--breastfeeding", "flag"),
+    ("--assume-iu-is-mcg", "flag"),
+    ("--json", "flag"),
 )
+ACTIONS = {"value": "store", "values": "append", "flag": "store_true"}
 
 
 class _NotMine(Exception):
@@ -42,11 +51,8 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> _Parser:
     parser = _Parser(prog="b12 dose", add_help=False, allow_abbrev=False, exit_on_error=False)
     parser.add_argument("dose")
-    for flag, takes_value in OPTIONS:
-        if takes_value:
-            parser.add_argument(flag)
-        else:
-            parser.add_argument(flag, action="store_true")
+    for flag, takes in OPTIONS:
+        parser.add_argument(flag, action=ACTIONS[takes])
     return parser
 
 
@@ -80,8 +86,7 @@ def _dose(options: dict[str, Any]) -> int:
     from datetime import date
 
     from b12.adapters.cli.dose_view import respond
-    from b12.adapters.cli.option_values import date_option
-    from b12.domain.patient import Patient
+    from b12.adapters.cli.option_values import build_patient, date_option
     from b12.knowledge.snapshot import load_plain
     from b12.services.dosing import DoseRequest, calculate_dose
 
@@ -93,7 +98,18 @@ def _dose(options: dict[str, Any]) -> int:
         route=options["route"],
         site=options["site"],
         indication=options["indication"],
-        patient=Patient(),
+        patient=build_patient(
+            options["age_years"],
+            options["age_months"],
+            sex=options["sex"],
+            weight_kg=options["weight_kg"],
+            pregnant=options["pregnant"],
+            breastfeeding=options["breastfeeding"],
+            conditions=options["condition"],
+            medications=options["medication"],
+            allergies=options["allergy"],
+        ),
+        mix=tuple(options["mix"] or ()),
         assume_iu_is_mcg=options["assume_iu_is_mcg"],
         expiry=date_option(options["expiry"], "--expiry"),
         today=date.today(),
