@@ -49,8 +49,8 @@ def cli_dose_cold_start() -> bool:
 
 
 def cli_dose_cold_start_typer() -> bool:
-    """The same order through the Typer command (what a patient detail such as --age-years takes):
-    the baseline the fast path is measured against."""
+    """The same order through the Typer command (as every other command starts): the baseline the
+    fast path is measured against."""
     code = (
         "import sys; from b12.adapters.cli import app; "
         "app.main(['dose', '500mcg', '--concentration', '1000mcg/mL'])"
