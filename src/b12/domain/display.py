@@ -20,42 +20,69 @@ _WIDE = Context(prec=100_000)
 _MAX_DIGITS = 1000  # written out without an exponent, 1E+999999999 would never finish printing
 
 
+# The quantum for `places`, for the places callers use (Decimal(1).scaleb(-places) is exact).
+_QUANTA: dict[int, Decimal] = {places: Decimal(1).scaleb(-places) for places in range(-3, 13)}
+
+
 def _decimal(value: Decimal | int, what: str) -> Decimal:
     # bool is an int subclass and float is inexact: neither is a quantity.
-    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+    if type(value) is Decimal:
+        number = value
+    elif isinstance(value, bool) or not isinstance(value, Decimal | int):
         raise QuantityTypeError(what, value)
-    number = Decimal(value)
+    else:
+        number = Decimal(value)
     if not number.is_finite():
         raise QuantityValueError(what, number, "is not a finite number")
-    if not number.is_zero() and abs(number.adjusted()) > _MAX_DIGITS:
+    if not number.is_zero() and not -_MAX_DIGITS <= number.adjusted() <= _MAX_DIGITS:
         raise QuantityValueError(what, number, f"needs more than {_MAX_DIGITS} digits to write out")
     return number
 
 
-def format_number(value: Decimal | int, *, places: int | None = None) -> str:
-    """1000 -> '1,000'; Decimal('0.50') -> '0.5'; places rounds half-up (the caller must say so)."""
-    number = _decimal(value, "format_number")
+def _text(number: Decimal, places: int | None) -> str:
+    """format_number for a number _decimal accepted."""
     if places is not None:
-        number = number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP, _WIDE)
+        quantum = _QUANTA.get(places)
+        if quantum is None:
+            quantum = Decimal(1).scaleb(-places)
+        number = number.quantize(quantum, ROUND_HALF_UP, _WIDE)
     if number.is_zero():
-        number = Decimal(0)  # no "-0" and no "0.000"
-    text = f"{number:,f}"
+        return "0"  # no "-0" and no "0.000"
+    if number.adjusted() < 3:
+        # Below 1,000 nothing is grouped, and without an exponent str() writes what ",f" does.
+        text = str(number)
+        if "E" in text:
+            text = f"{number:,f}"
+    else:
+        text = f"{number:,f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
+
+
+def format_number(value: Decimal | int, *, places: int | None = None) -> str:
+    """1000 -> '1,000'; Decimal('0.50') -> '0.5'; places rounds half-up (the caller must say so)."""
+    return _text(_decimal(value, "format_number"), places)
 
 
 def format_mass(mcg: Decimal | int, unit: MassUnit = "mcg", *, places: int | None = None) -> str:
     """Decimal('1000') -> '1,000 mcg'; format_mass(100_000, unit='mg') -> '100 mg'."""
     if unit not in _SHIFT:
         raise QuantityValueError("format_mass unit", unit, "is not one of mcg, mg, g")
-    amount = _decimal(mcg, "format_mass").scaleb(_SHIFT[unit], _WIDE)
-    return f"{format_number(amount, places=places)} {unit}"
+    number = _decimal(mcg, "format_mass")
+    if unit == "mcg" and places is None:
+        # scaleb(0) only cuts a number to _WIDE.prec digits; if the text ends within that many
+        # characters, no non-zero digit lies beyond, the value is kept and so is the text.
+        text = _text(number, None)
+        if len(text) <= _WIDE.prec:
+            return f"{text} mcg"
+    amount = number.scaleb(_SHIFT[unit], _WIDE)
+    return f"{_text(_decimal(amount, 'format_number'), places)} {unit}"
 
 
 def format_volume(ml: Decimal | int, *, places: int | None = None) -> str:
     """Decimal('0.50') -> '0.5 mL'; never 'cc'."""
-    return f"{format_number(_decimal(ml, 'format_volume'), places=places)} mL"
+    return f"{_text(_decimal(ml, 'format_volume'), places)} mL"
 
 
 def format_concentration(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from b12.domain.display import format_mass, format_number
-from b12.domain.quantity import MAX_PLACES, Concentration, Mass, Volume, exact_multiply
+from b12.domain.quantity import EXACT, MAX_PLACES, Concentration, Mass, Volume, exact_multiply
 from b12.errors import (
     AmbiguousNumberError,
     DoseUnitError,
@@ -101,6 +101,7 @@ _NOT_FINITE = re.compile(r"(?<![a-z])(?:s?nan|inf(?:inity)?)(?![a-z])|∞", re.I
 _THOUSANDS = re.compile(r"[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]*)?")
 _DOT_THOUSANDS = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
 _PLAIN = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_DIGIT = re.compile("[0-9]")
 _SEPARATOR = re.compile(r"/|(?<![^\s0-9])per(?![^\s0-9])", re.I)
 
 
@@ -167,7 +168,7 @@ def _read(part: str, kind: str, text: str) -> tuple[Decimal, str]:
         )
     match = _SHAPE.fullmatch(cleaned)
     if match is None:
-        if any(ch.isnumeric() for ch in cleaned) and not re.search("[0-9]", cleaned):
+        if any(ch.isnumeric() for ch in cleaned) and not _DIGIT.search(cleaned):
             problem = "a number not written with the digits 0-9"
         elif any(ch.isnumeric() for ch in cleaned):
             problem = "the number must come first"
@@ -281,7 +282,49 @@ def _require_text(text: object, what: str) -> str:
     return text
 
 
+# The shape nearly every order has: an ASCII number without sign or comma, then at most one space
+# and a unit of ASCII letters ('500 mcg', '0.5mg', '.5 mg'). _simple_mass reads it; anything else,
+# and anything the general path would refuse, goes through _read and _mass_factor.
+_SIMPLE = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+) ?([A-Za-z]+)")
+# Unit key -> (mcg per unit, the largest number _check_size lets through in that unit).
+_SIMPLE_UNITS = {key: (factor, MAX_MCG / factor) for key, factor in MASS_UNITS.items()}
+_SIMPLE_IU = (_MCG, MAX_MCG / _MCG)
+
+
+def _simple_mass(part: str, assume_iu_is_mcg: bool) -> tuple[Decimal, str, bool] | None:
+    """_mass for the common shape, or None when the general path must read it (or refuse it).
+
+    Text of this shape is already clean, has no 'nan'/'inf' (the unit must be a mass or IU unit)
+    and splits into the same number and unit as _SHAPE; its unit key is the unit lower-cased.
+    The mcg are exact; Mass and Concentration make them canonical.
+    """
+    match = _SIMPLE.fullmatch(part)
+    if match is None:
+        return None
+    number, unit = match.groups()
+    if "." in number and (
+        len(number.partition(".")[2]) > MAX_PLACES
+        or (number.endswith("0") and _DOT_THOUSANDS.fullmatch(number))
+    ):
+        return None  # too precise, or a dot that may group thousands ('1.000')
+    key = unit.lower()
+    known = _SIMPLE_UNITS.get(key)
+    assumed = False
+    if known is None:
+        if not (assume_iu_is_mcg and key in IU_UNITS):
+            return None
+        known, assumed = _SIMPLE_IU, True
+    value = Decimal(number)
+    if not value or value > known[1]:
+        return None  # zero or too large: the general path says so
+    # At most 13 digits times a power of ten: exact, so EXACT never raises here.
+    return EXACT.multiply(value, known[0]), unit, assumed
+
+
 def _mass(part: str, kind: str, text: str, *, assume_iu_is_mcg: bool) -> tuple[Decimal, str, bool]:
+    simple = _simple_mass(part, assume_iu_is_mcg)
+    if simple is not None:
+        return simple
     number, unit = _read(part, kind, text)
     factor, assumed = _mass_factor(unit, kind, text, assume_iu_is_mcg=assume_iu_is_mcg)
     _check_size(number, MAX_MCG / factor, "10 g (10,000,000 mcg)", kind, text)
@@ -305,9 +348,26 @@ def parse_volume(text: str) -> Volume:
     return Volume(number)
 
 
+# A ward uses a few strengths, typed the same way again and again: what they were read as (only
+# concentrations that were read; an error is raised anew each time). Concentration is frozen.
+_CONCENTRATIONS: dict[str, Concentration] = {}
+_CONCENTRATIONS_KEPT = 256
+
+
 def parse_concentration(text: str) -> Concentration:
     """'1000 mcg/mL', '0.5 mg/mL', '100 mg/2 mL', '1000 mcg per mL' -> the exact concentration."""
-    text = _require_text(text, "parse_concentration")
+    if type(text) is not str:  # a str subclass may compare or hash as it likes: never cached
+        return _parse_concentration(_require_text(text, "parse_concentration"))
+    concentration = _CONCENTRATIONS.get(text)
+    if concentration is None:
+        concentration = _parse_concentration(text)
+        if len(_CONCENTRATIONS) >= _CONCENTRATIONS_KEPT:
+            _CONCENTRATIONS.clear()
+        _CONCENTRATIONS[text] = concentration
+    return concentration
+
+
+def _parse_concentration(text: str) -> Concentration:
     kind = "concentration"
     parts = _SEPARATOR.split(text)
     instead = f"write the concentration as mass per volume: {_example(kind)}"
@@ -320,7 +380,7 @@ def parse_concentration(text: str) -> Concentration:
         raise MissingUnitError(kind, text, "", "no volume", instead)
     volume_part = parts[1]
     volume = _clean(volume_part)
-    if not re.search("[0-9]", volume):
+    if not _DIGIT.search(volume):
         # 'mcg/mL' means per one millilitre.
         _volume_unit(volume, kind, text)
         per_ml = Decimal(1)

@@ -17,6 +17,7 @@ from decimal import (
     Inexact,
     InvalidOperation,
     Overflow,
+    Rounded,
 )
 from fractions import Fraction
 
@@ -40,29 +41,73 @@ _CONTEXT = Context(
 )
 
 
+# _CONTEXT, but an inexact result raises: an exact one (the common case) needs no context copy and
+# no flags to read. On any signal, redo the operation in a copy of _CONTEXT: same precision and
+# rounding, so the same result and the same exceptions, and its flags say whether it was cut.
+# Shared and never read for its flags; do not change it.
+EXACT = Context(
+    prec=PRECISION,
+    rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow, Inexact],
+)
+
+
 def exact_divide(dividend: Decimal, divisor: Decimal) -> tuple[Decimal, bool]:
     """The quotient and whether it is exact (False: cut at 60 significant digits, e.g. 1/3)."""
-    context = _CONTEXT.copy()
-    context.clear_flags()
-    quotient = context.divide(dividend, divisor)
-    return canonical(quotient), not context.flags[Inexact]
+    try:
+        quotient = EXACT.divide(dividend, divisor)
+    except ArithmeticError:
+        context = _CONTEXT.copy()
+        context.clear_flags()
+        quotient = context.divide(dividend, divisor)
+        return canonical(quotient), not context.flags[Inexact]
+    return canonical(quotient), True
 
 
 def exact_multiply(left: Decimal, right: Decimal) -> tuple[Decimal, bool]:
     """The product and whether it is exact."""
-    context = _CONTEXT.copy()
-    context.clear_flags()
-    product = context.multiply(left, right)
-    return canonical(product), not context.flags[Inexact]
+    try:
+        product = EXACT.multiply(left, right)
+    except ArithmeticError:
+        context = _CONTEXT.copy()
+        context.clear_flags()
+        product = context.multiply(left, right)
+        return canonical(product), not context.flags[Inexact]
+    return canonical(product), True
+
+
+def exact_scale(value: Decimal, times: Decimal, over: Decimal) -> tuple[Decimal, bool]:
+    """``value`` x ``times`` / ``over`` and whether both steps were exact (as exact_multiply then
+    exact_divide: a cut step keeps its cut value). Not made canonical: Mass and Volume do that."""
+    try:
+        return EXACT.divide(EXACT.multiply(value, times), over), True
+    except ArithmeticError:
+        held, exact_product = exact_multiply(value, times)
+        result, exact_quotient = exact_divide(held, over)
+        return result, exact_product and exact_quotient
 
 
 _NORMAL = Context(prec=PRECISION)
+# Like _NORMAL, but any rounding raises: more than 60 digits goes to the path that keeps them all.
+_NORMAL_EXACT = Context(
+    prec=PRECISION, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact, Rounded]
+)
 
 
 def canonical(number: Decimal) -> Decimal:
     """The same value without trailing zeros or exponent: 500.0 -> 500, 1E+3 -> 1000."""
-    if number == number.to_integral_value():
-        return Decimal(int(number))
+    whole = number.to_integral_value()
+    if number == whole:
+        # to_integral_value keeps a positive exponent (1E+3), the sign of zero (-0) and infinity;
+        # any other whole number it returns has exponent 0, as Decimal(int(number)) would.
+        text = str(whole)
+        if "E" in text or text == "-0" or not whole.is_finite():
+            return Decimal(int(number))
+        return whole
+    try:
+        return number.normalize(_NORMAL_EXACT)
+    except ArithmeticError:
+        pass
     digits = len(number.as_tuple().digits)
     # A context is costly to build; the shared one serves every number of <= 60 digits.
     return number.normalize(_NORMAL if digits <= PRECISION else Context(prec=digits))
@@ -70,9 +115,12 @@ def canonical(number: Decimal) -> Decimal:
 
 def _exact(value: object, what: str, *, positive: bool = False) -> Decimal:
     # bool is an int subclass and float is inexact: neither may become a quantity.
-    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+    if type(value) is Decimal:
+        number = value
+    elif isinstance(value, bool) or not isinstance(value, Decimal | int):
         raise QuantityTypeError(what, value)
-    number = Decimal(value)
+    else:
+        number = Decimal(value)
     if not number.is_finite():
         raise QuantityValueError(what, number, "is not a finite number")
     if not number.is_zero() and not -PRECISION <= number.adjusted() <= _MAX_MAGNITUDE:

@@ -11,12 +11,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.quantity import (
+    EXACT,
     Concentration,
     Mass,
     Volume,
+    _exact,
     canonical,
     exact_divide,
     exact_multiply,
+    exact_scale,
 )
 from b12.errors import UnmeasurableVolumeError
 
@@ -86,26 +89,28 @@ def _about(value: Decimal, places: int, unit: str) -> str:
 
 def volume_for(dose: Mass, conc: Concentration) -> Volume:
     """The exact volume holding `dose`: 500 mcg at 1,000 mcg/mL -> 0.5 mL."""
-    held, exact_product = exact_multiply(dose.mcg, conc.per_ml)
-    ml, exact_quotient = exact_divide(held, conc.mcg)
-    return Volume(ml, exact=exact_product and exact_quotient)
+    ml, exact = exact_scale(dose.mcg, conc.per_ml, conc.mcg)
+    return Volume(ml, exact=exact)
 
 
 def dose_in(volume: Volume, conc: Concentration) -> tuple[Mass, bool]:
     """The dose a volume holds, and whether it is exact: 0.5 mL at 1,000 mcg/mL -> 500 mcg."""
-    held, exact_product = exact_multiply(volume.ml, conc.mcg)
-    mcg, exact_quotient = exact_divide(held, conc.per_ml)
-    return Mass(mcg), volume.exact and exact_product and exact_quotient
+    mcg, exact = exact_scale(volume.ml, conc.mcg, conc.per_ml)
+    return Mass(mcg), volume.exact and exact
 
 
 def choose_syringe(volume: Volume) -> Syringe:
     """The smallest standard syringe that holds the volume."""
+    return _syringe_for(volume.ml)
+
+
+def _syringe_for(ml: Decimal) -> Syringe:
     for syringe in SYRINGES:
-        if volume.ml <= syringe.capacity_ml:
+        if ml <= syringe.capacity_ml:
             return syringe
     largest = SYRINGES[-1].capacity_ml
     raise UnmeasurableVolumeError(
-        format_number(volume.ml, places=4),
+        format_number(ml, places=4),
         f"more than the largest standard syringe holds ({format_volume(largest)})",
         "check the dose and the concentration, or split the dose over two injections",
     )
@@ -114,35 +119,44 @@ def choose_syringe(volume: Volume) -> Syringe:
 def measure(volume: Volume, conc: Concentration) -> Measured:
     """Choose the syringe, round the volume half-up to its scale, and give the dose delivered."""
     intended, intended_exact = dose_in(volume, conc)
-    return _measure(volume, conc, intended.mcg, intended_exact)
+    return _measure(volume.ml, conc, intended.mcg, intended_exact)
 
 
 def draw(dose: Mass, conc: Concentration) -> Measured:
     """`measure(volume_for(dose, conc), conc)`, keeping the prescribed dose as the intended one."""
-    volume = volume_for(dose, conc)
-    return _measure(volume, conc, dose.mcg, volume.exact)
+    # volume_for without building the Volume: _exact is what Volume does to its ml (checks and all).
+    ml, exact = exact_scale(dose.mcg, conc.per_ml, conc.mcg)
+    return _measure(_exact(ml, "Volume.ml"), conc, dose.mcg, exact)
 
 
-def _measure(volume: Volume, conc: Concentration, intended: Decimal, exact: bool) -> Measured:
-    syringe = choose_syringe(volume)
-    steps, _ = exact_divide(volume.ml, syringe.graduation_ml)
-    rounded_ml, _ = exact_multiply(
-        steps.to_integral_value(rounding=ROUND_HALF_UP), syringe.graduation_ml
-    )
+def _measure(ml: Decimal, conc: Concentration, intended: Decimal, exact: bool) -> Measured:
+    """`ml` is a Volume's ml: canonical, checked."""
+    syringe = _syringe_for(ml)
+    graduation = syringe.graduation_ml
+    # Each step first in the context that traps Inexact; a cut quotient (or any other signal)
+    # takes the step again through exact_divide/exact_multiply, which keep the cut value.
+    try:
+        steps = EXACT.divide(ml, graduation).to_integral_value(ROUND_HALF_UP)
+        rounded_ml = canonical(EXACT.multiply(steps, graduation))
+    except ArithmeticError:
+        cut, _ = exact_divide(ml, graduation)
+        rounded_ml, _ = exact_multiply(cut.to_integral_value(ROUND_HALF_UP), graduation)
     if rounded_ml == 0:
         raise UnmeasurableVolumeError(
-            format_number(volume.ml, places=6),
+            format_number(ml, places=6),
             f"less than half the smallest step of a {syringe}",
             "check the dose and the concentration; a more dilute product may be needed",
         )
-    delivered, delivered_exact = dose_in(Volume(rounded_ml), conc)
+    # rounded_ml is canonical, > 0 and at most the syringe's capacity: Volume(rounded_ml) would
+    # change nothing, so dose_in's arithmetic is done here (_exact is what Mass does to its mcg).
+    delivered, delivered_exact = exact_scale(rounded_ml, conc.mcg, conc.per_ml)
     return Measured(
-        volume_ml=volume.ml,
+        volume_ml=ml,
         syringe_ml=syringe.capacity_ml,
-        graduation_ml=syringe.graduation_ml,
-        rounded_ml=canonical(rounded_ml),
-        rounded=rounded_ml != volume.ml,
+        graduation_ml=graduation,
+        rounded_ml=rounded_ml,
+        rounded=rounded_ml != ml,
         intended_mcg=intended,
-        delivered_mcg=delivered.mcg,
+        delivered_mcg=_exact(delivered, "Mass.mcg"),
         exact=exact and delivered_exact,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, Level, finding
@@ -169,6 +169,45 @@ def site_limit(
     return chosen.max_ml, chosen.sources
 
 
+class _RouteSites(NamedTuple):
+    """What site_checks needs for one route at one age that does not depend on the volume."""
+
+    sites: tuple[InjectionSite, ...]
+    largest: Decimal | None  # the largest limit of any site at any age
+    # (limit, names, sources) by limit, ascending: the sites that take any volume up to `limit`
+    takers: tuple[tuple[Decimal, str, tuple[str, ...]], ...]
+    known_here: str  # the sites with a limit for the route, as VOLUME_ABOVE_AGE_LIMITS lists them
+    known_sources: tuple[str, ...]
+
+
+@lru_cache(maxsize=128)
+def _route_sites(kb: Knowledge, age_months: Decimal, route: str) -> _RouteSites:
+    table = site_limits(kb, age_months)
+    sites = tuple(s for s, _ in table)
+    limits = {s.id: lim for s, lim in table}
+    candidates = [
+        (s, lim)
+        for s in sites
+        if (lim := limits[s.id]) is not None and not s.avoid and route in s.routes
+    ]
+    takers = []
+    for bound in sorted({lim[0] for _, lim in candidates}):
+        chosen = [(s, lim) for s, lim in candidates if bound <= lim[0]]
+        names = ", ".join(f"{s.name} (up to {format_volume(lim[0])})" for s, lim in chosen)
+        sources = tuple(dict.fromkeys(src for _, lim in chosen for src in lim[1]))
+        takers.append((bound, names, sources))
+    known_here = [
+        (s, lim) for s in sites if (lim := limits[s.id]) is not None and route in s.routes
+    ]
+    return _RouteSites(
+        sites,
+        max((lim.max_ml for s in sites for lim in s.limits), default=None),
+        tuple(takers),
+        ", ".join(f"{s.name} up to {format_volume(lim[0])}" for s, lim in known_here),
+        tuple(dict.fromkeys(src for _, lim in known_here for src in lim[1])),
+    )
+
+
 def site_checks(
     kb: Knowledge, site_name: str | None, route: str, volume_ml: Decimal, patient: Patient
 ) -> list[Finding]:
@@ -176,19 +215,17 @@ def site_checks(
         return []
     age = patient.age_months if patient.age_months is not None else ADULT_MONTHS
     age_note = patient.describe_age() + ("" if patient.age_known else " (adult limits used)")
-    table = site_limits(kb, age)
-    sites = [s for s, _ in table]
-    limits = {s.id: lim for s, lim in table}
-    takers = [
-        (s, lim)
-        for s in sites
-        if (lim := limits[s.id]) is not None
-        and not s.avoid
-        and route in s.routes
-        and volume_ml <= lim[0]
-    ]
-    largest = max((lim.max_ml for s in sites for lim in s.limits), default=None)
+    table = _route_sites(kb, age, route)
+    # The sites that take the volume: those whose limit is at least the first bound >= volume.
+    takers: tuple[str, tuple[str, ...]] | None = None
+    for bound, names, sources in table.takers:
+        if volume_ml <= bound:
+            takers = names, sources
+            break
+    taker_names = "none" if takers is None else takers[0]
+    largest = table.largest
     if largest is not None and volume_ml > largest:
+        sites = table.sites
         all_sources = tuple(
             dict.fromkeys(src for s in sites for lim in s.limits for src in lim.sources)
         )
@@ -203,34 +240,29 @@ def site_checks(
             )
         ]
     out: list[Finding] = []
-    known_here = [
-        (s, lim) for s in sites if (lim := limits[s.id]) is not None and route in s.routes
-    ]
-    if not takers and known_here:
+    if takers is None and table.known_here:
+        volume = format_volume(volume_ml)
         out.append(
             finding(
                 "VOLUME_ABOVE_AGE_LIMITS",
                 Level.WARNING,
-                f"No {route} site takes {format_volume(volume_ml)} in one injection at age {age_note} "
-                f"({', '.join(f'{s.name} up to {format_volume(lim[0])}' for s, lim in known_here)}); "
-                "split the dose between sites or check the order.",
-                tuple(dict.fromkeys(src for _, lim in known_here for src in lim[1])),
-                {"volume": format_volume(volume_ml), "age": age_note},
+                f"No {route} site takes {volume} in one injection at age {age_note} "
+                f"({table.known_here}); split the dose between sites or check the order.",
+                table.known_sources,
+                {"volume": volume, "age": age_note},
             )
         )
-    taker_names = (
-        ", ".join(f"{s.name} (up to {format_volume(lim[0])})" for s, lim in takers) or "none"
-    )
     if site_name is None:
-        if not takers:
+        if takers is None:
             return out
+        volume = format_volume(volume_ml)
         return [
             finding(
                 "SITE_SUGGESTION",
                 Level.INFO,
-                f"Sites that take {format_volume(volume_ml)} {route} at age {age_note}: {taker_names}.",
-                tuple(dict.fromkeys(src for _, lim in takers for src in lim[1])),
-                {"volume": format_volume(volume_ml), "age": age_note},
+                f"Sites that take {volume} {route} at age {age_note}: {taker_names}.",
+                takers[1],
+                {"volume": volume, "age": age_note},
             )
         ]
     site: InjectionSite = kb.lookup("sites", site_name, "site")

@@ -179,7 +179,7 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
     if product is not None and product.form != "injection":
         units, unit_findings = _units(product, parsed.mass)
         findings += unit_findings
-    elif concentration is not None and not _any_stop(findings):
+    elif concentration is not None and not (findings and _any_stop(findings)):
         measured = draw(parsed.mass, concentration)
         if measured.rounded:
             findings.append(
@@ -218,7 +218,8 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
         units,
         containers,
         ingredients,
-        tuple(sorted(findings, key=lambda f: -f.level.rank)),
+        # sorted is stable: one finding (the common case) needs no key computed
+        tuple(sorted(findings, key=lambda f: -f.level.rank) if len(findings) > 1 else findings),
         kb.fingerprint,
     )
 
