@@ -113,7 +113,9 @@ def canonical(number: Decimal) -> Decimal:
     return number.normalize(_NORMAL if digits <= PRECISION else Context(prec=digits))
 
 
-def _exact(value: object, what: str, *, positive: bool = False) -> Decimal:
+def checked_decimal(value: object, what: str, *, positive: bool = False) -> Decimal:
+    """``value`` as a quantity holds it: an exact, finite, non-negative (``positive``: > 0) Decimal
+    of plausible size, canonical; anything else is a clear error naming ``what``."""
     # bool is an int subclass and float is inexact: neither may become a quantity.
     if type(value) is Decimal:
         number = value
@@ -143,7 +145,7 @@ class Mass:
     mcg: Decimal
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mcg", _exact(self.mcg, "Mass.mcg"))
+        object.__setattr__(self, "mcg", checked_decimal(self.mcg, "Mass.mcg"))
 
     def __str__(self) -> str:
         return format_mass(self.mcg)
@@ -157,7 +159,7 @@ class Volume:
     exact: bool = field(default=True, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ml", _exact(self.ml, "Volume.ml"))
+        object.__setattr__(self, "ml", checked_decimal(self.ml, "Volume.ml"))
 
     def __str__(self) -> str:
         if self.exact:
@@ -173,9 +175,11 @@ class Concentration:
     per_ml: Decimal = Decimal(1)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mcg", _exact(self.mcg, "Concentration.mcg", positive=True))
         object.__setattr__(
-            self, "per_ml", _exact(self.per_ml, "Concentration.per_ml", positive=True)
+            self, "mcg", checked_decimal(self.mcg, "Concentration.mcg", positive=True)
+        )
+        object.__setattr__(
+            self, "per_ml", checked_decimal(self.per_ml, "Concentration.per_ml", positive=True)
         )
 
     @property
