@@ -126,6 +126,9 @@ def test_the_fast_options_are_the_typer_options() -> None:
         if opt.startswith("--")
     }
     assert dict(fast_dose.OPTIONS) == typer_options
+    # and hands them on by the names the Typer command's parameters have
+    parsed = fast_dose.parse(["dose", "1 mg", "--concentration", "1 mg/mL"])
+    assert parsed is not None and set(parsed) == {param.name for param in command.params}
 
 
 def test_kb_comes_from_the_environment_like_the_typer_option(monkeypatch: Any) -> None:

@@ -52,28 +52,26 @@ EXACT = Context(
 )
 
 
-def exact_divide(dividend: Decimal, divisor: Decimal) -> tuple[Decimal, bool]:
-    """The quotient and whether it is exact (False: cut at 60 significant digits, e.g. 1/3)."""
+def _exactly(operation: str, left: Decimal, right: Decimal) -> tuple[Decimal, bool]:
+    """``operation`` ("divide" or "multiply") of the two, canonical, and whether it is exact."""
     try:
-        quotient = EXACT.divide(dividend, divisor)
+        result = getattr(EXACT, operation)(left, right)
     except ArithmeticError:
         context = _CONTEXT.copy()
         context.clear_flags()
-        quotient = context.divide(dividend, divisor)
-        return canonical(quotient), not context.flags[Inexact]
-    return canonical(quotient), True
+        result = getattr(context, operation)(left, right)
+        return canonical(result), not context.flags[Inexact]
+    return canonical(result), True
+
+
+def exact_divide(dividend: Decimal, divisor: Decimal) -> tuple[Decimal, bool]:
+    """The quotient and whether it is exact (False: cut at 60 significant digits, e.g. 1/3)."""
+    return _exactly("divide", dividend, divisor)
 
 
 def exact_multiply(left: Decimal, right: Decimal) -> tuple[Decimal, bool]:
     """The product and whether it is exact."""
-    try:
-        product = EXACT.multiply(left, right)
-    except ArithmeticError:
-        context = _CONTEXT.copy()
-        context.clear_flags()
-        product = context.multiply(left, right)
-        return canonical(product), not context.flags[Inexact]
-    return canonical(product), True
+    return _exactly("multiply", left, right)
 
 
 def exact_scale(value: Decimal, times: Decimal, over: Decimal) -> tuple[Decimal, bool]:

@@ -1,14 +1,12 @@
 """`b12 dose`: from an order to the volume to draw, with every finding and its basis."""
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from datetime import date
 from typing import Annotated
 
 import typer
 
+from b12.adapters.cli import dose_view
 from b12.adapters.cli.app import JsonOption, KbOption, command
-from b12.adapters.cli.dose_view import respond
-from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.patient_options import (
     AgeMonths,
     AgeYears,
@@ -69,31 +67,7 @@ def dose(
     kb: KbOption = None,
 ) -> int:
     """The volume to draw for a dose, what to open, and every check with its basis. Exit 3 on a stop."""
+    options = dict(locals())  # exactly the parameters above, by name (taken before anything else)
     from b12.knowledge import load_knowledge
-    from b12.services.dosing import DoseRequest, calculate_dose
 
-    knowledge = load_knowledge(kb)
-    request = DoseRequest(
-        dose=dose,
-        product=product,
-        concentration=concentration,
-        route=route,
-        site=site,
-        indication=indication,
-        patient=build_patient(
-            age_years,
-            age_months,
-            sex=sex,
-            weight_kg=weight_kg,
-            pregnant=pregnant,
-            breastfeeding=breastfeeding,
-            conditions=condition,
-            medications=medication,
-            allergies=allergy,
-        ),
-        mix=tuple(mix or ()),
-        assume_iu_is_mcg=assume_iu_is_mcg,
-        expiry=date_option(expiry, "--expiry"),
-        today=date.today(),
-    )
-    return respond(calculate_dose(knowledge, request), as_json)
+    return dose_view.run(load_knowledge, **options)

@@ -5,10 +5,45 @@ Shared by the Typer command and the fast path, so both print the same thing; no 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import PlainConsole, emit_json, show_findings
 from b12.domain.display import format_mass, format_volume
 from b12.domain.findings import Level
-from b12.services.dosing import DoseResult
+from b12.knowledge.base import Knowledge
+from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
+
+
+def run(load: Callable[[str | None], Knowledge], **options: Any) -> int:
+    """The dose command: ``options`` by the Typer command's parameter names (dose, product ...,
+    as_json, kb); ``load`` reads the knowledge (validated, or its plain copy)."""
+    request = DoseRequest(
+        dose=options["dose"],
+        product=options["product"],
+        concentration=options["concentration"],
+        route=options["route"],
+        site=options["site"],
+        indication=options["indication"],
+        patient=build_patient(
+            options["age_years"],
+            options["age_months"],
+            sex=options["sex"],
+            weight_kg=options["weight_kg"],
+            pregnant=options["pregnant"],
+            breastfeeding=options["breastfeeding"],
+            conditions=options["condition"],
+            medications=options["medication"],
+            allergies=options["allergy"],
+        ),
+        mix=tuple(options["mix"] or ()),
+        assume_iu_is_mcg=options["assume_iu_is_mcg"],
+        expiry=date_option(options["expiry"], "--expiry"),
+        today=date.today(),
+    )
+    return respond(calculate_dose(load(options["kb"]), request), options["as_json"])
 
 
 def respond(result: DoseResult, as_json: bool) -> int:

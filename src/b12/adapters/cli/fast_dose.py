@@ -52,7 +52,9 @@ def _parser() -> _Parser:
     parser = _Parser(prog="b12 dose", add_help=False, allow_abbrev=False, exit_on_error=False)
     parser.add_argument("dose")
     for flag, takes in OPTIONS:
-        parser.add_argument(flag, action=ACTIONS[takes])
+        # dest as the Typer command names its parameter (--json is `as_json` there)
+        dest = "as_json" if flag == "--json" else flag[2:].replace("-", "_")
+        parser.add_argument(flag, action=ACTIONS[takes], dest=dest)
     return parser
 
 
@@ -83,35 +85,7 @@ def run(argv: list[str]) -> int | None:
 
 
 def _dose(options: dict[str, Any]) -> int:
-    from datetime import date
-
-    from b12.adapters.cli.dose_view import respond
-    from b12.adapters.cli.option_values import build_patient, date_option
+    from b12.adapters.cli import dose_view
     from b12.knowledge.snapshot import load_plain
-    from b12.services.dosing import DoseRequest, calculate_dose
 
-    knowledge = load_plain(options["kb"])
-    request = DoseRequest(
-        dose=options["dose"],
-        product=options["product"],
-        concentration=options["concentration"],
-        route=options["route"],
-        site=options["site"],
-        indication=options["indication"],
-        patient=build_patient(
-            options["age_years"],
-            options["age_months"],
-            sex=options["sex"],
-            weight_kg=options["weight_kg"],
-            pregnant=options["pregnant"],
-            breastfeeding=options["breastfeeding"],
-            conditions=options["condition"],
-            medications=options["medication"],
-            allergies=options["allergy"],
-        ),
-        mix=tuple(options["mix"] or ()),
-        assume_iu_is_mcg=options["assume_iu_is_mcg"],
-        expiry=date_option(options["expiry"], "--expiry"),
-        today=date.today(),
-    )
-    return respond(calculate_dose(knowledge, request), options["json"])
+    return dose_view.run(load_plain, **options)
