@@ -17,7 +17,7 @@ import yaml
 
 from b12.domain.patient import Patient
 from b12.errors import B12Error
-from b12.knowledge import cache, load_knowledge
+from b12.knowledge import cache, load_knowledge, snapshot
 from b12.knowledge.base import Knowledge
 from b12.knowledge.snapshot import KIND, Plain, freeze, load_plain, plain
 from b12.services.dosing import DoseRequest, calculate_dose
@@ -149,6 +149,7 @@ def test_plain_entries_keep_values_properties_and_text(both: tuple[Knowledge, Kn
 
 def test_load_plain_writes_then_reads_its_cache(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("B12_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(snapshot, "_LOADED", {})  # as in a fresh process
     validated = load_knowledge()
     first = load_plain()
     assert list(tmp_path.glob(f"{KIND}-*.pickle"))
