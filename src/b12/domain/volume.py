@@ -124,7 +124,7 @@ def measure(volume: Volume, conc: Concentration) -> Measured:
 
 def draw(dose: Mass, conc: Concentration) -> Measured:
     """`measure(volume_for(dose, conc), conc)`, keeping the prescribed dose as the intended one."""
-    # volume_for without building the Volume: checked_decimal is what Volume does to its ml (checks and all).
+    # volume_for without building the Volume: checked_decimal is what Volume does to its ml.
     ml, exact = exact_scale(dose.mcg, conc.per_ml, conc.mcg)
     return _measure(checked_decimal(ml, "Volume.ml"), conc, dose.mcg, exact)
 
@@ -148,7 +148,7 @@ def _measure(ml: Decimal, conc: Concentration, intended: Decimal, exact: bool) -
             "check the dose and the concentration; a more dilute product may be needed",
         )
     # rounded_ml is canonical, > 0 and at most the syringe's capacity: Volume(rounded_ml) would
-    # change nothing, so dose_in's arithmetic is done here (checked_decimal is what Mass does to its mcg).
+    # change nothing, so dose_in's arithmetic is done here (checked_decimal is what Mass does).
     delivered, delivered_exact = exact_scale(rounded_ml, conc.mcg, conc.per_ml)
     return Measured(
         volume_ml=ml,
