@@ -104,11 +104,10 @@ def canonical(number: Decimal) -> Decimal:
         return whole
     try:
         return number.normalize(_NORMAL_EXACT)
-    except ArithmeticError:
-        pass
-    digits = len(number.as_tuple().digits)
-    # A context is costly to build; the shared one serves every number of <= 60 digits.
-    return number.normalize(_NORMAL if digits <= PRECISION else Context(prec=digits))
+    except ArithmeticError:  # normalizing would round: keep every digit
+        digits = len(number.as_tuple().digits)
+        # A context is costly to build; the shared one serves every number of <= 60 digits.
+        return number.normalize(_NORMAL if digits <= PRECISION else Context(prec=digits))
 
 
 def checked_decimal(value: object, what: str, *, positive: bool = False) -> Decimal:
