@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from b12.errors import KnowledgeIntegrityError, KnowledgeSchemaError, UnknownNameError
@@ -35,6 +36,24 @@ class Knowledge:
     collections: Mapping[str, Mapping[str, Any]]
     inventory: Mapping[str, tuple[s.InventoryItem, ...]]
     _names: dict[str, NameIndex] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def frozen(
+        cls,
+        version: str,
+        content_hash: str,
+        path: Path,
+        collections: Mapping[str, Mapping[str, Any]],
+        inventory: Mapping[str, tuple[Any, ...]],
+    ) -> Knowledge:
+        """From the collections and inventory as built (or cached), every mapping made read-only."""
+        return cls(
+            version=version,
+            content_hash=content_hash,
+            path=path,
+            collections=MappingProxyType({k: MappingProxyType(v) for k, v in collections.items()}),
+            inventory=MappingProxyType(dict(inventory)),
+        )
 
     @property
     def fingerprint(self) -> str:

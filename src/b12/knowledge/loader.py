@@ -119,13 +119,7 @@ def _load(root: Path, stamp: bytes) -> Knowledge:
         built = _build(root, raw, str(manifest["version"]), digest)
         cache.write(digest, built)
     collections, inventory = built
-    return Knowledge(
-        version=str(manifest["version"]),
-        content_hash=digest,
-        path=root,
-        collections=MappingProxyType({k: MappingProxyType(v) for k, v in collections.items()}),
-        inventory=MappingProxyType(inventory),
-    )
+    return Knowledge.frozen(str(manifest["version"]), digest, root, collections, inventory)
 
 
 def _build(
@@ -149,13 +143,7 @@ def _build(
 
     frozen = {k: MappingProxyType(v) for k, v in collections.items()}
     inventory = _load_inventory(root, raw, frozen)
-    knowledge = Knowledge(
-        version=version,
-        content_hash=digest,
-        path=root,
-        collections=MappingProxyType(frozen),
-        inventory=MappingProxyType(inventory),
-    )
+    knowledge = Knowledge.frozen(version, digest, root, collections, inventory)
     _check_references(knowledge, homes)
     _check_conflict_defaults(knowledge, homes)
     from b12.knowledge.rule_checks import check_rules

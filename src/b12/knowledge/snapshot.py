@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from b12.knowledge import cache
@@ -111,19 +110,8 @@ def freeze(knowledge: Knowledge) -> Knowledge:
         for name, entries in knowledge.collections.items()
     }
     inventory = {seed: plain(items) for seed, items in knowledge.inventory.items()}
-    return _knowledge(
-        knowledge.version, knowledge.content_hash, knowledge.path, (collections, inventory)
-    )
-
-
-def _knowledge(version: str, digest: str, root: Path, built: Any) -> Knowledge:
-    collections, inventory = built
-    return Knowledge(
-        version=version,
-        content_hash=digest,
-        path=root,
-        collections=MappingProxyType({k: MappingProxyType(v) for k, v in collections.items()}),
-        inventory=MappingProxyType(inventory),
+    return Knowledge.frozen(
+        knowledge.version, knowledge.content_hash, knowledge.path, collections, inventory
     )
 
 
@@ -142,7 +130,7 @@ def load_plain(path: str | Path | None = None) -> Knowledge:
         return _LOADED[root, digest]
     built = cache.read(digest, KIND)
     if built is not None:
-        knowledge = _knowledge(str(manifest["version"]), digest, root, built)
+        knowledge = Knowledge.frozen(str(manifest["version"]), digest, root, *built)
     else:
         from b12.knowledge.loader import load_knowledge
 
