@@ -6,12 +6,14 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 _APOSTROPHES = re.compile(r"['’`´]s\b|['’`´]")
 _SEPARATORS = re.compile(r"[\s\-_/,.()]+")
 
 
+@lru_cache(maxsize=4096)  # a ward types the same few names again and again
 def normalise(name: str) -> str:
     """'Leber's disease' -> 'leber disease'; 'Addison-Biermer' -> 'addison biermer'."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
