@@ -265,6 +265,20 @@ def site_checks(
                 {"volume": volume, "age": age_note},
             )
         ]
+    return out + named_site_checks(kb, site_name, route, volume_ml, age, age_note, taker_names)
+
+
+def named_site_checks(
+    kb: Knowledge,
+    site_name: str,
+    route: str,
+    volume_ml: Decimal,
+    age: Decimal,
+    age_note: str,
+    taker_names: str,
+) -> list[Finding]:
+    """The checks of the site the order names: advised against, wrong route, no limit, too much."""
+    out: list[Finding] = []
     site: InjectionSite = kb.lookup("sites", site_name, "site")
     if site.avoid:
         out.append(
