@@ -152,11 +152,15 @@ def test_benzyl_alcohol_in_a_neonate() -> None:
     assert "EXCIPIENT_NEONATE" in codes(result)
 
 
-def test_product_age_limit() -> None:
+def test_product_age_limit_is_the_labels_contraindication() -> None:
     result = run(
         "1000 mcg", product="neurobion-3ml-ampoule", patient=Patient(age_months=Decimal(96))
     )
-    assert "PRODUCT_AGE_LIMIT" in codes(result)
+    stop = next(f for f in result.findings if f.code == "PRODUCT_CONTRAINDICATED")
+    assert stop.level is Level.STOP
+    assert stop.basis.sources == ("neurobion-product-info",)
+    assert stop.basis.values["age"] == "8 years"
+    assert "PRODUCT_AGE_LIMIT" not in codes(result)  # one finding for the one fact
 
 
 def test_dose_outside_indication_ranges() -> None:

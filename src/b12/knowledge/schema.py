@@ -50,6 +50,7 @@ TRUST_BY_KIND: dict[str, int] = {
     "anecdotal": 1,
 }
 Route = Literal["IM", "SC", "deep-SC", "IV", "intrathecal", "oral", "sublingual", "nasal"]
+Form = Literal["injection", "tablet", "sublingual-tablet", "spray", "drops", "capsule"]
 Status = Literal["supported", "contradicted", "unsupported", "unverified"]
 
 
@@ -286,7 +287,7 @@ class Product(Attributed):
     id: Id
     name: str
     synonyms: tuple[str, ...] = ()
-    form: Literal["injection", "tablet", "sublingual-tablet", "spray", "drops", "capsule"]
+    form: Form
     ingredients: tuple[Ingredient, ...] = Field(min_length=1)
     excipients: tuple[Excipient, ...] = ()
     container: Container
@@ -388,6 +389,7 @@ class Trigger(Frozen):
     excipients: tuple[SubstanceId, ...] = ()
     mix: tuple[SubstanceId, ...] = ()
     products: tuple[ProductId, ...] = ()
+    forms: tuple[Form, ...] = ()
 
 
 class Caution(Attributed):
@@ -610,6 +612,7 @@ class ScreeningRule(Frozen):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$", max_length=60)
     trigger: Trigger
     without_product: bool = False
+    without_substance: bool = False
     level: Literal["stop", "warning", "info"]
     message: str = Field(min_length=10)
     sources: tuple[SourceId, ...] = Field(min_length=1)
@@ -628,8 +631,13 @@ class ScreeningRule(Frozen):
             raise ValueError(
                 f"message uses {unknown}; a template may use {sorted(RULE_MESSAGE_FIELDS)}"
             )
-        if (self.level == "stop") != self.bypass:
-            raise ValueError("a `stop` rule needs `bypass: true` (and only a stop has a bypass)")
+        from b12.domain.screening import NO_BYPASS
+
+        if self.bypass != (self.level == "stop" and self.code not in NO_BYPASS):
+            raise ValueError(
+                "a `stop` rule needs `bypass: true`, except a stop no reason lifts "
+                f"({', '.join(sorted(NO_BYPASS))}); only a stop has a bypass"
+            )
         if self.trigger == Trigger():
             raise ValueError("a rule needs a trigger: an empty one would match every patient")
         product_fields = (
@@ -637,4 +645,6 @@ class ScreeningRule(Frozen):
         )
         if self.without_product and product_fields:
             raise ValueError("`without_product` rules cannot also name product ingredients")
+        if self.without_substance and self.trigger.ingredients:
+            raise ValueError("`without_substance` rules cannot also name ingredients")
         return self

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 TRUSTED = 4  # guideline or regulatory
 SLIP_FACTOR = Decimal(10)
-NEONATE_MONTHS = Decimal(1)
 
 
 def weak_positions(conflict: Any) -> tuple[str, ...]:
@@ -328,7 +327,12 @@ def named_site_checks(
     return out
 
 
-def product_checks(kb: Knowledge, product: Product, route: str, patient: Patient) -> list[Finding]:
+def product_checks(kb: Knowledge, product: Product, route: str) -> list[Finding]:
+    """The product's own route facts: a route it is not made for, and its label's route advice.
+
+    Age limits, excipients and contraindications are screening rules (screening.yaml), which every
+    dose, plan and administration runs; they are not repeated here.
+    """
     out: list[Finding] = []
     advised = {a.route for a in product.route_advice if a.status != "contradicted"}
     if route not in product.routes and route not in advised:
@@ -347,54 +351,13 @@ def product_checks(kb: Knowledge, product: Product, route: str, patient: Patient
     for advice in product.route_advice:
         if advice.route != route or advice.status == "contradicted":
             continue
-        if advice.advice == "avoid":
+        code = {"avoid": "ROUTE_AVOID", "specialist-only": "ROUTE_SPECIALIST_ONLY"}.get(
+            advice.advice
+        )
+        if code is not None:
             out.append(
                 finding(
-                    "ROUTE_AVOID",
-                    Level.WARNING,
-                    f"{route}: {advice.says}",
-                    advice.sources,
-                    {"route": route},
+                    code, Level.WARNING, f"{route}: {advice.says}", advice.sources, {"route": route}
                 )
             )
-        elif advice.advice == "specialist-only":
-            out.append(
-                finding(
-                    "ROUTE_SPECIALIST_ONLY",
-                    Level.WARNING,
-                    f"{route}: {advice.says}",
-                    advice.sources,
-                    {"route": route},
-                )
-            )
-    age_years = patient.age_years
-    if age_years is not None:
-        for limit in product.age_limits:
-            if age_years < limit.min_years:
-                out.append(
-                    finding(
-                        "PRODUCT_AGE_LIMIT",
-                        Level.WARNING,
-                        f"{product.name}: {limit.says}",
-                        limit.sources,
-                        {
-                            "age": patient.describe_age(),
-                            "minimum age": f"{format_number(limit.min_years)} years",
-                        },
-                    )
-                )
-                break
-    if patient.age_months is not None and patient.age_months < NEONATE_MONTHS:
-        for excipient in product.excipients:
-            if excipient.substance == "benzyl-alcohol":
-                out.append(
-                    finding(
-                        "EXCIPIENT_NEONATE",
-                        Level.WARNING,
-                        f"{product.name} contains benzyl alcohol, linked to a fatal 'gasping syndrome' in "
-                        "premature infants and neonates; choose a preservative-free product.",
-                        excipient.sources,
-                        {"age": patient.describe_age(), "excipient": "benzyl alcohol"},
-                    )
-                )
     return out

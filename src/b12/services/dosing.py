@@ -18,13 +18,14 @@ Finding codes raised here (level):
   ROUTE_AVOID (warning)              the product's sources advise against the route
   ROUTE_SPECIALIST_ONLY (warning)    a route only a specialist should use
   PRODUCT_EXPIRED (stop)             the expiry date has passed
-  PRODUCT_AGE_LIMIT (warning)        the patient is younger than the product's age limit
-  EXCIPIENT_NEONATE (warning)        benzyl alcohol in a neonate or premature infant
   COMBINATION_INGREDIENTS (info)     what else the volume delivers (thiamine, lidocaine...)
   DOSE_NOT_WHOLE_UNITS (warning)     a tablet/spray dose that is not a whole number of units
-When any patient detail is given (age, pregnancy, breastfeeding, conditions, medicines, allergies,
-syringe partners), the patient screening's findings are added (codes: b12.services.screening),
-except those whose code a dose check above already raised.
+Every order is also screened (codes: b12.services.screening): its route against its substance
+(the product's ingredients, or the substance given with a bare strength) and the product's
+excipients and form, always; the patient too when any patient detail is given (age, pregnancy,
+breastfeeding, conditions, medicines, allergies, syringe partners). A substance's route rule
+replaces the product's own route advice for that route; otherwise a code a dose check above
+already raised is not repeated.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class DoseRequest:
     expiry: date | None = None
     today: date | None = None
     mix: tuple[str, ...] = ()
+    substance: str | None = None  # the cobalamin of a bare strength (a product names its own)
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
             ingredients = _ingredients(kb, product, measured.rounded_ml)
             findings += _combination(product, ingredients)
     if product is not None:
-        findings += product_checks(kb, product, route, patient)
+        findings += product_checks(kb, product, route)
     if request.expiry is not None and request.today is not None and request.expiry < request.today:
         findings.append(
             finding(
@@ -227,17 +229,32 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
 def _screening(
     kb: Knowledge, request: DoseRequest, product: Product | None, route: str, raised: list[Finding]
 ) -> list[Finding]:
-    """The patient screening's findings when a patient detail is given; the dose checks' win."""
-    patient = request.patient
-    if not (patient.screenable or request.mix):
-        return []
-    from b12.services.screening import screen_patient  # loaded only when a patient is screened
+    """The screening of the order (always: route x substance x excipients) and of the patient
+    (when a detail is given). A substance's route rule replaces the product's own advice for that
+    route, so one fact gives one finding; otherwise the dose checks' findings win."""
+    from b12.services.screening import order_findings, screen_patient
 
-    screening = screen_patient(
-        kb, patient, product=product.id if product else None, route=route, mix=request.mix
-    )
+    patient = request.patient
+    form = product.form if product is not None else "injection"
+    substance = request.substance
+    found: tuple[Finding, ...]
+    if patient.screenable or request.mix or request.indication:
+        found = screen_patient(
+            kb, patient, product=product.id if product else None, route=route, mix=request.mix,
+            substance=substance, form=form, indication=request.indication,
+        ).findings  # fmt: skip
+    else:
+        found = order_findings(
+            kb, route, product=product.id if product else None, substance=substance, form=form
+        )
+    if any(f.code.startswith("ROUTE_") for f in found):
+        raised[:] = [f for f in raised if f.code not in PRODUCT_ROUTE_ADVICE]
     already = {f.code for f in raised}
-    return [f for f in screening.findings if f.code not in already]
+    return [f for f in found if f.code not in already]
+
+
+#: The product's own route advice, which a substance's route rule says better.
+PRODUCT_ROUTE_ADVICE = frozenset({"ROUTE_AVOID", "ROUTE_SPECIALIST_ONLY"})
 
 
 def _any_stop(findings: list[Finding]) -> bool:

@@ -49,7 +49,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
@@ -58,7 +59,9 @@ from b12.domain.screening import HARD_STOPS, Named, Profile, ScreeningPolicy, sc
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.knowledge.names import normalise
-from b12.knowledge.schema import Product, ScreeningRule
+
+if TYPE_CHECKING:
+    from b12.knowledge.schema import Product, ScreeningRule
 
 #: Where each kind of name is looked up, in order.
 LOOKUPS = {
@@ -106,8 +109,17 @@ def screen_patient(
     mix: Iterable[str] = (),
     policy: ScreeningPolicy | None = None,
     bypass: Mapping[str, str] | None = None,
+    substance: str | None = None,
+    form: str | None = None,
+    indication: str | None = None,
 ) -> Screening:
-    """Screen a patient (and the order: product, route, syringe partners) against the rules."""
+    """Screen a patient and the order against the rules.
+
+    The order is its product (ingredients and excipients from the label) or, without one, its
+    ``substance`` (a regimen's cobalamin, or the one given with a bare strength) and ``form``
+    ("injection" for a strength in mcg/mL); its route; its syringe partners; and the
+    ``indication`` it treats, screened like a condition the patient has.
+    """
     policy = policy or ScreeningPolicy()
     reasons = _checked_bypass(bypass or {})
     chosen: Product | None = kb.lookup("products", product, "product") if product else None
@@ -131,6 +143,9 @@ def screen_patient(
             else:
                 resolved_names.append(resolved)
         named[kind] = tuple(resolved_names)
+    treated = _indication(kb, indication)
+    if treated is not None and not any(treated.ids & n.ids for n in named["condition"]):
+        named["condition"] = (*named["condition"], treated)
     profile = Profile(
         age_months=patient.age_months,
         age_shown=patient.describe_age(),
@@ -140,11 +155,7 @@ def screen_patient(
         medicines=named["medicine"],
         allergies=named["allergy"],
         mix=named["mix"],
-        route=planned,
-        product=chosen.id if chosen else None,
-        product_name=chosen.name if chosen else None,
-        ingredients=frozenset(i.substance for i in chosen.ingredients) if chosen else frozenset(),
-        excipients=frozenset(e.substance for e in chosen.excipients) if chosen else frozenset(),
+        **_order(kb, chosen, planned, substance, form),
     )
     rules: Mapping[str, ScreeningRule] = kb.all("rules")
     found = screen(rules.values(), profile, _conflict_notes(kb))
@@ -168,6 +179,80 @@ def screen_patient(
         product=profile.product,
         fingerprint=kb.fingerprint,
     )
+
+
+def order_findings(
+    kb: Knowledge,
+    route: str,
+    *,
+    product: str | None = None,
+    substance: str | None = None,
+    form: str | None = None,
+) -> tuple[Finding, ...]:
+    """The findings of the order alone (route, substance, excipients, form): what every dose,
+    plan and administration raises whether or not a patient detail is given."""
+    return _order_findings(kb, route, product, substance, form)
+
+
+@lru_cache(maxsize=256)
+def _order_findings(
+    kb: Knowledge, route: str, product: str | None, substance: str | None, form: str | None
+) -> tuple[Finding, ...]:
+    chosen: Product | None = kb.lookup("products", product, "product") if product else None
+    rules = [r for r in kb.all("rules").values() if _order_only(r.trigger)]
+    profile = Profile(**_order(kb, chosen, route, substance, form))
+    return tuple(screen(rules, profile, _conflict_notes(kb)))
+
+
+def _order_only(trigger: Any) -> bool:
+    """A trigger about the order alone: nothing of the patient in it."""
+    return not (
+        trigger.conditions
+        or trigger.medicines
+        or trigger.allergies
+        or trigger.mix
+        or trigger.pregnancy is not None
+        or trigger.breastfeeding is not None
+        or trigger.age_below_years is not None
+        or trigger.age_below_months is not None
+    )
+
+
+def _order(
+    kb: Knowledge, product: Product | None, route: str, substance: str | None, form: str | None
+) -> dict[str, Any]:
+    """The order's part of a screening profile."""
+    if product is not None:
+        if substance is not None:
+            raise InputError(
+                f"the product {product.id} fixes the substance: give the product or the "
+                "substance, not both"
+            )
+        return {
+            "route": route,
+            "product": product.id,
+            "product_name": product.name,
+            "ingredients": frozenset(i.substance for i in product.ingredients),
+            "excipients": frozenset(e.substance for e in product.excipients),
+            "form": product.form,
+        }
+    ingredients: frozenset[str] = frozenset()
+    if substance is not None:
+        entry = kb.lookup("substances", substance, "substance")
+        if entry.role != "cobalamin":
+            cobalamins = [i for i, e in kb.all("substances").items() if e.role == "cobalamin"]
+            raise InputError(
+                f"{entry.name} is not a form of vitamin B12: write one of {', '.join(cobalamins)}"
+            )
+        ingredients = frozenset({entry.id})
+    return {"route": route, "ingredients": ingredients, "form": form}
+
+
+def _indication(kb: Knowledge, name: str | None) -> Named | None:
+    if name is None:
+        return None
+    entry = kb.lookup("indications", name, "indication")
+    return Named(entry.name, entry.name, frozenset({entry.id}))
 
 
 def check(
