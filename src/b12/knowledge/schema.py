@@ -181,6 +181,8 @@ class Medicine(Frozen):
     name: str
     synonyms: tuple[str, ...] = ()
     classes: tuple[Annotated[Id, Ref("medicine-classes")], ...] = ()
+    #: a combination medicine (co-careldopa) stands for each medicine it holds
+    contains: tuple[Annotated[Id, Ref("medicines")], ...] = ()
 
 
 # --- products ------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ Finding codes raised here (level; the rules in screening.yaml set the level of r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
 from b12.domain.routes import parse_route
-from b12.domain.screening import HARD_STOPS, Named, Profile, ScreeningPolicy, screen
+from b12.domain.screening import HARD_STOPS, NO_BYPASS, Named, Profile, ScreeningPolicy, screen
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.knowledge.names import normalise
@@ -283,6 +284,8 @@ def _checked_bypass(bypass: Mapping[str, str]) -> dict[str, str]:
     out = {}
     for code, reason in bypass.items():
         code = code.strip().upper()
+        if code in NO_BYPASS:
+            raise InputError(f"--bypass {code}: no reason lifts this stop; change the order")
         if code not in HARD_STOPS:
             raise InputError(
                 f"--bypass {code}: only a hard stop can be bypassed ({', '.join(sorted(HARD_STOPS))})"
@@ -295,7 +298,28 @@ def _checked_bypass(bypass: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+#: How people write a combination of medicines in one name: "carbidopa/levodopa", "a + b".
+_COMBINED = re.compile(r"\s*(?:/|\+|&|\band\b|\bwith\b|,)\s*", re.IGNORECASE)
+
+
 def _resolve(kb: Knowledge, kind: str, name: str) -> Named | None:
+    """A name as the knowledge ids it stands for; a combination written as one name stands for
+    each of its parts (None when any part is unknown, so it is reported, never half-screened)."""
+    single = _resolve_one(kb, kind, name)
+    if single is not None or kind != "medicine":
+        return single
+    parts = [p for p in _COMBINED.split(name) if p.strip()]
+    if len(parts) < 2:
+        return None
+    resolved = [_resolve_one(kb, kind, p) for p in parts]
+    if any(r is None for r in resolved):
+        return None
+    ids = frozenset(i for r in resolved if r is not None for i in r.ids)
+    shown = " + ".join(r.shown for r in resolved if r is not None)
+    return Named(name, shown if shown != name else name, ids)
+
+
+def _resolve_one(kb: Knowledge, kind: str, name: str) -> Named | None:
     for collection in LOOKUPS[kind]:
         entry = kb.match(collection, name)
         if entry is not None:
@@ -308,6 +332,9 @@ def _resolve(kb: Knowledge, kind: str, name: str) -> Named | None:
 def _stands_for(kb: Knowledge, collection: str, entry: Any) -> set[str]:
     """The ids a name stands for: itself, its classes and their parents, what an allergy covers."""
     ids = {entry.id}
+    medicines = kb.all("medicines")
+    for part in getattr(entry, "contains", ()):
+        ids |= _stands_for(kb, "medicines", medicines[part])
     if collection == "allergens":
         ids |= set(entry.includes)
     if collection == "substances":
