@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from b12.domain.findings import Finding, Level
 from b12.domain.patient import Patient
@@ -345,3 +346,76 @@ def test_give_never_records_a_preserved_product_into_the_spinal_canal(record: An
         )  # fmt: skip
     assert given.recorded is None
     assert "ROUTE_INTRATHECAL_PRESERVED" in {f.code for f in given.stops}
+
+
+# --- one finding per fact ------------------------------------------------------------------------
+
+GOLDEN = yaml.safe_load(
+    (Path(__file__).parent / "golden" / "screening_cases.yaml").read_text(encoding="utf-8")
+)["cases"]
+
+
+def _golden_patient(p: dict[str, Any]) -> Patient:
+    return Patient.of_age(
+        Decimal(p["age_years"]) if "age_years" in p else None,
+        Decimal(p["age_months"]) if "age_months" in p else None,
+        pregnant=p.get("pregnant", False),
+        breastfeeding=p.get("breastfeeding", False),
+        conditions=tuple(p.get("conditions", ())),
+        medications=tuple(p.get("medications", ())),
+        allergies=tuple(p.get("allergies", ())),
+    )
+
+
+#: Findings a plan raises once per distinct dose, volume or phase: one fact each.
+PER_DOSE = {
+    "SITE_SUGGESTION",
+    "COMBINATION_INGREDIENTS",
+    "VOLUME_ROUNDED",
+    "PLAN_VOLUME_NOT_MEASURABLE",
+    "PLAN_OPEN_PHASE_ASSUMED",
+    "PLAN_PHASE_NOT_SCHEDULED",
+    "PLAN_CONTINUES",
+}
+
+
+def _same_fact_twice(findings: tuple[Finding, ...]) -> list[str]:
+    """Two findings of one code in other words about one fact: on the same sources (one rule
+    reached twice), or about the same subject (two rules saying the same of one medicine)."""
+    seen: dict[tuple[str, object], str] = {}
+    twice = []
+    for f in findings:
+        if f.code in PER_DOSE:
+            continue
+        for key in ((f.code, f.basis.sources), (f.code, tuple(sorted(f.basis.values.items())))):
+            if key in seen and seen[key] != f.message:
+                twice.append(f"{f.code}: {seen[key]!r} / {f.message!r}")
+            seen[key] = f.message
+    return twice
+
+
+@pytest.mark.parametrize(
+    "case", GOLDEN, ids=[f"{c['rule']}-{'fires' if c['fires'] else 'quiet'}" for c in GOLDEN]
+)
+def test_one_finding_per_fact_in_dose_and_plan(case: dict[str, Any]) -> None:
+    p = case["profile"]
+    product = p.get("product")
+    patient = _golden_patient(p)
+    if product and not KB.products[product].ingredients[0].amount_mcg:
+        product = None  # no strength to dose from (the plan still screens it below)
+    dose = calculate_dose(
+        KB,
+        DoseRequest(
+            "1000 mcg", product=product, concentration=None if product else "1000mcg/mL",
+            route=p.get("route"), patient=patient, mix=tuple(p.get("mix", ())),
+            substance=p.get("substance"),
+        ),
+    )  # fmt: skip
+    assert _same_fact_twice(dose.findings) == []
+    for indication in ("pernicious-anaemia", "lebers-optic-atrophy"):
+        plan = plan_therapy(
+            KB,
+            PlanRequest(start=date(2027, 1, 4), indication=indication,
+                        product=p.get("product"), patient=patient, months=2),
+        )  # fmt: skip
+        assert _same_fact_twice(plan.findings) == []

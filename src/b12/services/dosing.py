@@ -70,6 +70,7 @@ class DoseRequest:
     today: date | None = None
     mix: tuple[str, ...] = ()
     substance: str | None = None  # the cobalamin of a bare strength (a product names its own)
+    screen_patient: bool = True  # False where the caller screens the patient itself (a plan)
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ def _screening(
     form = product.form if product is not None else "injection"
     substance = request.substance
     found: tuple[Finding, ...]
-    if patient.screenable or request.mix or request.indication:
+    if request.screen_patient and (patient.screenable or request.mix or request.indication):
         found = screen_patient(
             kb, patient, product=product.id if product else None, route=route, mix=request.mix,
             substance=substance, form=form, indication=request.indication,

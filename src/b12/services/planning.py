@@ -367,6 +367,7 @@ def _check(
         d.route,
         patient=request.patient,
         substance=None if request.product else substance,
+        screen_patient=False,  # the plan screens the patient once, with its indication
     )
     try:
         result = calculate_dose(kb, dose)

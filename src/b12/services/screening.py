@@ -159,7 +159,7 @@ def screen_patient(
         **_order(kb, chosen, planned, substance, form),
     )
     rules: Mapping[str, ScreeningRule] = kb.all("rules")
-    found = screen(rules.values(), profile, _conflict_notes(kb))
+    found = _one_per_fact(kb, screen(rules.values(), profile, _conflict_notes(kb)))
     found += _mix_without_data(kb, rules.values(), profile.mix)
     bypassed = {
         code: reason for code, reason in reasons.items() if any(f.code == code for f in found)
@@ -180,6 +180,22 @@ def screen_patient(
         product=profile.product,
         fingerprint=kb.fingerprint,
     )
+
+
+def _one_per_fact(kb: Knowledge, found: list[Finding]) -> list[Finding]:
+    """One finding for one code about one subject (the same medicine, condition, route...):
+    where two rules say the same kind of thing about it (neomycin, and the seeds' aminoglycosides),
+    the loudest and then the most trusted speaks. Input order is kept otherwise."""
+    kept: dict[tuple[str, tuple[tuple[str, str], ...]], Finding] = {}
+    for f in found:
+        key = (f.code, tuple(sorted(f.basis.values.items())))
+        old = kept.get(key)
+        if old is None or (f.level.rank, kb.trust(f.basis.sources)) > (
+            old.level.rank,
+            kb.trust(old.basis.sources),
+        ):
+            kept[key] = f
+    return [f for f in found if kept[(f.code, tuple(sorted(f.basis.values.items())))] is f]
 
 
 def order_findings(
