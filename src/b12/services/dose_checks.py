@@ -173,7 +173,11 @@ def indication_range(
         ]
     if any(low <= mass.mcg <= high for low, high in table.ranges):
         return []
-    values = {"dose": format_mass(mass.mcg), "indication": indication.id, "regimens": table.regimens}
+    values = {
+        "dose": format_mass(mass.mcg),
+        "indication": indication.id,
+        "regimens": table.regimens,
+    }
     if table.group:
         values["patient"] = population or ""
     return [

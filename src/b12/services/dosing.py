@@ -44,7 +44,6 @@ from b12.domain.routes import parse_route
 from b12.domain.volume import Measured, draw
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
-from b12.services.patient_groups import population_of
 from b12.services.dose_checks import (
     indication_range,
     plausibility,
@@ -52,6 +51,7 @@ from b12.services.dose_checks import (
     site_checks,
     weak_positions,
 )
+from b12.services.patient_groups import population_of
 
 if TYPE_CHECKING:
     from b12.knowledge.schema import Product

@@ -20,7 +20,12 @@ REFERENCE_TRUST = 3
 CHILDREN = frozenset({"child", "infant"})
 #: The indications that are B12 deficiency itself. A regimen one of them holds for a patient group
 #: (the UK regimen with neurological involvement, the Lexicomp children's regimen) serves them all.
-DEFICIENCY = ("b12-deficiency", "pernicious-anaemia", "megaloblastic-anaemia", "dietary-b12-deficiency")
+DEFICIENCY = (
+    "b12-deficiency",
+    "pernicious-anaemia",
+    "megaloblastic-anaemia",
+    "dietary-b12-deficiency",
+)
 #: Categories of the indications that lead to B12 deficiency (gi-malabsorption, funicular-myelosis ...).
 DEFICIENCY_CATEGORIES = frozenset({"deficiency", "haematological", "neurological"})
 
@@ -58,9 +63,7 @@ def treats_deficiency(kb: Knowledge, indication: Indication) -> bool:
     return (
         indication.status == "supported"
         and indication.category in DEFICIENCY_CATEGORIES
-        and not any(
-            kb.trust(r.sources) >= GUIDELINE_TRUST for r in kb.regimens_for(indication.id)
-        )
+        and not any(kb.trust(r.sources) >= GUIDELINE_TRUST for r in kb.regimens_for(indication.id))
     )
 
 

@@ -262,7 +262,11 @@ def _neuro_fit(
 ) -> list[Finding]:
     """With neurological involvement: say when the product's substance has no regimen written for
     it, or when the plan's regimen is not one."""
-    group = f" for {'an infant' if population == 'infant' else 'a child'}" if population in CHILDREN else ""
+    group = (
+        f" for {'an infant' if population == 'infant' else 'a child'}"
+        if population in CHILDREN
+        else ""
+    )
     written = [
         x
         for x in group_regimens(kb, True, None)
@@ -273,7 +277,9 @@ def _neuro_fit(
     follows = (
         f"written for it with {r.substance}"
         if r.neuro is True
-        else ("which is for patients without it" if r.neuro is False else "which does not speak to it")
+        else (
+            "which is for patients without it" if r.neuro is False else "which does not speak to it"
+        )
     )
     if substance is not None and not mine:
         other = (
