@@ -342,6 +342,7 @@ class Phase(Frozen):
     doses: Range | None = None
     duration_days: Range | None = None
     until: str | None = None
+    total_mcg: Range | None = None  # the phase ends with the dose that reaches this total
     lifelong: bool = False
     routes: tuple[Route, ...] = ()
     gate: str | None = None
@@ -354,10 +355,12 @@ class Phase(Frozen):
             raise ValueError("give one of every_days, per_week, per_month")
         if not rhythms and self.frequency_note is None:
             raise ValueError("give every_days, per_week or per_month (or a frequency_note)")
-        if not (self.doses or self.duration_days or self.until or self.lifelong):
+        if not (self.doses or self.duration_days or self.until or self.total_mcg or self.lifelong):
             raise ValueError(
-                "say how long the phase lasts: doses, duration_days, until or lifelong"
+                "say how long the phase lasts: doses, duration_days, until, total_mcg or lifelong"
             )
+        if self.total_mcg is not None and self.dose_to_mcg is not None:
+            raise ValueError("total_mcg counts a steady dose; an escalating phase gives doses")
         return self
 
 

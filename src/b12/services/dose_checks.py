@@ -15,6 +15,12 @@ from b12.domain.patient import ADULT_MONTHS, Patient
 from b12.domain.quantity import Mass
 from b12.domain.routes import INJECTED
 from b12.knowledge.base import Knowledge
+from b12.services.patient_groups import (
+    CHILDREN,
+    group_regimens,
+    population_fits,
+    treats_deficiency,
+)
 
 if TYPE_CHECKING:
     from b12.knowledge.schema import InjectionSite, Product
@@ -102,40 +108,85 @@ def plausibility(
     return []
 
 
-def indication_range(kb: Knowledge, name: str, mass: Mass) -> list[Finding]:
+class _IndicationRanges(NamedTuple):
+    """What indication_range needs for one indication and patient group, whatever the dose."""
+
+    indication: Any
+    ranges: tuple[tuple[Decimal, Decimal], ...]  # (lowest, highest) per phase, sorted
+    shown: str
+    regimens: str
+    sources: tuple[str, ...]
+    group: str  # " for a child", " for an infant" or ""
+
+
+@lru_cache(maxsize=128)
+def _indication_ranges(kb: Knowledge, name: str, population: str | None) -> _IndicationRanges:
+    """The dose ranges of the regimens for the indication written for the patient's group (age):
+    a child's from the children's regimen, an adult's from the adult ones."""
     indication = kb.lookup("indications", name, "indication")
-    regimens = [r for r in kb.regimens_for(indication.id) if r.status != "contradicted"]
-    trusted = [r for r in regimens if kb.trust(r.sources) >= TRUSTED] or regimens
-    if not trusted:
-        return [
-            finding(
-                "DOSE_OUTSIDE_INDICATION",
-                Level.INFO,
-                f"No regimen in the knowledge base doses {indication.name}; the dose was not range-checked.",
-                indication.sources,
-                {"indication": indication.id},
-            )
-        ]
-    ranges = sorted(
-        {(p.dose_mcg.min, (p.dose_to_mcg or p.dose_mcg).max) for r in trusted for p in r.phases}
+    regimens = [
+        r
+        for r in kb.regimens_for(indication.id)
+        if r.status != "contradicted" and population_fits(r.population, population)
+    ]
+    if population in CHILDREN and treats_deficiency(kb, indication):
+        regimens += [r for r in group_regimens(kb, False, population) if r not in regimens]
+    top = max((kb.trust(r.sources) for r in regimens), default=0)
+    trusted = [r for r in regimens if kb.trust(r.sources) >= min(TRUSTED, top)]
+    ranges = tuple(
+        sorted(
+            {(p.dose_mcg.min, (p.dose_to_mcg or p.dose_mcg).max) for r in trusted for p in r.phases}
+        )
     )
-    if any(low <= mass.mcg <= high for low, high in ranges):
-        return []
     shown = ", ".join(
         format_mass(lo) if lo == hi else f"{format_number(lo)}-{format_mass(hi)}"
         for lo, hi in ranges
     )
+    group = {"child": " for a child", "infant": " for an infant"}.get(population or "", "")
+    return _IndicationRanges(
+        indication,
+        ranges,
+        shown,
+        ", ".join(r.id for r in trusted),
+        tuple(dict.fromkeys(s for r in trusted for s in r.sources)),
+        group,
+    )
+
+
+def indication_range(
+    kb: Knowledge, name: str, mass: Mass, population: str | None = None
+) -> list[Finding]:
+    """The dose against the regimens for the indication and the patient's group (population_of)."""
+    table = _indication_ranges(kb, name, population)
+    indication = table.indication
+    if not table.ranges:
+        return [
+            finding(
+                "DOSE_OUTSIDE_INDICATION",
+                Level.INFO,
+                f"No regimen in the knowledge base doses {indication.name}{table.group}; the dose was "
+                "not range-checked.",
+                indication.sources,
+                {"indication": indication.id},
+            )
+        ]
+    if any(low <= mass.mcg <= high for low, high in table.ranges):
+        return []
+    values = {
+        "dose": format_mass(mass.mcg),
+        "indication": indication.id,
+        "regimens": table.regimens,
+    }
+    if table.group:
+        values["patient"] = population or ""
     return [
         finding(
             "DOSE_OUTSIDE_INDICATION",
             Level.WARNING,
-            f"{format_mass(mass.mcg)} is outside the doses the regimens for {indication.name} use ({shown}).",
-            tuple(dict.fromkeys(s for r in trusted for s in r.sources)),
-            {
-                "dose": format_mass(mass.mcg),
-                "indication": indication.id,
-                "regimens": ", ".join(r.id for r in trusted),
-            },
+            f"{format_mass(mass.mcg)} is outside the doses the regimens for {indication.name}"
+            f"{table.group} use ({table.shown}).",
+            table.sources,
+            values,
         )
     ]
 

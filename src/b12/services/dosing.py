@@ -5,7 +5,8 @@ Finding codes raised here (level):
   DOSE_UNIT_SLIP (stop)              a mg/mcg slip: the dose is implausible, its mcg reading is not
   DOSE_IMPLAUSIBLE (stop)            >= 10x the largest single injected dose of any trusted regimen
   DOSE_ABOVE_TRUSTED_MAX (warning)   above that largest dose, below 10x
-  DOSE_OUTSIDE_INDICATION (warning)  outside every dose range the indication's regimens use
+  DOSE_OUTSIDE_INDICATION (warning)  outside every dose range the indication's regimens use for the
+                                     patient's age group (a child's: the children's regimen)
   VOLUME_IMPLAUSIBLE (stop)          no injection site takes the volume at any age
   VOLUME_ABOVE_AGE_LIMITS (warning)  no site takes the volume at the patient's age
   VOLUME_ROUNDED (info)              the syringe cannot measure the exact volume; rounding stated
@@ -51,6 +52,7 @@ from b12.services.dose_checks import (
     site_checks,
     weak_positions,
 )
+from b12.services.patient_groups import population_of
 
 if TYPE_CHECKING:
     from b12.knowledge.schema import Product
@@ -173,7 +175,8 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
         kb, parsed.mass, slip_possible=not parsed.assumed_iu_is_mcg, route=route
     )
     if request.indication:
-        findings += indication_range(kb, request.indication, parsed.mass)
+        population = population_of(patient)
+        findings += indication_range(kb, request.indication, parsed.mass, population)
 
     measured: Measured | None = None
     units: Decimal | None = None

@@ -8,7 +8,9 @@ Finding codes raised here (level):
   PLAN_REGIMEN_NOT_DEFAULT (warning)  the regimen is contradicted or unsupported; its conflict is named
   PLAN_SUBSTANCE_DIFFERS (warning)    the product's cobalamin is not the regimen's
   PLAN_POPULATION_DIFFERS (warning)   an adult regimen for a child, or the reverse
-  PLAN_NEURO_NOT_ADDRESSED (warn/info) neurological involvement, regimen without (or silent on) it
+  PLAN_NEURO_NOT_ADDRESSED (warning)  neurological involvement, regimen without (or silent on) it
+  PLAN_NEURO_NO_SUBSTANCE_REGIMEN (warning) neurological involvement, and no regimen of the
+                                      product's substance is written for it (regimen_choice.py)
   PLAN_RANGE_READ (info)              how ranges in the source were read (see domain/schedule.py)
   PLAN_OPEN_PHASE_ASSUMED (warning)   an "until ..." phase planned for a default length, then a review
   PLAN_PHASE_NOT_SCHEDULED (warning)  a phase without a rhythm the planner can date
