@@ -9,6 +9,7 @@ Finding codes raised here (level):
   RECORD_OVERDUE (warning)     a planned dose is past its (re-flowed) due date
   RECORD_DUE_TODAY (info)      a dose is due on the status date
   RECORD_NEXT_LABS (info)      the next planned laboratory checks (maintenance rhythm included)
+  RECORD_REACTION_STOP (stop)  a reaction after an injection stops the next dose (domain/reactions.py)
   RETIC_*, REMISSION_*, HB_FALLING, POTASSIUM_*, NEURO_NEW_SYMPTOMS (lab_response.py)
 """
 
@@ -23,6 +24,7 @@ from b12.domain import lab_response as rules
 from b12.domain.course import CourseDose
 from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, Level, finding
+from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.records import AdverseEvent, LabResult, PatientRecord, Prescription, current
 from b12.services.ports import UnitOfWork
 from b12.services.record import active_prescription, course_of, find_patient, prescription_dict
@@ -78,7 +80,9 @@ def patient_status(uow: UnitOfWork, code: str, on: date) -> Status:
     labs = tuple(current(uow.labs.for_patient(record.id)))
     events = tuple(current(uow.events.for_patient(record.id)))
     timeline = _timeline(course, labs, events)
-    findings = _due(course, on) + response(course, labs, events, record.profile.get("sex"))
+    given = current(uow.administrations.for_patient(record.id))
+    findings = [reaction_stop(e, why) for e, why in open_reactions(events, given)]
+    findings += _due(course, on) + response(course, labs, events, record.profile.get("sex"))
     if rx is not None:
         findings += _next_labs(rx, on)
     return Status(record, rx, course, labs, events, timeline, on, tuple(findings))

@@ -24,6 +24,8 @@ from b12.domain.course import CourseDose, next_owed, planned_doses, reflow
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.json_data import to_json
 from b12.domain.patient import Patient
+from b12.domain.reactions import open_reactions, reaction_stop
+from b12.domain.reasons import meaningful_reason
 from b12.domain.records import (
     AdverseEvent,
     LabResult,
@@ -190,6 +192,10 @@ def prescribe(
     """Plan with the patient's profile and keep the plan; it replaces the active prescription."""
     from b12.services.planning import plan_therapy
 
+    if override is not None:
+        override = meaningful_reason(
+            override, "--override", "--override 'benefit outweighs the risk, discussed with patient'"
+        )
     record = find_patient(uow, code)
     request = replace(request, patient=patient_on(record, request.start))
     plan = plan_therapy(kb, request)
@@ -229,8 +235,7 @@ def stop_prescription(
     old = active_prescription(uow, record.id)
     if old is None:
         raise InputError(f"patient {code!r} has no active prescription to stop")
-    if not reason.strip():
-        raise InputError("say why the prescription stops: --reason TEXT")
+    reason = meaningful_reason(reason, "--reason", "--stop --reason 'remission, switched to oral'")
     rx = replace(
         old, id=new_id(), status="stopped", prescribed_at=now, prescribed_by=who,
         replaces_id=old.id, reason=reason.strip(),
@@ -360,6 +365,7 @@ class Due:
     patient: str
     dose: CourseDose
     overdue_days: int
+    stops: tuple[Finding, ...] = ()  # a reaction after an injection: not to be given as it is
 
     def to_dict(self) -> dict[str, Any]:
         d = self.dose
@@ -373,7 +379,8 @@ class Due:
             "route": d.planned.route,
             "phase": d.planned.phase,
             "overdue_days": self.overdue_days,
-            "state": "overdue" if self.overdue_days > 0 else "due",
+            "state": "stop" if self.stops else "overdue" if self.overdue_days > 0 else "due",
+            "stops": [f.to_dict() for f in self.stops],
         }
 
 
@@ -386,7 +393,14 @@ def due_on(uow: UnitOfWork, on: date) -> list[Due]:
             continue
         owed = next_owed(course_of(uow, rx))
         if owed is not None and owed.due <= on:
-            out.append(Due(record.code, owed, (on - owed.due).days))
+            stops = tuple(
+                reaction_stop(e, why)
+                for e, why in open_reactions(
+                    current(uow.events.for_patient(record.id)),
+                    current(uow.administrations.for_patient(record.id)),
+                )
+            )
+            out.append(Due(record.code, owed, (on - owed.due).days, stops))
     return sorted(out, key=lambda d: (d.dose.due, d.patient))
 
 
