@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from b12.domain.audit import ChainCheck, verify_chain
-from b12.domain.course import CourseDose, next_owed, planned_doses, reflow
+from b12.domain.course import CourseDose, carry_over, next_owed, planned_doses, reflow
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.json_data import to_json
 from b12.domain.patient import Patient
@@ -28,6 +28,7 @@ from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import (
     AdverseEvent,
+    Administration,
     LabResult,
     PatientRecord,
     Prescription,
@@ -266,13 +267,36 @@ def _replaces(old: Prescription) -> Finding:
     )
 
 
+def replaced_by(uow: UnitOfWork, rx: Prescription) -> list[Prescription]:
+    """The prescriptions ``rx`` replaced, one after the other (newest first)."""
+    rows = {r.id: r for r in uow.prescriptions.for_patient(rx.patient_id)}
+    out: list[Prescription] = []
+    at = rows.get(rx.replaces_id or "")
+    while at is not None and at not in out:
+        out.append(at)
+        at = rows.get(at.replaces_id or "")
+    return out
+
+
 def course_of(uow: UnitOfWork, rx: Prescription) -> tuple[CourseDose, ...]:
+    """The course of ``rx``, with the doses given under the prescriptions it replaced counted
+    toward it (domain/course.py: carry_over)."""
     given = [a for a in current(uow.administrations.for_patient(rx.patient_id))]
     missed = [m for m in current(uow.missed.for_patient(rx.patient_id))]
+    earlier: list[tuple[str, Administration]] = []
+    for old in replaced_by(uow, rx):
+        kinds = {d.number: d.phase_kind for d in planned_doses(old.plan)}
+        earlier += [
+            (kinds[a.planned_number], a)
+            for a in given
+            if a.prescription_id == old.id and a.planned_number in kinds
+        ]
+    planned, carried = carry_over(planned_doses(rx.plan), rx.start, earlier)
     return reflow(
-        planned_doses(rx.plan),
+        planned,
         [a for a in given if a.prescription_id == rx.id],
         [m for m in missed if m.prescription_id == rx.id],
+        carried,
     )
 
 

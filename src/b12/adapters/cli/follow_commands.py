@@ -90,6 +90,12 @@ def status(
     c.print(
         f"[bold]Patient {code}[/bold] on {d['date']}: {d['given']} of {d['planned']} doses given; next due {d['next_due'] or 'none'}."
     )
+    if d["replaced"]:
+        shown = "; ".join(f"{o['id']} ({o['regimen']}, from {o['start']})" for o in d["replaced"])
+        c.print(
+            f"Replaces prescription(s) {shown}: {d['carried_over']} dose(s) given under them "
+            "count toward this one."
+        )
     rows = [
         (e.on.isoformat(), e.kind, e.says)
         for e in found.timeline
