@@ -46,6 +46,7 @@ from b12.services.record import (
     patient_on,
 )
 from b12.services.site_rotation import choose_site, read_site
+from b12.services.technique import NeedleAdvice, needle_for
 
 ROTATION_SOURCES = ("nursing-references",)
 MISSED_SOURCES = ("seed-003",)
@@ -78,6 +79,7 @@ class Given:
     dose: DoseResult | None
     site: str | None
     findings: tuple[Finding, ...]
+    needle: NeedleAdvice | None = None  # the needle and angle (None when nothing is recorded)
 
     @property
     def stops(self) -> tuple[Finding, ...]:
@@ -93,6 +95,7 @@ class Given:
             else {"number": p.planned.number, "due": p.due.isoformat(), **to_json(vars(p.planned))},
             "dose": None if self.dose is None else self.dose.to_dict(),
             "site": self.site,
+            "technique": None if self.needle is None else self.needle.to_dict(),
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -175,7 +178,7 @@ def give(
     uow.administrations.add(given)
     audit(uow, who, "give", given, record.id)
     uow.commit()
-    return Given(given, owed, dose, site, ordered)
+    return Given(given, owed, dose, site, ordered, needle_for(kb, dose.route, patient))
 
 
 def _five_rights(

@@ -239,6 +239,8 @@ def give(
             f"[bold]Draw {format_volume(d.measured.rounded_ml)}[/bold] for {format_mass(d.dose_mcg)} {d.route}"
             + (f", {done.site}" if done.site else "")
         )
+    if done.needle is not None:
+        c.print(f"Needle {done.needle.line} [dim]basis: {', '.join(done.needle.sources)}[/dim]")
     c.print(f"Recorded ({a.id}).")
     show_findings(c, done.findings)
     return _stop_code(done.findings)
