@@ -51,7 +51,9 @@ HYPERSENSITIVITY_TERMS: dict[str, str] = {
     "facial swelling": "anaphylaxis",
 }
 _TERMS = re.compile(
-    r"\b(" + "|".join(re.escape(t) for t in sorted(HYPERSENSITIVITY_TERMS, key=len, reverse=True)) + ")",
+    r"\b((?:"
+    + "|".join(re.escape(t) for t in sorted(HYPERSENSITIVITY_TERMS, key=len, reverse=True))
+    + r")[\w-]*)",
     re.IGNORECASE,
 )
 

@@ -134,11 +134,15 @@ def due(
         (x["patient"], str(x["dose_number"]), x["due"], _due_state(x), str(x["overdue_days"]))
         for x in (d.to_dict() for d in listed)
     ]
-    console().print(
+    c = console()
+    c.print(
         table(
             f"Due on {day.isoformat()}", ("patient", "dose", "due", "state", "days overdue"), rows
         )
     )
+    for d in listed:
+        for f in d.stops:
+            c.print(f"[bold red]STOP[/bold red] {d.patient}: {f.code}")
     return stopped
 
 
