@@ -11,8 +11,9 @@ The re-flow rule (seed 003: a missed injection is never doubled):
 A prescription that replaces the active one (a change of regimen, product or dose) does not start
 the course again. The doses given under the prescriptions it replaces are carried over: each
 counts toward the new prescription's first not-yet-counted dose of the same phase kind (loading,
-consolidation, maintenance), in the order they were given. The doses not counted then start on
-the new prescription's start date, keeping their prescribed intervals (``carry_over``). A
+consolidation, maintenance), in the order they were given. The first dose not counted then falls
+on the new prescription's start date, every gap kept as prescribed (``carry_over``); the re-flow
+may put it later, when the gap from the last dose given is longer. A
 prescription started after a stop replaces nothing and starts afresh.
 """
 
@@ -85,8 +86,8 @@ def carry_over(
     """The new prescription's doses re-dated, and which of them the earlier doses count as.
 
     ``earlier`` holds each dose given under a replaced prescription with its phase kind there.
-    Each counts toward the first uncounted planned dose of the same phase kind; the doses not
-    counted are moved back so the first of them falls on ``start`` (intervals kept)."""
+    Each counts toward the first uncounted planned dose of the same phase kind; every dose is
+    then moved so that the first one not counted falls on ``start`` (the gaps stay as prescribed)."""
     free: dict[str, list[PlannedDose]] = {}
     for dose in planned:
         free.setdefault(dose.phase_kind, []).append(dose)
@@ -97,10 +98,8 @@ def carry_over(
     rest = [d for d in planned if d.number not in counted]
     if not counted or not rest:
         return tuple(planned), counted
-    shift = rest[0].date - start
-    return tuple(
-        d if d.number in counted else replace(d, date=d.date - shift) for d in planned
-    ), counted
+    shift = rest[0].date - start  # every dose moves, so the gaps between them stay as prescribed
+    return tuple(replace(d, date=d.date - shift) for d in planned), counted
 
 
 def reflow(
