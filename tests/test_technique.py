@@ -149,4 +149,8 @@ def test_give_prints_the_needle_for_the_patient(tmp_path: Path) -> None:
     _, out, _ = cli("give", "P-1", "--lot", "L", "--expiry", "2027-01-01", "--at",
                     "2026-01-06T09:00", "--db", sqlite_url, "--json")  # fmt: skip
     technique = json.loads(out)["technique"]
-    assert (technique["gauge"], technique["length_mm"], technique["angle_degrees"]) == ("22-25", 38, 90)
+    assert (technique["gauge"], technique["length_mm"], technique["angle_degrees"]) == (
+        "22-25",
+        38,
+        90,
+    )

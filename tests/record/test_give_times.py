@@ -38,7 +38,9 @@ def record(sqlite_url: str, kb):  # type: ignore[no-untyped-def]
 
 def _give(record, kb, at: datetime):  # type: ignore[no-untyped-def]
     with record.unit_of_work() as uow:
-        return give(uow, kb, GiveRequest("P-1", at, lot="L1", expiry=date(2027, 1, 1)), "nurse", NOW)
+        return give(
+            uow, kb, GiveRequest("P-1", at, lot="L1", expiry=date(2027, 1, 1)), "nurse", NOW
+        )
 
 
 def test_the_clock_skew_is_five_minutes() -> None:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from b12.bootstrap import open_record
 from b12.domain.reactions import HYPERSENSITIVITY_TERMS, REACTION_STOP
 from tests.record.helpers import cli
 
@@ -71,7 +72,9 @@ def _event(db: str, description: str, severity: str, at: str = "2026-01-05T09:30
 
 
 def _given(db: str) -> int:
-    return int(json.loads(cli("status", "P-1", "--at", "2026-01-06", "--db", db, "--json")[1])["given"])
+    return int(
+        json.loads(cli("status", "P-1", "--at", "2026-01-06", "--db", db, "--json")[1])["given"]
+    )
 
 
 @pytest.mark.parametrize(("description", "severity"), STOPPING)
@@ -114,6 +117,12 @@ def test_a_reaction_stops_the_next_give_until_a_reasoned_override(
     assert _given(db) == 2
     _, out, _ = cli("audit-log", "verify", "--db", db, "--json")
     assert json.loads(out)["intact"] is True
+    with open_record(db).unit_of_work() as uow:
+        entries = list(uow.audit.entries())
+    refusals = [e for e in entries if e.action == "give-refused"]
+    assert len(refusals) == 2  # the two attempts above, each with its stop
+    (bypass,) = [e for e in entries if e.action == "give" and e.payload["override_reason"]]
+    assert (bypass.who, bypass.payload["override_reason"]) == ("dr Lee", BYPASS)
     # the bypass covers this event: the next dose is given as usual, and nothing shows the stop
     assert cli("give", "P-1", *LOT, "--at", "2026-01-07T09:00", "--db", db)[0] == 0
     code, out, _ = cli("status", "P-1", "--at", "2026-01-07", "--db", db, "--json")

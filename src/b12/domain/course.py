@@ -134,9 +134,7 @@ def reflow(
         else:
             state = "missed" if owed else "planned"
             actual = due
-        out.append(
-            CourseDose(dose, due, state, administration, owed, gap, dose.number in carried)
-        )
+        out.append(CourseDose(dose, due, state, administration, owed, gap, dose.number in carried))
         previous_actual, previous_planned = actual, dose.date
     return tuple(out)
 

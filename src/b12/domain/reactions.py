@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from b12.domain.findings import Finding, Level, finding
-from b12.domain.records import AdverseEvent, Administration
+from b12.domain.records import Administration, AdverseEvent
 
 REACTION_STOP = "RECORD_REACTION_STOP"
 SEVERE = "severe"

@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from b12.domain.json_data import to_json
-from b12.domain.records import current
 from b12.domain.reasons import meaningful_reason
+from b12.domain.records import current
 from b12.errors import InputError
 from b12.services.ports import UnitOfWork
 from b12.services.record import find_patient, new_id

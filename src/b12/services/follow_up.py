@@ -26,8 +26,8 @@ from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.records import (
-    AdverseEvent,
     Administration,
+    AdverseEvent,
     LabResult,
     PatientRecord,
     Prescription,

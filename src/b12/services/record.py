@@ -27,8 +27,8 @@ from b12.domain.patient import Patient
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import (
-    AdverseEvent,
     Administration,
+    AdverseEvent,
     LabResult,
     PatientRecord,
     Prescription,
@@ -195,7 +195,9 @@ def prescribe(
 
     if override is not None:
         override = meaningful_reason(
-            override, "--override", "--override 'benefit outweighs the risk, discussed with patient'"
+            override,
+            "--override",
+            "--override 'benefit outweighs the risk, discussed with patient'",
         )
     record = find_patient(uow, code)
     request = replace(request, patient=patient_on(record, request.start))

@@ -53,9 +53,9 @@ from typing import Any
 
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
+from b12.domain.reasons import meaningful_reason
 from b12.domain.routes import parse_route
 from b12.domain.screening import HARD_STOPS, Named, Profile, ScreeningPolicy, screen
-from b12.domain.reasons import meaningful_reason
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.knowledge.names import normalise
