@@ -7,12 +7,20 @@ The re-flow rule (seed 003: a missed injection is never doubled):
 * A missed or refused dose stays owed: it becomes due the day after it was missed at the
   earliest, and every later dose moves with it. Nothing is ever given twice to catch up.
 * A dose given late moves the doses after it the same way; a dose given early moves nothing.
+
+A prescription that replaces the active one (a change of regimen, product or dose) does not start
+the course again. The doses given under the prescriptions it replaces are carried over: each
+counts toward the new prescription's first not-yet-counted dose of the same phase kind (loading,
+consolidation, maintenance), in the order they were given. The first dose not counted then falls
+on the new prescription's start date, every gap kept as prescribed (``carry_over``); the re-flow
+may put it later, when the gap from the last dose given is longer. A
+prescription started after a stop replaces nothing and starts afresh.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -33,6 +41,7 @@ class PlannedDose:
     volume_ml: Decimal | None
     route: str
     phase: str
+    phase_kind: str = ""  # loading, consolidation, maintenance (the phase name when not known)
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class CourseDose:
     given: Administration | None
     misses: tuple[MissedDose, ...]
     min_gap_days: int  # the prescribed gap from the dose before (0 for the first)
+    carried: bool = False  # given under a prescription this one replaced
 
     @property
     def moved_days(self) -> int:
@@ -64,18 +74,45 @@ def planned_doses(plan: Mapping[str, Any]) -> tuple[PlannedDose, ...]:
                 None if volume is None else Decimal(str(volume)),
                 str(item["route"]),
                 str(item.get("phase", "")),
+                str(item.get("phase_kind") or item.get("phase", "")),
             )
         )
     return tuple(out)
+
+
+def carry_over(
+    planned: Sequence[PlannedDose], start: date, earlier: Sequence[tuple[str, Administration]]
+) -> tuple[tuple[PlannedDose, ...], dict[int, Administration]]:
+    """The new prescription's doses re-dated, and which of them the earlier doses count as.
+
+    ``earlier`` holds each dose given under a replaced prescription with its phase kind there.
+    Each counts toward the first uncounted planned dose of the same phase kind; every dose is
+    then moved so that the first one not counted falls on ``start`` (the gaps stay as prescribed)."""
+    free: dict[str, list[PlannedDose]] = {}
+    for dose in planned:
+        free.setdefault(dose.phase_kind, []).append(dose)
+    counted: dict[int, Administration] = {}
+    for kind, given in sorted(earlier, key=lambda pair: pair[1].given_at):
+        if free.get(kind):
+            counted[free[kind].pop(0).number] = given
+    rest = [d for d in planned if d.number not in counted]
+    if not counted or not rest:
+        return tuple(planned), counted
+    shift = rest[0].date - start  # every dose moves, so the gaps between them stay as prescribed
+    return tuple(replace(d, date=d.date - shift) for d in planned), counted
 
 
 def reflow(
     planned: Sequence[PlannedDose],
     given: Sequence[Administration],
     missed: Sequence[MissedDose],
+    carried: Mapping[int, Administration] | None = None,
 ) -> tuple[CourseDose, ...]:
-    """Every planned dose with its due date after re-flow (see the module's rule)."""
-    by_number = {a.planned_number: a for a in given if a.planned_number is not None}
+    """Every planned dose with its due date after re-flow (see the module's rule); ``carried``:
+    the doses given under replaced prescriptions, by the planned number they count as."""
+    carried = carried or {}
+    own = {a.planned_number: a for a in given if a.planned_number is not None}
+    by_number = {**carried, **own}
     misses: dict[int, list[MissedDose]] = {}
     for m in missed:
         misses.setdefault(m.planned_number, []).append(m)
@@ -97,7 +134,7 @@ def reflow(
         else:
             state = "missed" if owed else "planned"
             actual = due
-        out.append(CourseDose(dose, due, state, administration, owed, gap))
+        out.append(CourseDose(dose, due, state, administration, owed, gap, dose.number in carried))
         previous_actual, previous_planned = actual, dose.date
     return tuple(out)
 

@@ -13,6 +13,8 @@ Finding codes raised here (level):
   RECORD_SITE_SUGGESTED (info)     the site to use: rotated away from recent sites, within limits
   RECORD_SITE_NOT_ROTATED (warning) the same site as the last injection
   RECORD_NOT_RECORDED (stop)       a stop was raised: nothing recorded without --override REASON
+  RECORD_REACTION_STOP (stop)      a hypersensitivity or severe reaction after an injection
+                                   (domain/reactions.py); lifted by a dose given with --override
   RECORD_MISSED_REVIEW (warning)   a missed dose: never doubled, re-flowed, prescriber to review
   DOSE_*, VOLUME_*, SITE_*, PRODUCT_EXPIRED (stop) ... from the dosing service
 """
@@ -20,7 +22,7 @@ Finding codes raised here (level):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +30,8 @@ from b12.domain.course import CourseDose, next_owed
 from b12.domain.display import format_mass
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.json_data import to_json
+from b12.domain.reactions import open_reactions, reaction_stop
+from b12.domain.reasons import meaningful_reason
 from b12.domain.records import Administration, MissedDose, MissKind, current
 from b12.domain.screening import NO_BYPASS
 from b12.errors import InputError
@@ -43,9 +47,17 @@ from b12.services.record import (
     patient_on,
 )
 from b12.services.site_rotation import choose_site, read_site
+from b12.services.technique import NeedleAdvice, needle_for
 
 ROTATION_SOURCES = ("nursing-references",)
 MISSED_SOURCES = ("seed-003",)
+#: How far ahead of the clock a dose may be recorded (clocks of two machines differ a little).
+CLOCK_SKEW = timedelta(minutes=5)
+OVERRIDE_EXAMPLE = "--override 'prescriber reviewed the reaction: give with adrenaline at hand'"
+
+
+class GiveTimeError(InputError):
+    """A time of giving that cannot be true: in the future, or before the prescription starts."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,7 @@ class Given:
     dose: DoseResult | None
     site: str | None
     findings: tuple[Finding, ...]
+    needle: NeedleAdvice | None = None  # the needle and angle (None when nothing is recorded)
 
     @property
     def stops(self) -> tuple[Finding, ...]:
@@ -83,16 +96,36 @@ class Given:
             else {"number": p.planned.number, "due": p.due.isoformat(), **to_json(vars(p.planned))},
             "dose": None if self.dose is None else self.dose.to_dict(),
             "site": self.site,
+            "technique": None if self.needle is None else self.needle.to_dict(),
             "findings": [f.to_dict() for f in self.findings],
         }
 
 
-def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str) -> Given:
-    """Check the five rights against the active prescription, then record (unless a stop)."""
+def give(
+    uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, now: datetime | None = None
+) -> Given:
+    """Check the five rights against the active prescription, then record (unless a stop).
+
+    ``now`` is the clock's time: a dose more than CLOCK_SKEW after it is refused (callers that
+    replay past doses, such as the worked example, may leave it out)."""
+    override = None
+    if request.override is not None:
+        override = meaningful_reason(request.override, "--override", OVERRIDE_EXAMPLE)
+    if now is not None and request.at > now + CLOCK_SKEW:
+        raise GiveTimeError(
+            f"--at {request.at.isoformat()} is in the future (now {now.isoformat()}, "
+            f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes of clock difference allowed): "
+            "record a dose after it is given, with the time it was given"
+        )
     record = find_patient(uow, request.patient)
     day = request.at.date()
     patient = patient_on(record, day)
     rx = active_prescription(uow, record.id)
+    if rx is not None and day < rx.start:
+        raise GiveTimeError(
+            f"--at {request.at.isoformat()} is before the prescription starts "
+            f"({rx.start.isoformat()}): write the time the dose was given, on or after the start"
+        )
     findings: list[Finding] = []
     owed: CourseDose | None = None
     if rx is None:
@@ -104,6 +137,8 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str) -> Give
         if owed is None:
             findings.append(_complete())
     history = current(uow.administrations.for_patient(record.id))
+    events = current(uow.events.for_patient(record.id))
+    findings += [reaction_stop(e, why) for e, why in open_reactions(events, history)]
     prescribed_product = None if rx is None else rx.product
     product = request.product or prescribed_product
     concentration = None if rx is None or product else rx.plan.get("concentration")
@@ -128,26 +163,27 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str) -> Give
     stopped = any(f.level is Level.STOP for f in findings)
     # no reason lifts some stops (a preserved product into the spinal canal)
     unliftable = any(f.level is Level.STOP and f.code in NO_BYPASS for f in findings)
-    if stopped and (unliftable or not request.override):
-        findings.insert(0, _not_recorded())
+    if stopped and (unliftable or not override):
+        # Nothing that reads as an instruction when nothing is recorded: no site to inject.
+        findings = [_not_recorded()] + [f for f in findings if f.code != "RECORD_SITE_SUGGESTED"]
         ordered = tuple(sorted(findings, key=lambda f: -f.level.rank))
         uow.audit.append(
             who, "give-refused", "Administration", "-", record.id,
             to_json({"request": vars(request), "findings": [f.to_dict() for f in ordered]}),
         )  # fmt: skip
         uow.commit()
-        return Given(None, owed, dose, site, ordered)
+        return Given(None, owed, dose, None, ordered)
     ordered = tuple(sorted(findings, key=lambda f: -f.level.rank))
     given = Administration(
         new_id(), record.id, None if rx is None else rx.id, request.at, dose.dose_mcg, volume,
         None if dose.product is None else dose.product.id, request.lot, request.expiry,
         dose.route, site, who, None if owed is None else owed.planned.number,
-        tuple(to_json(f.to_dict()) for f in ordered), kb.fingerprint, request.override,
+        tuple(to_json(f.to_dict()) for f in ordered), kb.fingerprint, override,
     )  # fmt: skip
     uow.administrations.add(given)
     audit(uow, who, "give", given, record.id)
     uow.commit()
-    return Given(given, owed, dose, site, ordered)
+    return Given(given, owed, dose, site, ordered, needle_for(kb, dose.route, patient))
 
 
 def _five_rights(
@@ -355,8 +391,7 @@ def record_missed(
     refused: bool = False,
 ) -> Missed:
     """The next owed dose was missed (or refused): kept owed, never doubled, the course re-flows."""
-    if not reason.strip():
-        raise InputError("say why the dose was missed: --reason TEXT")
+    reason = meaningful_reason(reason, "--reason", "--reason 'in hospital'")
     record = find_patient(uow, code)
     rx = active_prescription(uow, record.id)
     if rx is None:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from b12.domain.json_data import to_json
+from b12.domain.reasons import meaningful_reason
 from b12.domain.records import current
 from b12.errors import InputError
 from b12.services.ports import UnitOfWork
@@ -73,10 +74,7 @@ def correct(
     """Replace the current record ``record_id`` of patient ``code`` with a corrected copy."""
     if kind not in CORRECTABLE:
         raise InputError(f"cannot correct {kind!r}; write one of {', '.join(CORRECTABLE)}")
-    if not reason.strip():
-        raise InputError(
-            "a correction needs --reason, e.g. --reason 'dose written in the wrong row'"
-        )
+    reason = meaningful_reason(reason, "--reason", "--reason 'dose written in the wrong row'")
     holder, allowed = CORRECTABLE[kind]
     unknown = sorted(set(changes) - allowed)
     if unknown or not changes:

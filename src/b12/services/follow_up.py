@@ -9,6 +9,7 @@ Finding codes raised here (level):
   RECORD_OVERDUE (warning)     a planned dose is past its (re-flowed) due date
   RECORD_DUE_TODAY (info)      a dose is due on the status date
   RECORD_NEXT_LABS (info)      the next planned laboratory checks (maintenance rhythm included)
+  RECORD_REACTION_STOP (stop)  a reaction after an injection stops the next dose (domain/reactions.py)
   RETIC_*, REMISSION_*, HB_FALLING, POTASSIUM_*, NEURO_NEW_SYMPTOMS (lab_response.py)
 """
 
@@ -23,9 +24,23 @@ from b12.domain import lab_response as rules
 from b12.domain.course import CourseDose
 from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, Level, finding
-from b12.domain.records import AdverseEvent, LabResult, PatientRecord, Prescription, current
+from b12.domain.reactions import open_reactions, reaction_stop
+from b12.domain.records import (
+    Administration,
+    AdverseEvent,
+    LabResult,
+    PatientRecord,
+    Prescription,
+    current,
+)
 from b12.services.ports import UnitOfWork
-from b12.services.record import active_prescription, course_of, find_patient, prescription_dict
+from b12.services.record import (
+    active_prescription,
+    course_of,
+    find_patient,
+    prescription_dict,
+    replaced_by,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,7 @@ class Status:
     timeline: tuple[TimelineEntry, ...]
     on: date
     findings: tuple[Finding, ...]
+    replaced: tuple[Prescription, ...] = ()  # the prescriptions the active one replaced
 
     @property
     def injection_dates(self) -> list[date]:
@@ -62,7 +78,9 @@ class Status:
             "prescription": None
             if self.prescription is None
             else prescription_dict(self.prescription),
+            "replaced": [prescription_dict(rx) for rx in self.replaced],
             "given": sum(1 for c in self.course if c.state == "given"),
+            "carried_over": sum(1 for c in self.course if c.carried),
             "planned": len(self.course),
             "next_due": None if not owed else owed[0].due.isoformat(),
             "overdue": [c.planned.number for c in owed if c.due < self.on],
@@ -77,17 +95,38 @@ def patient_status(uow: UnitOfWork, code: str, on: date) -> Status:
     course = course_of(uow, rx) if rx is not None else ()
     labs = tuple(current(uow.labs.for_patient(record.id)))
     events = tuple(current(uow.events.for_patient(record.id)))
-    timeline = _timeline(course, labs, events)
-    findings = _due(course, on) + response(course, labs, events, record.profile.get("sex"))
+    given = current(uow.administrations.for_patient(record.id))
+    replaced = tuple(replaced_by(uow, rx)) if rx is not None else ()
+    counted = {c.given.id for c in course if c.given is not None}
+    before = {old.id for old in replaced}
+    earlier = [a for a in given if a.prescription_id in before and a.id not in counted]
+    timeline = _timeline(course, labs, events, earlier)
+    findings = [reaction_stop(e, why) for e, why in open_reactions(events, given)]
+    findings += _due(course, on) + response(course, labs, events, record.profile.get("sex"))
     if rx is not None:
         findings += _next_labs(rx, on)
-    return Status(record, rx, course, labs, events, timeline, on, tuple(findings))
+    return Status(record, rx, course, labs, events, timeline, on, tuple(findings), replaced)
 
 
 def _timeline(
-    course: tuple[CourseDose, ...], labs: tuple[LabResult, ...], events: tuple[AdverseEvent, ...]
+    course: tuple[CourseDose, ...],
+    labs: tuple[LabResult, ...],
+    events: tuple[AdverseEvent, ...],
+    earlier: list[Administration] | None = None,
 ) -> tuple[TimelineEntry, ...]:
+    """``earlier``: doses given under replaced prescriptions that the course does not count."""
     out = []
+    for g in earlier or ():
+        vol = "" if g.volume_ml is None else f" = {format_volume(g.volume_ml)}"
+        out.append(
+            TimelineEntry(
+                g.given_at.date(),
+                "given",
+                f"{format_mass(g.dose_mcg)}{vol} {g.route}, by {g.given_by} "
+                "(replaced prescription; not counted in this one)",
+                g.id,
+            )
+        )
     for c in course:
         p = c.planned
         dose = format_mass(p.dose_mcg) + (
@@ -97,11 +136,12 @@ def _timeline(
             g = c.given
             vol = "" if g.volume_ml is None else f" = {format_volume(g.volume_ml)}"
             where = f" {g.site}" if g.site else ""
+            carried = " (given under the replaced prescription)" if c.carried else ""
             out.append(
                 TimelineEntry(
                     g.given_at.date(),
                     "given",
-                    f"dose {p.number}: {format_mass(g.dose_mcg)}{vol} {g.route}{where}, by {g.given_by}",
+                    f"dose {p.number}: {format_mass(g.dose_mcg)}{vol} {g.route}{where}, by {g.given_by}{carried}",
                     g.id,
                 )
             )

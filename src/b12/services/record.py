@@ -20,11 +20,14 @@ from decimal import Decimal
 from typing import Any
 
 from b12.domain.audit import ChainCheck, verify_chain
-from b12.domain.course import CourseDose, next_owed, planned_doses, reflow
+from b12.domain.course import CourseDose, carry_over, next_owed, planned_doses, reflow
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.json_data import to_json
 from b12.domain.patient import Patient
+from b12.domain.reactions import open_reactions, reaction_stop
+from b12.domain.reasons import meaningful_reason
 from b12.domain.records import (
+    Administration,
     AdverseEvent,
     LabResult,
     PatientRecord,
@@ -190,6 +193,12 @@ def prescribe(
     """Plan with the patient's profile and keep the plan; it replaces the active prescription."""
     from b12.services.planning import plan_therapy
 
+    if override is not None:
+        override = meaningful_reason(
+            override,
+            "--override",
+            "--override 'benefit outweighs the risk, discussed with patient'",
+        )
     record = find_patient(uow, code)
     request = replace(request, patient=patient_on(record, request.start))
     plan = plan_therapy(kb, request)
@@ -229,8 +238,7 @@ def stop_prescription(
     old = active_prescription(uow, record.id)
     if old is None:
         raise InputError(f"patient {code!r} has no active prescription to stop")
-    if not reason.strip():
-        raise InputError("say why the prescription stops: --reason TEXT")
+    reason = meaningful_reason(reason, "--reason", "--stop --reason 'remission, switched to oral'")
     rx = replace(
         old, id=new_id(), status="stopped", prescribed_at=now, prescribed_by=who,
         replaces_id=old.id, reason=reason.strip(),
@@ -261,13 +269,36 @@ def _replaces(old: Prescription) -> Finding:
     )
 
 
+def replaced_by(uow: UnitOfWork, rx: Prescription) -> list[Prescription]:
+    """The prescriptions ``rx`` replaced, one after the other (newest first)."""
+    rows = {r.id: r for r in uow.prescriptions.for_patient(rx.patient_id)}
+    out: list[Prescription] = []
+    at = rows.get(rx.replaces_id or "")
+    while at is not None and at not in out:
+        out.append(at)
+        at = rows.get(at.replaces_id or "")
+    return out
+
+
 def course_of(uow: UnitOfWork, rx: Prescription) -> tuple[CourseDose, ...]:
+    """The course of ``rx``, with the doses given under the prescriptions it replaced counted
+    toward it (domain/course.py: carry_over)."""
     given = [a for a in current(uow.administrations.for_patient(rx.patient_id))]
     missed = [m for m in current(uow.missed.for_patient(rx.patient_id))]
+    earlier: list[tuple[str, Administration]] = []
+    for old in replaced_by(uow, rx):
+        kinds = {d.number: d.phase_kind for d in planned_doses(old.plan)}
+        earlier += [
+            (kinds[a.planned_number], a)
+            for a in given
+            if a.prescription_id == old.id and a.planned_number in kinds
+        ]
+    planned, carried = carry_over(planned_doses(rx.plan), rx.start, earlier)
     return reflow(
-        planned_doses(rx.plan),
+        planned,
         [a for a in given if a.prescription_id == rx.id],
         [m for m in missed if m.prescription_id == rx.id],
+        carried,
     )
 
 
@@ -360,6 +391,7 @@ class Due:
     patient: str
     dose: CourseDose
     overdue_days: int
+    stops: tuple[Finding, ...] = ()  # a reaction after an injection: not to be given as it is
 
     def to_dict(self) -> dict[str, Any]:
         d = self.dose
@@ -373,7 +405,8 @@ class Due:
             "route": d.planned.route,
             "phase": d.planned.phase,
             "overdue_days": self.overdue_days,
-            "state": "overdue" if self.overdue_days > 0 else "due",
+            "state": "stop" if self.stops else "overdue" if self.overdue_days > 0 else "due",
+            "stops": [f.to_dict() for f in self.stops],
         }
 
 
@@ -386,7 +419,14 @@ def due_on(uow: UnitOfWork, on: date) -> list[Due]:
             continue
         owed = next_owed(course_of(uow, rx))
         if owed is not None and owed.due <= on:
-            out.append(Due(record.code, owed, (on - owed.due).days))
+            stops = tuple(
+                reaction_stop(e, why)
+                for e, why in open_reactions(
+                    current(uow.events.for_patient(record.id)),
+                    current(uow.administrations.for_patient(record.id)),
+                )
+            )
+            out.append(Due(record.code, owed, (on - owed.due).days, stops))
     return sorted(out, key=lambda d: (d.dose.due, d.patient))
 
 

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
+from b12.domain.reasons import meaningful_reason
 from b12.domain.routes import parse_route
 from b12.domain.screening import HARD_STOPS, NO_BYPASS, Named, Profile, ScreeningPolicy, screen
 from b12.errors import InputError
@@ -306,11 +307,9 @@ def _checked_bypass(bypass: Mapping[str, str]) -> dict[str, str]:
             raise InputError(
                 f"--bypass {code}: only a hard stop can be bypassed ({', '.join(sorted(HARD_STOPS))})"
             )
-        if not reason or not reason.strip():
-            raise InputError(
-                f"--bypass {code} needs a reason, e.g. --bypass {code}='allergist cleared'"
-            )
-        out[code] = reason.strip()
+        out[code] = meaningful_reason(
+            reason, f"--bypass {code}", f"--bypass {code}='allergist cleared'"
+        )
     return out
 
 

@@ -1,4 +1,5 @@
-"""What `b12 dose` prints: one JSON object, or the dose, the volume, what to open and every finding.
+"""What `b12 dose` prints: one JSON object, or the dose, the volume, what to open, the needle and
+angle for the route and the patient (services/technique.py), and every finding.
 
 Shared by the Typer command and the fast path, so both print the same thing; no Typer or Rich here.
 """
@@ -15,6 +16,7 @@ from b12.domain.display import format_mass, format_volume
 from b12.domain.findings import Level
 from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
+from b12.services.technique import NeedleAdvice, needle_for
 
 
 def run(load: Callable[[str | None], Knowledge], **options: Any) -> int:
@@ -44,19 +46,30 @@ def run(load: Callable[[str | None], Knowledge], **options: Any) -> int:
         expiry=date_option(options["expiry"], "--expiry"),
         today=date.today(),
     )
-    return respond(calculate_dose(load(options["kb"]), request), options["as_json"])
+    kb = load(options["kb"])
+    result = calculate_dose(kb, request)
+    return respond(result, options["as_json"], needle_for(kb, result.route, request.patient))
 
 
-def respond(result: DoseResult, as_json: bool) -> int:
-    """Print ``result``; the exit code: 3 when a finding is a stop, else 0."""
+def respond(result: DoseResult, as_json: bool, needle: NeedleAdvice | None = None) -> int:
+    """Print ``result`` (and the needle); the exit code: 3 when a finding is a stop, else 0."""
     if as_json:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), "technique": None if needle is None else needle.to_dict()})
     else:
-        show(result)
+        show(result, needle)
     return 3 if result.stops else 0
 
 
-def show(result: DoseResult) -> None:
+def show_needle(out: Any, needle: NeedleAdvice | None) -> None:
+    """The NEEDLE line and its basis (nothing for a route without a needle)."""
+    if needle is None:
+        return
+    out.print(f"[bold]NEEDLE[/bold]  {needle.line}")
+    values = "; ".join(f"{k}: {v}" for k, v in needle.values)
+    out.print(f"        [dim]basis: {', '.join(needle.sources)}; {values}[/dim]")
+
+
+def show(result: DoseResult, needle: NeedleAdvice | None = None) -> None:
     out = PlainConsole()
     same = result.dose.text.replace(" ", "") == format_mass(result.dose_mcg).replace(" ", "")
     written = "" if same else f"  (ordered as '{result.dose.text}')"
@@ -76,6 +89,7 @@ def show(result: DoseResult) -> None:
     elif any(f.level is Level.STOP for f in result.findings):
         out.print("[bold]DRAW[/bold]    not calculated: resolve the stop below first")
     out.print(f"[bold]ROUTE[/bold]   {result.route}")
+    show_needle(out, needle)
     for opened in result.containers:
         out.print(f"[bold]OPEN[/bold]    {opened.note}")
     for ingredient in result.ingredients:

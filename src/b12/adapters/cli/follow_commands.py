@@ -1,7 +1,7 @@
 """Follow-up commands: `b12 lab add`, `b12 status`, `b12 due`, `b12 event add`, `b12 audit-log verify`."""
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -81,14 +81,21 @@ def status(
         from b12.adapters.plot import plot_trends
 
         written = plot_trends(plot, code, found.labs, found.injection_dates)
+    stopped = 3 if any(f.level.value == "stop" for f in found.findings) else 0
     if as_json:
         emit_json({**found.to_dict(), "plot": written})
-        return 0
+        return stopped
     c = console()
     d = found.to_dict()
     c.print(
         f"[bold]Patient {code}[/bold] on {d['date']}: {d['given']} of {d['planned']} doses given; next due {d['next_due'] or 'none'}."
     )
+    if d["replaced"]:
+        shown = "; ".join(f"{o['id']} ({o['regimen']}, from {o['start']})" for o in d["replaced"])
+        c.print(
+            f"Replaces prescription(s) {shown}: {d['carried_over']} dose(s) given under them "
+            "count toward this one."
+        )
     rows = [
         (e.on.isoformat(), e.kind, e.says)
         for e in found.timeline
@@ -104,7 +111,7 @@ def status(
     show_findings(c, found.findings)
     if written:
         c.print(f"Plot written to {written}")
-    return 0
+    return stopped
 
 
 @on(app, "due")
@@ -119,19 +126,33 @@ def due(
     day = when(at, "--date").date()
     with open_db(db).unit_of_work() as uow:
         listed = due_on(uow, day)
+    stopped = 3 if any(d.stops for d in listed) else 0
     if as_json:
         emit_json({"date": day.isoformat(), "due": [d.to_dict() for d in listed]})
-        return 0
+        return stopped
     rows = [
-        (x["patient"], str(x["dose_number"]), x["due"], x["state"], str(x["overdue_days"]))
+        (x["patient"], str(x["dose_number"]), x["due"], _due_state(x), str(x["overdue_days"]))
         for x in (d.to_dict() for d in listed)
     ]
-    console().print(
+    c = console()
+    c.print(
         table(
             f"Due on {day.isoformat()}", ("patient", "dose", "due", "state", "days overdue"), rows
         )
     )
-    return 0
+    for d in listed:
+        for f in d.stops:
+            c.print(f"[bold red]STOP[/bold red] {d.patient}: {f.code}")
+    return stopped
+
+
+def _due_state(due: dict[str, Any]) -> str:
+    """The state, and for a stop what stops it (a reaction after an injection)."""
+    if not due["stops"]:
+        return str(due["state"])
+    return "STOP: " + "; ".join(
+        f"{s['code']} ({s['basis']['values']['date']})" for s in due["stops"]
+    )
 
 
 @on(event_app, "add")

@@ -224,18 +224,24 @@ def give(
     request = GiveRequest(code, when(at), dose, product, route, site, lot,
                           date_option(expiry, "--expiry"), override)  # fmt: skip
     with open_db(db).unit_of_work() as uow:
-        done = give_dose(uow, knowledge(kb), request, who(by))
+        done = give_dose(uow, knowledge(kb), request, who(by), when(None))
     if as_json:
         emit_json(done.to_dict())
         return _stop_code(done.findings)
     c = console()
     a, d = done.recorded, done.dose
+    if a is None:  # the stop first, and nothing that reads as an instruction
+        c.print("[bold red]STOP: not recorded.[/bold red] Do not give this dose; see below.")
+        show_findings(c, done.findings)
+        return _stop_code(done.findings)
     if d is not None and d.measured is not None:
         c.print(
             f"[bold]Draw {format_volume(d.measured.rounded_ml)}[/bold] for {format_mass(d.dose_mcg)} {d.route}"
             + (f", {done.site}" if done.site else "")
         )
-    c.print(f"Recorded ({a.id})." if a is not None else "[bold red]Not recorded.[/bold red]")
+    if done.needle is not None:
+        c.print(f"Needle {done.needle.line} [dim]basis: {', '.join(done.needle.sources)}[/dim]")
+    c.print(f"Recorded ({a.id}).")
     show_findings(c, done.findings)
     return _stop_code(done.findings)
 
