@@ -419,3 +419,27 @@ def test_one_finding_per_fact_in_dose_and_plan(case: dict[str, Any]) -> None:
                         product=p.get("product"), patient=patient, months=2),
         )  # fmt: skip
         assert _same_fact_twice(plan.findings) == []
+
+
+@pytest.mark.parametrize(
+    ("dose", "options"),
+    [
+        ("500 mg", {"product": "cyanocobalamin-500mcg-ml-ampoule"}),  # a mg/mcg slip
+        ("500 mcg", {"concentration": "1000mcg/mL", "route": "intrathecal"}),
+        ("1 mg", {"product": "cyanocobalamin-us-1000mcg-ml-1ml-vial", "route": "intrathecal"}),
+        ("1 mg", {"product": "milgamma-2ml-ampoule", "patient": Patient(pregnant=True)}),
+        ("1 mg", {"product": "neurobion-3ml-ampoule", "patient": Patient(age_months=Decimal(96))}),
+        ("500 mcg", {"concentration": "1000mcg/mL", "expiry": date(2020, 1, 1),
+                     "today": date(2027, 1, 4)}),
+    ],
+)  # fmt: skip
+def test_a_stopped_dose_prints_the_stop_first_and_nothing_to_draw(
+    dose: str, options: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from b12.adapters.cli.dose_view import respond
+
+    result = calculate_dose(KB, DoseRequest(dose, **options))
+    assert respond(result, as_json=False) == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("STOP    do not draw or give this order")
+    assert not [line for line in lines if line.startswith(("DRAW", "OPEN", "NEEDLE", "GIVE"))]

@@ -75,6 +75,16 @@ def show(result: DoseResult, needle: NeedleAdvice | None = None) -> None:
     written = "" if same else f"  (ordered as '{result.dose.text}')"
     out.print(f"[bold]DOSE[/bold]    {format_mass(result.dose_mcg)}{written}")
     strength = result.product.name if result.product else "given strength"
+    if result.stops:
+        # Nothing that reads as an instruction when the order must not be given: the stop comes
+        # first, and no volume to draw, container to open or needle is printed.
+        out.print(
+            "[bold]STOP[/bold]    do not draw or give this order: resolve the stop below first"
+        )
+        out.print(f"[bold]ROUTE[/bold]   {result.route}")
+        show_findings(out, result.findings)
+        out.print(f"[dim]knowledge {result.fingerprint}[/dim]")
+        return
     if result.measured is not None:
         m = result.measured
         out.print(
@@ -86,8 +96,6 @@ def show(result: DoseResult, needle: NeedleAdvice | None = None) -> None:
         )
     elif result.units is not None:
         out.print(f"[bold]GIVE[/bold]    {result.units.normalize():f} unit(s) of {strength}")
-    elif any(f.level is Level.STOP for f in result.findings):
-        out.print("[bold]DRAW[/bold]    not calculated: resolve the stop below first")
     out.print(f"[bold]ROUTE[/bold]   {result.route}")
     show_needle(out, needle)
     for opened in result.containers:
