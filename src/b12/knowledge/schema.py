@@ -165,6 +165,7 @@ class Condition(Frozen):
     name: str
     synonyms: tuple[str, ...] = ()
     icd10: tuple[str, ...] = ()
+    sources: tuple[SourceId, ...] = ()  # the vocabulary reference and the texts screened against
     note: str | None = None
 
 
@@ -180,6 +181,7 @@ class Medicine(Frozen):
     name: str
     synonyms: tuple[str, ...] = ()
     classes: tuple[Annotated[Id, Ref("medicine-classes")], ...] = ()
+    sources: tuple[SourceId, ...] = ()  # the vocabulary reference and the texts screened against
 
 
 # --- products ------------------------------------------------------------------------------
