@@ -27,7 +27,10 @@ ORDINARY: list[dict[str, Any]] = yaml.safe_load(
     (GOLDEN / "ordinary_profiles.yaml").read_text(encoding="utf-8")
 )["profiles"]
 PRODUCTS = [None, "cyanocobalamin-us-1000mcg-ml-1ml-vial", "hydroxocobalamin-uk-1mg-ml-ampoule"]
-KINDS = {"conditions": ("conditions", "indications"), "medicines": ("medicines", "medicine-classes")}
+KINDS = {
+    "conditions": ("conditions", "indications"),
+    "medicines": ("medicines", "medicine-classes"),
+}
 VOCABULARY_SOURCE = {"conditions": "who-icd10", "medicines": "who-atc-ddd"}
 SCREENED_AGAINST = {
     "conditions": {"us-label-cyanocobalamin", "uk-hydroxocobalamin-smpc", "nice-ng239"},
@@ -262,7 +265,9 @@ def test_older_profiles_carry_two_or_three_common_conditions() -> None:
 
 @pytest.mark.parametrize("product", PRODUCTS)
 @pytest.mark.parametrize("profile", ORDINARY, ids=[p["id"] for p in ORDINARY])
-def test_an_ordinary_profile_raises_no_warning(profile: dict[str, Any], product: str | None) -> None:
+def test_an_ordinary_profile_raises_no_warning(
+    profile: dict[str, Any], product: str | None
+) -> None:
     p = profile
     person = Patient(
         age_months=Decimal(p["age_years"]) * 12,

@@ -47,9 +47,7 @@ def _senses(key: str) -> set[tuple[int, int]]:
 def opposed(a: str, b: str) -> bool:
     """True when one name says "more" where the other says "less" (and neither says both)."""
     sa, sb = _senses(normalise(a)), _senses(normalise(b))
-    return any(
-        (pair, pole) in sa - sb and (pair, 1 - pole) in sb - sa for pair, pole in sa | sb
-    )
+    return any((pair, pole) in sa - sb and (pair, 1 - pole) in sb - sa for pair, pole in sa | sb)
 
 
 class NameIndex:
