@@ -63,6 +63,26 @@ SERVED = [
     ["dose", "1 mg", "--concentration", "1 mg/mL", "--sex", "F", "--pregnant", "--age-years", "31"],
     ["dose", "1 mg", "--concentration", "1 mg/mL", "--breastfeeding", "--weight-kg", "60"],
     ["dose", "1 mg", "--product", "cyanocobalamin-us-1000mcg-ml-1ml-vial", "--mix", "diazepam"],
+    [
+        "dose",
+        "1 mg",
+        "--concentration",
+        "1 mg/mL",
+        "--indication",
+        "pernicious-anaemia",
+        "--age-months",
+        "2",
+    ],
+    [
+        "dose",
+        "40 mcg",
+        "--concentration",
+        "1 mg/mL",
+        "--indication",
+        "b12 deficiency",
+        "--age-years",
+        "6",
+    ],
 ]
 #: Served, and an error: the same message and exit code from both paths.
 FAILING = [

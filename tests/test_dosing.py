@@ -33,9 +33,16 @@ def codes(result: DoseResult) -> set[str]:
 def test_golden(case: dict[str, Any]) -> None:
     kb = load_knowledge()
     assert case["source"] in kb.sources
-    options = {k: case[k] for k in ("product", "concentration", "assume_iu_is_mcg") if k in case}
+    options = {
+        k: case[k]
+        for k in ("product", "concentration", "assume_iu_is_mcg", "indication")
+        if k in case
+    }
+    if "age_months" in case:
+        options["patient"] = Patient(age_months=Decimal(case["age_months"]))
     result = run(case["dose"], **options)
     expect = case["expect"]
+    assert not set(expect.get("absent", ())) & codes(result), codes(result)
     assert result.dose_mcg == expect["dose_mcg"]
     drawn = None if result.measured is None else result.measured.rounded_ml
     assert drawn == (None if expect["volume_ml"] is None else Decimal(expect["volume_ml"]))
@@ -152,11 +159,15 @@ def test_benzyl_alcohol_in_a_neonate() -> None:
     assert "EXCIPIENT_NEONATE" in codes(result)
 
 
-def test_product_age_limit() -> None:
+def test_product_age_limit_is_the_labels_contraindication() -> None:
     result = run(
         "1000 mcg", product="neurobion-3ml-ampoule", patient=Patient(age_months=Decimal(96))
     )
-    assert "PRODUCT_AGE_LIMIT" in codes(result)
+    stop = next(f for f in result.findings if f.code == "PRODUCT_CONTRAINDICATED")
+    assert stop.level is Level.STOP
+    assert stop.basis.sources == ("neurobion-product-info",)
+    assert stop.basis.values["age"] == "8 years"
+    assert "PRODUCT_AGE_LIMIT" not in codes(result)  # one finding for the one fact
 
 
 def test_dose_outside_indication_ranges() -> None:
@@ -222,3 +233,83 @@ def test_cli_dose_json_contract_and_exit_codes() -> None:
     assert json.loads(slip.stdout)["findings"][0]["code"] == "DOSE_UNIT_SLIP"
     iu = _cli("5000 iu", "--concentration", "1000mcg/mL")
     assert iu.returncode == 2 and "--assume-iu-is-mcg" in iu.stderr and iu.stdout == ""
+
+
+CHILD_AGES = {"2 months": Decimal(2), "6 years": Decimal(72), "11 years": Decimal(132)}
+
+
+@pytest.mark.parametrize(
+    "indication", ["pernicious-anaemia", "b12-deficiency", "megaloblastic-anaemia"]
+)
+@pytest.mark.parametrize(
+    ("dose", "inside"),
+    [
+        (29, False),
+        (30, True),
+        (40, True),
+        (50, True),
+        (51, False),
+        (99, False),
+        (100, True),
+        (101, False),
+        (250, False),
+        (1000, False),
+    ],
+)
+@pytest.mark.parametrize("age", CHILD_AGES, ids=list(CHILD_AGES))
+def test_a_childs_dose_is_checked_against_the_childrens_regimen(
+    age: str, dose: int, inside: bool, indication: str
+) -> None:
+    result = run(
+        f"{dose} mcg",
+        concentration="1000mcg/mL",
+        indication=indication,
+        patient=Patient(age_months=CHILD_AGES[age]),
+    )
+    assert ("DOSE_OUTSIDE_INDICATION" not in codes(result)) is inside
+
+
+@pytest.mark.parametrize(
+    ("dose", "inside"),
+    [
+        (30, False),
+        (50, False),
+        (99, False),
+        (100, True),
+        (101, False),
+        (249, False),
+        (250, True),
+        (1000, True),
+        (1001, False),
+    ],
+)
+@pytest.mark.parametrize(
+    "months", [Decimal(216), Decimal(480), None], ids=["18y", "40y", "age-not-given"]
+)
+def test_an_adults_dose_is_checked_against_the_adult_regimens(
+    months: Decimal | None, dose: int, inside: bool
+) -> None:
+    # pernicious anaemia in adults: US label 100 mcg; UK SmPC 250-1000 mcg, 250 mcg and 1 mg
+    result = run(
+        f"{dose} mcg",
+        concentration="1000mcg/mL",
+        indication="pernicious-anaemia",
+        patient=Patient(age_months=months),
+    )
+    assert ("DOSE_OUTSIDE_INDICATION" not in codes(result)) is inside
+
+
+def test_an_adult_dose_for_an_infant_names_the_childrens_doses() -> None:
+    result = run(
+        "1 mg",
+        concentration="1000mcg/mL",
+        indication="pernicious anemia",
+        patient=Patient(age_months=Decimal(2)),
+    )
+    [outside] = [f for f in result.findings if f.code == "DOSE_OUTSIDE_INDICATION"]
+    assert outside.level is Level.WARNING
+    assert outside.message == (
+        "1,000 mcg is outside the doses the regimens for pernicious anaemia for an infant use "
+        "(30-50 mcg, 100 mcg)."
+    )
+    assert outside.basis.sources == ("drugs-com-lexicomp",)

@@ -14,7 +14,7 @@ import yaml
 
 from b12 import InputError, Level, Screening, ScreeningPolicy, check, load_knowledge
 from b12.domain.patient import Patient
-from b12.domain.screening import HARD_STOPS
+from b12.domain.screening import HARD_STOPS, NO_BYPASS, ORDER_STOPS
 from b12.knowledge.rule_checks import claim_ceiling, most_trusted_claim
 from b12.services.screening import screen_patient
 
@@ -41,6 +41,8 @@ def screen(profile: dict[str, Any]) -> Screening:
         product=profile.get("product"),
         route=profile.get("route"),
         mix=tuple(profile.get("mix", ())),
+        substance=profile.get("substance"),
+        form=profile.get("form"),
     )
 
 
@@ -84,6 +86,8 @@ def test_golden_case(case: dict[str, Any]) -> None:
 def test_each_rule_level_follows_its_most_trusted_claim() -> None:
     for rule in KB.all("rules").values():
         top = most_trusted_claim(KB, rule)
+        if rule.code in ORDER_STOPS:
+            continue  # the engine's own stops for an order that is never ordinary
         assert RANK[rule.level] <= RANK[claim_ceiling(KB, top)], rule.id
         if rule.level == "stop":
             assert rule.code in HARD_STOPS and rule.bypass
@@ -91,7 +95,19 @@ def test_each_rule_level_follows_its_most_trusted_claim() -> None:
 
 def test_hard_stops_are_the_listed_ones() -> None:
     stops = {r.code for r in KB.all("rules").values() if r.level == "stop"}
-    assert stops == HARD_STOPS == {"COBALAMIN_HYPERSENSITIVITY"}
+    assert (
+        stops
+        == HARD_STOPS
+        == {
+            "COBALAMIN_HYPERSENSITIVITY",
+            "PRODUCT_CONTRAINDICATED",
+            "ROUTE_INTRATHECAL",
+            "ROUTE_INTRATHECAL_PRESERVED",
+        }
+    )
+    # only the preserved product into the spinal canal has no bypass
+    no_bypass = {r.code for r in KB.all("rules").values() if r.level == "stop" and not r.bypass}
+    assert no_bypass == NO_BYPASS == {"ROUTE_INTRATHECAL_PRESERVED"}
 
 
 def test_seed_only_rules_are_information() -> None:
@@ -186,7 +202,7 @@ def test_pregnancy_shows_the_conflict_and_product_specific_cautions() -> None:
     )
     milgamma = check(Patient(pregnant=True), "Milgamma")
     assert [(f.code, f.level) for f in milgamma.findings] == [
-        ("PRODUCT_PREGNANCY", Level.WARNING),
+        ("PRODUCT_CONTRAINDICATED", Level.STOP),
         ("PREGNANCY", Level.INFO),
     ]
 
@@ -244,11 +260,11 @@ def test_dose_carries_the_screening_findings() -> None:
     from b12.services.dosing import DoseRequest, calculate_dose
 
     plain = calculate_dose(KB, DoseRequest(dose="1 mg", product="milgamma"))
-    assert all(f.code != "PRODUCT_PREGNANCY" for f in plain.findings)
+    assert all(f.code != "PRODUCT_CONTRAINDICATED" for f in plain.findings)
     pregnant = calculate_dose(
         KB, DoseRequest(dose="1 mg", product="milgamma", patient=Patient(pregnant=True))
     )
-    assert ("PRODUCT_PREGNANCY", Level.WARNING) in {(f.code, f.level) for f in pregnant.findings}
+    assert ("PRODUCT_CONTRAINDICATED", Level.STOP) in {(f.code, f.level) for f in pregnant.findings}
     # a dose check and a screening rule that say the same thing are shown once
     newborn = calculate_dose(
         KB,

@@ -17,7 +17,9 @@ How a source's words become dates (each rule is shown in the plan beside the sou
   of the phase before (daily then alternate days: the alternate days start 2 days after the last
   daily dose; then monthly: one month after the last dose).
 * Length. ``doses`` counts doses; ``duration_days`` is a window from the phase's first dose (doses on
-  days 0 .. duration-1). A phase that lasts ``until`` a condition and has a phase after it is planned
+  days 0 .. duration-1). ``total_mcg`` ("to a total of 1000 mcg") counts the doses given so far and
+  ends the phase with the dose that reaches the total (30 mcg a day to 1000 mcg: 34 doses, 1020 mcg);
+  the next phase then starts one of its intervals later, with no review to assume. A phase that lasts ``until`` a condition and has a phase after it is planned
   for ``open_phase_days`` (default 56, the 8-week blood count of NHS Lothian) and ends in a review
   checkpoint; the last phase, or a lifelong one, runs to the horizon and says that it goes on.
 * A gate ("if there is a reticulocyte response") is a checkpoint on the phase's first date.
@@ -34,7 +36,7 @@ import calendar
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -275,6 +277,15 @@ def _window(
     if phase.doses is not None:
         said = "" if phase.doses.is_single else f" (source: {_shown(phase.doses)})"
         return None, f"{_high(phase.doses)} doses{said}", None
+    if phase.total_mcg is not None:
+        count = _count(phase) or 0
+        given = phase.dose_mcg.min * count
+        return (
+            None,
+            f"to a total of {_shown(phase.total_mcg)} mcg: {count} doses of "
+            f"{_shown(phase.dose_mcg)} mcg, {given.normalize():f} mcg given",
+            None,
+        )
     if phase.duration_days is not None:
         days = _high(phase.duration_days)
         said = (
@@ -294,8 +305,18 @@ def _window(
     return end, f"until {phase.until}: to the end of the plan", f"until {phase.until}"
 
 
+def _count(phase: Phase) -> int | None:
+    """How many doses the phase gives: its count, or the doses that reach its total."""
+    if phase.doses is not None:
+        return _high(phase.doses)
+    if phase.total_mcg is None:
+        return None
+    # The lower dose (as everywhere) and the whole total: the dose that reaches it is the last.
+    return max(1, int((phase.total_mcg.max / phase.dose_mcg.min).to_integral_value(ROUND_CEILING)))
+
+
 def _take(phase: Phase, first: date, stop: date | None, end: date) -> list[date]:
-    count = _high(phase.doses) if phase.doses is not None else None
+    count = _count(phase)
     out: list[date] = []
     for day in _dates(phase, first):
         if (

@@ -14,8 +14,22 @@ from typing import Protocol
 
 from b12.domain.findings import Finding, Level, finding
 
-#: The only findings that stop an order. Each can be bypassed with a reason, which is reported.
-HARD_STOPS = frozenset({"COBALAMIN_HYPERSENSITIVITY"})
+#: The findings a screening rule may raise as a `stop`. Each is listed here on purpose: a label's
+#: contraindication (cobalamin or cobalt hypersensitivity; a combination product's own
+#: contraindications) or an order that is never ordinary (B12 into the spinal canal).
+HARD_STOPS = frozenset(
+    {
+        "COBALAMIN_HYPERSENSITIVITY",
+        "PRODUCT_CONTRAINDICATED",
+        "ROUTE_INTRATHECAL",
+        "ROUTE_INTRATHECAL_PRESERVED",
+    }
+)
+#: Hard stops that no reason lifts: a preserved product into the spinal canal.
+NO_BYPASS = frozenset({"ROUTE_INTRATHECAL_PRESERVED"})
+#: Hard stops the engine sets for an order that is never ordinary, whatever a claim's own level:
+#: no label gives the route, so no claim can earn the stop.
+ORDER_STOPS = frozenset({"ROUTE_INTRATHECAL", "ROUTE_INTRATHECAL_PRESERVED"})
 LEVEL_RANK = {"info": 1, "warning": 2, "stop": 3}
 
 
@@ -44,6 +58,8 @@ class TriggerLike(Protocol):
     def mix(self) -> tuple[str, ...]: ...
     @property
     def products(self) -> tuple[str, ...]: ...
+    @property
+    def forms(self) -> tuple[str, ...]: ...
 
 
 class RuleLike(Protocol):
@@ -55,6 +71,8 @@ class RuleLike(Protocol):
     def trigger(self) -> TriggerLike: ...
     @property
     def without_product(self) -> bool: ...
+    @property
+    def without_substance(self) -> bool: ...
     @property
     def level(self) -> str: ...
     @property
@@ -76,7 +94,13 @@ class Named:
 
 @dataclass(frozen=True)
 class Profile:
-    """A patient and an order, resolved to knowledge ids."""
+    """A patient and an order, resolved to knowledge ids.
+
+    ``ingredients`` are the order's active substances whatever names them: a product's label, a
+    regimen's substance or the substance given with a bare strength (empty when nobody said).
+    ``excipients`` are known only from a product. ``form`` is the product's form, or "injection"
+    for a strength in mcg/mL drawn into a syringe.
+    """
 
     age_months: Decimal | None = None
     age_shown: str = "not given"
@@ -91,6 +115,16 @@ class Profile:
     product_name: str | None = None
     ingredients: frozenset[str] = frozenset()
     excipients: frozenset[str] = frozenset()
+    form: str | None = None
+
+    @property
+    def order_shown(self) -> str:
+        """The order as a message names it: the product, else its substances."""
+        if self.product_name or self.product:
+            return str(self.product_name or self.product)
+        if self.ingredients:
+            return " and ".join(sorted(i.replace("-", " ") for i in self.ingredients))
+        return "the product"
 
 
 @dataclass(frozen=True)
@@ -117,6 +151,8 @@ def match(rule: RuleLike, profile: Profile) -> dict[str, str] | None:
     t = rule.trigger
     values: dict[str, str] = {}
     if rule.without_product and profile.product is not None:
+        return None
+    if rule.without_substance and profile.ingredients:
         return None
     for field, wanted, given in (
         ("condition", t.conditions, profile.conditions),
@@ -149,6 +185,10 @@ def match(rule: RuleLike, profile: Profile) -> dict[str, str] | None:
         values["route"] = profile.route
     if t.products and profile.product not in t.products:
         return None
+    if t.forms:
+        if profile.form not in t.forms:
+            return None
+        values["form"] = str(profile.form)
     for wanted, present in (
         (t.ingredients, profile.ingredients),
         (t.excipients, profile.excipients),
@@ -158,8 +198,8 @@ def match(rule: RuleLike, profile: Profile) -> dict[str, str] | None:
             if not found_ids:
                 return None
             values["substance"] = ", ".join(i.replace("-", " ") for i in found_ids)
-    if profile.product is not None and (t.products or t.ingredients or t.excipients):
-        values["product"] = profile.product_name or profile.product
+    if t.products or t.ingredients or t.excipients:
+        values["product"] = profile.order_shown
     return values
 
 
@@ -180,7 +220,7 @@ def screen(
             "substance": "",
             "age": profile.age_shown,
             "route": profile.route,
-            "product": profile.product_name or "the product",
+            "product": profile.order_shown,
             **values,
         }
         message = rule.message.format_map(fields)

@@ -3,7 +3,8 @@
 A rule's level may be no louder than its most trusted claim allows: a claim only seeds make
 (contradicted or unsupported) allows `info`; a statement of information allows `info`; any other
 supported claim allows `warning`; only a regulatory contraindication allows `stop`, and only for
-a listed hard stop with a bypass. The rule cites the most trusted claim's best source, and no
+a listed hard stop with a bypass. An order the engine lists as never ordinary (ORDER_STOPS: B12 into
+the spinal canal) is a stop whatever its claims earn: no label gives the route, so none can say so. The rule cites the most trusted claim's best source, and no
 source its claims do not name; where a claim belongs to a conflict, the rule names that conflict.
 """
 
@@ -13,7 +14,7 @@ import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from b12.domain.screening import HARD_STOPS, LEVEL_RANK
+from b12.domain.screening import HARD_STOPS, LEVEL_RANK, ORDER_STOPS
 from b12.errors import KnowledgeReferenceError, KnowledgeSchemaError
 from b12.knowledge import schema as s
 
@@ -81,7 +82,7 @@ def check_rules(kb: Knowledge, homes: Mapping[tuple[str, str], str]) -> None:
 
         top = most_trusted_claim(kb, rule)
         ceiling = claim_ceiling(kb, top)
-        if LEVEL_RANK[rule.level] > LEVEL_RANK[ceiling]:
+        if LEVEL_RANK[rule.level] > LEVEL_RANK[ceiling] and rule.code not in ORDER_STOPS:
             fail(
                 "level",
                 f"{rule.level!r} is louder than its most trusted claim {top} allows ({ceiling!r})",

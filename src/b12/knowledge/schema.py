@@ -50,6 +50,7 @@ TRUST_BY_KIND: dict[str, int] = {
     "anecdotal": 1,
 }
 Route = Literal["IM", "SC", "deep-SC", "IV", "intrathecal", "oral", "sublingual", "nasal"]
+Form = Literal["injection", "tablet", "sublingual-tablet", "spray", "drops", "capsule"]
 Status = Literal["supported", "contradicted", "unsupported", "unverified"]
 
 
@@ -181,6 +182,8 @@ class Medicine(Frozen):
     name: str
     synonyms: tuple[str, ...] = ()
     classes: tuple[Annotated[Id, Ref("medicine-classes")], ...] = ()
+    #: a combination medicine (co-careldopa) stands for each medicine it holds
+    contains: tuple[Annotated[Id, Ref("medicines")], ...] = ()
     sources: tuple[SourceId, ...] = ()  # the vocabulary reference and the texts screened against
 
 
@@ -288,7 +291,7 @@ class Product(Attributed):
     id: Id
     name: str
     synonyms: tuple[str, ...] = ()
-    form: Literal["injection", "tablet", "sublingual-tablet", "spray", "drops", "capsule"]
+    form: Form
     ingredients: tuple[Ingredient, ...] = Field(min_length=1)
     excipients: tuple[Excipient, ...] = ()
     container: Container
@@ -341,6 +344,7 @@ class Phase(Frozen):
     doses: Range | None = None
     duration_days: Range | None = None
     until: str | None = None
+    total_mcg: Range | None = None  # the phase ends with the dose that reaches this total
     lifelong: bool = False
     routes: tuple[Route, ...] = ()
     gate: str | None = None
@@ -353,10 +357,12 @@ class Phase(Frozen):
             raise ValueError("give one of every_days, per_week, per_month")
         if not rhythms and self.frequency_note is None:
             raise ValueError("give every_days, per_week or per_month (or a frequency_note)")
-        if not (self.doses or self.duration_days or self.until or self.lifelong):
+        if not (self.doses or self.duration_days or self.until or self.total_mcg or self.lifelong):
             raise ValueError(
-                "say how long the phase lasts: doses, duration_days, until or lifelong"
+                "say how long the phase lasts: doses, duration_days, until, total_mcg or lifelong"
             )
+        if self.total_mcg is not None and self.dose_to_mcg is not None:
+            raise ValueError("total_mcg counts a steady dose; an escalating phase gives doses")
         return self
 
 
@@ -390,6 +396,7 @@ class Trigger(Frozen):
     excipients: tuple[SubstanceId, ...] = ()
     mix: tuple[SubstanceId, ...] = ()
     products: tuple[ProductId, ...] = ()
+    forms: tuple[Form, ...] = ()
 
 
 class Caution(Attributed):
@@ -612,6 +619,7 @@ class ScreeningRule(Frozen):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$", max_length=60)
     trigger: Trigger
     without_product: bool = False
+    without_substance: bool = False
     level: Literal["stop", "warning", "info"]
     message: str = Field(min_length=10)
     sources: tuple[SourceId, ...] = Field(min_length=1)
@@ -630,8 +638,13 @@ class ScreeningRule(Frozen):
             raise ValueError(
                 f"message uses {unknown}; a template may use {sorted(RULE_MESSAGE_FIELDS)}"
             )
-        if (self.level == "stop") != self.bypass:
-            raise ValueError("a `stop` rule needs `bypass: true` (and only a stop has a bypass)")
+        from b12.domain.screening import NO_BYPASS
+
+        if self.bypass != (self.level == "stop" and self.code not in NO_BYPASS):
+            raise ValueError(
+                "a `stop` rule needs `bypass: true`, except a stop no reason lifts "
+                f"({', '.join(sorted(NO_BYPASS))}); only a stop has a bypass"
+            )
         if self.trigger == Trigger():
             raise ValueError("a rule needs a trigger: an empty one would match every patient")
         product_fields = (
@@ -639,4 +652,6 @@ class ScreeningRule(Frozen):
         )
         if self.without_product and product_fields:
             raise ValueError("`without_product` rules cannot also name product ingredients")
+        if self.without_substance and self.trigger.ingredients:
+            raise ValueError("`without_substance` rules cannot also name ingredients")
         return self

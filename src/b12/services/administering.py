@@ -29,6 +29,7 @@ from b12.domain.display import format_mass
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.json_data import to_json
 from b12.domain.records import Administration, MissedDose, MissKind, current
+from b12.domain.screening import NO_BYPASS
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
@@ -106,13 +107,15 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str) -> Give
     prescribed_product = None if rx is None else rx.product
     product = request.product or prescribed_product
     concentration = None if rx is None or product else rx.plan.get("concentration")
+    # a prescription's strength without a product still names its cobalamin (the regimen's)
+    substance = None if rx is None or product else rx.plan.get("regimen", {}).get("substance")
     dose_text = request.dose or (f"{owed.planned.dose_mcg}mcg" if owed else None)
     route = request.route or (owed.planned.route if owed else None)
     dose = calculate_dose(
         kb,
         DoseRequest(
             dose=str(dose_text), product=product, concentration=concentration, route=route,
-            patient=patient, expiry=request.expiry, today=day,
+            patient=patient, expiry=request.expiry, today=day, substance=substance,
         ),
     )  # fmt: skip
     if owed is not None:
@@ -123,7 +126,9 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str) -> Give
     findings += site_findings
     findings += [f for f in dose.findings if f.code != "SITE_SUGGESTION"]
     stopped = any(f.level is Level.STOP for f in findings)
-    if stopped and not request.override:
+    # no reason lifts some stops (a preserved product into the spinal canal)
+    unliftable = any(f.level is Level.STOP and f.code in NO_BYPASS for f in findings)
+    if stopped and (unliftable or not request.override):
         findings.insert(0, _not_recorded())
         ordered = tuple(sorted(findings, key=lambda f: -f.level.rank))
         uow.audit.append(

@@ -15,13 +15,18 @@ from b12.domain.patient import ADULT_MONTHS, Patient
 from b12.domain.quantity import Mass
 from b12.domain.routes import INJECTED
 from b12.knowledge.base import Knowledge
+from b12.services.patient_groups import (
+    CHILDREN,
+    group_regimens,
+    population_fits,
+    treats_deficiency,
+)
 
 if TYPE_CHECKING:
     from b12.knowledge.schema import InjectionSite, Product
 
 TRUSTED = 4  # guideline or regulatory
 SLIP_FACTOR = Decimal(10)
-NEONATE_MONTHS = Decimal(1)
 
 
 def weak_positions(conflict: Any) -> tuple[str, ...]:
@@ -103,40 +108,85 @@ def plausibility(
     return []
 
 
-def indication_range(kb: Knowledge, name: str, mass: Mass) -> list[Finding]:
+class _IndicationRanges(NamedTuple):
+    """What indication_range needs for one indication and patient group, whatever the dose."""
+
+    indication: Any
+    ranges: tuple[tuple[Decimal, Decimal], ...]  # (lowest, highest) per phase, sorted
+    shown: str
+    regimens: str
+    sources: tuple[str, ...]
+    group: str  # " for a child", " for an infant" or ""
+
+
+@lru_cache(maxsize=128)
+def _indication_ranges(kb: Knowledge, name: str, population: str | None) -> _IndicationRanges:
+    """The dose ranges of the regimens for the indication written for the patient's group (age):
+    a child's from the children's regimen, an adult's from the adult ones."""
     indication = kb.lookup("indications", name, "indication")
-    regimens = [r for r in kb.regimens_for(indication.id) if r.status != "contradicted"]
-    trusted = [r for r in regimens if kb.trust(r.sources) >= TRUSTED] or regimens
-    if not trusted:
-        return [
-            finding(
-                "DOSE_OUTSIDE_INDICATION",
-                Level.INFO,
-                f"No regimen in the knowledge base doses {indication.name}; the dose was not range-checked.",
-                indication.sources,
-                {"indication": indication.id},
-            )
-        ]
-    ranges = sorted(
-        {(p.dose_mcg.min, (p.dose_to_mcg or p.dose_mcg).max) for r in trusted for p in r.phases}
+    regimens = [
+        r
+        for r in kb.regimens_for(indication.id)
+        if r.status != "contradicted" and population_fits(r.population, population)
+    ]
+    if population in CHILDREN and treats_deficiency(kb, indication):
+        regimens += [r for r in group_regimens(kb, False, population) if r not in regimens]
+    top = max((kb.trust(r.sources) for r in regimens), default=0)
+    trusted = [r for r in regimens if kb.trust(r.sources) >= min(TRUSTED, top)]
+    ranges = tuple(
+        sorted(
+            {(p.dose_mcg.min, (p.dose_to_mcg or p.dose_mcg).max) for r in trusted for p in r.phases}
+        )
     )
-    if any(low <= mass.mcg <= high for low, high in ranges):
-        return []
     shown = ", ".join(
         format_mass(lo) if lo == hi else f"{format_number(lo)}-{format_mass(hi)}"
         for lo, hi in ranges
     )
+    group = {"child": " for a child", "infant": " for an infant"}.get(population or "", "")
+    return _IndicationRanges(
+        indication,
+        ranges,
+        shown,
+        ", ".join(r.id for r in trusted),
+        tuple(dict.fromkeys(s for r in trusted for s in r.sources)),
+        group,
+    )
+
+
+def indication_range(
+    kb: Knowledge, name: str, mass: Mass, population: str | None = None
+) -> list[Finding]:
+    """The dose against the regimens for the indication and the patient's group (population_of)."""
+    table = _indication_ranges(kb, name, population)
+    indication = table.indication
+    if not table.ranges:
+        return [
+            finding(
+                "DOSE_OUTSIDE_INDICATION",
+                Level.INFO,
+                f"No regimen in the knowledge base doses {indication.name}{table.group}; the dose was "
+                "not range-checked.",
+                indication.sources,
+                {"indication": indication.id},
+            )
+        ]
+    if any(low <= mass.mcg <= high for low, high in table.ranges):
+        return []
+    values = {
+        "dose": format_mass(mass.mcg),
+        "indication": indication.id,
+        "regimens": table.regimens,
+    }
+    if table.group:
+        values["patient"] = population or ""
     return [
         finding(
             "DOSE_OUTSIDE_INDICATION",
             Level.WARNING,
-            f"{format_mass(mass.mcg)} is outside the doses the regimens for {indication.name} use ({shown}).",
-            tuple(dict.fromkeys(s for r in trusted for s in r.sources)),
-            {
-                "dose": format_mass(mass.mcg),
-                "indication": indication.id,
-                "regimens": ", ".join(r.id for r in trusted),
-            },
+            f"{format_mass(mass.mcg)} is outside the doses the regimens for {indication.name}"
+            f"{table.group} use ({table.shown}).",
+            table.sources,
+            values,
         )
     ]
 
@@ -328,7 +378,12 @@ def named_site_checks(
     return out
 
 
-def product_checks(kb: Knowledge, product: Product, route: str, patient: Patient) -> list[Finding]:
+def product_checks(kb: Knowledge, product: Product, route: str) -> list[Finding]:
+    """The product's own route facts: a route it is not made for, and its label's route advice.
+
+    Age limits, excipients and contraindications are screening rules (screening.yaml), which every
+    dose, plan and administration runs; they are not repeated here.
+    """
     out: list[Finding] = []
     advised = {a.route for a in product.route_advice if a.status != "contradicted"}
     if route not in product.routes and route not in advised:
@@ -347,54 +402,13 @@ def product_checks(kb: Knowledge, product: Product, route: str, patient: Patient
     for advice in product.route_advice:
         if advice.route != route or advice.status == "contradicted":
             continue
-        if advice.advice == "avoid":
+        code = {"avoid": "ROUTE_AVOID", "specialist-only": "ROUTE_SPECIALIST_ONLY"}.get(
+            advice.advice
+        )
+        if code is not None:
             out.append(
                 finding(
-                    "ROUTE_AVOID",
-                    Level.WARNING,
-                    f"{route}: {advice.says}",
-                    advice.sources,
-                    {"route": route},
+                    code, Level.WARNING, f"{route}: {advice.says}", advice.sources, {"route": route}
                 )
             )
-        elif advice.advice == "specialist-only":
-            out.append(
-                finding(
-                    "ROUTE_SPECIALIST_ONLY",
-                    Level.WARNING,
-                    f"{route}: {advice.says}",
-                    advice.sources,
-                    {"route": route},
-                )
-            )
-    age_years = patient.age_years
-    if age_years is not None:
-        for limit in product.age_limits:
-            if age_years < limit.min_years:
-                out.append(
-                    finding(
-                        "PRODUCT_AGE_LIMIT",
-                        Level.WARNING,
-                        f"{product.name}: {limit.says}",
-                        limit.sources,
-                        {
-                            "age": patient.describe_age(),
-                            "minimum age": f"{format_number(limit.min_years)} years",
-                        },
-                    )
-                )
-                break
-    if patient.age_months is not None and patient.age_months < NEONATE_MONTHS:
-        for excipient in product.excipients:
-            if excipient.substance == "benzyl-alcohol":
-                out.append(
-                    finding(
-                        "EXCIPIENT_NEONATE",
-                        Level.WARNING,
-                        f"{product.name} contains benzyl alcohol, linked to a fatal 'gasping syndrome' in "
-                        "premature infants and neonates; choose a preservative-free product.",
-                        excipient.sources,
-                        {"age": patient.describe_age(), "excipient": "benzyl alcohol"},
-                    )
-                )
     return out

@@ -5,7 +5,8 @@ Finding codes raised here (level):
   DOSE_UNIT_SLIP (stop)              a mg/mcg slip: the dose is implausible, its mcg reading is not
   DOSE_IMPLAUSIBLE (stop)            >= 10x the largest single injected dose of any trusted regimen
   DOSE_ABOVE_TRUSTED_MAX (warning)   above that largest dose, below 10x
-  DOSE_OUTSIDE_INDICATION (warning)  outside every dose range the indication's regimens use
+  DOSE_OUTSIDE_INDICATION (warning)  outside every dose range the indication's regimens use for the
+                                     patient's age group (a child's: the children's regimen)
   VOLUME_IMPLAUSIBLE (stop)          no injection site takes the volume at any age
   VOLUME_ABOVE_AGE_LIMITS (warning)  no site takes the volume at the patient's age
   VOLUME_ROUNDED (info)              the syringe cannot measure the exact volume; rounding stated
@@ -18,13 +19,14 @@ Finding codes raised here (level):
   ROUTE_AVOID (warning)              the product's sources advise against the route
   ROUTE_SPECIALIST_ONLY (warning)    a route only a specialist should use
   PRODUCT_EXPIRED (stop)             the expiry date has passed
-  PRODUCT_AGE_LIMIT (warning)        the patient is younger than the product's age limit
-  EXCIPIENT_NEONATE (warning)        benzyl alcohol in a neonate or premature infant
   COMBINATION_INGREDIENTS (info)     what else the volume delivers (thiamine, lidocaine...)
   DOSE_NOT_WHOLE_UNITS (warning)     a tablet/spray dose that is not a whole number of units
-When any patient detail is given (age, pregnancy, breastfeeding, conditions, medicines, allergies,
-syringe partners), the patient screening's findings are added (codes: b12.services.screening),
-except those whose code a dose check above already raised.
+Every order is also screened (codes: b12.services.screening): its route against its substance
+(the product's ingredients, or the substance given with a bare strength) and the product's
+excipients and form, always; the patient too when any patient detail is given (age, pregnancy,
+breastfeeding, conditions, medicines, allergies, syringe partners). A substance's route rule
+replaces the product's own route advice for that route; otherwise a code a dose check above
+already raised is not repeated.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from b12.services.dose_checks import (
     site_checks,
     weak_positions,
 )
+from b12.services.patient_groups import population_of
 
 if TYPE_CHECKING:
     from b12.knowledge.schema import Product
@@ -68,6 +71,8 @@ class DoseRequest:
     expiry: date | None = None
     today: date | None = None
     mix: tuple[str, ...] = ()
+    substance: str | None = None  # the cobalamin of a bare strength (a product names its own)
+    screen_patient: bool = True  # False where the caller screens the patient itself (a plan)
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,8 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
         kb, parsed.mass, slip_possible=not parsed.assumed_iu_is_mcg, route=route
     )
     if request.indication:
-        findings += indication_range(kb, request.indication, parsed.mass)
+        population = population_of(patient)
+        findings += indication_range(kb, request.indication, parsed.mass, population)
 
     measured: Measured | None = None
     units: Decimal | None = None
@@ -197,7 +203,7 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
             ingredients = _ingredients(kb, product, measured.rounded_ml)
             findings += _combination(product, ingredients)
     if product is not None:
-        findings += product_checks(kb, product, route, patient)
+        findings += product_checks(kb, product, route)
     if request.expiry is not None and request.today is not None and request.expiry < request.today:
         findings.append(
             finding(
@@ -227,17 +233,32 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
 def _screening(
     kb: Knowledge, request: DoseRequest, product: Product | None, route: str, raised: list[Finding]
 ) -> list[Finding]:
-    """The patient screening's findings when a patient detail is given; the dose checks' win."""
-    patient = request.patient
-    if not (patient.screenable or request.mix):
-        return []
-    from b12.services.screening import screen_patient  # loaded only when a patient is screened
+    """The screening of the order (always: route x substance x excipients) and of the patient
+    (when a detail is given). A substance's route rule replaces the product's own advice for that
+    route, so one fact gives one finding; otherwise the dose checks' findings win."""
+    from b12.services.screening import order_findings, screen_patient
 
-    screening = screen_patient(
-        kb, patient, product=product.id if product else None, route=route, mix=request.mix
-    )
+    patient = request.patient
+    form = product.form if product is not None else "injection"
+    substance = request.substance
+    found: tuple[Finding, ...]
+    if request.screen_patient and (patient.screenable or request.mix or request.indication):
+        found = screen_patient(
+            kb, patient, product=product.id if product else None, route=route, mix=request.mix,
+            substance=substance, form=form, indication=request.indication,
+        ).findings  # fmt: skip
+    else:
+        found = order_findings(
+            kb, route, product=product.id if product else None, substance=substance, form=form
+        )
+    if any(f.code.startswith("ROUTE_") for f in found):
+        raised[:] = [f for f in raised if f.code not in PRODUCT_ROUTE_ADVICE]
     already = {f.code for f in raised}
-    return [f for f in screening.findings if f.code not in already]
+    return [f for f in found if f.code not in already]
+
+
+#: The product's own route advice, which a substance's route rule says better.
+PRODUCT_ROUTE_ADVICE = frozenset({"ROUTE_AVOID", "ROUTE_SPECIALIST_ONLY"})
 
 
 def _any_stop(findings: list[Finding]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -154,12 +155,29 @@ def baseline_b12(kb: Knowledge, text: str, patient: Patient) -> Finding:
 
 
 def screening_findings(
-    kb: Knowledge, patient: Patient, product: Product | None, route: str | None
+    kb: Knowledge,
+    patient: Patient,
+    product: Product | None,
+    routes: Iterable[str],
+    *,
+    substance: str,
+    indication: str,
 ) -> list[Finding]:
-    """The patient screening's findings, when a patient detail is given."""
-    if not patient.screenable:
-        return []
-    from b12.services.screening import screen_patient  # loaded only when a patient is screened
+    """The plan's own screening: its indication (as a condition), its substance (the product's
+    ingredients, else the regimen's cobalamin) and the patient, once for every route its phases
+    use; each finding once."""
+    from b12.services.screening import screen_patient
 
-    result = screen_patient(kb, patient, product=product.id if product else None, route=route)
-    return list(result.findings)
+    out: dict[tuple[str, str], Finding] = {}
+    for route in dict.fromkeys(routes):
+        result = screen_patient(
+            kb,
+            patient,
+            product=product.id if product else None,
+            route=route,
+            substance=None if product else substance,
+            indication=indication,
+        )
+        for f in result.findings:
+            out.setdefault((f.code, f.message), f)
+    return list(out.values())

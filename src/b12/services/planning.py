@@ -8,17 +8,22 @@ Finding codes raised here (level):
   PLAN_REGIMEN_NOT_DEFAULT (warning)  the regimen is contradicted or unsupported; its conflict is named
   PLAN_SUBSTANCE_DIFFERS (warning)    the product's cobalamin is not the regimen's
   PLAN_POPULATION_DIFFERS (warning)   an adult regimen for a child, or the reverse
-  PLAN_NEURO_NOT_ADDRESSED (warn/info) neurological involvement, regimen without (or silent on) it
+  PLAN_NEURO_NOT_ADDRESSED (warning)  neurological involvement, regimen without (or silent on) it
+  PLAN_NEURO_NO_SUBSTANCE_REGIMEN (warning) neurological involvement, and no regimen of the
+                                      product's substance is written for it (regimen_choice.py)
   PLAN_RANGE_READ (info)              how ranges in the source were read (see domain/schedule.py)
   PLAN_OPEN_PHASE_ASSUMED (warning)   an "until ..." phase planned for a default length, then a review
   PLAN_PHASE_NOT_SCHEDULED (warning)  a phase without a rhythm the planner can date
   PLAN_CONTINUES (info)               the last phase goes on past the horizon (lifelong, or until ...)
   PLAN_NO_VOLUME (info)               no product or concentration: no volumes, containers or cost
   PLAN_VOLUME_NOT_MEASURABLE (warning) a dose no standard syringe measures at this strength
+  PLAN_SUBSTANCE_ADVISED_AGAINST (warning) a finding advises against the plan's cobalamin for this
+                                      patient; the indication's regimen with another one is named
   PLAN_B12_BASELINE (info|warning)    the baseline B12 against the NICE bands
   LAB_B12_MOVED (info)                a B12 level kept out of the 2 weeks after an injection
   DOSE_*, ROUTE_*, ... (dosing.py)    the checks of each distinct dose, once each
-  and the screening findings when b12.services.screening is present and patient options are given.
+  and the plan's own screening (b12.services.screening): its indication, its substance and the
+  patient, for every route its phases use.
 """
 
 from __future__ import annotations
@@ -172,7 +177,7 @@ def plan_therapy(kb: Knowledge, request: PlanRequest) -> Plan:
         *choice.findings,
         *_schedule_findings(regimen, schedule, request),
     ]
-    administrations = _administrations(kb, request, schedule.doses, findings)
+    administrations = _administrations(kb, request, schedule.doses, findings, regimen.substance)
     injections = tuple(
         a.date for a in administrations if a.route not in ("oral", "sublingual", "nasal")
     )
@@ -191,7 +196,15 @@ def plan_therapy(kb: Knowledge, request: PlanRequest) -> Plan:
     findings += lab_findings
     if request.b12 is not None:
         findings.append(baseline_b12(kb, request.b12, request.patient))
-    findings += screening_findings(kb, request.patient, product, routes[0] if routes else None)
+    screened = screening_findings(
+        kb,
+        request.patient,
+        product,
+        routes,
+        substance=regimen.substance,
+        indication=choice.indication.id,
+    )
+    findings += screened + _other_substance(kb, choice, product, screened)
     month_end = add_months(request.start, 1)
     dispensed = [Dispensed(a.route, a.volume_ml, a.syringe_ml) for a in administrations]
     first_month = [d for d, a in zip(dispensed, administrations, strict=True) if a.date < month_end]
@@ -305,7 +318,11 @@ def _schedule_findings(regimen: Regimen, schedule: Schedule, request: PlanReques
 
 
 def _administrations(
-    kb: Knowledge, request: PlanRequest, doses: tuple[ScheduledDose, ...], findings: list[Finding]
+    kb: Knowledge,
+    request: PlanRequest,
+    doses: tuple[ScheduledDose, ...],
+    findings: list[Finding],
+    substance: str,
 ) -> tuple[Administration, ...]:
     checked: dict[tuple[Decimal, str], DoseResult | None] = {}
     if request.product is None and request.concentration is None:
@@ -322,7 +339,7 @@ def _administrations(
     for d in doses:
         key = (d.dose_mcg, d.route)
         if key not in checked and (request.product or request.concentration):
-            checked[key] = _check(kb, request, d, findings)
+            checked[key] = _check(kb, request, d, findings, substance)
         result = checked.get(key)
         m = None if result is None else result.measured
         out.append(
@@ -343,7 +360,7 @@ def _administrations(
 
 
 def _check(
-    kb: Knowledge, request: PlanRequest, d: ScheduledDose, findings: list[Finding]
+    kb: Knowledge, request: PlanRequest, d: ScheduledDose, findings: list[Finding], substance: str
 ) -> DoseResult | None:
     dose = DoseRequest(
         f"{d.dose_mcg.normalize():f} mcg",
@@ -351,6 +368,8 @@ def _check(
         request.concentration,
         d.route,
         patient=request.patient,
+        substance=None if request.product else substance,
+        screen_patient=False,  # the plan screens the patient once, with its indication
     )
     try:
         result = calculate_dose(kb, dose)
@@ -367,6 +386,68 @@ def _check(
         return None
     findings.extend(result.findings)
     return result
+
+
+def _other_substance(
+    kb: Knowledge, choice: Choice, product: Product | None, screened: list[Finding]
+) -> list[Finding]:
+    """When a warning or stop advises against the plan's own substance, the regimens of the same
+    indication with another cobalamin (Leber's disease: hydroxocobalamin, not cyanocobalamin)."""
+    given = (
+        {i.substance for i in product.ingredients if i.substance.endswith("cobalamin")}
+        if product
+        else {choice.regimen.substance}
+    )
+    against = [
+        f
+        for f in screened
+        if f.level is not Level.INFO
+        and f.basis.values.get("substance") in given
+        and "condition" in f.basis.values
+    ]
+    if not against:
+        return []
+    others = [
+        r
+        for r in kb.regimens_for(choice.indication.id)
+        if r.substance not in given and r.status != "contradicted"
+    ]
+    codes = ", ".join(dict.fromkeys(f.code for f in against))
+    substances = ", ".join(sorted(given))
+    if not others:
+        return [
+            finding(
+                "PLAN_SUBSTANCE_ADVISED_AGAINST",
+                Level.WARNING,
+                f"{codes} advises against {substances} here, and the knowledge base has no regimen "
+                f"for {choice.indication.name} with another cobalamin: ask a specialist.",
+                tuple(dict.fromkeys(s for f in against for s in f.basis.sources)),
+                {"substance": substances, "indication": choice.indication.id},
+            )
+        ]
+    best = others[0]
+    products = [
+        p.id
+        for p in kb.products.values()
+        if p.form == "injection" and any(i.substance == best.substance for i in p.ingredients)
+    ]
+    regimen = (
+        f"the regimen followed, {best.title} ({best.id}), is written for {best.substance}"
+        if best.id == choice.regimen.id
+        else f"the knowledge base's {best.substance} regimen for {choice.indication.name} is "
+        f"{best.title} ({best.id})"
+    )
+    return [
+        finding(
+            "PLAN_SUBSTANCE_ADVISED_AGAINST",
+            Level.WARNING,
+            f"{codes} advises against {substances} here; {regimen}: give it with a "
+            f"{best.substance} product ({', '.join(products[:3]) or 'none in the knowledge base'}).",
+            tuple(dict.fromkeys([*(s for f in against for s in f.basis.sources), *best.sources])),
+            {"substance": substances, "indication": choice.indication.id, "regimen": best.id},
+            suggestion=best.id,
+        )
+    ]
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

@@ -10,6 +10,11 @@ The default for an indication, in order:
   3. when there is still no candidate, the default of a related indication of the same category
      (``RELATED``): a malabsorption cause -> B12 deficiency; a neurological one -> megaloblastic
      anaemia with neurological involvement.
+  4. for B12 deficiency and its causes, the regimens written for the patient's group join
+     (patient_groups.py): with neurological involvement the authorities' regimens written for it,
+     for a child the children's regimen. With involvement, a regimen written for it of the
+     product's substance ranks first, then one of another substance (never a lower-dose regimen
+     that is silent on it); when the substance has none the plan says so.
 """
 
 from __future__ import annotations
@@ -22,8 +27,16 @@ from b12.domain.patient import Patient
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.knowledge.schema import Conflict, Indication, Product, Regimen
+from b12.services.patient_groups import (
+    CHILDREN,
+    GUIDELINE_TRUST,
+    group_regimens,
+    population_fits,
+    population_of,
+    treats_deficiency,
+    written_for_neuro,
+)
 
-GUIDELINE_TRUST = 4
 #: Indication category -> (related indication, neurological involvement implied).
 RELATED: dict[str, tuple[str, bool]] = {
     "deficiency": ("b12-deficiency", False),
@@ -36,19 +49,11 @@ RELATED: dict[str, tuple[str, bool]] = {
 class Choice:
     regimen: Regimen
     indication: Indication
-    how: str  # asked | default | conflict-default | related-indication
+    how: str  # asked | default | conflict-default | related-indication | patient-group
     why: str
     candidates: tuple[Regimen, ...]
     findings: tuple[Finding, ...]
     conflicts: tuple[Conflict, ...] = ()
-
-
-def population_of(patient: Patient) -> str | None:
-    if patient.age_months is None:
-        return None
-    if patient.age_months < 12:
-        return "infant"
-    return "child" if patient.age_months < 216 else "adult"
 
 
 def substance_of(product: Product | None) -> str | None:
@@ -72,6 +77,7 @@ def choose_regimen(
     if regimen is not None:
         chosen: Regimen = kb.lookup("regimens", regimen, "regimen")
         asked: Indication = kb.lookup("indications", indication or chosen.indication, "indication")
+        neuro = neuro or asked.category == "neurological"
         own = kb.regimens_for(asked.id)
         found = _fit(kb, chosen, neuro, population, substance)
         return Choice(
@@ -102,6 +108,12 @@ def choose_regimen(
         candidates, how = list(kb.regimens_for(related_id)), "related-indication"
         neuro = neuro or implied
         note = f"{asked.name} has no regimen of its own; the default of the related indication {related.name} ({related_id}) is used"
+    borrowed = (
+        [r for r in group_regimens(kb, neuro, population) if r not in candidates]
+        if treats_deficiency(kb, asked)
+        else []
+    )
+    candidates += borrowed
     if not candidates:
         raise InputError(
             f"no regimen in the knowledge base for {asked.id}; give --regimen ID (see `b12 regimens`)"
@@ -117,8 +129,16 @@ def choose_regimen(
         if chosen.indication == asked.id
         else f"{asked.name} has no regimen from a guideline or regulator; {chosen.id} is the default position of the conflict about it"
     )
+    if chosen in borrowed:
+        group = "neurological involvement" if chosen.neuro is True else "children"
+        why = (
+            f"the regimens filed under {asked.name} leave out {group}; {chosen.id} is the most trusted "
+            f"regimen written for {group} ({source.kind}: {source.title}), filed under "
+            f"{kb.indications[chosen.indication].name}"
+        )
+        how = "patient-group" if how == "default" else how
     found = list(_fit(kb, chosen, neuro, population, substance))
-    if how != "default":
+    if how not in ("default", "patient-group"):
         found.append(
             finding(
                 "PLAN_REGIMEN_FALLBACK",
@@ -149,10 +169,14 @@ def _rank(
     product: Product | None,
 ) -> tuple[Any, ...]:
     substance = substance_of(product)
+    for_neuro = neuro and written_for_neuro(kb, r)
     return (
         product is not None and not set(r.routes) & set(product.routes),  # oral from a vial
-        not _population_fits(r.population, population),
+        not population_fits(r.population, population),
         r.neuro is (not neuro),  # the opposite of what the patient has
+        # With involvement: written for it, of the product's substance, then of another one.
+        neuro and not (for_neuro and substance in (None, r.substance)),
+        neuro and not for_neuro,
         -kb.trust(r.sources),
         substance is not None and r.substance != substance,
         r.indication != indication,
@@ -161,12 +185,6 @@ def _rank(
         r.id not in followed,
         r.id,
     )
-
-
-def _population_fits(regimen: str, patient: str | None) -> bool:
-    if patient is None or regimen == "any" or regimen == patient:
-        return True
-    return {regimen, patient} <= {"child", "infant"}
 
 
 def _followed(kb: Knowledge, own: tuple[Regimen, ...]) -> frozenset[str]:
@@ -224,7 +242,7 @@ def _fit(
                 {"regimen": r.id, "product substance": substance},
             )
         )
-    if not _population_fits(r.population, population):
+    if not population_fits(r.population, population):
         out.append(
             finding(
                 "PLAN_POPULATION_DIFFERS",
@@ -234,29 +252,69 @@ def _fit(
                 {"regimen": r.id, "patient": population},
             )
         )
-    if neuro and r.neuro is not True:
-        # Name the most trusted regimen written for neurological involvement, whatever its indication.
-        written_for = sorted(
-            (x for x in kb.regimens.values() if x.neuro is True and x.status == "supported"),
-            key=lambda x: (-kb.trust(x.sources), x.id),
+    if neuro:
+        out += _neuro_fit(kb, r, population, substance)
+    return out
+
+
+def _neuro_fit(
+    kb: Knowledge, r: Regimen, population: str | None, substance: str | None
+) -> list[Finding]:
+    """With neurological involvement: say when the product's substance has no regimen written for
+    it, or when the plan's regimen is not one."""
+    group = (
+        f" for {'an infant' if population == 'infant' else 'a child'}"
+        if population in CHILDREN
+        else ""
+    )
+    written = [
+        x
+        for x in group_regimens(kb, True, None)
+        if written_for_neuro(kb, x) and population_fits(x.population, population)
+    ]
+    mine = [x for x in written if substance in (None, x.substance)]
+    values = {"regimen": r.id, "neurological involvement": "yes"}
+    follows = (
+        f"written for it with {r.substance}"
+        if r.neuro is True
+        else (
+            "which is for patients without it" if r.neuro is False else "which does not speak to it"
         )
-        hint = (
-            f" The most trusted regimen with neurological involvement is regimens:{written_for[0].id}."
-            if written_for
+    )
+    if substance is not None and not mine:
+        other = (
+            f" The most trusted regimen written for it is regimens:{written[0].id} ({written[0].substance})."
+            if written and written[0].id != r.id
             else ""
         )
-        out.append(
+        return [
             finding(
-                "PLAN_NEURO_NOT_ADDRESSED",
-                Level.WARNING if r.neuro is False else Level.INFO,
-                "Neurological involvement was given, but this regimen "
-                + ("is for patients without it." if r.neuro is False else "does not speak to it.")
-                + hint,
-                r.sources,
-                {"regimen": r.id, "neurological involvement": "yes"},
+                "PLAN_NEURO_NO_SUBSTANCE_REGIMEN",
+                Level.WARNING,
+                f"Neurological involvement was given, but no {substance} regimen in the knowledge base "
+                f"is written for it{group}. This plan follows regimens:{r.id}, {follows}.{other}",
+                tuple(dict.fromkeys((*r.sources, *(s for x in written[:1] for s in x.sources)))),
+                {**values, "product substance": substance},
             )
+        ]
+    if r.neuro is True:
+        return []
+    hint = (
+        f" The {substance + ' ' if substance else ''}regimen written for it is regimens:{mine[0].id}."
+        if mine
+        else f" No regimen in the knowledge base is written for it{group}."
+    )
+    return [
+        finding(
+            "PLAN_NEURO_NOT_ADDRESSED",
+            Level.WARNING,
+            "Neurological involvement was given, but this regimen "
+            + ("is for patients without it." if r.neuro is False else "does not speak to it.")
+            + hint,
+            r.sources,
+            values,
         )
-    return out
+    ]
 
 
 def _weak(kb: Knowledge, r: Regimen) -> list[Finding]:

@@ -47,18 +47,22 @@ Finding codes raised here (level; the rules in screening.yaml set the level of r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
 from b12.domain.routes import parse_route
-from b12.domain.screening import HARD_STOPS, Named, Profile, ScreeningPolicy, screen
+from b12.domain.screening import HARD_STOPS, NO_BYPASS, Named, Profile, ScreeningPolicy, screen
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.knowledge.names import normalise
-from b12.knowledge.schema import Product, ScreeningRule
+
+if TYPE_CHECKING:
+    from b12.knowledge.schema import Product, ScreeningRule
 
 #: Where each kind of name is looked up, in order.
 LOOKUPS = {
@@ -106,8 +110,17 @@ def screen_patient(
     mix: Iterable[str] = (),
     policy: ScreeningPolicy | None = None,
     bypass: Mapping[str, str] | None = None,
+    substance: str | None = None,
+    form: str | None = None,
+    indication: str | None = None,
 ) -> Screening:
-    """Screen a patient (and the order: product, route, syringe partners) against the rules."""
+    """Screen a patient and the order against the rules.
+
+    The order is its product (ingredients and excipients from the label) or, without one, its
+    ``substance`` (a regimen's cobalamin, or the one given with a bare strength) and ``form``
+    ("injection" for a strength in mcg/mL); its route; its syringe partners; and the
+    ``indication`` it treats, screened like a condition the patient has.
+    """
     policy = policy or ScreeningPolicy()
     reasons = _checked_bypass(bypass or {})
     chosen: Product | None = kb.lookup("products", product, "product") if product else None
@@ -131,6 +144,9 @@ def screen_patient(
             else:
                 resolved_names.append(resolved)
         named[kind] = tuple(resolved_names)
+    treated = _indication(kb, indication)
+    if treated is not None and not any(treated.ids & n.ids for n in named["condition"]):
+        named["condition"] = (*named["condition"], treated)
     profile = Profile(
         age_months=patient.age_months,
         age_shown=patient.describe_age(),
@@ -140,14 +156,10 @@ def screen_patient(
         medicines=named["medicine"],
         allergies=named["allergy"],
         mix=named["mix"],
-        route=planned,
-        product=chosen.id if chosen else None,
-        product_name=chosen.name if chosen else None,
-        ingredients=frozenset(i.substance for i in chosen.ingredients) if chosen else frozenset(),
-        excipients=frozenset(e.substance for e in chosen.excipients) if chosen else frozenset(),
+        **_order(kb, chosen, planned, substance, form),
     )
     rules: Mapping[str, ScreeningRule] = kb.all("rules")
-    found = screen(rules.values(), profile, _conflict_notes(kb))
+    found = _one_per_fact(kb, screen(rules.values(), profile, _conflict_notes(kb)))
     found += _mix_without_data(kb, rules.values(), profile.mix)
     bypassed = {
         code: reason for code, reason in reasons.items() if any(f.code == code for f in found)
@@ -168,6 +180,96 @@ def screen_patient(
         product=profile.product,
         fingerprint=kb.fingerprint,
     )
+
+
+def _one_per_fact(kb: Knowledge, found: list[Finding]) -> list[Finding]:
+    """One finding for one code about one subject (the same medicine, condition, route...):
+    where two rules say the same kind of thing about it (neomycin, and the seeds' aminoglycosides),
+    the loudest and then the most trusted speaks. Input order is kept otherwise."""
+    kept: dict[tuple[str, tuple[tuple[str, str], ...]], Finding] = {}
+    for f in found:
+        key = (f.code, tuple(sorted(f.basis.values.items())))
+        old = kept.get(key)
+        if old is None or (f.level.rank, kb.trust(f.basis.sources)) > (
+            old.level.rank,
+            kb.trust(old.basis.sources),
+        ):
+            kept[key] = f
+    return [f for f in found if kept[(f.code, tuple(sorted(f.basis.values.items())))] is f]
+
+
+def order_findings(
+    kb: Knowledge,
+    route: str,
+    *,
+    product: str | None = None,
+    substance: str | None = None,
+    form: str | None = None,
+) -> tuple[Finding, ...]:
+    """The findings of the order alone (route, substance, excipients, form): what every dose,
+    plan and administration raises whether or not a patient detail is given."""
+    return _order_findings(kb, route, product, substance, form)
+
+
+@lru_cache(maxsize=256)
+def _order_findings(
+    kb: Knowledge, route: str, product: str | None, substance: str | None, form: str | None
+) -> tuple[Finding, ...]:
+    chosen: Product | None = kb.lookup("products", product, "product") if product else None
+    rules = [r for r in kb.all("rules").values() if _order_only(r.trigger)]
+    profile = Profile(**_order(kb, chosen, route, substance, form))
+    return tuple(screen(rules, profile, _conflict_notes(kb)))
+
+
+def _order_only(trigger: Any) -> bool:
+    """A trigger about the order alone: nothing of the patient in it."""
+    return not (
+        trigger.conditions
+        or trigger.medicines
+        or trigger.allergies
+        or trigger.mix
+        or trigger.pregnancy is not None
+        or trigger.breastfeeding is not None
+        or trigger.age_below_years is not None
+        or trigger.age_below_months is not None
+    )
+
+
+def _order(
+    kb: Knowledge, product: Product | None, route: str, substance: str | None, form: str | None
+) -> dict[str, Any]:
+    """The order's part of a screening profile."""
+    if product is not None:
+        if substance is not None:
+            raise InputError(
+                f"the product {product.id} fixes the substance: give the product or the "
+                "substance, not both"
+            )
+        return {
+            "route": route,
+            "product": product.id,
+            "product_name": product.name,
+            "ingredients": frozenset(i.substance for i in product.ingredients),
+            "excipients": frozenset(e.substance for e in product.excipients),
+            "form": product.form,
+        }
+    ingredients: frozenset[str] = frozenset()
+    if substance is not None:
+        entry = kb.lookup("substances", substance, "substance")
+        if entry.role != "cobalamin":
+            cobalamins = [i for i, e in kb.all("substances").items() if e.role == "cobalamin"]
+            raise InputError(
+                f"{entry.name} is not a form of vitamin B12: write one of {', '.join(cobalamins)}"
+            )
+        ingredients = frozenset({entry.id})
+    return {"route": route, "ingredients": ingredients, "form": form}
+
+
+def _indication(kb: Knowledge, name: str | None) -> Named | None:
+    if name is None:
+        return None
+    entry = kb.lookup("indications", name, "indication")
+    return Named(entry.name, entry.name, frozenset({entry.id}))
 
 
 def check(
@@ -198,6 +300,8 @@ def _checked_bypass(bypass: Mapping[str, str]) -> dict[str, str]:
     out = {}
     for code, reason in bypass.items():
         code = code.strip().upper()
+        if code in NO_BYPASS:
+            raise InputError(f"--bypass {code}: no reason lifts this stop; change the order")
         if code not in HARD_STOPS:
             raise InputError(
                 f"--bypass {code}: only a hard stop can be bypassed ({', '.join(sorted(HARD_STOPS))})"
@@ -210,7 +314,28 @@ def _checked_bypass(bypass: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+#: How people write a combination of medicines in one name: "carbidopa/levodopa", "a + b".
+_COMBINED = re.compile(r"\s*(?:/|\+|&|\band\b|\bwith\b|,)\s*", re.IGNORECASE)
+
+
 def _resolve(kb: Knowledge, kind: str, name: str) -> Named | None:
+    """A name as the knowledge ids it stands for; a combination written as one name stands for
+    each of its parts (None when any part is unknown, so it is reported, never half-screened)."""
+    single = _resolve_one(kb, kind, name)
+    if single is not None or kind != "medicine":
+        return single
+    parts = [p for p in _COMBINED.split(name) if p.strip()]
+    if len(parts) < 2:
+        return None
+    resolved = [_resolve_one(kb, kind, p) for p in parts]
+    if any(r is None for r in resolved):
+        return None
+    ids = frozenset(i for r in resolved if r is not None for i in r.ids)
+    shown = " + ".join(r.shown for r in resolved if r is not None)
+    return Named(name, shown if shown != name else name, ids)
+
+
+def _resolve_one(kb: Knowledge, kind: str, name: str) -> Named | None:
     for collection in LOOKUPS[kind]:
         entry = kb.match(collection, name)
         if entry is not None:
@@ -223,6 +348,9 @@ def _resolve(kb: Knowledge, kind: str, name: str) -> Named | None:
 def _stands_for(kb: Knowledge, collection: str, entry: Any) -> set[str]:
     """The ids a name stands for: itself, its classes and their parents, what an allergy covers."""
     ids = {entry.id}
+    medicines = kb.all("medicines")
+    for part in getattr(entry, "contains", ()):
+        ids |= _stands_for(kb, "medicines", medicines[part])
     if collection == "allergens":
         ids |= set(entry.includes)
     if collection == "substances":

@@ -36,6 +36,13 @@ def dose(
             help="IM, SC, deep-SC, IV, intrathecal, oral ... (default: the product's first)."
         ),
     ] = None,
+    substance: Annotated[
+        str | None,
+        typer.Option(
+            help="The cobalamin of a bare --concentration (cyanocobalamin, hydroxocobalamin ...): "
+            "its route rules and warnings apply."
+        ),
+    ] = None,
     site: Annotated[
         str | None,
         typer.Option(help="Injection site: deltoid, vastus lateralis, ventrogluteal ..."),

@@ -26,6 +26,7 @@ def run(load: Callable[[str | None], Knowledge], **options: Any) -> int:
         concentration=options["concentration"],
         route=options["route"],
         site=options["site"],
+        substance=options["substance"],
         indication=options["indication"],
         patient=build_patient(
             options["age_years"],

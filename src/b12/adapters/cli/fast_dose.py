@@ -19,6 +19,7 @@ OPTIONS: tuple[tuple[str, str], ...] = (
     ("--product", "value"),
     ("--concentration", "value"),
     ("--route", "value"),
+    ("--substance", "value"),
     ("--site", "value"),
     ("--indication", "value"),
     ("--expiry", "value"),
