@@ -132,6 +132,7 @@ def count_false_alarms(profiles: list[dict[str, Any]]) -> int:
             age_months=Decimal(p["age_years"]) * 12,
             sex=p["sex"],
             weight_kg=Decimal(p["weight_kg"]),
+            conditions=tuple(p.get("conditions", ())),
             medications=tuple(p["medications"]),
             allergies=tuple(p.get("allergies", ())),
         )

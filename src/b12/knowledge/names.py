@@ -21,6 +21,35 @@ def normalise(name: str) -> str:
     return _SEPARATORS.sub(" ", text).strip()
 
 
+#: Opposite senses, each as (prefixes, whole words) saying "more", then those saying "less": a
+#: name is never suggested for one of the opposite sense (hypertension is not hypotension, an
+#: overactive thyroid not an underactive one). Size is its own pair (macrocytic, microcytic).
+_OPPOSITES: tuple[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...], ...] = (
+    (
+        (("hyper", "tachy", "over"), ("high", "raised", "elevated", "increased")),
+        (("hypo", "brady", "under"), ("low", "lowered", "reduced", "decreased")),
+    ),
+    ((("macro",), ()), (("micro",), ())),
+)
+
+
+def _senses(key: str) -> set[tuple[int, int]]:
+    """The (pair, pole) senses a normalised name carries."""
+    words = key.split()
+    return {
+        (pair, pole)
+        for pair, poles in enumerate(_OPPOSITES)
+        for pole, (prefixes, whole) in enumerate(poles)
+        if any(w.startswith(prefixes) or w in whole for w in words)
+    }
+
+
+def opposed(a: str, b: str) -> bool:
+    """True when one name says "more" where the other says "less" (and neither says both)."""
+    sa, sb = _senses(normalise(a)), _senses(normalise(b))
+    return any((pair, pole) in sa - sb and (pair, 1 - pole) in sb - sa for pair, pole in sa | sb)
+
+
 class NameIndex:
     """Ids, names and synonyms of a collection's entries, normalised."""
 
@@ -41,7 +70,10 @@ class NameIndex:
         contains = [k for k in self._by_name if key and len(key) >= 4 and (key in k or k in key)]
         ids: list[str] = []
         for k in [*close, *contains]:
-            entry_id = self._by_name[k].id
-            if entry_id not in ids:
-                ids.append(entry_id)
+            entry = self._by_name[k]
+            if entry.id in ids or any(
+                opposed(key, said) for said in (k, entry.id, getattr(entry, "name", None) or "")
+            ):
+                continue
+            ids.append(entry.id)
         return tuple(ids[:n])

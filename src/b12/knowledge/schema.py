@@ -166,6 +166,7 @@ class Condition(Frozen):
     name: str
     synonyms: tuple[str, ...] = ()
     icd10: tuple[str, ...] = ()
+    sources: tuple[SourceId, ...] = ()  # the vocabulary reference and the texts screened against
     note: str | None = None
 
 
@@ -183,6 +184,7 @@ class Medicine(Frozen):
     classes: tuple[Annotated[Id, Ref("medicine-classes")], ...] = ()
     #: a combination medicine (co-careldopa) stands for each medicine it holds
     contains: tuple[Annotated[Id, Ref("medicines")], ...] = ()
+    sources: tuple[SourceId, ...] = ()  # the vocabulary reference and the texts screened against
 
 
 # --- products ------------------------------------------------------------------------------
