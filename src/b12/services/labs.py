@@ -80,7 +80,7 @@ class LabResult:
             unit = show_unit(a.canonical_unit)
             return {
                 "kind": "lab",
-                "text": f"the lab's range {format_number(r.low)}-{format_number(r.high)} {unit}".rstrip(),
+                "text": f"lab's own range {format_number(r.low)}-{format_number(r.high)} {unit}".rstrip(),
                 "low": r.low,
                 "high": r.high,
                 "unit": unit,
