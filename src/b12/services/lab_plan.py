@@ -2,7 +2,8 @@
 (and source) that asked for it, built from the monitoring rules in monitoring.yaml.
 
 Readings (documented defaults, like the schedule's):
-  * baseline on day 0, before the first injection (US label tests, potassium early: Cobalin, NHS Lothian);
+  * baseline on day 0, before the first injection (US label tests, potassium early: Cobalin);
+  * urea and electrolytes the day after the first dose (NHS Lothian: "after starting", any route);
   * potassium on days 1 and 2 after the first injection ("closely for the first 48 hours", US
     label) when a deficiency or an anaemia is treated;
   * a rule is planned only on its routes (monitoring.yaml `routes`; omitted = the injected
@@ -104,15 +105,15 @@ _Item = tuple[int, str, tuple[str, ...] | None, str | None]
 
 def plan_labs(kb: Knowledge, ctx: LabContext) -> tuple[tuple[LabCheck, ...], list[Finding]]:
     """The dated checks from ``ctx.start`` until ``ctx.end``, and findings about moved tests."""
+    first = (ctx.injections[0] - ctx.start).days if ctx.injections else 0
     items: list[_Item] = [
         (0, "us-label-baseline", None, "before the first injection"),
         (0, "cobalin-potassium-early", None, None),
-        (0, "nhs-lothian-ue-after-start", None, None),
+        (first + 1, "nhs-lothian-ue-after-start", None, None),
     ]
     if ctx.diagnostic_trial:
         items += [(d, "us-label-hydroxocobalamin-diagnostic-trial", None, None) for d in range(11)]
     if ctx.treats_anaemia:
-        first = (ctx.injections[0] - ctx.start).days if ctx.injections else 0
         items += [(first + d, "us-label-potassium-48h", None, None) for d in (1, 2)]
     if ctx.treats:
         items += [(d, "us-label-days-5-7", None, None) for d in (5, 6, 7)]
