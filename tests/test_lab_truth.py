@@ -145,6 +145,8 @@ DEFAULTS = [
     ("ferritin", "male", "24", "336", "ng/mL", "medlineplus-ferritin"),
     ("ferritin", "female", "11", "307", "ng/mL", "medlineplus-ferritin"),
 ]
+
+
 def _reading(analyte: str, value: Decimal, unit: str) -> str:
     return f"{analyte}={value}{unit}"
 
@@ -186,9 +188,7 @@ def test_a_labs_own_range_overrides_the_default_and_is_reported(
     patient = Patient(sex=sex)  # type: ignore[arg-type]
     value = Decimal(low) - STEP  # low by the default range
     lab = f"{analyte}={value}-{Decimal(high) * 2}{unit}"  # normal by the lab's
-    (result,) = interpret_labs(
-        KB, [_reading(analyte, value, unit)], patient, (lab,)
-    ).results
+    (result,) = interpret_labs(KB, [_reading(analyte, value, unit)], patient, (lab,)).results
     assert result.band == "normal"
     used = result.to_dict()["range_used"]
     assert (used["kind"], used["low"], used["high"]) == ("lab", value, Decimal(high) * 2)
@@ -222,9 +222,7 @@ def test_labs_command_shows_the_range_used_in_json_and_in_words() -> None:
 
 # --- hypokalaemia ------------------------------------------------------------------------------
 
-LABEL_WORDS = (
-    "The US label warns of hypokalaemia and sudden death in intensely treated megaloblastic anaemia."
-)
+LABEL_WORDS = "The US label warns of hypokalaemia and sudden death in intensely treated megaloblastic anaemia."
 
 
 def _hypo(report: LabReport) -> Any:
@@ -288,7 +286,9 @@ def test_the_anaemias_and_deficiencies_are_the_ones_meant() -> None:
             "folate-deficiency", "dietary-b12-deficiency"} <= set(ANAEMIA_OR_DEFICIENCY)  # fmt: skip
 
 
-@pytest.mark.parametrize(("indication", "regimen"), [(i, None) for i in ANAEMIA_OR_DEFICIENCY] + PLANS)
+@pytest.mark.parametrize(
+    ("indication", "regimen"), [(i, None) for i in ANAEMIA_OR_DEFICIENCY] + PLANS
+)
 def test_every_plan_for_a_deficiency_or_anaemia_checks_potassium_within_48_h(
     indication: str, regimen: str | None
 ) -> None:
@@ -326,7 +326,9 @@ def test_every_monitoring_rule_keeps_to_its_routes(rule_id: str, route: str) -> 
     ("route", "reviewed"),
     [("IM", False), ("SC", False), ("deep-SC", False), ("oral", True), ("sublingual", True)],
 )
-def test_nices_review_of_oral_replacement_is_only_in_an_oral_plan(route: str, reviewed: bool) -> None:
+def test_nices_review_of_oral_replacement_is_only_in_an_oral_plan(
+    route: str, reviewed: bool
+) -> None:
     from b12.services.lab_plan import LabContext, plan_labs
 
     ctx = LabContext(START, START + timedelta(days=400), (), True, True, routes=frozenset({route}))

@@ -46,7 +46,9 @@ def test_lab_add_warns_of_hypokalaemia_on_day_2_and_status_keeps_judging_it(db_u
         status = patient_status(uow, "P-K", date(2026, 1, 21), KB)
         with_lab_range = patient_status(uow, "P-K", date(2026, 1, 21), KB, ("k=3.5-5.1",))
     (hypo,) = [f for f in early.findings if f.code == "LAB_HYPOKALAEMIA"]
-    assert hypo.level is Level.WARNING and hypo.message.startswith("URGENT: potassium 3 mmol/L on day 2")
+    assert hypo.level is Level.WARNING and hypo.message.startswith(
+        "URGENT: potassium 3 mmol/L on day 2"
+    )
     assert early.to_dict()["results"][0]["range_used"]["kind"] == "default"
     assert later.findings == ()  # 3.6 is normal by the lab's own range, which is reported
     assert later.to_dict()["results"][0]["range_used"]["text"] == "lab's own range 3.5-5.1 mmol/L"

@@ -284,7 +284,9 @@ class LabsAdded:
         return {
             "results": [
                 to_json({**vars(r), **judged})
-                for r, judged in zip(self.results, self.judged or [{}] * len(self.results), strict=True)
+                for r, judged in zip(
+                    self.results, self.judged or [{}] * len(self.results), strict=True
+                )
             ],
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -327,9 +329,7 @@ def add_labs(
         audit(uow, who, "lab-add", lab, record.id)
         kept.append(lab)
     uow.commit()
-    judged = tuple(
-        {"band": r.band, "range_used": r.range_used} for r in report.results
-    )
+    judged = tuple({"band": r.band, "range_used": r.range_used} for r in report.results)
     return LabsAdded(tuple(kept), report.findings, judged)
 
 

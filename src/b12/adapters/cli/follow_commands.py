@@ -88,9 +88,7 @@ def status(
     from b12.services.follow_up import patient_status
 
     with open_db(db).unit_of_work() as uow:
-        found = patient_status(
-            uow, code, when(at).date(), knowledge(kb), tuple(lab_range or ())
-        )
+        found = patient_status(uow, code, when(at).date(), knowledge(kb), tuple(lab_range or ()))
     written = None
     if plot:
         from b12.adapters.plot import plot_trends
