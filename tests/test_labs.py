@@ -105,32 +105,28 @@ def test_result_json_shape() -> None:
     ("reading", "band"),
     [
         ("b12=132.999999pmol/L", "deficient"),
-        ("b12=133pmol/L", "indeterminate"),  # lower bound inclusive
-        ("b12=257.999999pmol/L", "indeterminate"),
-        ("b12=258pmol/L", "sufficient"),  # upper bound exclusive
+        ("b12=133pmol/L", "indeterminate"),  # NICE: 133-258 pmol/L
+        ("b12=258pmol/L", "indeterminate"),
+        ("b12=258.000001pmol/L", "sufficient"),
         ("active-b12=24.9", "deficient"),
         ("holoTC=25pmol/L", "indeterminate"),
-        ("active b12=70pmol/L", "sufficient"),
+        ("active b12=70pmol/L", "indeterminate"),  # NICE: unlikely only above 70
         ("mcv=79.9fL", "low"),
         ("MCV=80", "normal"),
-        ("mcv=100fL", "high"),
+        ("mcv=100fL", "normal"),  # MedlinePlus: normal 80-100
+        ("mcv=100.1fL", "high"),
     ],
 )
 def test_boundaries_are_exact(reading: str, band: str) -> None:
     assert one(reading)["band"] == band
 
 
-def test_ng_per_l_near_a_boundary_is_banded_on_the_converted_value_and_flagged() -> None:
+def test_ng_per_l_is_banded_on_nices_ng_per_l_figures_not_the_converted_value() -> None:
     report = labs("b12=180ng/L")
     (result,) = report.results
-    assert result.value.canonical_value == Decimal("132.84")
-    assert result.band == "deficient"
-    near = next(f for f in report.findings if f.code == "LAB_NEAR_BAND_BOUNDARY")
-    assert near.level is Level.INFO
-    assert "133 boundary" in near.message
-    # 181 ng/L = 133.578 pmol/L: indeterminate, still within 1 pmol/L of 133
-    assert one("b12=181ng/L")["band"] == "indeterminate"
-    assert "LAB_NEAR_BAND_BOUNDARY" not in codes(labs("b12=133pmol/L"))  # no conversion, no doubt
+    assert result.value.canonical_value == Decimal("132.84")  # stored and shown in pmol/L
+    assert result.band == "indeterminate"  # NICE: 180 ng/L is indeterminate
+    assert "LAB_NEAR_BAND_BOUNDARY" not in codes(report)  # no rounded factor was used to band
 
 
 def test_unit_spellings() -> None:
@@ -147,7 +143,8 @@ def test_unit_spellings() -> None:
 def test_sex_specific_bands() -> None:
     assert one("rbc=5.8", patient=Patient(sex="female"))["band"] == "high"
     assert one("rbc=5.8", patient=Patient(sex="male"))["band"] == "normal"
-    assert one("rbc=6.1", patient=Patient(sex="male"))["band"] == "high"
+    assert one("rbc=6.1", patient=Patient(sex="male"))["band"] == "normal"  # 4.7-6.1 inclusive
+    assert one("rbc=6.11", patient=Patient(sex="male"))["band"] == "high"
     assert one("rbc=3.0")["band"] == "low"  # low for both sexes: banded without the sex
     report = labs("rbc=4.5")  # low for men, normal for women
     assert report.results[0].band == "unknown"
@@ -162,20 +159,20 @@ def test_nice_bands_only_from_16() -> None:
 
 
 def test_no_reference_range_is_unknown_with_a_finding() -> None:
-    report = labs("potassium=3.1mmol/L")
+    report = labs("mma=0.3umol/L")
     assert report.results[0].band == "unknown"
     (note,) = report.findings
     assert note.code == "LAB_NO_REFERENCE_RANGE"
     assert note.message == (
-        "potassium, serum 3.1 mmol/L: b12 holds no reference range (no listed source gives one); "
-        "the lab's own range applies."
+        "methylmalonic acid, serum 0.3 umol/L: b12 holds no reference range (no listed source "
+        "gives one); the lab's own range applies."
     )
 
 
 def test_lab_range_overrides_default_but_not_nice() -> None:
     female = Patient(sex="female")
-    assert one("rbc=5.4", patient=female)["band"] == "high"  # half-open default
-    overridden = one("rbc=5.4", patient=female, ranges=("rbc=4.0-5.4",))
+    assert one("rbc=5.5", patient=female)["band"] == "high"  # default 4.2-5.4
+    overridden = one("rbc=5.5", patient=female, ranges=("rbc=4.0-5.5",))
     assert (overridden["band"], overridden["reference"]) == ("normal", [])  # lab: inclusive
     assert one("k=3.3", ranges=("potassium=3.5-5.1mmol/L",))["band"] == "low"
     nice = one("b12=300pg/mL", ranges=("b12=180-914pg/mL",))

@@ -230,7 +230,8 @@ def test_baseline_b12_is_read_against_the_nice_bands() -> None:
 def test_label_plan_laboratory_checks() -> None:
     plan = run(indication="pernicious-anaemia")
     labs = {lab.day: lab for lab in plan.labs}
-    assert sorted(labs) == [0, 1, 2, 5, 6, 7, 14, 21, 28, 35, 42, 49, 56, 90, 176, 296]
+    # no day-90 review: NICE's review is of oral replacement, and this plan is injected
+    assert sorted(labs) == [0, 1, 2, 5, 6, 7, 14, 21, 28, 35, 42, 49, 56, 176, 296]
     baseline = {t.analyte: t.loinc for t in labs[0].tests}
     assert baseline == {
         "haematocrit": "4544-3",
@@ -246,26 +247,35 @@ def test_label_plan_laboratory_checks() -> None:
         "us-label-days-5-7",
         "seed-000-reticulocytes-iron-day-5-8",
     ]
-    assert labs[90].date == date(2026, 4, 5)
-    assert [t.analyte for t in labs[90].tests] == ["b12", "blood-count"]
-    assert labs[90].reasons[0].sources == ("nice-ng239",)
     assert [r.rule for r in labs[176].reasons] == ["seed-000-after-remission-4-6-months"]
+
+
+def _with_oral_review(plan: Plan, *, pregnant: bool) -> Any:
+    """The plan's lab checks as if the course also had oral replacement (IM then oral)."""
+    from b12.services.lab_plan import LabContext, plan_labs
+
+    injections = tuple(a.date for a in plan.administrations)
+    ctx = LabContext(START, add_months(START, 12), injections, True, True,
+                     pregnant_or_breastfeeding=pregnant, routes=frozenset({"IM", "oral"}))  # fmt: skip
+    return plan_labs(load_knowledge(), ctx)
 
 
 def test_review_at_one_month_in_pregnancy_keeps_b12_two_weeks_from_an_injection() -> None:
     plan = run(indication="pernicious-anaemia", patient=Patient(pregnant=True))
-    by_date = {lab.date: [t.analyte for t in lab.tests] for lab in plan.labs}
+    checks, findings = _with_oral_review(plan, pregnant=True)
+    by_date = {lab.date: [t.analyte for t in lab.tests] for lab in checks}
     assert by_date[date(2026, 2, 4)] == ["blood-count"]  # day 30: injection on 3 Feb
     assert by_date[date(2026, 3, 1)] == ["b12"]  # 14 days after the 15 Feb injection
-    moved = next(f for f in plan.findings if f.code == "LAB_B12_MOVED")
+    moved = next(f for f in findings if f.code == "LAB_B12_MOVED")
     assert moved.basis.sources == ("mayo-labs",)
     assert "moved to 2026-03-01" in moved.message
 
 
 def test_b12_level_left_out_when_every_day_follows_an_injection_closely() -> None:
     plan = run(regimen="seed-002-pernicious-anaemia-iu")
-    assert all("b12" not in [t.analyte for t in lab.tests] for lab in plan.labs if lab.day > 0)
-    assert any(f.code == "LAB_B12_MOVED" and "left out" in f.message for f in plan.findings)
+    checks, findings = _with_oral_review(plan, pregnant=False)
+    assert all("b12" not in [t.analyte for t in lab.tests] for lab in checks if lab.day > 0)
+    assert any(f.code == "LAB_B12_MOVED" and "left out" in f.message for f in findings)
 
 
 # --- supply ---------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ Finding codes (level):
   REMISSION_REACHED / REMISSION_AT_MARK / REMISSION_NOT_REACHED (info)
   HB_FALLING (warning)              haemoglobin lower than the previous value
   POTASSIUM_LOW (warning)           potassium below the lab's lower limit
-  POTASSIUM_UNJUDGED (info)         potassium given without the lab's range
+  POTASSIUM_UNJUDGED (info)         potassium given without a lower limit (follow-up judges
+                                    potassium with services/labs.py: LAB_HYPOKALAEMIA)
   NEURO_NEW_SYMPTOMS (warning)      new neurological symptoms during treatment
 """
 
@@ -240,7 +241,7 @@ def _potassium(value: Decimal, low_limit: Decimal | None) -> tuple[Finding, ...]
             finding(
                 "POTASSIUM_UNJUDGED",
                 Level.INFO,
-                f"Potassium {_n(value)} mmol/L: b12 holds no reference range; compare it with the lab's range (hypokalaemia can occur early in treatment).",
+                f"Potassium {_n(value)} mmol/L: no lower limit was given to judge it; compare it with the lab's range (hypokalaemia can occur early in treatment).",
                 (LABEL, COBALIN),
                 values,
             ),

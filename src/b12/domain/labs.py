@@ -1,16 +1,15 @@
 """Normalise a laboratory reading to its analyte's canonical unit and band it, exactly.
 
-How a value near a band boundary is handled: the value is multiplied by the unit's factor with
-exact Decimal arithmetic (150 pg/mL x 0.738 = 110.7 pmol/L, nothing rounded) and banded on that
-converted value against the bands as the knowledge base holds them (NICE's own pmol/L figures,
-lower bound inclusive, upper bound exclusive). The conversion is stated in the result. Because
-NICE's pmol/L figures are its ng/L figures x 0.738 rounded, a converted value within
-``NEAR_BOUNDARY`` canonical units of a boundary may fall in another band than NICE's ng/L table
-gives (180 ng/L is 132.84 pmol/L: deficient here, "indeterminate" by the ng/L column); such a
-value gets an info finding rather than a silent choice.
+Bands are applied in the unit the source writes them, with its boundaries as written: a value in
+ng/L (or pg/mL, the same quantity) is banded on NICE's ng/L figures and a value in pmol/L on its
+pmol/L figures, each boundary in the band the source gives it (NICE: 180 ng/L and 350 ng/L are
+both "indeterminate"). Only when no band is written in the reading's unit is the value converted
+(exactly, with Decimal) to the unit of the bands, and the result states the conversion. A value
+converted by a rounded factor (ng/L x 0.738) within ``NEAR_BOUNDARY`` of a boundary gets an info
+finding, because the rounded factor could move it across.
 
 Lab ranges given with ``--range`` are inclusive at both ends, as labs print them (4.2-5.4 means
-5.4 is normal); the knowledge base's own bands stay half-open as its header says.
+5.4 is normal).
 """
 
 from __future__ import annotations
@@ -111,30 +110,84 @@ def applicable_bands(
     return for_age, None
 
 
+@dataclass(frozen=True)
+class BandScale:
+    """The bands a reading is judged on, and the reading's value in the bands' unit."""
+
+    bands: tuple[Band, ...]
+    unit: str  # UCUM unit of the bands
+    value: Decimal  # the reading in that unit
+    converted: bool  # the value had to be converted to the bands' unit
+    times: Decimal = Decimal(1)  # value in the bands' unit = value as written x times / per
+    per: Decimal = Decimal(1)
+
+    @property
+    def rounded_factor(self) -> bool:
+        """True unless the factors are powers of ten (SI prefixes or identities)."""
+        return any(f.normalize().as_tuple().digits != (1,) for f in (self.times, self.per))
+
+
+def band_unit(analyte: Analyte, band: Band) -> str:
+    return band.unit or analyte.canonical_unit
+
+
+def band_scale(analyte: Analyte, bands: Sequence[Band], value: Normalised) -> BandScale:
+    """The bands written in the reading's unit (or one of the same factor); else convert."""
+    factors = {unit_key(u.unit): u.to_canonical for u in analyte.units}
+    written = unit_key(value.unit.unit)
+
+    def of_unit(key: str) -> tuple[Band, ...]:
+        return tuple(b for b in bands if unit_key(band_unit(analyte, b)) == key)
+
+    same = of_unit(written) or next(
+        (
+            of_unit(key)
+            for key in dict.fromkeys(unit_key(band_unit(analyte, b)) for b in bands)
+            if factors.get(key) == value.unit.to_canonical
+        ),
+        (),
+    )
+    if same or not bands:
+        unit = band_unit(analyte, same[0]) if same else value.unit.unit
+        return BandScale(same, unit, value.value, False)
+    canonical_key = unit_key(analyte.canonical_unit)
+    target = of_unit(canonical_key) or of_unit(unit_key(band_unit(analyte, bands[0])))
+    unit = band_unit(analyte, target[0])
+    times, per = value.unit.to_canonical, factors[unit_key(unit)]
+    if times == per:  # same factor under another spelling
+        return BandScale(target, unit, value.value, False)
+    return BandScale(target, unit, canonical(value.value * times / per), True, times, per)
+
+
 def band_of(bands: Sequence[Band], value: Decimal) -> Band | None:
-    """The band holding ``value``: low inclusive, high exclusive."""
-    for band in bands:
-        if (band.low is None or value >= band.low) and (band.high is None or value < band.high):
-            return band
-    return None
+    """The band holding ``value``, each boundary where the band says (low/high_inclusive)."""
+    return next((b for b in bands if holds(b, value)), None)
 
 
 def band_without_sex(bands: Sequence[Band], value: Decimal) -> str | None:
     """The band name when every sex's bands agree on it (RBC 3 is low for both), else None."""
     names = {
-        b.name for sex in ("female", "male") for b in bands if b.sex == sex and _holds(b, value)
+        b.name for sex in ("female", "male") for b in bands if b.sex == sex and holds(b, value)
     }
     return names.pop() if len(names) == 1 else None
 
 
-def _holds(band: Band, value: Decimal) -> bool:
-    return (band.low is None or value >= band.low) and (band.high is None or value < band.high)
+def holds(band: Band, value: Decimal) -> bool:
+    above = band.low is None or value > band.low or (band.low_inclusive and value == band.low)
+    below = band.high is None or value < band.high or (band.high_inclusive and value == band.high)
+    return above and below
 
 
 def near_boundary(bands: Sequence[Band], value: Decimal) -> Decimal | None:
     """The boundary within NEAR_BOUNDARY of ``value`` (where a rounded factor can move the band)."""
     edges = sorted({e for b in bands for e in (b.low, b.high) if e is not None})
     return next((e for e in edges if abs(value - e) < NEAR_BOUNDARY), None)
+
+
+def normal_range(bands: Sequence[Band], sex: str | None) -> Band | None:
+    """The 'normal' band of a reference range for this sex (None when the sex is needed)."""
+    normal = [b for b in bands if b.name == "normal" and (b.sex is None or b.sex == sex)]
+    return normal[0] if len(normal) == 1 else None
 
 
 def loinc_for(analyte: Analyte, unit: UnitFactor) -> LoincCode | None:

@@ -480,6 +480,7 @@ class MonitoringRule(Attributed):
     every_days: Range | None = None
     until: str | None = None
     applies_to: str | None = None
+    routes: tuple[Route, ...] = ()  # () = every injected route (IM, SC, deep-SC, IV, intrathecal)
 
 
 class SiteLimit(Frozen):
@@ -522,8 +523,11 @@ class UnitFactor(Frozen):
 
 class Band(Attributed):
     name: str
-    low: Decimal | None = None  # inclusive
-    high: Decimal | None = None  # exclusive
+    low: Decimal | None = None
+    high: Decimal | None = None
+    low_inclusive: bool = True
+    high_inclusive: bool = False
+    unit: str | None = None  # the unit the source writes the band in; None = the canonical unit
     sex: Literal["female", "male"] | None = None
     min_age_years: int | None = None
 

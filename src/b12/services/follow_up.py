@@ -10,15 +10,17 @@ Finding codes raised here (level):
   RECORD_DUE_TODAY (info)      a dose is due on the status date
   RECORD_NEXT_LABS (info)      the next planned laboratory checks (maintenance rhythm included)
   RECORD_REACTION_STOP (stop)  a reaction after an injection stops the next dose (domain/reactions.py)
-  RETIC_*, REMISSION_*, HB_FALLING, POTASSIUM_*, NEURO_NEW_SYMPTOMS (lab_response.py)
+  RETIC_*, REMISSION_*, HB_FALLING, NEURO_NEW_SYMPTOMS (lab_response.py)
+  LAB_* (services/labs.py)     every stored result judged again, each with its date and the
+                               range used (a low potassium: LAB_HYPOKALAEMIA, never only the latest)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from b12.domain import lab_response as rules
 from b12.domain.course import CourseDose
@@ -38,9 +40,13 @@ from b12.services.record import (
     active_prescription,
     course_of,
     find_patient,
+    patient_on,
     prescription_dict,
     replaced_by,
 )
+
+if TYPE_CHECKING:
+    from b12.knowledge.base import Knowledge
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class Status:
     on: date
     findings: tuple[Finding, ...]
     replaced: tuple[Prescription, ...] = ()  # the prescriptions the active one replaced
+    results: tuple[dict[str, Any], ...] = ()  # every stored result judged, oldest first
 
     @property
     def injection_dates(self) -> list[date]:
@@ -85,11 +92,23 @@ class Status:
             "next_due": None if not owed else owed[0].due.isoformat(),
             "overdue": [c.planned.number for c in owed if c.due < self.on],
             "timeline": [e.to_dict() for e in self.timeline],
+            "results": list(self.results),
             "findings": [f.to_dict() for f in self.findings],
         }
 
 
-def patient_status(uow: UnitOfWork, code: str, on: date) -> Status:
+def patient_status(
+    uow: UnitOfWork,
+    code: str,
+    on: date,
+    kb: Knowledge | None = None,
+    ranges: tuple[str, ...] = (),
+) -> Status:
+    """The record on ``on``; every stored result is judged (with the lab's ``ranges`` if given)."""
+    if kb is None:
+        from b12.knowledge.loader import load_knowledge
+
+        kb = load_knowledge()
     record = find_patient(uow, code)
     rx = active_prescription(uow, record.id)
     course = course_of(uow, rx) if rx is not None else ()
@@ -102,10 +121,73 @@ def patient_status(uow: UnitOfWork, code: str, on: date) -> Status:
     earlier = [a for a in given if a.prescription_id in before and a.id not in counted]
     timeline = _timeline(course, labs, events, earlier)
     findings = [reaction_stop(e, why) for e, why in open_reactions(events, given)]
-    findings += _due(course, on) + response(course, labs, events, record.profile.get("sex"))
+    results, judged = _judge_every_result(kb, record, course, labs, ranges)
+    findings += _due(course, on) + judged
+    findings += response(course, labs, events, record.profile.get("sex"))
     if rx is not None:
         findings += _next_labs(rx, on)
-    return Status(record, rx, course, labs, events, timeline, on, tuple(findings), replaced)
+    return Status(
+        record, rx, course, labs, events, timeline, on, tuple(findings), replaced, results
+    )
+
+
+#: Said when the result was added; repeated for every old result they would only be noise.
+_SAID_AT_ADD = frozenset(
+    {"LAB_UNIT_ASSUMED", "LAB_B12_TIMING", "LAB_BAND_AGE_ASSUMED", "LAB_BAND_CONVERTED"}
+)
+
+
+def _judge_every_result(
+    kb: Knowledge,
+    record: PatientRecord,
+    course: tuple[CourseDose, ...],
+    labs: tuple[LabResult, ...],
+    ranges: tuple[str, ...],
+) -> tuple[tuple[dict[str, Any], ...], list[Finding]]:
+    """Each stored result judged as on the day it was taken, not only the latest of each test."""
+    from b12.services.labs import interpret_labs
+
+    given = [c.given.given_at.date() for c in course if c.given is not None]
+    first = min(given) if given else None
+    results: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for lab in sorted(labs, key=lambda x: (x.taken_on, x.recorded_at)):
+        day = None if first is None or lab.taken_on < first else (lab.taken_on - first).days
+        wanted = tuple(r for r in ranges if _range_for(kb, r) == lab.analyte)
+        # From the stored fields, not the text typed, so a correction's value is what is judged.
+        reading = f"{lab.analyte}={lab.value}{lab.unit}"
+        report = interpret_labs(
+            kb, [reading], patient_on(record, lab.taken_on), wanted, treatment_day=day
+        )
+        (judged,) = report.results
+        results.append(
+            {
+                "id": lab.id,
+                "date": lab.taken_on.isoformat(),
+                "analyte": lab.analyte,
+                "value": judged.value.canonical_value,
+                "unit": judged.to_dict()["canonical_unit"],
+                "band": judged.band,
+                "range_used": judged.range_used,
+            }
+        )
+        taken = lab.taken_on.isoformat()
+        findings += [
+            replace(
+                f,
+                message=f"{taken}: {f.message}",
+                basis=replace(f.basis, values={**f.basis.values, "taken on": taken}),
+            )
+            for f in report.findings
+            if f.code not in _SAID_AT_ADD
+        ]
+    return tuple(results), findings
+
+
+def _range_for(kb: Knowledge, text: str) -> str:
+    from b12.services.labs import read_ranges
+
+    return next(iter(read_ranges(kb, [text])))
 
 
 def _timeline(
@@ -227,12 +309,11 @@ def response(
     if rbc:
         out += rules.in_remission(rbc[-1][1], sex, hct[-1][1] if hct else None).findings
     hb = _series(labs, "haemoglobin")
-    potassium = _series(labs, "potassium")
     neuro = any(e.neurological and e.on >= start for e in events)
+    # Potassium is not read here: every potassium result is judged against its range above.
     out += rules.non_response_triggers(
         haemoglobin_previous=hb[-2][1] if len(hb) > 1 else None,
         haemoglobin=hb[-1][1] if hb else None,
-        potassium=potassium[-1][1] if potassium else None,
         new_neurological_symptoms=neuro,
     )
     seen: set[str] = set()

@@ -2,8 +2,13 @@
 (and source) that asked for it, built from the monitoring rules in monitoring.yaml.
 
 Readings (documented defaults, like the schedule's):
-  * baseline on day 0, before the first injection (US label tests, potassium early: Cobalin, NHS Lothian);
-  * potassium on days 1 and 2 ("closely for the first 48 hours", US label) when an anaemia is treated;
+  * baseline on day 0, before the first injection (US label tests, potassium early: Cobalin);
+  * urea and electrolytes the day after the first dose (NHS Lothian: "after starting", any route);
+  * potassium on days 1 and 2 after the first injection ("closely for the first 48 hours", US
+    label) when a deficiency or an anaemia is treated;
+  * a rule is planned only on its routes (monitoring.yaml `routes`; omitted = the injected
+    routes): a review of oral replacement is not part of an IM plan, nor an injection rule of an
+    oral one;
   * haematocrit and reticulocytes daily on days 5-7 (US label), iron on day 5 (seed 000) and
     reticulocytes again on day 7 (NHS Lothian, 7-10 days);
   * the blood every 7 days (seed 000's "every 1-2 weeks", shorter bound) from day 14 until
@@ -22,6 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from b12.domain.findings import Finding, Level, finding
+from b12.domain.routes import INJECTED
 from b12.knowledge.base import Knowledge
 from b12.knowledge.schema import MonitoringRule
 
@@ -85,6 +91,12 @@ class LabContext:
     treats: bool  # False for prophylaxis and diagnostic plans
     diagnostic_trial: bool = False
     pregnant_or_breastfeeding: bool = False
+    routes: frozenset[str] = INJECTED  # the routes of the plan's administrations
+
+
+def rule_routes(rule: MonitoringRule) -> frozenset[str]:
+    """The routes a monitoring rule is for (none written: every injected route)."""
+    return frozenset(rule.routes) or INJECTED
 
 
 # (day, rule id, tests or None for the rule's own, note)
@@ -93,15 +105,16 @@ _Item = tuple[int, str, tuple[str, ...] | None, str | None]
 
 def plan_labs(kb: Knowledge, ctx: LabContext) -> tuple[tuple[LabCheck, ...], list[Finding]]:
     """The dated checks from ``ctx.start`` until ``ctx.end``, and findings about moved tests."""
+    first = (ctx.injections[0] - ctx.start).days if ctx.injections else 0
     items: list[_Item] = [
         (0, "us-label-baseline", None, "before the first injection"),
         (0, "cobalin-potassium-early", None, None),
-        (0, "nhs-lothian-ue-after-start", None, None),
+        (first + 1, "nhs-lothian-ue-after-start", None, None),
     ]
     if ctx.diagnostic_trial:
         items += [(d, "us-label-hydroxocobalamin-diagnostic-trial", None, None) for d in range(11)]
     if ctx.treats_anaemia:
-        items += [(d, "us-label-potassium-48h", None, None) for d in (1, 2)]
+        items += [(first + d, "us-label-potassium-48h", None, None) for d in (1, 2)]
     if ctx.treats:
         items += [(d, "us-label-days-5-7", None, None) for d in (5, 6, 7)]
         items.append((5, "seed-000-reticulocytes-iron-day-5-8", None, None))
@@ -120,6 +133,7 @@ def plan_labs(kb: Knowledge, ctx: LabContext) -> tuple[tuple[LabCheck, ...], lis
         items.append((30, "nice-review-1-month-pregnancy", None, "review at 1 month"))
     else:
         items.append((90, "nice-review-3-months", None, "review at 3 months"))
+    items = [i for i in items if rule_routes(kb.get("monitoring", i[1])) & ctx.routes]
     items, findings = _move_b12(kb, ctx, items)
     return _merge(kb, ctx, items), findings
 

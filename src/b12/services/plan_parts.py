@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from b12.domain.display import format_number
 from b12.domain.findings import Finding, Level, finding
+from b12.domain.labs import Normalised, band_of, band_scale
 from b12.domain.patient import Patient
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
@@ -128,23 +129,26 @@ def baseline_b12(kb: Knowledge, text: str, patient: Patient) -> Finding:
     pmol = value * unit.to_canonical
     shown = {"B12": f"{format_number(value)} {unit.unit}", "pmol/L": format_number(pmol, places=1)}
     age = patient.age_years
-    for band in analyte.bands:
-        if band.min_age_years is not None and age is not None and age < band.min_age_years:
-            continue
-        if (band.low is None or pmol >= band.low) and (band.high is None or pmol < band.high):
-            level = Level.WARNING if band.name == "sufficient" else Level.INFO
-            extra = (
-                " Deficiency is unlikely: confirm the indication before injecting."
-                if level is Level.WARNING
-                else ""
-            )
-            return finding(
-                "PLAN_B12_BASELINE",
-                level,
-                f"Baseline B12 {shown['B12']} ({shown['pmol/L']} pmol/L): {band.name} (NICE NG239).{extra}",
-                band.sources,
-                shown,
-            )
+    adult = [
+        b for b in analyte.bands if b.min_age_years is None or age is None or age >= b.min_age_years
+    ]
+    # Banded in the unit NICE writes, with its boundaries as written (180 ng/L: indeterminate).
+    scale = band_scale(analyte, adult, Normalised(unit, value, pmol, unit_assumed=False))
+    band = band_of(scale.bands, scale.value)
+    if band is not None:
+        level = Level.WARNING if band.name == "sufficient" else Level.INFO
+        extra = (
+            " Deficiency is unlikely: confirm the indication before injecting."
+            if level is Level.WARNING
+            else ""
+        )
+        return finding(
+            "PLAN_B12_BASELINE",
+            level,
+            f"Baseline B12 {shown['B12']} ({shown['pmol/L']} pmol/L): {band.name} (NICE NG239).{extra}",
+            band.sources,
+            shown,
+        )
     return finding(
         "PLAN_B12_BASELINE",
         Level.INFO,

@@ -186,11 +186,13 @@ def plan_therapy(kb: Knowledge, request: PlanRequest) -> Plan:
         request.start,
         end,
         injections,
-        treats_anaemia=category == "haematological"
+        # A deficiency or an anaemia: potassium in the first 48 h (US label: hypokalaemia).
+        treats_anaemia=category in ("haematological", "deficiency")
         or choice.regimen.indication in ("pernicious-anaemia", "megaloblastic-anaemia"),
         treats=category not in ("diagnostic", "prophylaxis"),
         diagnostic_trial=choice.indication.id == "diagnostic-trial",
         pregnant_or_breastfeeding=request.patient.pregnant or request.patient.breastfeeding,
+        routes=frozenset(a.route for a in administrations),
     )
     labs, lab_findings = plan_labs(kb, ctx)
     findings += lab_findings

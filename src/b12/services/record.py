@@ -309,10 +309,16 @@ def course_of(uow: UnitOfWork, rx: Prescription) -> tuple[CourseDose, ...]:
 class LabsAdded:
     results: tuple[LabResult, ...]
     findings: tuple[Finding, ...]
+    judged: tuple[dict[str, Any], ...] = ()  # each result's band and the range used
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "results": [to_json(vars(r)) for r in self.results],
+            "results": [
+                to_json({**vars(r), **judged})
+                for r, judged in zip(
+                    self.results, self.judged or [{}] * len(self.results), strict=True
+                )
+            ],
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -325,14 +331,22 @@ def add_labs(
     taken_on: date,
     who: str,
     now: datetime,
+    ranges: Sequence[str] = (),
 ) -> LabsAdded:
-    """Results read, normalised and interpreted by the labs service, then kept."""
+    """Results read, normalised and interpreted by the labs service (with the lab's own
+    ranges where given, and the day of treatment), then kept."""
     from b12.domain.lab_values import show_unit
     from b12.domain.labs import loinc_for
     from b12.services.labs import interpret_labs
 
     record = find_patient(uow, code)
-    report = interpret_labs(kb, readings, patient_on(record, taken_on))
+    report = interpret_labs(
+        kb,
+        readings,
+        patient_on(record, taken_on),
+        ranges,
+        treatment_day=treatment_day(uow, record.id, taken_on),
+    )
     kept = []
     for text, result in zip(readings, report.results, strict=True):
         v, analyte = result.value, result.analyte
@@ -346,7 +360,24 @@ def add_labs(
         audit(uow, who, "lab-add", lab, record.id)
         kept.append(lab)
     uow.commit()
-    return LabsAdded(tuple(kept), report.findings)
+    judged = tuple({"band": r.band, "range_used": r.range_used} for r in report.results)
+    return LabsAdded(tuple(kept), report.findings, judged)
+
+
+def treatment_day(uow: UnitOfWork, patient_id: str, on: date) -> int | None:
+    """Days from the first injection of the active prescription's course to ``on`` (day 0);
+    None before it or when nothing has been given."""
+    rx = active_prescription(uow, patient_id)
+    if rx is None:
+        return None
+    given = [
+        a.given_at.date()
+        for a in current(uow.administrations.for_patient(patient_id))
+        if a.prescription_id == rx.id
+    ]
+    if not given or on < min(given):
+        return None
+    return (on - min(given)).days
 
 
 def add_event(

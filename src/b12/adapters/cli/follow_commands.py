@@ -17,6 +17,12 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(event_app, name="event")
 app.add_typer(audit_app, name="audit-log")
 Code = Annotated[str, typer.Argument(help="The patient's pseudonymous identifier.")]
+RangeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--range", help="The lab's own range NAME=LOW-HIGH[UNIT], both ends inclusive (repeat)."
+    ),
+]
 
 
 @on(lab_app, "add")
@@ -24,17 +30,20 @@ def lab_add(
     code: Code,
     results: Annotated[list[str], typer.Argument(help="NAME=VALUE[UNIT], e.g. hb=11.2g/dL.")],
     at: Annotated[str | None, typer.Option(help="Day the sample was taken, YYYY-MM-DD.")] = None,
+    lab_range: RangeOption = None,
     db: DbOption = None,
     by: WhoOption = None,
     kb: KbOption = None,
     as_json: JsonOption = False,
 ) -> int:
-    """Add results (normalised to each test's canonical unit, with their LOINC code)."""
+    """Add results (normalised to each test's canonical unit, with their LOINC code), judged."""
     from b12.services.record import add_labs
 
     moment = when(at)
     with open_db(db).unit_of_work() as uow:
-        done = add_labs(uow, knowledge(kb), code, results, moment.date(), who(by), moment)
+        done = add_labs(
+            uow, knowledge(kb), code, results, moment.date(), who(by), moment, lab_range or ()
+        )
     if as_json:
         emit_json(done.to_dict())
         return 0
@@ -44,14 +53,16 @@ def lab_add(
             r.loinc or "",
             f"{r.value} {r.unit}",
             f"{r.normalised_value} {r.normalised_unit}",
+            judged["band"],
+            judged["range_used"]["text"],
         )
-        for r in done.results
+        for r, judged in zip(done.results, done.judged, strict=True)
     ]
     c = console()
     c.print(
         table(
             f"Results of {code} on {moment.date().isoformat()}",
-            ("test", "LOINC", "as written", "normalised"),
+            ("test", "LOINC", "as written", "normalised", "band", "range used"),
             rows,
         )
     )
@@ -68,14 +79,16 @@ def status(
     plot: Annotated[
         str | None, typer.Option(help="Write the laboratory trends to FILE (.png or .svg).")
     ] = None,
+    lab_range: RangeOption = None,
     db: DbOption = None,
+    kb: KbOption = None,
     as_json: JsonOption = False,
 ) -> int:
-    """Timeline of planned, given and missed doses and results; due, overdue; the response."""
+    """Timeline of planned, given and missed doses and results; due, overdue; every result judged."""
     from b12.services.follow_up import patient_status
 
     with open_db(db).unit_of_work() as uow:
-        found = patient_status(uow, code, when(at).date())
+        found = patient_status(uow, code, when(at).date(), knowledge(kb), tuple(lab_range or ()))
     written = None
     if plot:
         from b12.adapters.plot import plot_trends
@@ -108,6 +121,23 @@ def status(
             "Timeline", ("date", "what", "details"), rows, caption="the next 3 planned doses shown"
         )
     )
+    if found.results:
+        c.print(
+            table(
+                "Results, each judged",
+                ("date", "test", "value", "band", "range used"),
+                [
+                    (
+                        r["date"],
+                        r["analyte"],
+                        f"{r['value']} {r['unit']}".strip(),
+                        r["band"],
+                        r["range_used"]["text"],
+                    )
+                    for r in found.results
+                ],
+            )
+        )
     show_findings(c, found.findings)
     if written:
         c.print(f"Plot written to {written}")

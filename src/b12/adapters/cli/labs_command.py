@@ -36,6 +36,14 @@ def labs(
             "--range", help="The lab's own range NAME=LOW-HIGH[UNIT], both ends inclusive (repeat)."
         ),
     ] = None,
+    day: Annotated[
+        int | None,
+        typer.Option(
+            "--day",
+            min=0,
+            help="Day of treatment the sample was taken (0 = the day of the first injection of the course).",
+        ),
+    ] = None,
     age_years: AgeYears = None,
     age_months: AgeMonths = None,
     sex: Sex = None,
@@ -44,14 +52,16 @@ def labs(
     as_json: JsonOption = False,
     kb: KbOption = None,
 ) -> int:
-    """Interpret results: each converted to its canonical unit and banded (NICE NG239 for B12)."""
+    """Interpret results: each banded in the unit written (NICE NG239 for B12), the range used shown."""
     from b12.knowledge import load_knowledge
     from b12.services.labs import interpret_labs
 
     patient = build_patient(
         age_years, age_months, sex, pregnant=pregnant, breastfeeding=breastfeeding
     )
-    report = interpret_labs(load_knowledge(kb), readings, patient, lab_range or ())
+    report = interpret_labs(
+        load_knowledge(kb), readings, patient, lab_range or (), treatment_day=day
+    )
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -183,11 +193,11 @@ def _show_labs(data: dict[str, Any], findings: Any) -> None:
                 written,
                 canonical,
                 band,
-                ", ".join(r["band_sources"]) or "-",
+                r["range_used"]["text"],
             )
         )
     out.print(
-        table("Results", ("test", "LOINC", "as written", "canonical", "band", "band source"), rows)
+        table("Results", ("test", "LOINC", "as written", "canonical", "band", "range used"), rows)
     )
     show_findings(out, findings)
     out.print(f"[dim]knowledge {data['fingerprint']}[/dim]")
