@@ -13,7 +13,6 @@ from typing import Any
 from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import PlainConsole, emit_json, show_findings
 from b12.domain.display import format_mass, format_volume
-from b12.domain.findings import Level
 from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
 from b12.services.technique import NeedleAdvice, needle_for
