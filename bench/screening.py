@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from itertools import cycle
 from pathlib import Path
 from typing import Any
 
 import yaml
+from tests.profiles import patient_of
 
 from bench.run import per_call, report
 
@@ -18,24 +18,13 @@ def screening_false_alarms() -> bool:
     """Warnings raised over ordinary adult profiles with common conditions and medicines (aim: 0)."""
     from b12 import load_knowledge
     from b12.domain.findings import Level
-    from b12.domain.patient import Patient
     from b12.services.screening import screen_patient
 
     kb = load_knowledge()
     profiles: list[dict[str, Any]] = yaml.safe_load(PROFILES.read_text(encoding="utf-8"))[
         "profiles"
     ]
-    patients = [
-        Patient(
-            age_months=Decimal(p["age_years"]) * 12,
-            sex=p["sex"],
-            weight_kg=Decimal(p["weight_kg"]),
-            conditions=tuple(p.get("conditions", ())),
-            medications=tuple(p["medications"]),
-            allergies=tuple(p.get("allergies", ())),
-        )
-        for p in profiles
-    ]
+    patients = [patient_of(p) for p in profiles]
     product = "cyanocobalamin-us-1000mcg-ml-1ml-vial"
     results = [screen_patient(kb, p, product=product) for p in patients]
     warnings = sum(1 for r in results for f in r.findings if f.level is not Level.INFO)

@@ -24,6 +24,7 @@ from b12.knowledge import load_knowledge
 from b12.services.dosing import DoseRequest, calculate_dose
 from b12.services.planning import PlanRequest, plan_therapy
 from b12.services.screening import screen_patient
+from tests.profiles import patient_of
 
 KB = load_knowledge()
 COBALAMINS = ("cyanocobalamin", "hydroxocobalamin", "methylcobalamin")
@@ -355,18 +356,6 @@ GOLDEN = yaml.safe_load(
 )["cases"]
 
 
-def _golden_patient(p: dict[str, Any]) -> Patient:
-    return Patient.of_age(
-        Decimal(p["age_years"]) if "age_years" in p else None,
-        Decimal(p["age_months"]) if "age_months" in p else None,
-        pregnant=p.get("pregnant", False),
-        breastfeeding=p.get("breastfeeding", False),
-        conditions=tuple(p.get("conditions", ())),
-        medications=tuple(p.get("medications", ())),
-        allergies=tuple(p.get("allergies", ())),
-    )
-
-
 #: Findings a plan raises once per distinct dose, volume or phase: one fact each.
 PER_DOSE = {
     "SITE_SUGGESTION",
@@ -400,7 +389,7 @@ def _same_fact_twice(findings: tuple[Finding, ...]) -> list[str]:
 def test_one_finding_per_fact_in_dose_and_plan(case: dict[str, Any]) -> None:
     p = case["profile"]
     product = p.get("product")
-    patient = _golden_patient(p)
+    patient = patient_of(p)
     if product and not KB.products[product].ingredients[0].amount_mcg:
         product = None  # no strength to dose from (the plan still screens it below)
     dose = calculate_dose(

@@ -17,6 +17,7 @@ from b12.domain.patient import Patient
 from b12.domain.screening import HARD_STOPS, NO_BYPASS, ORDER_STOPS
 from b12.knowledge.rule_checks import claim_ceiling, most_trusted_claim
 from b12.services.screening import screen_patient
+from tests.profiles import patient_of
 
 KB = load_knowledge()
 CASES: list[dict[str, Any]] = yaml.safe_load(
@@ -26,18 +27,9 @@ RANK = {"info": 1, "warning": 2, "stop": 3}
 
 
 def screen(profile: dict[str, Any]) -> Screening:
-    patient = Patient.of_age(
-        Decimal(profile["age_years"]) if "age_years" in profile else None,
-        Decimal(profile["age_months"]) if "age_months" in profile else None,
-        pregnant=profile.get("pregnant", False),
-        breastfeeding=profile.get("breastfeeding", False),
-        conditions=tuple(profile.get("conditions", ())),
-        medications=tuple(profile.get("medications", ())),
-        allergies=tuple(profile.get("allergies", ())),
-    )
     return screen_patient(
         KB,
-        patient,
+        patient_of(profile),
         product=profile.get("product"),
         route=profile.get("route"),
         mix=tuple(profile.get("mix", ())),

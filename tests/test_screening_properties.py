@@ -15,6 +15,7 @@ from b12.domain.findings import Level
 from b12.domain.patient import Patient
 from b12.domain.routes import ROUTES
 from b12.services.screening import screen_patient
+from tests.profiles import patient_of
 
 KB = load_knowledge()
 ORDINARY: list[dict[str, Any]] = yaml.safe_load(
@@ -128,15 +129,7 @@ def count_false_alarms(profiles: list[dict[str, Any]]) -> int:
     """Warnings and stops raised over ordinary adult profiles (the aim is none)."""
     alarms = 0
     for p in profiles:
-        patient = Patient(
-            age_months=Decimal(p["age_years"]) * 12,
-            sex=p["sex"],
-            weight_kg=Decimal(p["weight_kg"]),
-            conditions=tuple(p.get("conditions", ())),
-            medications=tuple(p["medications"]),
-            allergies=tuple(p.get("allergies", ())),
-        )
-        result = screen_patient(KB, patient, product="cyanocobalamin-us-1000mcg-ml-1ml-vial")
+        result = screen_patient(KB, patient_of(p), product="cyanocobalamin-us-1000mcg-ml-1ml-vial")
         alarms += sum(1 for f in result.findings if f.level is not Level.INFO)
     return alarms
 

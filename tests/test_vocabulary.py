@@ -17,6 +17,7 @@ from b12.domain.findings import Level
 from b12.domain.patient import Patient
 from b12.knowledge.names import NameIndex, normalise, opposed
 from b12.services.screening import screen_patient
+from tests.profiles import patient_of
 
 KB = load_knowledge()
 GOLDEN = Path(__file__).parent / "golden"
@@ -268,15 +269,6 @@ def test_older_profiles_carry_two_or_three_common_conditions() -> None:
 def test_an_ordinary_profile_raises_no_warning(
     profile: dict[str, Any], product: str | None
 ) -> None:
-    p = profile
-    person = Patient(
-        age_months=Decimal(p["age_years"]) * 12,
-        sex=p["sex"],
-        weight_kg=Decimal(p["weight_kg"]),
-        conditions=tuple(p.get("conditions", ())),
-        medications=tuple(p["medications"]),
-        allergies=tuple(p.get("allergies", ())),
-    )
-    result = screen_patient(KB, person, product=product)
+    result = screen_patient(KB, patient_of(profile), product=product)
     assert result.not_screened == ()
     assert [f.code for f in result.findings if f.level is not Level.INFO] == []
