@@ -432,3 +432,35 @@ def test_a_stopped_dose_prints_the_stop_first_and_nothing_to_draw(
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].startswith("STOP    do not draw or give this order")
     assert not [line for line in lines if line.startswith(("DRAW", "OPEN", "NEEDLE", "GIVE"))]
+
+
+# --- children between the sourced age bands -----------------------------------------------------
+
+
+@pytest.mark.parametrize("years", range(3, 18))
+@pytest.mark.parametrize(("volume_mcg", "level"), [(2000, Level.INFO), (2100, Level.WARNING)])
+def test_a_child_between_the_sourced_bands_is_judged_by_the_younger_limit(
+    years: int, volume_mcg: int, level: Level
+) -> None:
+    """No source gives a site limit from 3 to 17 years: the toddlers' (up to 2 mL in the vastus
+    lateralis) is the bound, never silence."""
+    result = calculate_dose(
+        KB,
+        DoseRequest(
+            f"{volume_mcg} mcg", concentration="1000mcg/mL",
+            patient=Patient(age_months=Decimal(years * 12)),
+        ),
+    )  # fmt: skip
+    found = [f for f in result.findings if f.code == "SITE_NO_LIMIT_AT_AGE"]
+    assert [f.level for f in found] == [level]
+    assert "ages 1 year to 3 years: vastus lateralis up to 2 mL" in found[0].message
+
+
+@pytest.mark.parametrize("months", [0, 6, 12, 35, 216, 600])
+def test_ages_with_sourced_limits_need_no_younger_band(months: int) -> None:
+    result = calculate_dose(
+        KB,
+        DoseRequest("100 mcg", concentration="1000mcg/mL",
+                    patient=Patient(age_months=Decimal(months))),
+    )  # fmt: skip
+    assert "SITE_NO_LIMIT_AT_AGE" not in {f.code for f in result.findings}

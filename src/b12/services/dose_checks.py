@@ -228,6 +228,9 @@ class _RouteSites(NamedTuple):
     takers: tuple[tuple[Decimal, str, tuple[str, ...]], ...]
     known_here: str  # the sites with a limit for the route, as VOLUME_ABOVE_AGE_LIMITS lists them
     known_sources: tuple[str, ...]
+    # where no site has a limit at this age: the nearest younger age band that has some, as
+    # (its largest limit, the band and its sites in words, their sources)
+    younger: tuple[Decimal, str, tuple[str, ...]] | None = None
 
 
 @lru_cache(maxsize=128)
@@ -255,7 +258,39 @@ def _route_sites(kb: Knowledge, age_months: Decimal, route: str) -> _RouteSites:
         tuple(takers),
         ", ".join(f"{s.name} up to {format_volume(lim[0])}" for s, lim in known_here),
         tuple(dict.fromkeys(src for _, lim in known_here for src in lim[1])),
+        None if known_here else _younger_band(sites, age_months, route),
     )
+
+
+def _younger_band(
+    sites: tuple[InjectionSite, ...], age_months: Decimal, route: str
+) -> tuple[Decimal, str, tuple[str, ...]] | None:
+    """The nearest younger age band with a limit for the route (a 6-year-old between the
+    toddler and the adult limits): its largest limit, the band and sites in words, the sources."""
+    below = [
+        (s, lim)
+        for s in sites
+        if route in s.routes and not s.avoid
+        for lim in s.limits
+        if lim.age_to_months is not None and lim.age_to_months <= age_months
+    ]
+    if not below:
+        return None
+    edge = max(lim.age_to_months for _, lim in below if lim.age_to_months is not None)
+    band = [(s, lim) for s, lim in below if lim.age_to_months == edge]
+    cap = max(lim.max_ml for _, lim in band)
+    start = min(lim.age_from_months for _, lim in band)
+    words = ", ".join(f"{s.name} up to {format_volume(lim.max_ml)}" for s, lim in band)
+    shown = f"ages {_months(start)} to {_months(edge)}: {words}"
+    return cap, shown, tuple(dict.fromkeys(src for _, lim in band for src in lim.sources))
+
+
+def _months(months: Decimal | int) -> str:
+    whole = Decimal(months)
+    if whole % 12:
+        return f"{whole} months"
+    years = whole / 12
+    return f"{format_number(years)} year{'' if years == 1 else 's'}"
 
 
 def site_checks(
@@ -302,6 +337,8 @@ def site_checks(
                 {"volume": volume, "age": age_note},
             )
         )
+    if table.younger is not None:
+        out.append(_no_limit_at_age(table.younger, route, volume_ml, age_note))
     if site_name is None:
         if takers is None:
             return out
@@ -316,6 +353,33 @@ def site_checks(
             )
         ]
     return out + named_site_checks(kb, site_name, route, volume_ml, age, age_note, taker_names)
+
+
+def _no_limit_at_age(
+    younger: tuple[Decimal, str, tuple[str, ...]], route: str, volume_ml: Decimal, age_note: str
+) -> Finding:
+    """No site has a sourced limit at this age: judge the volume by the nearest younger band."""
+    cap, band, sources = younger
+    volume = format_volume(volume_ml)
+    values = {"volume": volume, "age": age_note, "nearest younger limits": band}
+    if volume_ml > cap:
+        return finding(
+            "SITE_NO_LIMIT_AT_AGE",
+            Level.WARNING,
+            f"The sources give no {route} volume limit per site at age {age_note}, and {volume} is "
+            f"more than any site takes at the nearest younger ages ({band}). Split the dose "
+            "between sites or check the order.",
+            sources,
+            values,
+        )
+    return finding(
+        "SITE_NO_LIMIT_AT_AGE",
+        Level.INFO,
+        f"The sources give no {route} volume limit per site at age {age_note}; {volume} is within "
+        f"what a site takes at the nearest younger ages ({band}).",
+        sources,
+        values,
+    )
 
 
 def named_site_checks(

@@ -15,6 +15,8 @@ Finding codes raised here (level):
   SITE_ROUTE_MISMATCH (warning)      the site is not used for the route
   SITE_NO_LIMIT_FOR_AGE (warning)    the sources give the site no volume limit at this age
   SITE_SUGGESTION (info)             sites that take the volume (when no site was given)
+  SITE_NO_LIMIT_AT_AGE (warn.|info)  no sourced site limit at this age (3-17 years): the volume
+                                     judged by the nearest younger age band's limits
   ROUTE_NOT_FOR_PRODUCT (stop|warn.) not made for the route (stop: injecting a tablet or drops)
   ROUTE_AVOID (warning)              the product's sources advise against the route
   ROUTE_SPECIALIST_ONLY (warning)    a route only a specialist should use
