@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from b12.knowledge import load_knowledge
-from b12.knowledge import schema as s
+from b12.knowledge import entries as s
 
 PRODUCT_IDS = (
     "cyanocobalamin-200mcg-ml-ampoule",

@@ -53,7 +53,7 @@ from b12.services.dose_checks import (
 )
 
 if TYPE_CHECKING:
-    from b12.knowledge.schema import Product
+    from b12.knowledge.entries import Product
 
 
 @dataclass(frozen=True)

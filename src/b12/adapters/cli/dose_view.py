@@ -19,7 +19,7 @@ from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
 
 def run(load: Callable[[str | None], Knowledge], **options: Any) -> int:
     """The dose command: ``options`` by the Typer command's parameter names (dose, product ...,
-    as_json, kb); ``load`` reads the knowledge (validated, or its plain copy)."""
+    as_json, kb); ``load`` reads the knowledge (``load_knowledge``)."""
     request = DoseRequest(
         dose=options["dose"],
         product=options["product"],
