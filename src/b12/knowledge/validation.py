@@ -71,6 +71,13 @@ def load_folder(root: Path) -> Knowledge:
         {name: {k: runtime(v) for k, v in found.items()} for name, found in collections.items()},
         {seed: tuple(runtime(i) for i in items) for seed, items in inventory.items()},
     )
+    from b12.knowledge.build import schema_hash
+
+    if schema_hash() != entries.SCHEMA_HASH:  # same fields, but a type or default changed
+        raise KnowledgeError(
+            "the runtime entries (b12/knowledge/entries.py) were generated from another version "
+            "of the schema; run `make kb-manifest`"
+        )
     _check_conflict_defaults(knowledge, homes)
     from b12.knowledge.rule_checks import check_rules
 
