@@ -38,9 +38,11 @@ format: $(STAMP)
 bench: bytecode
 	$(BIN)/python bench/run.py
 
-# Re-hash the knowledge files after a reviewed edit (the loader refuses stale hashes).
+# After a reviewed edit of the knowledge YAML or its schema (and after merging one): validate the
+# YAML, regenerate the runtime entries (knowledge/entries.py) and the artifact (kb/knowledge.json),
+# and re-hash all of it into kb/manifest.toml. The loader refuses anything stale.
 kb-manifest: $(STAMP)
-	$(BIN)/python -m b12.knowledge.manifest
+	$(BIN)/python -m b12.knowledge.build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

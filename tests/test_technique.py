@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from b12.knowledge.snapshot import load_plain
 from typer.testing import CliRunner
 
 from b12.adapters.cli import fast_dose
@@ -16,7 +17,6 @@ from b12.adapters.cli.app import app, register
 from b12.domain.patient import Patient
 from b12.domain.routes import INJECTED, ROUTES
 from b12.knowledge import load_knowledge
-from b12.knowledge.snapshot import load_plain
 from b12.services.technique import (
     LARGE_ADULT_KG,
     NEWBORN_MONTHS,

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from b12.knowledge import entries as s
 from b12.knowledge import load_knowledge
-from b12.knowledge import schema as s
 
 SEEDS = ("seed-000", "seed-000-account", "seed-001", "seed-002", "seed-003", "seed-004")
 

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
+from b12.knowledge import entries as s
 from b12.knowledge import load_knowledge
-from b12.knowledge import schema as s
 
 PRODUCT_IDS = (
     "cyanocobalamin-200mcg-ml-ampoule",

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from b12.knowledge import Knowledge, load_knowledge
-from b12.knowledge.schema import Range
+from b12.knowledge.entries import Range
 
 SEEDS = {"seed-000", "seed-000-account", "seed-001", "seed-002", "seed-003", "seed-004"}
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from b12.domain.display import format_mass, format_volume
 
 if TYPE_CHECKING:
-    from b12.knowledge.schema import Phase
+    from b12.knowledge.entries import Phase
     from b12.services.planning import Administration, Plan
 
 REMINDER = timedelta(hours=-12)

@@ -17,7 +17,7 @@ from b12.domain.quantity import canonical
 
 if TYPE_CHECKING:
     from b12.domain.patient import Patient
-    from b12.knowledge.schema import RequirementRow
+    from b12.knowledge.entries import RequirementRow
 
 MAX_GRAMS = Decimal(5000)  # b12's own sanity limit for one food in one day, not a clinical fact
 GRAMS_EXAMPLE = "liver=100g"

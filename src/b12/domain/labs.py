@@ -30,7 +30,7 @@ from b12.domain.lab_values import (
 from b12.domain.quantity import canonical
 
 if TYPE_CHECKING:
-    from b12.knowledge.schema import Analyte, Band, LoincCode, UnitFactor
+    from b12.knowledge.entries import Analyte, Band, LoincCode, UnitFactor
 
 UNKNOWN = "unknown"
 #: From laboratory.yaml's note on analytes:b12 ("within 1 pmol/L of a boundary").

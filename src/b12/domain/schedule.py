@@ -40,7 +40,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from b12.knowledge.schema import Phase, Range
+    from b12.knowledge.entries import Phase, Range
 
 #: How long an open-ended phase ("until no further improvement") is planned before its review.
 OPEN_PHASE_DAYS = 56

@@ -1,29 +1,39 @@
 """The frozen knowledge base and the integrity of its files, with no validation library.
 
-``Knowledge`` holds what the one loader (``b12.knowledge.loader``) validated; this module only
-reads the manifest and checks every file's hash, so a start served from a cache (see
-``b12.knowledge.snapshot``) needs neither YAML nor pydantic.
+``Knowledge`` holds the runtime entries (the generated dataclasses of ``entries.py``) that the
+loader read from the artifact or validated from a folder's YAML; this module only reads the
+manifest and checks every file's hash, so loading the shipped artifact needs neither YAML nor
+pydantic. What is computed from the knowledge and kept is kept on the ``Knowledge`` (``memo``),
+never at module level: a reload frees it with the knowledge it came from.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import threading
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from b12.errors import KnowledgeIntegrityError, KnowledgeSchemaError, UnknownNameError
 from b12.knowledge.names import NameIndex
 
 if TYPE_CHECKING:
-    from b12.knowledge import schema as s
+    from b12.knowledge import entries as s
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "kb"
 MANIFEST = "manifest.toml"
+#: The generated, hashed form of the shipped knowledge (``make kb-manifest`` writes it).
+ARTIFACT = "knowledge.json"
+INVENTORY_DIR = "inventory"
+#: How many computed values a ``Knowledge`` keeps (the oldest goes first beyond that).
+MEMO_SIZE = 4096
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +46,8 @@ class Knowledge:
     collections: Mapping[str, Mapping[str, Any]]
     inventory: Mapping[str, tuple[s.InventoryItem, ...]]
     _names: dict[str, NameIndex] = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def frozen(
@@ -97,6 +109,24 @@ class Knowledge:
             )
         return found
 
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, kept on this knowledge under ``key`` (name the function in the key).
+
+        The one cache of values derived from the knowledge: it lives and dies with this object,
+        so a reload (another ``Knowledge``) starts empty and the old values go with the old one.
+        """
+        try:
+            found: T = self._memo[key]
+            return found
+        except KeyError:
+            pass
+        value = compute()
+        with self._memo_lock:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = value
+        return value
+
     def _index(self, collection: str) -> NameIndex:
         if collection not in self._names:
             self._names[collection] = NameIndex(self.all(collection).values())
@@ -105,23 +135,23 @@ class Knowledge:
     # Typed accessors for the collections every capability reads.
     @property
     def sources(self) -> Mapping[str, s.Source]:
-        return cast("Mapping[str, s.Source]", self.collections["sources"])
+        return self.collections["sources"]
 
     @property
     def products(self) -> Mapping[str, s.Product]:
-        return cast("Mapping[str, s.Product]", self.collections["products"])
+        return self.collections["products"]
 
     @property
     def indications(self) -> Mapping[str, s.Indication]:
-        return cast("Mapping[str, s.Indication]", self.collections["indications"])
+        return self.collections["indications"]
 
     @property
     def regimens(self) -> Mapping[str, s.Regimen]:
-        return cast("Mapping[str, s.Regimen]", self.collections["regimens"])
+        return self.collections["regimens"]
 
     @property
     def conflicts(self) -> Mapping[str, s.Conflict]:
-        return cast("Mapping[str, s.Conflict]", self.collections["conflicts"])
+        return self.collections["conflicts"]
 
     def trust(self, source_ids: tuple[str, ...]) -> int:
         """The trust of the most trusted of ``source_ids``."""

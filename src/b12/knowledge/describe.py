@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from b12.domain.display import format_mass, format_number
-from b12.knowledge.schema import Phase, Range
+from b12.knowledge.entries import Phase, Range
 
 
 def _range(r: Range) -> str:

@@ -1,4 +1,8 @@
-"""Rewrite the manifest's hashes after a reviewed edit: ``python -m b12.knowledge.manifest [DIR]``."""
+"""The manifest of a knowledge folder: the sha256 of every YAML file (and of the shipped artifact).
+
+``make kb-manifest`` (``b12.knowledge.build``) writes it with the artifact; ``write_manifest`` alone
+rehashes a folder's YAML (a folder given with ``--kb`` is validated whenever it is loaded).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,13 @@ import hashlib
 import sys
 from pathlib import Path
 
-from b12.knowledge.loader import DEFAULT_PATH, INVENTORY_DIR, MANIFEST, content_hash, read_manifest
+from b12.knowledge.base import (
+    ARTIFACT,
+    INVENTORY_DIR,
+    MANIFEST,
+    content_hash,
+    read_manifest,
+)
 
 
 def knowledge_files(root: Path) -> list[str]:
@@ -16,8 +26,11 @@ def knowledge_files(root: Path) -> list[str]:
     return sorted(names)
 
 
-def write_manifest(root: Path, version: str | None = None) -> str:
-    """Hash every knowledge file in ``root`` into its manifest; returns the content hash."""
+def write_manifest(root: Path, version: str | None = None, artifact: str | None = None) -> str:
+    """Hash every knowledge file in ``root`` into its manifest; returns the content hash.
+
+    ``artifact`` is the sha256 of the artifact built from these files (only ``build`` knows it).
+    """
     old = read_manifest(root) if (root / MANIFEST).exists() else {"version": "0.0.0"}
     raw = {name: (root / name).read_bytes() for name in knowledge_files(root)}
     digest = content_hash(raw)
@@ -27,6 +40,7 @@ def write_manifest(root: Path, version: str | None = None) -> str:
         "# no longer matches its hash. The fingerprint outputs carry is version+content_hash[:12].",
         f'version = "{version or old["version"]}"',
         f'content_hash = "{digest}"',
+        *([f'artifact = "{artifact}"  # sha256 of {ARTIFACT}'] if artifact else []),
         "",
         "[files]",
         *(f'"{name}" = "{hashlib.sha256(data).hexdigest()}"' for name, data in raw.items()),
@@ -36,11 +50,7 @@ def write_manifest(root: Path, version: str | None = None) -> str:
     return digest
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    root = Path(args[0]) if args else DEFAULT_PATH
-    print(f"{root / MANIFEST}: content_hash {write_manifest(root)}")
+if __name__ == "__main__":  # as `make kb-manifest` was once spelled: the whole build
+    from b12.knowledge.build import main
 
-
-if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

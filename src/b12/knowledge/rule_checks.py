@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from b12.domain.screening import HARD_STOPS, LEVEL_RANK, ORDER_STOPS
 from b12.errors import KnowledgeReferenceError, KnowledgeSchemaError
-from b12.knowledge import schema as s
+from b12.knowledge import entries as s
+from b12.knowledge.behaviour import TRUST_BY_KIND
 
 if TYPE_CHECKING:
     from b12.knowledge.loader import Knowledge
@@ -51,7 +52,7 @@ def claim_ceiling(kb: Knowledge, ref: str) -> str:
     if isinstance(entry, s.Caution):
         if entry.kind == "information":
             return "info"
-        regulatory = kb.trust(entry.sources) == s.TRUST_BY_KIND["regulatory"]
+        regulatory = kb.trust(entry.sources) == TRUST_BY_KIND["regulatory"]
         return "stop" if entry.kind == "contraindication" and regulatory else "warning"
     if isinstance(entry, s.Incompatibility) and entry.evidence == "unconfirmed":
         return "info"

@@ -6,6 +6,12 @@ Decimal (never float): a dose read from here may end up drawn into a syringe.
 
 No ``from __future__ import annotations`` here: pydantic would evaluate every string annotation
 when the classes are built, which cost ~45 ms of every command's start (see README).
+
+This is the source, not what b12 runs on: ``make kb-manifest`` validates the YAML with these models
+and generates ``entries.py`` (one frozen, slotted dataclass per model, same names, fields and types)
+and the artifact ``kb/knowledge.json`` that the shipped package loads. Behaviour beyond the fields
+(``Range.is_single``, ``Source.trust``, ...) goes in a mixin of ``behaviour.py``, which both forms
+inherit. After any change here, run ``make kb-manifest``; a test fails until you do.
 """
 
 from decimal import Decimal
@@ -14,6 +20,19 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from b12.domain.quantity import parse_mass_mcg, parse_volume_ml
+from b12.knowledge.behaviour import (
+    TRUST_BY_KIND as TRUST_BY_KIND,  # re-exported for code that reads it from the schema
+)
+from b12.knowledge.behaviour import (
+    Form,
+    IngredientBehaviour,
+    PhaseKind,
+    RangeBehaviour,
+    Route,
+    SourceBehaviour,
+    SourceKind,
+    Status,
+)
 
 
 class Ref:
@@ -40,19 +59,6 @@ ConflictId = Annotated[Id, Ref("conflicts")]
 #: "collection:id", pointing at any entry (used by the seed inventory and conflict positions).
 EntryRef = Annotated[str, Field(pattern=r"^[a-z-]+:[a-z0-9][a-z0-9-]*$")]
 
-SourceKind = Literal["regulatory", "guideline", "reference", "educational", "anecdotal"]
-#: Trust follows the kind: regulatory label > guideline > reference > educational > anecdote.
-TRUST_BY_KIND: dict[str, int] = {
-    "regulatory": 5,
-    "guideline": 4,
-    "reference": 3,
-    "educational": 2,
-    "anecdotal": 1,
-}
-Route = Literal["IM", "SC", "deep-SC", "IV", "intrathecal", "oral", "sublingual", "nasal"]
-Form = Literal["injection", "tablet", "sublingual-tablet", "spray", "drops", "capsule"]
-Status = Literal["supported", "contradicted", "unsupported", "unverified"]
-
 
 class Frozen(BaseModel):
     model_config = ConfigDict(
@@ -60,7 +66,7 @@ class Frozen(BaseModel):
     )
 
 
-class Range(Frozen):
+class Range(RangeBehaviour, Frozen):
     """An inclusive range; written in the files as ``7``, ``"6-7"``, ``[6, 7]`` or ``{min, max}``."""
 
     min: Decimal
@@ -88,13 +94,6 @@ class Range(Frozen):
             raise ValueError(f"range {self.min}-{self.max} must be non-negative and ordered")
         return self
 
-    @property
-    def is_single(self) -> bool:
-        return self.min == self.max
-
-    def __str__(self) -> str:
-        return f"{self.min}" if self.is_single else f"{self.min}-{self.max}"
-
 
 class Attributed(Frozen):
     """Anything claimed by a source. A contradicted claim names the conflict that explains it."""
@@ -114,7 +113,7 @@ class Attributed(Frozen):
 # --- sources -------------------------------------------------------------------------------
 
 
-class Source(Frozen):
+class Source(SourceBehaviour, Frozen):
     id: Id
     title: str
     kind: SourceKind
@@ -124,10 +123,6 @@ class Source(Frozen):
     citation: str | None = None
     published: str | None = None
     note: str | None = None
-
-    @property
-    def trust(self) -> int:
-        return TRUST_BY_KIND[self.kind]
 
     @model_validator(mode="after")
     def _located(self) -> "Source":
@@ -190,7 +185,7 @@ class Medicine(Frozen):
 # --- products ------------------------------------------------------------------------------
 
 
-class Ingredient(Frozen):
+class Ingredient(IngredientBehaviour, Frozen):
     """An amount of a substance per mL (solutions) or per unit (tablet, spray, drop).
 
     Written as ``{substance: thiamine, amount: "100 mg", per: "2 mL"}`` or ``per: tablet``.
@@ -227,12 +222,6 @@ class Ingredient(Frozen):
         if self.per_ml is not None and self.per_ml <= 0:
             raise ValueError("per must be a positive volume")
         return self
-
-    @property
-    def mcg_per_ml(self) -> Decimal | None:
-        if self.amount_mcg is None or self.per_ml is None:
-            return None
-        return self.amount_mcg / self.per_ml
 
 
 class Excipient(Frozen):
@@ -322,11 +311,6 @@ class Indication(Attributed):
         "prophylaxis",
         "other",
     ]
-
-
-PhaseKind = Literal[
-    "loading", "consolidation", "maintenance", "treatment", "diagnostic", "prophylaxis"
-]
 
 
 class Phase(Frozen):

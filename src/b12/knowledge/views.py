@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
-
 from b12.errors import UnknownNameError
-from b12.knowledge import schema as s
+from b12.knowledge import entries as s
 from b12.knowledge.base import Knowledge
+from b12.knowledge.behaviour import Entry
 
 LISTS = ("sources", "products", "indications", "regimens", "conflicts")
 
 
-def dump(entry: BaseModel) -> dict[str, Any]:
+def dump(entry: Entry) -> dict[str, Any]:
     """An entry as plain data, leaving out empty optional fields."""
-    data = entry.model_dump(mode="python", exclude_none=True)
+    data = entry.as_dict()
     return {k: v for k, v in data.items() if v != () and v != []}
 
 

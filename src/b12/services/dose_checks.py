@@ -6,7 +6,6 @@ Each returns findings; none raises for a clinical reason. The codes are listed i
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from b12.domain.display import format_mass, format_number, format_volume
@@ -23,7 +22,7 @@ from b12.services.patient_groups import (
 )
 
 if TYPE_CHECKING:
-    from b12.knowledge.schema import InjectionSite, Product
+    from b12.knowledge.entries import InjectionSite, Product
 
 TRUSTED = 4  # guideline or regulatory
 SLIP_FACTOR = Decimal(10)
@@ -34,10 +33,13 @@ def weak_positions(conflict: Any) -> tuple[str, ...]:
     return tuple(s for p in conflict.positions if p.id != conflict.default for s in p.sources)
 
 
-@lru_cache(maxsize=8)
 def largest_trusted_dose(kb: Knowledge, injected: bool = True) -> tuple[Decimal, tuple[str, ...]]:
     """The largest single dose any trusted regimen gives by injection (or, with injected=False,
-    by any other route), and the regimens that give it."""
+    by any other route), and the regimens that give it (kept on the knowledge)."""
+    return kb.memo((largest_trusted_dose, injected), lambda: _largest_trusted_dose(kb, injected))
+
+
+def _largest_trusted_dose(kb: Knowledge, injected: bool) -> tuple[Decimal, tuple[str, ...]]:
     best = Decimal(0)
     ids: list[str] = []
     for regimen in kb.regimens.values():
@@ -119,8 +121,16 @@ class _IndicationRanges(NamedTuple):
     group: str  # " for a child", " for an infant" or ""
 
 
-@lru_cache(maxsize=128)
 def _indication_ranges(kb: Knowledge, name: str, population: str | None) -> _IndicationRanges:
+    return kb.memo(
+        (_indication_ranges, name, population),
+        lambda: _indication_ranges_computed(kb, name, population),
+    )
+
+
+def _indication_ranges_computed(
+    kb: Knowledge, name: str, population: str | None
+) -> _IndicationRanges:
     """The dose ranges of the regimens for the indication written for the patient's group (age):
     a child's from the children's regimen, an adult's from the adult ones."""
     indication = kb.lookup("indications", name, "indication")
@@ -194,10 +204,12 @@ def indication_range(
 SiteLimits = tuple[tuple["InjectionSite", tuple[Decimal, tuple[str, ...]] | None], ...]
 
 
-@lru_cache(maxsize=64)
 def site_limits(kb: Knowledge, age_months: Decimal) -> SiteLimits:
     """Every site with its volume limit at this age (None where the sources give none)."""
-    return tuple((s, site_limit(kb, s, age_months)) for s in kb.all("sites").values())
+    return kb.memo(
+        (site_limits, age_months),
+        lambda: tuple((s, site_limit(kb, s, age_months)) for s in kb.all("sites").values()),
+    )
 
 
 def site_limit(
@@ -233,8 +245,14 @@ class _RouteSites(NamedTuple):
     younger: tuple[Decimal, str, tuple[str, ...]] | None = None
 
 
-@lru_cache(maxsize=128)
 def _route_sites(kb: Knowledge, age_months: Decimal, route: str) -> _RouteSites:
+    """What site_checks needs for ``route`` at this age (kept on the knowledge)."""
+    return kb.memo(
+        (_route_sites, age_months, route), lambda: _route_sites_now(kb, age_months, route)
+    )
+
+
+def _route_sites_now(kb: Knowledge, age_months: Decimal, route: str) -> _RouteSites:
     table = site_limits(kb, age_months)
     sites = tuple(s for s, _ in table)
     limits = {s.id: lim for s, lim in table}

@@ -57,7 +57,7 @@ from b12.services.dose_checks import (
 from b12.services.patient_groups import population_of
 
 if TYPE_CHECKING:
-    from b12.knowledge.schema import Product
+    from b12.knowledge.entries import Product
 
 
 @dataclass(frozen=True)

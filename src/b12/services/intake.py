@@ -22,7 +22,7 @@ from b12.domain.intake import content_mcg, parse_portion, row_for
 from b12.domain.patient import Patient
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
-from b12.knowledge.schema import Food, Range, RequirementRow, RequirementTable
+from b12.knowledge.entries import Food, Range, RequirementRow, RequirementTable
 
 CONFLICT = "daily-requirement-by-age"
 

@@ -29,7 +29,7 @@ from typing import Any
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.routes import INJECTED
 from b12.knowledge.base import Knowledge
-from b12.knowledge.schema import MonitoringRule
+from b12.knowledge.entries import MonitoringRule
 
 B12_WASHOUT_DAYS = 14
 REMISSION_PLANNED_DAY = 56

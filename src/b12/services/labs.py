@@ -44,7 +44,7 @@ from b12.domain.labs import (
 )
 from b12.domain.patient import Patient
 from b12.knowledge.base import Knowledge
-from b12.knowledge.schema import Analyte, Band
+from b12.knowledge.entries import Analyte, Band
 
 REFERENCE_BANDS = frozenset({"low", "normal", "high"})
 B12_ANALYTES = frozenset({"b12", "active-b12"})

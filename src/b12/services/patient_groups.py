@@ -6,14 +6,13 @@ No schema import at run time: the fast dose path reads the plain copy of the kno
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from b12.domain.patient import ADULT_MONTHS, Patient
 from b12.knowledge.base import Knowledge
 
 if TYPE_CHECKING:
-    from b12.knowledge.schema import Indication, Regimen
+    from b12.knowledge.entries import Indication, Regimen
 
 GUIDELINE_TRUST = 4
 REFERENCE_TRUST = 3
@@ -67,8 +66,15 @@ def treats_deficiency(kb: Knowledge, indication: Indication) -> bool:
     )
 
 
-@lru_cache(maxsize=32)
 def group_regimens(kb: Knowledge, neuro: bool, population: str | None) -> tuple[Regimen, ...]:
+    return kb.memo(
+        (group_regimens, neuro, population), lambda: _group_regimens_computed(kb, neuro, population)
+    )
+
+
+def _group_regimens_computed(
+    kb: Knowledge, neuro: bool, population: str | None
+) -> tuple[Regimen, ...]:
     """The regimens of B12 deficiency written for the patient's group: for neurological
     involvement (when given) and for children (when the patient is one), most trusted first."""
     out: list[Regimen] = []

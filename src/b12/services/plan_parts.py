@@ -14,7 +14,7 @@ from b12.domain.labs import Normalised, band_of, band_scale
 from b12.domain.patient import Patient
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
-from b12.knowledge.schema import Conflict, Product, Regimen
+from b12.knowledge.entries import Conflict, Product, Regimen
 
 if TYPE_CHECKING:
     from b12.domain.schedule import Schedule

@@ -38,7 +38,7 @@ from b12.domain.patient import Patient
 from b12.domain.schedule import OPEN_PHASE_DAYS, Schedule, ScheduledDose, add_months, expand
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
-from b12.knowledge.schema import Product, Regimen
+from b12.knowledge.entries import Product, Regimen
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
 from b12.services.lab_plan import LabCheck, LabContext, plan_labs
 from b12.services.plan_parts import (

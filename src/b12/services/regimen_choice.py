@@ -26,7 +26,7 @@ from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
-from b12.knowledge.schema import Conflict, Indication, Product, Regimen
+from b12.knowledge.entries import Conflict, Indication, Product, Regimen
 from b12.services.patient_groups import (
     CHILDREN,
     GUIDELINE_TRUST,

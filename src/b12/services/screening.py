@@ -50,7 +50,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from b12.domain.findings import Finding, Level, finding
@@ -63,7 +62,7 @@ from b12.knowledge.base import Knowledge
 from b12.knowledge.names import normalise
 
 if TYPE_CHECKING:
-    from b12.knowledge.schema import Product, ScreeningRule
+    from b12.knowledge.entries import Product, ScreeningRule
 
 #: Where each kind of name is looked up, in order.
 LOOKUPS = {
@@ -209,10 +208,12 @@ def order_findings(
 ) -> tuple[Finding, ...]:
     """The findings of the order alone (route, substance, excipients, form): what every dose,
     plan and administration raises whether or not a patient detail is given."""
-    return _order_findings(kb, route, product, substance, form)
+    return kb.memo(
+        (order_findings, route, product, substance, form),
+        lambda: _order_findings(kb, route, product, substance, form),
+    )
 
 
-@lru_cache(maxsize=256)
 def _order_findings(
     kb: Knowledge, route: str, product: str | None, substance: str | None, form: str | None
 ) -> tuple[Finding, ...]:

@@ -14,7 +14,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from b12.domain.routes import INJECTED
-from b12.knowledge.schema import Product
+from b12.knowledge.entries import Product
 
 SYRINGE_SOURCES = ("seed-000",)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from b12.domain.patient import ADULT_MONTHS, Patient
@@ -109,8 +108,11 @@ def needle_for(kb: Knowledge, route: str, patient: Patient) -> NeedleAdvice | No
     return replace(found, values=tuple(values))
 
 
-@lru_cache(maxsize=64)
 def _needle(kb: Knowledge, route: str, band: str) -> NeedleAdvice | None:
+    return kb.memo((_needle, route, band), lambda: _needle_computed(kb, route, band))
+
+
+def _needle_computed(kb: Knowledge, route: str, band: str) -> NeedleAdvice | None:
     """The most trusted needle entry with a gauge and length for the route's needles and band."""
     wanted = ROUTE_NEEDLES[route]
     matching = [

@@ -1,7 +1,7 @@
 """The `b12` command line. Exit codes: 0 done, 2 input not understood, 3 done with a `stop` finding.
 
 A dose order (`b12 dose 500mcg --concentration 1000mcg/mL`, with any of its options) is served by
-``fast_dose`` from a plain copy of the knowledge, without importing Typer, Rich or pydantic: a
+``fast_dose`` from the knowledge's generated artifact, without importing Typer, Rich or pydantic: a
 clinician waits on that start. Everything else (other commands, --help, input the fast path cannot
 read) goes to the Typer application (``b12.adapters.cli.app``).
 """

@@ -20,7 +20,7 @@ from b12.services.technique import NeedleAdvice, needle_for
 
 def run(load: Callable[[str | None], Knowledge], **options: Any) -> int:
     """The dose command: ``options`` by the Typer command's parameter names (dose, product ...,
-    as_json, kb); ``load`` reads the knowledge (validated, or its plain copy)."""
+    as_json, kb); ``load`` reads the knowledge (``load_knowledge``)."""
     request = DoseRequest(
         dose=options["dose"],
         product=options["product"],

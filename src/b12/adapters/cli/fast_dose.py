@@ -3,8 +3,8 @@
 A clinician types `b12 dose 500mcg --concentration 1000mcg/mL` and waits: importing Typer, Rich
 and pydantic costs more than the whole answer (see the README's decisions and `make bench`). This
 path reads every option of the Typer command (tests compare the two option by option and output
-by output), from the plain copy of the knowledge (``b12.knowledge.snapshot``), and prints with the
-same view (``dose_view``). --help, and anything it cannot read, go to the Typer command, which gives
+by output), from the knowledge as every command loads it (the generated artifact, no pydantic),
+and prints with the same view (``dose_view``). --help, and anything it cannot read, go to the Typer command, which gives
 the full help and the error messages.
 """
 
@@ -87,6 +87,6 @@ def run(argv: list[str]) -> int | None:
 
 def _dose(options: dict[str, Any]) -> int:
     from b12.adapters.cli import dose_view
-    from b12.knowledge.snapshot import load_plain
+    from b12.knowledge.loader import load_knowledge
 
-    return dose_view.run(load_plain, **options)
+    return dose_view.run(load_knowledge, **options)

@@ -1,6 +1,6 @@
 """How the command line prints: one JSON object with --json, Rich tables for people.
 
-Nothing here imports Rich or pydantic until it is used: the fast dose path prints with it too.
+Nothing here imports Rich until it is used: the fast dose path prints with it too.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from b12.errors import B12Error, InputError
+from b12.knowledge.behaviour import Entry
 
 
 def jsonable(value: Any) -> Any:
     """Plain JSON data; a Decimal becomes a JSON number written exactly as the Decimal reads."""
-    if hasattr(value, "__pydantic_fields__"):  # a knowledge entry: its fields, as written
-        return jsonable(value.model_dump(mode="python", exclude_none=True, exclude_defaults=False))
+    if isinstance(value, Entry):  # a knowledge entry: its fields, as written
+        return jsonable(value.as_dict())
     if isinstance(value, Decimal):
         if value == value.to_integral_value():
             return int(value)
