@@ -4,6 +4,7 @@ potassium within 48 h of the first dose, and monitoring rules that keep to their
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -107,7 +108,7 @@ def test_a_unit_without_a_stated_band_is_converted_and_says_so(
 ) -> None:
     # Were NICE's pmol/L column missing, a pmol/L value would be converted to ng/L (x 1/0.738).
     b12 = KB.get("analytes", "b12")
-    ng_only = b12.model_copy(update={"bands": tuple(b for b in b12.bands if b.unit == "ng/L")})
+    ng_only = dataclasses.replace(b12, bands=tuple(b for b in b12.bands if b.unit == "ng/L"))
     reading = normalise(ng_only, parse_reading(f"b12={value}pmol/L"))
     scale = band_scale(ng_only, ng_only.bands, reading)
     assert (scale.converted, scale.unit, scale.rounded_factor) == (True, "ng/L", True)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from b12.knowledge.snapshot import load_plain
 from typer.testing import CliRunner
 
 from b12.adapters.cli import fast_dose
@@ -17,6 +16,7 @@ from b12.adapters.cli.app import app, register
 from b12.domain.patient import Patient
 from b12.domain.routes import INJECTED, ROUTES
 from b12.knowledge import load_knowledge
+from b12.knowledge.base import DEFAULT_PATH
 from b12.services.technique import (
     LARGE_ADULT_KG,
     NEWBORN_MONTHS,
@@ -44,9 +44,10 @@ def _length(route: str, age: str, weight: str) -> int:
     return 38 if age == "adult" and weight == "large adult weight" else 25
 
 
-@pytest.fixture(scope="module", params=["validated", "plain"])
+@pytest.fixture(scope="module", params=["artifact", "yaml"])
 def kb(request: pytest.FixtureRequest) -> Any:
-    return load_knowledge() if request.param == "validated" else load_plain(None)
+    """The shipped artifact, and the same folder's YAML validated (the --kb path)."""
+    return load_knowledge() if request.param == "artifact" else load_knowledge(DEFAULT_PATH)
 
 
 def test_every_injected_route_is_listed_here() -> None:

@@ -40,7 +40,13 @@ from b12.domain.volume import Measured, choose_syringe, draw
 from b12.errors import QuantityTypeError, QuantityValueError
 from b12.knowledge import load_knowledge
 from b12.knowledge.base import Knowledge
-from b12.services.dose_checks import named_site_checks, site_checks, site_limits
+from b12.services.dose_checks import (
+    _no_limit_at_age,
+    _younger_band,
+    named_site_checks,
+    site_checks,
+    site_limits,
+)
 
 MANY = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -312,6 +318,10 @@ def ref_site_checks(
                 {"volume": format_volume(volume_ml), "age": age_note},
             )
         )
+    if not known_here:  # no limit at this age: the nearest younger band's (not a fast path)
+        younger = _younger_band(tuple(sites), age, route)
+        if younger is not None:
+            out.append(_no_limit_at_age(younger, route, volume_ml, age_note))
     taker_names = (
         ", ".join(f"{s.name} (up to {format_volume(lim[0])})" for s, lim in takers) or "none"
     )
