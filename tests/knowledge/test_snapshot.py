@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
+from b12.adapters.cli import read
 from b12.domain.patient import Patient
 from b12.errors import B12Error
 from b12.knowledge import cache, load_knowledge, snapshot
 from b12.knowledge.base import Knowledge
 from b12.knowledge.snapshot import KIND, Plain, freeze, load_plain, plain
-from b12.services.dosing import DoseRequest, calculate_dose
+from b12.services.dosing import calculate_dose
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "dose_cases.yaml"
 SCREENING = Path(__file__).parent.parent / "golden" / "screening_cases.yaml"
@@ -33,18 +34,19 @@ def both() -> tuple[Knowledge, Knowledge]:
     return validated, freeze(validated)
 
 
-def _result(kb: Knowledge, request: DoseRequest) -> Any:
+def _result(kb: Knowledge, order: dict[str, Any]) -> Any:
+    """The order (as typed) read and checked against ``kb``, or the error it raised."""
     try:
-        return calculate_dose(kb, request).to_dict()
+        return calculate_dose(kb, read.dose_request(kb, **order)).to_dict()
     except B12Error as exc:
         return type(exc).__name__, str(exc)
 
 
-def _requests() -> list[DoseRequest]:
+def _requests() -> list[dict[str, Any]]:
     golden = yaml.safe_load(GOLDEN.read_text())["cases"]
     keys = ("product", "concentration", "assume_iu_is_mcg")
     requests = [
-        DoseRequest(dose=c["dose"], **{k: c[k] for k in keys if k in c}, today=date(2026, 11, 22))
+        dict(dose_text=c["dose"], **{k: c[k] for k in keys if k in c}, today=date(2026, 11, 22))
         for c in golden
     ]
     products = list(load_knowledge().products)
@@ -53,17 +55,15 @@ def _requests() -> list[DoseRequest]:
     sites = [None, "deltoid", "vastus lateralis", "dorsogluteal"]
     for product, dose, route, site in itertools.product(products, doses, routes, sites):
         requests.append(
-            DoseRequest(
-                dose=dose, product=product, route=route, site=site, today=date(2026, 11, 22)
-            )
+            dict(dose_text=dose, product=product, route=route, site=site, today=date(2026, 11, 22))
         )
     for dose, indication in itertools.product(
         ["100 mcg", "1000 mcg", "5 mg"], ["pernicious-anaemia", "b12-deficiency-neuro", "nope"]
     ):
-        requests.append(DoseRequest(dose=dose, concentration="1000 mcg/mL", indication=indication))
+        requests.append(dict(dose_text=dose, concentration="1000 mcg/mL", indication=indication))
     requests.append(
-        DoseRequest(
-            dose="1000 mcg",
+        dict(
+            dose_text="1000 mcg",
             product="cyanocobalamin-us-1000mcg-ml-10ml-vial",
             expiry=date(2026, 1, 1),
             today=date(2026, 11, 22),
@@ -82,7 +82,7 @@ def test_every_dose_result_is_identical_from_the_plain_copy(
         assert _result(copied, request) == _result(validated, request), request
 
 
-def _screened_requests() -> list[DoseRequest]:
+def _screened_requests() -> list[dict[str, Any]]:
     """Every screening golden profile (each rule firing and not) and every ordinary profile."""
     profiles = [c["profile"] for c in yaml.safe_load(SCREENING.read_text())["cases"]]
     profiles += yaml.safe_load(ORDINARY.read_text())["profiles"]
@@ -101,8 +101,8 @@ def _screened_requests() -> list[DoseRequest]:
         )
         for dose in ("1000 mcg", "5 mg"):
             requests.append(
-                DoseRequest(
-                    dose=dose,
+                dict(
+                    dose_text=dose,
                     product=profile.get("product", "hydroxocobalamin-uk-1mg-ml-ampoule"),
                     route=profile.get("route"),
                     mix=tuple(profile.get("mix", ())),
@@ -166,9 +166,10 @@ def test_the_plain_start_imports_no_validation_or_cli_library(tmp_path: Path) ->
     code = (
         "import sys\n"
         "from b12.knowledge.snapshot import load_plain\n"
-        "from b12.services.dosing import DoseRequest, calculate_dose\n"
+        "from b12.adapters.cli.read import dose_request\n"
+        "from b12.services.dosing import calculate_dose\n"
         "kb = load_plain()\n"
-        "calculate_dose(kb, DoseRequest(dose='1 mg', product='cyanocobalamin-us-1000mcg-ml-1ml-vial',"
+        "calculate_dose(kb, dose_request(kb, '1 mg', product='cyanocobalamin-us-1000mcg-ml-1ml-vial',"
         " site='deltoid', indication='pernicious-anaemia'))\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'typer', 'rich', 'yaml'}))\n"
     )
