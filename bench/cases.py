@@ -69,19 +69,20 @@ def dose_check_in_process() -> bool:
     from itertools import cycle
 
     from b12 import load_knowledge
-    from b12.services.dosing import DoseRequest, calculate_dose
+    from b12.adapters.cli.read import dose_request
+    from b12.services.dosing import calculate_dose
 
     kb = load_knowledge()
     orders = cycle(
-        [DoseRequest(dose=f"{mcg} mcg", concentration="1000 mcg/mL") for mcg in range(50, 1001, 10)]
+        [{"dose_text": f"{mcg} mcg", "concentration": "1000 mcg/mL"} for mcg in range(50, 1001, 10)]
         + [
-            DoseRequest(dose=f"{mcg}mcg", product="cyanocobalamin-us-1000mcg-ml-10ml-vial")
+            {"dose_text": f"{mcg}mcg", "product": "cyanocobalamin-us-1000mcg-ml-10ml-vial"}
             for mcg in range(50, 1001, 25)
         ]
     )
     ok = report(
         "one dose check in process (parse, draw, checks)",
-        per_call(lambda: calculate_dose(kb, next(orders))),
+        per_call(lambda: calculate_dose(kb, dose_request(kb, **next(orders)))),
         50e-6,
         "us",
     )

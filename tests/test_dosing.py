@@ -14,15 +14,17 @@ import pytest
 import yaml
 
 from b12 import InputError, load_knowledge
+from b12.adapters.cli import read
 from b12.domain.findings import Level
 from b12.domain.patient import Patient
-from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
+from b12.services.dosing import DoseResult, calculate_dose
 
 CASES = yaml.safe_load((Path(__file__).parent / "golden" / "dose_cases.yaml").read_text())["cases"]
 
 
 def run(dose: str, **options: Any) -> DoseResult:
-    return calculate_dose(load_knowledge(), DoseRequest(dose=dose, **options))
+    kb = load_knowledge()
+    return calculate_dose(kb, read.dose_request(kb, dose, **options))
 
 
 def codes(result: DoseResult) -> set[str]:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from b12 import load_knowledge
+from b12.adapters.cli import read
 from b12.domain.display import format_number
 from b12.domain.findings import Level
 from b12.domain.lab_values import parse_reading
@@ -78,7 +79,7 @@ def test_nice_band_on_each_side_of_each_boundary_in_each_unit(
     assert data["range_used"]["sources"] == ["nice-ng239"]
     assert "LAB_NEAR_BAND_BOUNDARY" not in [f.code for f in report.findings]
     if analyte == "b12":  # the plan's --b12 baseline bands the same way
-        finding = baseline_b12(KB, f"{value}{unit}", ADULT)
+        finding = baseline_b12(KB, read.b12_level(KB, f"{value}{unit}"), ADULT)
         assert f": {expected} (NICE NG239)" in finding.message
 
 

@@ -9,15 +9,17 @@ from typing import Any
 import pytest
 
 from b12 import InputError, UnknownNameError, load_knowledge
+from b12.adapters.cli import read
 from b12.domain.patient import Patient
 from b12.domain.schedule import add_months
-from b12.services.planning import Plan, PlanRequest, plan_therapy
+from b12.services.planning import Plan, plan_therapy
 
 START = date(2026, 1, 5)  # a Monday
 
 
 def run(**options: Any) -> Plan:
-    return plan_therapy(load_knowledge(), PlanRequest(START, **options))
+    kb = load_knowledge()
+    return plan_therapy(kb, read.plan_request(kb, START, **options))
 
 
 def days(first: date, count: int, step: int) -> list[date]:

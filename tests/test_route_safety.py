@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 import yaml
 
+from b12.adapters.cli import read
 from b12.domain.findings import Finding, Level
 from b12.domain.patient import Patient
 from b12.domain.routes import INJECTED, ROUTES
 from b12.domain.screening import HARD_STOPS, NO_BYPASS
 from b12.errors import InputError
 from b12.knowledge import load_knowledge
-from b12.services.dosing import DoseRequest, calculate_dose
+from b12.services.dosing import calculate_dose
 from b12.services.planning import PlanRequest, plan_therapy
 from b12.services.screening import screen_patient
 from tests.profiles import patient_of
@@ -63,7 +64,9 @@ def route_findings(findings: tuple[Finding, ...] | list[Finding]) -> dict[str, L
 def test_dose_with_a_bare_strength(route: str, substance: str | None) -> None:
     result = calculate_dose(
         KB,
-        DoseRequest("500 mcg", concentration="1000mcg/mL", route=route, substance=substance),
+        read.dose_request(
+            KB, "500 mcg", concentration="1000mcg/mL", route=route, substance=substance
+        ),
     )
     want = expected(route, substance)
     if route in NOT_INJECTED:
@@ -87,7 +90,7 @@ def _preserved(product: Any) -> bool:
 @pytest.mark.parametrize("route", INJECTED)
 @pytest.mark.parametrize("product", INJECTIONS, ids=lambda p: p.id)
 def test_dose_with_every_injection_product(product: Any, route: str) -> None:
-    result = calculate_dose(KB, DoseRequest("500 mcg", product=product.id, route=route))
+    result = calculate_dose(KB, read.dose_request(KB, "500 mcg", product=product.id, route=route))
     found = route_findings(result.findings)
     want = expected(route, _cobalamin(product), _preserved(product))
     # The substance's rule is the one finding for its fact; the product's own advice adds only
@@ -278,12 +281,17 @@ def test_a_combination_with_an_unknown_part_is_not_screened_at_all() -> None:
 
 def test_substance_must_be_a_cobalamin_and_not_beside_a_product() -> None:
     with pytest.raises(InputError, match="not a form of vitamin B12"):
-        calculate_dose(KB, DoseRequest("500 mcg", concentration="1000mcg/mL", substance="thiamine"))
+        calculate_dose(
+            KB, read.dose_request(KB, "500 mcg", concentration="1000mcg/mL", substance="thiamine")
+        )
     with pytest.raises(InputError, match="fixes the substance"):
         calculate_dose(
             KB,
-            DoseRequest(
-                "500 mcg", product="cyanocobalamin-500mcg-ml-ampoule", substance="cyanocobalamin"
+            read.dose_request(
+                KB,
+                "500 mcg",
+                product="cyanocobalamin-500mcg-ml-ampoule",
+                substance="cyanocobalamin",
             ),
         )
 
@@ -306,7 +314,7 @@ def record(tmp_path: Path) -> Any:
             PlanRequest(
                 start=date(2027, 1, 4),
                 indication="pernicious-anaemia",
-                concentration="1000mcg/mL",
+                concentration=read.concentration("1000mcg/mL"),
             ),
             "dr",
             datetime(2027, 1, 1, 10),
@@ -341,7 +349,7 @@ def test_give_never_records_a_preserved_product_into_the_spinal_canal(record: An
         given = give(
             uow,
             KB,
-            GiveRequest("P-1", datetime(2027, 1, 4, 9), dose="100mcg",
+            GiveRequest("P-1", datetime(2027, 1, 4, 9), dose=read.dose("100mcg"),
                         product="cyanocobalamin-us-1000mcg-ml-10ml-vial", route="intrathecal",
                         lot="L1", expiry=date(2028, 1, 1), override="specialist decision"),
             "dr",
@@ -395,8 +403,8 @@ def test_one_finding_per_fact_in_dose_and_plan(case: dict[str, Any]) -> None:
         product = None  # no strength to dose from (the plan still screens it below)
     dose = calculate_dose(
         KB,
-        DoseRequest(
-            "1000 mcg", product=product, concentration=None if product else "1000mcg/mL",
+        read.dose_request(
+            KB, "1000 mcg", product=product, concentration=None if product else "1000mcg/mL",
             route=p.get("route"), patient=patient, mix=tuple(p.get("mix", ())),
             substance=p.get("substance"),
         ),
@@ -428,7 +436,7 @@ def test_a_stopped_dose_prints_the_stop_first_and_nothing_to_draw(
 ) -> None:
     from b12.adapters.cli.dose_view import respond
 
-    result = calculate_dose(KB, DoseRequest(dose, **options))
+    result = calculate_dose(KB, read.dose_request(KB, dose, **options))
     assert respond(result, as_json=False) == 3
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].startswith("STOP    do not draw or give this order")
@@ -447,8 +455,8 @@ def test_a_child_between_the_sourced_bands_is_judged_by_the_younger_limit(
     lateralis) is the bound, never silence."""
     result = calculate_dose(
         KB,
-        DoseRequest(
-            f"{volume_mcg} mcg", concentration="1000mcg/mL",
+        read.dose_request(
+            KB, f"{volume_mcg} mcg", concentration="1000mcg/mL",
             patient=Patient(age_months=Decimal(years * 12)),
         ),
     )  # fmt: skip
@@ -461,7 +469,7 @@ def test_a_child_between_the_sourced_bands_is_judged_by_the_younger_limit(
 def test_ages_with_sourced_limits_need_no_younger_band(months: int) -> None:
     result = calculate_dose(
         KB,
-        DoseRequest("100 mcg", concentration="1000mcg/mL",
-                    patient=Patient(age_months=Decimal(months))),
+        read.dose_request(KB, "100 mcg", concentration="1000mcg/mL",
+                          patient=Patient(age_months=Decimal(months))),
     )  # fmt: skip
     assert "SITE_NO_LIMIT_AT_AGE" not in {f.code for f in result.findings}

@@ -249,19 +249,21 @@ def test_cli_check_json_and_exit_codes() -> None:
 
 
 def test_dose_carries_the_screening_findings() -> None:
-    from b12.services.dosing import DoseRequest, calculate_dose
+    from b12.adapters.cli import read
+    from b12.services.dosing import calculate_dose
 
-    plain = calculate_dose(KB, DoseRequest(dose="1 mg", product="milgamma"))
+    plain = calculate_dose(KB, read.dose_request(KB, "1 mg", product="milgamma"))
     assert all(f.code != "PRODUCT_CONTRAINDICATED" for f in plain.findings)
     pregnant = calculate_dose(
-        KB, DoseRequest(dose="1 mg", product="milgamma", patient=Patient(pregnant=True))
+        KB, read.dose_request(KB, "1 mg", product="milgamma", patient=Patient(pregnant=True))
     )
     assert ("PRODUCT_CONTRAINDICATED", Level.STOP) in {(f.code, f.level) for f in pregnant.findings}
     # a dose check and a screening rule that say the same thing are shown once
     newborn = calculate_dose(
         KB,
-        DoseRequest(
-            dose="100 mcg",
+        read.dose_request(
+            KB,
+            "100 mcg",
             product="cyanocobalamin-us-1000mcg-ml-10ml-vial",
             patient=Patient(age_months=Decimal("0.5")),
         ),

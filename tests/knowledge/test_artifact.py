@@ -382,9 +382,10 @@ def test_loading_and_dosing_import_no_pydantic_yaml_or_pickle() -> None:
     code = (
         "import sys\n"
         "from b12.knowledge.loader import load_knowledge\n"
-        "from b12.services.dosing import DoseRequest, calculate_dose\n"
+        "from b12.adapters.cli.read import dose_request\n"
+        "from b12.services.dosing import calculate_dose\n"
         "kb = load_knowledge()\n"
-        "calculate_dose(kb, DoseRequest(dose='1 mg', product='cyanocobalamin-us-1000mcg-ml-1ml-vial',"
+        "calculate_dose(kb, dose_request(kb, '1 mg', product='cyanocobalamin-us-1000mcg-ml-1ml-vial',"
         " site='deltoid', indication='pernicious-anaemia'))\n"
         f"print(sorted(set(sys.modules) & set({sorted(FORBIDDEN)!r})))\n"
     )
@@ -409,14 +410,15 @@ def test_the_dose_command_imports_no_pydantic_yaml_or_pickle() -> None:
 
 def test_a_reload_frees_the_old_knowledge_and_what_was_computed_from_it() -> None:
     from b12.services.dose_checks import largest_trusted_dose, site_limits
-    from b12.services.dosing import DoseRequest, calculate_dose
+    from b12.adapters.cli.read import dose_request
+    from b12.services.dosing import calculate_dose
     from b12.services.screening import order_findings
 
     kb = load_artifact()
     assert kb is not load_knowledge()  # a fresh object, as a reload makes
     calculate_dose(
         kb,
-        DoseRequest(dose="1 mg", product="cyanocobalamin-us-1000mcg-ml-1ml-vial", site="deltoid"),
+        dose_request(kb, "1 mg", product="cyanocobalamin-us-1000mcg-ml-1ml-vial", site="deltoid"),
     )
     largest_trusted_dose(kb, False)
     site_limits(kb, Decimal(30))

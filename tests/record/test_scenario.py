@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from b12.adapters.cli import read
 from b12.bootstrap import open_record
 from b12.domain.patient import Patient
 from b12.knowledge import load_knowledge
@@ -60,7 +61,7 @@ def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # ty
     assert late.recorded is not None and "RECORD_LATE" in _codes(late.findings)
     assert late.recorded.findings[0]["code"] == "RECORD_LATE"  # findings kept with the record
 
-    wrong = _give(record, kb, datetime(2026, 1, 9, 9), dose="1000mcg")
+    wrong = _give(record, kb, datetime(2026, 1, 9, 9), dose=read.dose("1000mcg"))
     assert wrong.recorded is None
     assert _codes(wrong.stops) == ["RECORD_NOT_RECORDED", "RECORD_DOSE_DIFFERS"]
     assert wrong.stops[1].suggestion == "100mcg"

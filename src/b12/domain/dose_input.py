@@ -44,6 +44,13 @@ class ParsedDose:
     normalised: str  # how b12 shows it back: '500 mcg'
     assumed_iu_is_mcg: bool = False
 
+    @classmethod
+    def of(cls, mass: Mass) -> ParsedDose:
+        """A dose given as a quantity (a plan's dose, a FHIR Quantity), not typed: no text was
+        read, so it is 'written' as b12 shows it, in mcg."""
+        shown = format_mass(mass.mcg)
+        return cls(mass, shown, "mcg", shown)
+
     @property
     def assumption(self) -> str | None:
         """The recorded assumption, or None when the dose was written in a mass unit."""

@@ -64,6 +64,22 @@ class Reading:
     unit: str
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """One result, read: the analyte's id, the exact value, and its unit as the knowledge declares
+    it in UCUM ('pg/mL', '10*6/uL'). What a door hands the services, whatever it read it from."""
+
+    analyte: str
+    value: Decimal
+    unit: str
+    unit_assumed: bool = False  # no unit was written; the analyte's only meaning was taken
+    name: str = ""  # the test as it was named ('Hb'), shown back; empty: the analyte id
+
+    @property
+    def shown_name(self) -> str:
+        return self.name or self.analyte
+
+
 def _clean(text: str) -> str:
     visible = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc"))
     return _SPACES.sub(" ", visible).strip()

@@ -23,8 +23,10 @@ from fractions import Fraction
 
 from b12.domain.display import format_concentration, format_mass, format_volume
 from b12.errors import (
+    IUNotAUnitError,
     QuantityTypeError,
     QuantityValueError,
+    UnknownUnitError,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -144,8 +146,37 @@ class Mass:
     def __post_init__(self) -> None:
         object.__setattr__(self, "mcg", checked_decimal(self.mcg, "Mass.mcg"))
 
+    @classmethod
+    def of(cls, value: Decimal, ucum: str) -> Mass:
+        """A mass from a number and its UCUM code (a FHIR Quantity's value and code): ug, mg, g.
+
+        No text is read: the code must be one of the three exactly. An international unit
+        ('[iU]', '[IU]', 'IU') is refused, as it is when typed: vitamin B12 has none."""
+        factor = UCUM_MCG_PER.get(ucum)
+        number = checked_decimal(value, "Mass.of value")
+        if factor is None:
+            written = f"{value} {ucum}"
+            if ucum in UCUM_IU:
+                raise IUNotAUnitError(
+                    "mass",
+                    written,
+                    ucum,
+                    f"vitamin B12 has no international unit, so {ucum!r} is not converted",
+                    "give the mass in ug, mg or g",
+                )
+            raise UnknownUnitError(
+                "mass", written, ucum, f"{ucum!r} is not a UCUM mass code", "use ug, mg or g"
+            )
+        return cls(exact_multiply(number, factor)[0])
+
     def __str__(self) -> str:
         return format_mass(self.mcg)
+
+
+#: Micrograms per unit, by UCUM code (case-sensitive, as UCUM is); the codes of a FHIR Quantity.
+UCUM_MCG_PER: dict[str, Decimal] = {"ug": Decimal(1), "mg": Decimal(1000), "g": Decimal(1_000_000)}
+#: The international unit as UCUM and senders write it: refused for B12.
+UCUM_IU = frozenset({"[iU]", "[IU]", "IU", "iU"})
 
 
 @dataclass(frozen=True, order=True)

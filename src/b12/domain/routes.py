@@ -26,3 +26,11 @@ def parse_route(text: str) -> str:
     if key in _WORDS:
         return _WORDS[key]
     raise InputError(f"unknown route {text!r}: write one of {', '.join(ROUTES)}")
+
+
+def route_id(route: str) -> str:
+    """``route`` when it is a route id as the knowledge writes it ('IM', 'deep-SC'), else the
+    error ``parse_route`` gives: a typed order carries an id, not text to read."""
+    if route in ROUTES:
+        return route
+    raise InputError(f"unknown route {route!r}: write one of {', '.join(ROUTES)}")

@@ -28,8 +28,10 @@ from typing import Any
 
 from b12.domain.course import CourseDose, next_owed
 from b12.domain.display import format_mass
+from b12.domain.dose_input import ParsedDose, parse_concentration
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.json_data import to_json
+from b12.domain.quantity import Mass
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import Administration, MissedDose, MissKind, current
@@ -62,11 +64,13 @@ class GiveTimeError(InputError):
 
 @dataclass(frozen=True)
 class GiveRequest:
+    """A dose to record, read: the dose as a mass, the product and route as ids."""
+
     patient: str
     at: datetime
-    dose: str | None = None  # default: the prescribed dose
-    product: str | None = None  # default: the prescribed product
-    route: str | None = None
+    dose: ParsedDose | None = None  # default: the prescribed dose
+    product: str | None = None  # a product id; default: the prescribed product
+    route: str | None = None  # a route id; default: the prescribed route
     site: str | None = None  # default: the suggested site
     lot: str | None = None
     expiry: date | None = None
@@ -141,15 +145,23 @@ def give(
     findings += [reaction_stop(e, why) for e, why in open_reactions(events, history)]
     prescribed_product = None if rx is None else rx.product
     product = request.product or prescribed_product
-    concentration = None if rx is None or product else rx.plan.get("concentration")
+    # the record keeps the plan as JSON, its strength as b12 showed it ('1,000 mcg/mL')
+    kept = None if rx is None or product else rx.plan.get("concentration")
+    concentration = None if kept is None else parse_concentration(kept)
     # a prescription's strength without a product still names its cobalamin (the regimen's)
     substance = None if rx is None or product else rx.plan.get("regimen", {}).get("substance")
-    dose_text = request.dose or (f"{owed.planned.dose_mcg}mcg" if owed else None)
+    ordered_dose = request.dose
+    if ordered_dose is None:
+        if owed is None:  # the course is complete (no prescription was refused above)
+            raise InputError(
+                "every prescribed dose has been given: give the dose explicitly to record another"
+            )
+        ordered_dose = ParsedDose.of(Mass(owed.planned.dose_mcg))
     route = request.route or (owed.planned.route if owed else None)
     dose = calculate_dose(
         kb,
         DoseRequest(
-            dose=str(dose_text), product=product, concentration=concentration, route=route,
+            dose=ordered_dose, product=product, concentration=concentration, route=route,
             patient=patient, expiry=request.expiry, today=day, substance=substance,
         ),
     )  # fmt: skip
@@ -169,7 +181,7 @@ def give(
         ordered = tuple(sorted(findings, key=lambda f: -f.level.rank))
         uow.audit.append(
             who, "give-refused", "Administration", "-", record.id,
-            to_json({"request": vars(request), "findings": [f.to_dict() for f in ordered]}),
+            to_json({"request": _request_dict(request), "findings": [f.to_dict() for f in ordered]}),
         )  # fmt: skip
         uow.commit()
         return Given(None, owed, dose, None, ordered)
@@ -184,6 +196,11 @@ def give(
     audit(uow, who, "give", given, record.id)
     uow.commit()
     return Given(given, owed, dose, site, ordered, needle_for(kb, dose.route, patient))
+
+
+def _request_dict(request: GiveRequest) -> dict[str, Any]:
+    """The request as the audit keeps it: the dose as it was written."""
+    return {**vars(request), "dose": None if request.dose is None else request.dose.text}
 
 
 def _five_rights(

@@ -39,11 +39,11 @@ from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from b12.domain.display import format_mass, format_number, format_volume
-from b12.domain.dose_input import ParsedDose, parse_concentration, parse_dose
+from b12.domain.dose_input import ParsedDose
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
 from b12.domain.quantity import Concentration, Mass, exact_divide, exact_multiply
-from b12.domain.routes import parse_route
+from b12.domain.routes import route_id
 from b12.domain.volume import Measured, draw
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
@@ -62,14 +62,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DoseRequest:
-    dose: str
-    product: str | None = None
-    concentration: str | None = None
-    route: str | None = None
+    """One order, read: an adapter turns what was typed (or sent) into these values."""
+
+    dose: ParsedDose  # the mass, and how it was written (ParsedDose.of for a bare quantity)
+    product: str | None = None  # a product id (names are resolved by the adapter)
+    concentration: Concentration | None = None  # a strength instead of a product
+    route: str | None = None  # a route id (b12.domain.routes.ROUTES); default: the product's
     site: str | None = None
-    indication: str | None = None
+    indication: str | None = None  # an indication id
     patient: Patient = field(default_factory=Patient)
-    assume_iu_is_mcg: bool = False
     expiry: date | None = None
     today: date | None = None
     mix: tuple[str, ...] = ()
@@ -154,7 +155,7 @@ def _exact_or_cut(value: Decimal, exact: bool) -> Decimal:
 
 def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
     """The whole dose check. Input that cannot be understood raises InputError; the rest are findings."""
-    parsed = parse_dose(request.dose, assume_iu_is_mcg=request.assume_iu_is_mcg)
+    parsed = request.dose
     product = _product(kb, request.product) if request.product else None
     concentration = _concentration(product, request.concentration)
     route = _route(request.route, product)
@@ -267,22 +268,29 @@ def _any_stop(findings: list[Finding]) -> bool:
     return any(f.level is Level.STOP for f in findings)
 
 
-def _product(kb: Knowledge, name: str) -> Product:
-    product: Product = kb.lookup("products", name, "product")
+def _product(kb: Knowledge, product_id: str) -> Product:
+    product: Product = kb.get("products", product_id)
     return product
 
 
-def _concentration(product: Product | None, text: str | None) -> Concentration | None:
-    if product is None and text is None:
+def one_strength(product: bool, concentration: bool) -> None:
+    """An order names its strength once: by a product, or by a concentration."""
+    if not product and not concentration:
         raise InputError(
             "give --product ID (see `b12 products`) or --concentration, e.g. 1000mcg/mL"
         )
-    if product is not None and text is not None:
+    if product and concentration:
         raise InputError(
             "give --product or --concentration, not both: the product fixes the strength"
         )
-    if text is not None:
-        return parse_concentration(text)
+
+
+def _concentration(
+    product: Product | None, concentration: Concentration | None
+) -> Concentration | None:
+    one_strength(product is not None, concentration is not None)
+    if concentration is not None:
+        return concentration
     assert product is not None
     if product.form != "injection":
         return None
@@ -296,10 +304,10 @@ def _concentration(product: Product | None, text: str | None) -> Concentration |
     )
 
 
-def _route(text: str | None, product: Product | None) -> str:
-    if text is None:
+def _route(route: str | None, product: Product | None) -> str:
+    if route is None:
         return product.routes[0] if product is not None else "IM"
-    return parse_route(text)
+    return route_id(route)
 
 
 def _containers(product: Product, use_ml: Decimal) -> tuple[Opened, ...]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from b12.domain.display import format_number
 from b12.domain.findings import Finding, Level, finding
+from b12.domain.lab_values import Measurement
 from b12.domain.labs import Normalised, band_of, band_scale
 from b12.domain.patient import Patient
 from b12.errors import InputError
@@ -20,8 +19,6 @@ if TYPE_CHECKING:
     from b12.domain.schedule import Schedule
     from b12.services.planning import Plan
     from b12.services.regimen_choice import Choice
-
-_VALUE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z/]+)\s*$")
 
 
 def alternative_dict(r: Regimen) -> dict[str, Any]:
@@ -115,17 +112,16 @@ def conflict_dict(conflict: Conflict, regimen: Regimen) -> dict[str, Any]:
     }
 
 
-def baseline_b12(kb: Knowledge, text: str, patient: Patient) -> Finding:
+def baseline_b12(kb: Knowledge, b12: Measurement, patient: Patient) -> Finding:
     """The baseline B12 level against the NICE bands (adults and young people aged 16 and over)."""
     analyte = kb.get("analytes", "b12")
-    units = {u.unit.lower(): u for u in analyte.units}
-    match = _VALUE.match(text)
-    unit = units.get(match.group(2).lower()) if match else None
-    if match is None or unit is None:
+    unit = next((u for u in analyte.units if u.unit == b12.unit), None)
+    if b12.analyte != analyte.id or unit is None:
         raise InputError(
-            f"--b12 {text!r}: write a number and a unit ({', '.join(u.unit for u in analyte.units)}), e.g. 150pg/mL"
+            f"the baseline B12 must be a b12 level in one of {', '.join(u.unit for u in analyte.units)}, "
+            f"not {b12.analyte} in {b12.unit!r}"
         )
-    value = Decimal(match.group(1))
+    value = b12.value
     pmol = value * unit.to_canonical
     shown = {"B12": f"{format_number(value)} {unit.unit}", "pmol/L": format_number(pmol, places=1)}
     age = patient.age_years

@@ -33,8 +33,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from b12.domain.dose_input import ParsedDose
 from b12.domain.findings import Finding, Level, finding
+from b12.domain.lab_values import Measurement
 from b12.domain.patient import Patient
+from b12.domain.quantity import Concentration, Mass
 from b12.domain.schedule import OPEN_PHASE_DAYS, Schedule, ScheduledDose, add_months, expand
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
@@ -55,14 +58,16 @@ from b12.services.supply import Dispensed, Supply, supply_for
 
 @dataclass(frozen=True)
 class PlanRequest:
+    """A course to plan, read: ids of the knowledge, quantities, the baseline B12 as a measurement."""
+
     start: date
-    indication: str | None = None
-    regimen: str | None = None
-    product: str | None = None
-    concentration: str | None = None
+    indication: str | None = None  # an indication id
+    regimen: str | None = None  # a regimen id
+    product: str | None = None  # a product id
+    concentration: Concentration | None = None  # a strength instead of a product
     months: int = 12
     neuro: bool = False
-    b12: str | None = None  # the baseline level as written, e.g. "150 pg/mL"
+    b12: Measurement | None = None  # the baseline level, e.g. b12 150 pg/mL
     patient: Patient = field(default_factory=Patient)
     open_phase_days: int = OPEN_PHASE_DAYS
 
@@ -128,7 +133,9 @@ class Plan:
             "end": s.end.isoformat(),
             "months": self.request.months,
             "product": None if self.product is None else self.product.id,
-            "concentration": self.request.concentration,
+            "concentration": None
+            if self.request.concentration is None
+            else str(self.request.concentration),
             "regimen": regimen_dict(self.choice, s),
             "administrations": [a.to_dict() for a in self.administrations],
             "labs": [lab.to_dict() for lab in self.labs],
@@ -155,9 +162,7 @@ def plan_therapy(kb: Knowledge, request: PlanRequest) -> Plan:
         raise InputError(
             "give --product or --concentration, not both: the product fixes the strength"
         )
-    product: Product | None = (
-        kb.lookup("products", request.product, "product") if request.product else None
-    )
+    product: Product | None = kb.get("products", request.product) if request.product else None
     choice = choose_regimen(
         kb,
         request.indication,
@@ -230,26 +235,29 @@ def plan(
     start: date,
     regimen: str | None = None,
     product: str | None = None,
-    concentration: str | None = None,
+    concentration: Concentration | None = None,
     months: int = 12,
     neuro: bool = False,
     patient: Patient | None = None,
     kb: Knowledge | None = None,
 ) -> Plan:
-    """Public API: ``b12.plan("pernicious anaemia", start=date(2026, 1, 5), product=...)``."""
+    """Public API: ``b12.plan("pernicious anaemia", start=date(2026, 1, 5), product=...)``.
+
+    The Python door: the indication, regimen and product by id, name or synonym."""
     from b12.knowledge.loader import load_knowledge
 
+    kb = kb or load_knowledge()
     request = PlanRequest(
         start,
-        indication,
-        regimen,
-        product,
+        kb.lookup("indications", indication, "indication").id if indication else None,
+        kb.lookup("regimens", regimen, "regimen").id if regimen else None,
+        kb.lookup("products", product, "product").id if product else None,
         concentration,
         months,
         neuro,
         patient=patient or Patient(),
     )
-    return plan_therapy(kb or load_knowledge(), request)
+    return plan_therapy(kb, request)
 
 
 def _route(allowed: tuple[str, ...], product: Product | None) -> str:
@@ -365,7 +373,7 @@ def _check(
     kb: Knowledge, request: PlanRequest, d: ScheduledDose, findings: list[Finding], substance: str
 ) -> DoseResult | None:
     dose = DoseRequest(
-        f"{d.dose_mcg.normalize():f} mcg",
+        ParsedDose.of(Mass(d.dose_mcg)),
         request.product,
         request.concentration,
         d.route,

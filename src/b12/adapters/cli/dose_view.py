@@ -10,42 +10,46 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from b12.adapters.cli import read
 from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import PlainConsole, emit_json, show_findings
 from b12.domain.display import format_mass, format_volume
 from b12.knowledge.base import Knowledge
-from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
+from b12.services.dosing import DoseResult, calculate_dose
 from b12.services.technique import NeedleAdvice, needle_for
 
 
 def run(load: Callable[[str | None], Knowledge], **options: Any) -> int:
     """The dose command: ``options`` by the Typer command's parameter names (dose, product ...,
     as_json, kb); ``load`` reads the knowledge (``load_knowledge``)."""
-    request = DoseRequest(
-        dose=options["dose"],
+    patient = build_patient(
+        options["age_years"],
+        options["age_months"],
+        sex=options["sex"],
+        weight_kg=options["weight_kg"],
+        pregnant=options["pregnant"],
+        breastfeeding=options["breastfeeding"],
+        conditions=options["condition"],
+        medications=options["medication"],
+        allergies=options["allergy"],
+    )
+    expiry = date_option(options["expiry"], "--expiry")
+    kb = load(options["kb"])
+    request = read.dose_request(
+        kb,
+        options["dose"],
         product=options["product"],
         concentration=options["concentration"],
         route=options["route"],
         site=options["site"],
         substance=options["substance"],
         indication=options["indication"],
-        patient=build_patient(
-            options["age_years"],
-            options["age_months"],
-            sex=options["sex"],
-            weight_kg=options["weight_kg"],
-            pregnant=options["pregnant"],
-            breastfeeding=options["breastfeeding"],
-            conditions=options["condition"],
-            medications=options["medication"],
-            allergies=options["allergy"],
-        ),
+        patient=patient,
         mix=tuple(options["mix"] or ()),
         assume_iu_is_mcg=options["assume_iu_is_mcg"],
-        expiry=date_option(options["expiry"], "--expiry"),
+        expiry=expiry,
         today=date.today(),
     )
-    kb = load(options["kb"])
     result = calculate_dose(kb, request)
     return respond(result, options["as_json"], needle_for(kb, result.route, request.patient))
 

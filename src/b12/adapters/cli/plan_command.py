@@ -60,8 +60,9 @@ def plan(
     kb: KbOption = None,
 ) -> int:
     """Plan a course: regimen, dated doses and volumes, laboratory checks, supply. Exit 3 on a stop."""
+    from b12.adapters.cli import read
     from b12.knowledge import load_knowledge
-    from b12.services.planning import PlanRequest, plan_therapy
+    from b12.services.planning import plan_therapy
 
     first = date_option(start, "--start")
     if first is None:
@@ -77,10 +78,11 @@ def plan(
         medication,
         allergy,
     )
-    request = PlanRequest(
-        first, indication, regimen, product, concentration, months, neuro, b12, patient
+    knowledge = load_knowledge(kb)
+    request = read.plan_request(
+        knowledge, first, indication, regimen, product, concentration, months, neuro, b12, patient
     )
-    result = plan_therapy(load_knowledge(kb), request)
+    result = plan_therapy(knowledge, request)
     written = None
     if ics:
         from b12.adapters.calendar import write_ics

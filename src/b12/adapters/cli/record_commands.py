@@ -167,17 +167,16 @@ def prescribe(
                 f"Prescription stopped ({rx.id}); the old one is kept ({rx.replaces_id})."
             )
         return 0
-    from b12.services.planning import PlanRequest
+    from b12.adapters.cli import read
 
     first = date_option(start, "--start")
     if first is None:
         raise InputError("--start is required: write the date of the first dose, e.g. 2026-01-05")
-    request = PlanRequest(start=first, indication=indication, regimen=regimen, product=product,
-                          concentration=concentration, months=months, neuro=neuro)  # fmt: skip
+    loaded = knowledge(kb)
+    request = read.plan_request(loaded, first, indication, regimen, product, concentration,
+                                months, neuro)  # fmt: skip
     with record.unit_of_work() as uow:
-        done = prescribe_plan(
-            uow, knowledge(kb), code, request, who(by), when(at), override=override
-        )
+        done = prescribe_plan(uow, loaded, code, request, who(by), when(at), override=override)
     if as_json:
         emit_json(done.to_dict())
         return _stop_code(done.findings)
@@ -218,13 +217,17 @@ def give(
     as_json: JsonOption = False,
 ) -> int:
     """Give the dose due: the five rights, the volume to draw, the site, then the record. Exit 3 on a stop."""
+    from b12.adapters.cli import read
     from b12.services.administering import GiveRequest
     from b12.services.administering import give as give_dose
 
-    request = GiveRequest(code, when(at), dose, product, route, site, lot,
+    loaded = knowledge(kb)
+    request = GiveRequest(code, when(at), read.dose(dose) if dose else None,
+                          read.product_id(loaded, product) if product else None,
+                          read.route(route) if route else None, site, lot,
                           date_option(expiry, "--expiry"), override)  # fmt: skip
     with open_db(db).unit_of_work() as uow:
-        done = give_dose(uow, knowledge(kb), request, who(by), when(None))
+        done = give_dose(uow, loaded, request, who(by), when(None))
     if as_json:
         emit_json(done.to_dict())
         return _stop_code(done.findings)
