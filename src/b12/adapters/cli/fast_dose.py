@@ -11,7 +11,6 @@ the full help and the error messages.
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any, NoReturn
 
 #: The options this path reads, as the Typer command has them: (flag, what it takes).
@@ -71,7 +70,9 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
         return None
     values = vars(options)
     if values["kb"] is None:
-        values["kb"] = os.environ.get("B12_KB") or None  # as the Typer option's envvar
+        from b12.bootstrap import Settings
+
+        values["kb"] = Settings.read().knowledge_dir  # as the Typer command reads it
     return values
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import console, emit_json, show_findings, table
 from b12.adapters.cli.patient_options import (
@@ -60,7 +60,6 @@ def plan(
     kb: KbOption = None,
 ) -> int:
     """Plan a course: regimen, dated doses and volumes, laboratory checks, supply. Exit 3 on a stop."""
-    from b12.knowledge import load_knowledge
     from b12.services.planning import PlanRequest, plan_therapy
 
     first = date_option(start, "--start")
@@ -80,7 +79,7 @@ def plan(
     request = PlanRequest(
         first, indication, regimen, product, concentration, months, neuro, b12, patient
     )
-    result = plan_therapy(load_knowledge(kb), request)
+    result = plan_therapy(open_app(kb=kb).knowledge, request)
     written = None
     if ics:
         from b12.adapters.calendar import write_ics
