@@ -90,7 +90,9 @@ def status(
 
     b12 = open_app(db, kb)
     with b12.unit_of_work() as uow:
-        found = patient_status(uow, code, when(at, b12).date(), b12.knowledge, tuple(lab_range or ()))
+        found = patient_status(
+            uow, code, when(at, b12).date(), b12.knowledge, tuple(lab_range or ())
+        )
     written = None
     if plot:
         from b12.adapters.plot import plot_trends

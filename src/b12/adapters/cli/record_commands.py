@@ -264,7 +264,9 @@ def missed(
     b12 = open_app(db)
     moment = when(at, b12)
     with b12.unit_of_work() as uow:
-        done = record_missed(uow, code, reason, moment.date(), who(by, b12), moment, refused=refused)
+        done = record_missed(
+            uow, code, reason, moment.date(), who(by, b12), moment, refused=refused
+        )
     if as_json:
         emit_json(done.to_dict())
         return 0
