@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,7 +37,7 @@ def test_the_owed_dose_is_recorded_with_its_volume_and_audit_link(course: App) -
 def test_consecutive_doses_rotate_the_site(course: App) -> None:
     sites = [steps.give(course, datetime(2026, 1, 5 + n, 9)).site for n in range(4)]
     assert all(s is not None for s in sites)
-    assert all(a != b for a, b in zip(sites, sites[1:], strict=False))
+    assert all(a != b for a, b in pairwise(sites))
 
 
 @pytest.mark.parametrize("ahead", [-timedelta(days=10), timedelta(0), CLOCK_SKEW])
