@@ -68,12 +68,7 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
         return None
     if rest:
         return None
-    values = vars(options)
-    if values["kb"] is None:
-        from b12.bootstrap import Settings
-
-        values["kb"] = Settings.read().knowledge_dir  # as the Typer command reads it
-    return values
+    return vars(options)
 
 
 def run(argv: list[str]) -> int | None:
@@ -88,6 +83,10 @@ def run(argv: list[str]) -> int | None:
 
 def _dose(options: dict[str, Any]) -> int:
     from b12.adapters.cli import dose_view
+    from b12.bootstrap import Settings
+
+    # the settings as the Typer command reads them (an unknown B12_TIMEZONE is an input error)
+    options["kb"] = Settings.read(knowledge_dir=options["kb"]).knowledge_dir
     from b12.knowledge.snapshot import load_plain
 
     return dose_view.run(load_plain, **options)
