@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q src
 
+# The example makes (and upgrades) its own record; `b12 db upgrade` prepares the user's one.
 run: bytecode
+	$(BIN)/b12 db upgrade
 	$(BIN)/b12 example
 
 test: $(STAMP)

@@ -149,11 +149,20 @@ def test_the_fast_options_are_the_typer_options() -> None:
     assert parsed is not None and set(parsed) == {param.name for param in command.params}
 
 
-def test_kb_comes_from_the_environment_like_the_typer_option(monkeypatch: Any) -> None:
-    monkeypatch.setenv("B12_KB", "/somewhere/kb")
-    assert fast_dose.parse(["dose", "1mg", "--concentration", "1mg/mL"])["kb"] == "/somewhere/kb"  # type: ignore[index]
-    monkeypatch.setenv("B12_KB", "")
-    assert fast_dose.parse(["dose", "1mg", "--concentration", "1mg/mL"])["kb"] is None  # type: ignore[index]
+@pytest.mark.parametrize(
+    ("env", "option", "used"),
+    [("/env/kb", None, "/env/kb"), ("", None, None), ("/env/kb", "/given/kb", "/given/kb")],
+)
+def test_kb_comes_from_the_settings_like_the_typer_command(
+    monkeypatch: Any, env: str, option: str | None, used: str | None
+) -> None:
+    from b12.adapters.cli import dose_view
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(dose_view, "run", lambda _load, **options: seen.append(options["kb"]) or 0)
+    monkeypatch.setenv("B12_KB", env)
+    argv = ["dose", "1mg", "--concentration", "1mg/mL", *(["--kb", option] if option else [])]
+    assert fast_dose.run(argv) == 0 and seen == [used]
 
 
 def test_the_command_line_dose_imports_neither_typer_rich_nor_pydantic() -> None:

@@ -301,10 +301,13 @@ def test_substance_must_be_a_cobalamin_and_not_beside_a_product() -> None:
 
 @pytest.fixture
 def record(tmp_path: Path) -> Any:
-    from b12.bootstrap import open_record
+    from b12.bootstrap import Settings, upgrade
     from b12.services.record import add_patient, prescribe
+    from tests.record.helpers import open_app
 
-    rec = open_record(f"sqlite:///{tmp_path / 'route.db'}")
+    url = f"sqlite:///{tmp_path / 'route.db'}"
+    upgrade(Settings(database_url=url))
+    rec = open_app(url)
     with rec.unit_of_work() as uow:
         add_patient(uow, "P-1", Patient(age_months=Decimal(600)), "dr", datetime(2027, 1, 1, 9))
         prescribe(
@@ -334,6 +337,7 @@ def test_give_checks_the_route_against_the_prescribed_substance(record: Any, rou
             GiveRequest("P-1", datetime(2027, 1, 4, 9), route=route, lot="L1",
                         expiry=date(2028, 1, 1)),
             "nurse",
+            record.clock,
         )  # fmt: skip
     want = expected(route, "cyanocobalamin")  # the regimen's cobalamin, with a bare strength
     if route in NOT_INJECTED:
@@ -353,6 +357,7 @@ def test_give_never_records_a_preserved_product_into_the_spinal_canal(record: An
                         product="cyanocobalamin-us-1000mcg-ml-10ml-vial", route="intrathecal",
                         lot="L1", expiry=date(2028, 1, 1), override="specialist decision"),
             "dr",
+            record.clock,
         )  # fmt: skip
     assert given.recorded is None
     assert "ROUTE_INTRATHECAL_PRESERVED" in {f.code for f in given.stops}

@@ -140,6 +140,7 @@ def test_dose_prints_no_needle_for_a_route_without_one(route: str, capsys: Any) 
 
 def test_give_prints_the_needle_for_the_patient(tmp_path: Path) -> None:
     sqlite_url = f"sqlite:///{tmp_path / 'record.db'}"
+    assert cli("db", "upgrade", "--db", sqlite_url)[0] == 0
     cli("patient", "add", "P-1", "--age-years", "50", "--weight-kg", "130", "--db", sqlite_url)
     cli("prescribe", "P-1", "--indication", "pernicious-anaemia", "--start", "2026-01-05",
         "--product", "cyanocobalamin-us-1000mcg-ml-10ml-vial", "--db", sqlite_url)  # fmt: skip

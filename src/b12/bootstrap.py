@@ -1,53 +1,179 @@
-"""The composition root: where settings become an engine and a unit of work. Nothing at import."""
+"""The composition root: settings are read once, here, and become the App every door uses.
+
+    Settings.read(arguments)  arguments > environment > defaults
+      -> build(settings) -> App(knowledge, unit_of_work, clock, settings)
+      -> a door (the command line; web, FHIR, CDS Hooks, audit next) calls use cases with it
+
+Nothing happens at import, and little at build: the knowledge loads on first use and the database
+engine opens on the first unit of work, so a knowledge command never imports SQLAlchemy. Migrations
+are an explicit step (``upgrade``, `b12 db upgrade`); a record at another revision is refused.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from b12.errors import InputError
 
-from b12.adapters.storage.unit_of_work import SqlUnitOfWork
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-DATABASE_ENV = "B12_DATABASE_URL"
+    from b12.knowledge.base import Knowledge
+    from b12.services.ports import Clock, UnitOfWork
+
+#: Each setting and the environment variable that gives it when no argument does.
+ENVIRONMENT = {
+    "database_url": "B12_DATABASE_URL",
+    "knowledge_dir": "B12_KB",
+    "time_zone": "B12_TIMEZONE",
+    "user": "B12_USER",
+}
 
 
 @dataclass(frozen=True)
-class Record:
-    """An open therapy record: the engine and a factory of units of work on it."""
+class Settings:
+    """Everything b12 reads from outside its arguments; None means the default."""
 
-    url: str
-    engine: Engine
+    database_url: str | None = None  # SQLAlchemy URL or SQLite file; default b12.db in user data
+    knowledge_dir: str | None = None  # a folder of knowledge files; default the shipped one
+    time_zone: str | None = None  # the clinic's IANA zone, e.g. Europe/Paris; default the machine's
+    user: str | None = None  # who records when nobody is named; default the login name
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+    @classmethod
+    def read(
+        cls,
+        *,
+        database_url: str | None = None,
+        knowledge_dir: str | None = None,
+        time_zone: str | None = None,
+        user: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Arguments first, then the environment (ENVIRONMENT), then the defaults."""
+        env = os.environ if environ is None else environ
+        given = {
+            "database_url": database_url,
+            "knowledge_dir": knowledge_dir,
+            "time_zone": time_zone,
+            "user": user,
+        }
+        values = {k: (v or env.get(ENVIRONMENT[k]) or None) for k, v in given.items()}
+        settings = cls(**values)
+        settings.zone  # noqa: B018 - an unknown zone is refused when read, not at first use
+        return settings
 
     @property
-    def uow_factory(self) -> Callable[[], SqlUnitOfWork]:
-        return self.unit_of_work
+    def zone(self) -> tzinfo | None:
+        """The clinic's time zone; None for the machine's local zone."""
+        if self.time_zone is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InputError(
+                f"time zone {self.time_zone!r} ({ENVIRONMENT['time_zone']}) is not known; "
+                "write an IANA name such as Europe/Paris or UTC"
+            ) from None
+
+    def resolved_database_url(self) -> str:
+        """The URL of the record: a bare path is an SQLite file; nothing is b12.db in user data."""
+        if self.database_url is None:
+            from b12.adapters.storage.database import default_url
+
+            return default_url()
+        if "://" not in self.database_url:
+            return f"sqlite:///{os.path.abspath(self.database_url)}"
+        return self.database_url
+
+
+class App:
+    """What every door uses: the knowledge, units of work on the record, the clock, the settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        knowledge: Knowledge | None = None,
+        uow_factory: Callable[[], UnitOfWork] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        from b12.adapters.clock import SystemClock
+
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock(settings.zone)
+        self._knowledge = knowledge
+        self._uow_factory = uow_factory
+        self._engine: Engine | None = None
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The knowledge base of the settings (loaded on first use, then kept)."""
+        if self._knowledge is None:
+            from b12.knowledge import load_knowledge
+
+            self._knowledge = load_knowledge(self.settings.knowledge_dir)
+        return self._knowledge
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work on the record (the engine opens, and its revision is checked, once)."""
+        if self._uow_factory is None:
+            self._uow_factory = self._open_record()
+        return self._uow_factory()
+
+    def _open_record(self) -> Callable[[], UnitOfWork]:
+        from b12.adapters.storage.database import make_engine, require_head
+        from b12.adapters.storage.unit_of_work import SqlUnitOfWork
+
+        engine = make_engine(self.settings.resolved_database_url())
+        try:
+            require_head(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        self._engine = engine
+        return lambda: SqlUnitOfWork(engine)
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Release the database connections (the App may open them again)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+            self._uow_factory = None
 
 
-def database_url(given: str | None = None) -> str:
-    """--db, else B12_DATABASE_URL, else the SQLite file in the user's data directory."""
-    from b12.adapters.storage.database import default_url
+def build(
+    settings: Settings,
+    *,
+    knowledge: Knowledge | None = None,
+    uow_factory: Callable[[], UnitOfWork] | None = None,
+    clock: Clock | None = None,
+) -> App:
+    """The App for ``settings``; tests may hand in a knowledge, a fake unit of work, a fixed clock."""
+    return App(settings, knowledge=knowledge, uow_factory=uow_factory, clock=clock)
 
-    url = given or os.environ.get(DATABASE_ENV) or default_url()
-    if "://" not in url:  # a bare path means an SQLite file
-        url = f"sqlite:///{os.path.abspath(url)}"
-    return url
+
+@dataclass(frozen=True)
+class Upgraded:
+    """What `b12 db upgrade` did: the record, the revision it was at (None: empty) and is now at."""
+
+    url: str
+    before: str | None
+    after: str
 
 
-def open_record(url: str | None = None, *, migrate: bool = True) -> Record:
-    """Open (and bring up to date) the therapy record at ``url``."""
-    from b12.adapters.storage.database import make_engine
-    from b12.adapters.storage.database import migrate as upgrade
+def upgrade(settings: Settings) -> Upgraded:
+    """Bring the record of ``settings`` to the head revision (creating its tables when empty)."""
+    from b12.adapters.storage.database import head_revision, make_engine, migrate, shown_url
 
-    resolved = database_url(url)
-    engine = make_engine(resolved)
-    if migrate:
-        upgrade(engine)
-    return Record(resolved, engine)
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        before = migrate(engine)
+        return Upgraded(shown_url(engine), before, head_revision())
+    finally:
+        engine.dispose()

@@ -27,6 +27,7 @@
      |    +-- UnmeasurableVolumeError   no standard syringe measures the volume: volume_ml
      +-- QuantityTypeError              (TypeError) code passed a float or non-number as a quantity
      +-- QuantityValueError             (ValueError) code built an impossible quantity (NaN, < 0)
+ +-- RecordVersionError             the record's schema is not the one b12 needs: url, current, head
 
 Every error carries the values that caused it as attributes, and its message says what to
 write instead. The command line maps InputError to exit code 2.
@@ -217,3 +218,16 @@ class QuantityValueError(B12Error, ValueError):
         self.what = what
         self.value = value
         super().__init__(f"{what}: {value!r} {problem}")
+
+
+class RecordVersionError(B12Error):
+    """The record is empty or at an older schema revision: `b12 db upgrade` brings it up to date."""
+
+    def __init__(self, url: str, current: str | None, head: str) -> None:
+        self.url = url
+        self.current = current
+        self.head = head
+        found = "has no b12 tables yet" if current is None else f"is at revision {current}"
+        super().__init__(
+            f"the record {url} {found}, b12 needs revision {head}: run `b12 db upgrade` first"
+        )

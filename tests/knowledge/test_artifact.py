@@ -409,8 +409,8 @@ def test_the_dose_command_imports_no_pydantic_yaml_or_pickle() -> None:
 
 
 def test_a_reload_frees_the_old_knowledge_and_what_was_computed_from_it() -> None:
-    from b12.services.dose_checks import largest_trusted_dose, site_limits
     from b12.adapters.cli.read import dose_request
+    from b12.services.dose_checks import largest_trusted_dose, site_limits
     from b12.services.dosing import calculate_dose
     from b12.services.screening import order_findings
 

@@ -1,4 +1,5 @@
-"""Databases for the record tests: an SQLite file per test, and a fresh PostgreSQL database per session.
+"""Databases for the record tests: an SQLite file per test, and a fresh PostgreSQL database per session,
+upgraded to the head revision (``empty_*`` fixtures: not upgraded).
 
 PostgreSQL tests are marked `postgres`; they skip only off CI (CI != "true") when the server at
 127.0.0.1:5432 is unreachable; on CI an unreachable server fails them.
@@ -63,13 +64,34 @@ def _fresh_pg_schema(url: str) -> str:
     return url
 
 
+def _upgraded(url: str) -> str:
+    """Migrations are an explicit step: a test that needs a record upgrades it, as `b12 db upgrade`."""
+    from b12.bootstrap import Settings, upgrade
+
+    upgrade(Settings(database_url=url))
+    return url
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def empty_sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'record.db'}"
 
 
+@pytest.fixture
+def sqlite_url(empty_sqlite_url: str) -> str:
+    """An SQLite record at the head revision."""
+    return _upgraded(empty_sqlite_url)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database (no b12 tables), SQLite and PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'record.db'}"
     return _fresh_pg_schema(request.getfixturevalue("pg_server"))
+
+
+@pytest.fixture
+def db_url(empty_db_url: str) -> str:
+    """A record at the head revision, SQLite and PostgreSQL."""
+    return _upgraded(empty_db_url)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from b12.adapters.storage.unit_of_work import SqlUnitOfWork
+from b12.bootstrap import App, Settings, build
 from b12.domain.patient import Patient
 from b12.domain.records import Administration
 from b12.services.record import add_patient, audit, new_id
+from tests.fakes import FixedClock
+
+#: A clock after every time these tests record (their courses are dated 2026 and 2027).
+LATER = FixedClock(datetime(2028, 1, 1, tzinfo=UTC))
+
+
+def open_app(url: str) -> App:
+    """The App on the record at ``url`` (which a fixture has upgraded), its clock at LATER."""
+    return build(Settings(database_url=url), clock=LATER)
 
 
 def patient(uow: SqlUnitOfWork, code: str = "P-1") -> str:

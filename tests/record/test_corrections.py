@@ -7,13 +7,11 @@ import subprocess
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from b12 import InputError
-from b12.bootstrap import open_record
 from b12.domain.patient import Patient
 from b12.knowledge import load_knowledge
 from b12.services.administering import GiveRequest, give
@@ -21,19 +19,20 @@ from b12.services.corrections import correct, lab_changes
 from b12.services.follow_up import patient_status
 from b12.services.planning import PlanRequest
 from b12.services.record import add_labs, add_patient, prescribe, verify_audit
+from tests.record.helpers import open_app
 
 PRODUCT = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
 
 
 def _course(url: str):  # type: ignore[no-untyped-def]
     kb = load_knowledge()
-    record = open_record(url)
+    record = open_app(url)
     with record.unit_of_work() as uow:
         add_patient(uow, "P-7", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2, 9))
         prescribe(uow, kb, "P-7", PlanRequest(date(2026, 1, 5), "pernicious-anaemia", product=PRODUCT),
                   "dr B", datetime(2026, 1, 2, 10))  # fmt: skip
         given = give(uow, kb, GiveRequest("P-7", datetime(2026, 1, 5, 9), lot="L1",
-                                          expiry=date(2027, 1, 1)), "nurse A")  # fmt: skip
+                                          expiry=date(2027, 1, 1)), "nurse A", record.clock)  # fmt: skip
         labs = add_labs(
             uow, kb, "P-7", ["hb=9.1g/dL"], date(2026, 1, 5), "lab", datetime(2026, 1, 5, 12)
         )
@@ -55,7 +54,8 @@ def test_a_corrected_administration_is_replaced_and_kept(db_url: str) -> None:
         assert "right deltoid" in given[0].says
         chain = verify_audit(uow)
         assert chain.intact
-    with record.engine.connect() as c:  # nothing deleted: both rows are there
+    with record.unit_of_work() as uow:  # nothing deleted: both rows are there
+        c = uow.connection
         rows = c.execute(text("SELECT id FROM administrations ORDER BY given_at")).scalars().all()
         assert set(rows) == {first.id, done.new.id}
         actions = c.execute(text("SELECT action, payload FROM audit_log ORDER BY seq")).all()
@@ -122,8 +122,8 @@ def test_a_correction_is_refused_when_it_cannot_be_right(db_url: str) -> None:
         )
 
 
-def test_correct_command(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def test_correct_command(sqlite_url: str) -> None:
+    url = sqlite_url
     _, _, first, _ = _course(url)
     done = subprocess.run(
         [sys.executable, "-m", "b12", "correct", "administration", "P-7", first.id, "dose_mcg=100",

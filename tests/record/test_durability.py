@@ -12,9 +12,8 @@ from multiprocessing import get_context
 from sqlalchemy import func, select, text
 
 from b12.adapters.storage import tables as t
-from b12.bootstrap import open_record
 from b12.services.record import verify_audit
-from tests.record.helpers import patient, write_one
+from tests.record.helpers import open_app, patient, write_one
 
 KILLS = 200
 WRITERS = 8
@@ -23,7 +22,7 @@ EACH = 200
 
 def _writer_loop(url: str, patient_id: str, fd: int) -> None:
     """The child: write administrations forever, reporting each id only after its commit."""
-    record = open_record(url, migrate=False)
+    record = open_app(url)
     n = 0
     while True:
         with record.unit_of_work() as uow:
@@ -47,7 +46,7 @@ def _first_line(fd: int, child: int) -> bytes:
 
 
 def test_sigkill_at_random_moments_loses_no_acknowledged_record(sqlite_url: str) -> None:
-    record = open_record(sqlite_url)
+    record = open_app(sqlite_url)
     with record.unit_of_work() as uow:
         pid_patient = patient(uow)
     record.close()
@@ -76,7 +75,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_record(sqlite_url: str)
         # a line cut by the kill was never fully reported: only complete lines count
         text_out = b"".join(chunks).decode()
         acknowledged += [line for line in text_out.split("\n")[:-1] if line]
-    record = open_record(sqlite_url)
+    record = open_app(sqlite_url)
     with record.unit_of_work() as uow:
         stored = set(uow.connection.execute(select(t.administrations.c.id)).scalars())
         integrity = uow.connection.execute(text("PRAGMA integrity_check")).scalar()
@@ -90,7 +89,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_record(sqlite_url: str)
 
 
 def _writer(url: str, patient_id: str, n: int) -> int:
-    record = open_record(url, migrate=False)
+    record = open_app(url)
     for i in range(EACH):
         with record.unit_of_work() as uow:
             write_one(uow, patient_id, i, f"writer-{n}")
@@ -99,7 +98,7 @@ def _writer(url: str, patient_id: str, n: int) -> int:
 
 
 def test_eight_writers_count_exact_and_chain_intact(db_url: str) -> None:
-    record = open_record(db_url)
+    record = open_app(db_url)
     with record.unit_of_work() as uow:
         pid_patient = patient(uow)
     record.close()
@@ -107,7 +106,7 @@ def test_eight_writers_count_exact_and_chain_intact(db_url: str) -> None:
     with get_context("fork").Pool(WRITERS) as pool:
         written = pool.starmap(_writer, [(db_url, pid_patient, n) for n in range(WRITERS)])
     print(f"{WRITERS} x {EACH} commits in {time.perf_counter() - began:.1f} s")
-    record = open_record(db_url)
+    record = open_app(db_url)
     with record.unit_of_work() as uow:
         count = uow.connection.execute(select(func.count()).select_from(t.administrations)).scalar()
         distinct = uow.connection.execute(

@@ -3,18 +3,18 @@ before the prescription starts; both sides of each boundary."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from b12.bootstrap import open_record
 from b12.domain.patient import Patient
 from b12.knowledge import load_knowledge
 from b12.services.administering import CLOCK_SKEW, GiveRequest, GiveTimeError, give
 from b12.services.planning import PlanRequest
 from b12.services.record import add_patient, prescribe
-from tests.record.helpers import cli
+from tests.fakes import FixedClock
+from tests.record.helpers import cli, open_app
 
 START = date(2026, 1, 5)
 NOW = datetime(2026, 1, 9, 9, 0)
@@ -28,7 +28,7 @@ def kb():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def record(sqlite_url: str, kb):  # type: ignore[no-untyped-def]
-    record = open_record(sqlite_url)
+    record = open_app(sqlite_url)
     with record.unit_of_work() as uow:
         add_patient(uow, "P-1", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2))
         prescribe(uow, kb, "P-1", PlanRequest(start=START, indication="pernicious-anaemia",
@@ -39,7 +39,11 @@ def record(sqlite_url: str, kb):  # type: ignore[no-untyped-def]
 def _give(record, kb, at: datetime):  # type: ignore[no-untyped-def]
     with record.unit_of_work() as uow:
         return give(
-            uow, kb, GiveRequest("P-1", at, lot="L1", expiry=date(2027, 1, 1)), "nurse", NOW
+            uow,
+            kb,
+            GiveRequest("P-1", at, lot="L1", expiry=date(2027, 1, 1)),
+            "nurse",
+            FixedClock(NOW.replace(tzinfo=UTC)),
         )
 
 

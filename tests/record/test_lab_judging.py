@@ -15,12 +15,12 @@ KB = load_knowledge()
 
 
 def _record_with_course(db_url: str) -> Any:
-    from b12.bootstrap import open_record
     from b12.services.administering import GiveRequest, give
     from b12.services.planning import PlanRequest
     from b12.services.record import add_patient, prescribe
+    from tests.record.helpers import open_app
 
-    record = open_record(db_url)
+    record = open_app(db_url)
     with record.unit_of_work() as uow:
         add_patient(uow, "P-K", Patient(age_months=Decimal(720), sex="female"), "dr",
                     datetime(2026, 1, 2, 10))  # fmt: skip
@@ -28,7 +28,7 @@ def _record_with_course(db_url: str) -> Any:
                   product="cyanocobalamin-us-1000mcg-ml-10ml-vial"), "dr", datetime(2026, 1, 2, 11))  # fmt: skip
     with record.unit_of_work() as uow:
         given = give(uow, KB, GiveRequest("P-K", datetime(2026, 1, 5, 9), lot="L1",
-                     expiry=date(2027, 6, 30)), "nurse")  # fmt: skip
+                     expiry=date(2027, 6, 30)), "nurse", record.clock)  # fmt: skip
     assert given.recorded is not None
     return record
 

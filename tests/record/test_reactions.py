@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from b12.bootstrap import open_record
 from b12.domain.reactions import HYPERSENSITIVITY_TERMS, REACTION_STOP
-from tests.record.helpers import cli
+from tests.record.helpers import cli, open_app
 
 PRODUCT = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
 LOT = ("--lot", "C1", "--expiry", "2027-06-30")
@@ -117,7 +116,7 @@ def test_a_reaction_stops_the_next_give_until_a_reasoned_override(
     assert _given(db) == 2
     _, out, _ = cli("audit-log", "verify", "--db", db, "--json")
     assert json.loads(out)["intact"] is True
-    with open_record(db).unit_of_work() as uow:
+    with open_app(db).unit_of_work() as uow:
         entries = list(uow.audit.entries())
     refusals = [e for e in entries if e.action == "give-refused"]
     assert len(refusals) == 2  # the two attempts above, each with its stop

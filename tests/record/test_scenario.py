@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 
 from b12.adapters.cli import read
-from b12.bootstrap import open_record
 from b12.domain.patient import Patient
 from b12.knowledge import load_knowledge
 from b12.services.administering import GiveRequest, give, record_missed
 from b12.services.follow_up import patient_status
 from b12.services.planning import PlanRequest
 from b12.services.record import add_event, add_labs, add_patient, due_on, prescribe, verify_audit
+from tests.record.helpers import open_app
 
 PRODUCT = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
 LOT = {"lot": "C123", "expiry": date(2027, 6, 30)}
@@ -28,7 +28,9 @@ def kb():  # type: ignore[no-untyped-def]
 
 def _give(record, kb, at: datetime, **options):  # type: ignore[no-untyped-def]
     with record.unit_of_work() as uow:
-        return give(uow, kb, GiveRequest("P-0042", at, **{**LOT, **options}), "nurse A")
+        return give(
+            uow, kb, GiveRequest("P-0042", at, **{**LOT, **options}), "nurse A", record.clock
+        )
 
 
 def _codes(findings) -> list[str]:  # type: ignore[no-untyped-def]
@@ -36,7 +38,7 @@ def _codes(findings) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # type: ignore[no-untyped-def]
-    record = open_record(db_url)
+    record = open_app(db_url)
     with record.unit_of_work() as uow:
         add_patient(uow, "P-0042", Patient(age_months=Decimal(744), sex="female"), "dr B",
                     datetime(2026, 1, 2, 10))  # fmt: skip

@@ -16,13 +16,14 @@ import b12.adapters.cli.record_commands  # noqa: F401
 from b12.adapters.cli.app import app
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.database import current_revision, head_revision, make_engine, migrate
-from b12.bootstrap import open_record
+from b12.bootstrap import Settings, upgrade
+from b12.errors import RecordVersionError
 from b12.services.record import verify_audit
-from tests.record.helpers import administration, patient, write_one
+from tests.record.helpers import administration, open_app, patient, write_one
 
 
 def test_sqlite_connections_are_wal_full_sync_with_foreign_keys(sqlite_url: str) -> None:
-    record = open_record(sqlite_url)
+    record = open_app(sqlite_url)
     with record.unit_of_work() as uow:
         c = uow.connection
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -31,7 +32,7 @@ def test_sqlite_connections_are_wal_full_sync_with_foreign_keys(sqlite_url: str)
 
 
 def test_decimals_and_findings_round_trip_exactly(db_url: str) -> None:
-    record = open_record(db_url)
+    record = open_app(db_url)
     with record.unit_of_work() as uow:
         pid = patient(uow)
         given = administration(pid, 1)
@@ -49,7 +50,7 @@ def test_decimals_and_findings_round_trip_exactly(db_url: str) -> None:
 
 
 def test_records_refuse_update_and_delete(db_url: str) -> None:
-    record = open_record(db_url)
+    record = open_app(db_url)
     with record.unit_of_work() as uow:
         pid = patient(uow)
         write_one(uow, pid, 1)
@@ -62,13 +63,15 @@ def test_schema_of_the_migrations_matches_the_tables(db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    record = open_record(db_url)
-    with record.engine.connect() as c:
+    engine = make_engine(db_url)
+    with engine.connect() as c:
         differences = compare_metadata(MigrationContext.configure(c), t.metadata)
+    engine.dispose()
     assert differences == []
 
 
-def test_a_database_of_the_first_revision_upgrades_and_keeps_its_rows(db_url: str) -> None:
+def test_a_database_of_the_first_revision_upgrades_and_keeps_its_rows(empty_db_url: str) -> None:
+    db_url = empty_db_url
     engine = make_engine(db_url)
     migrate(engine, "0001")
     with engine.begin() as c:
@@ -81,7 +84,10 @@ def test_a_database_of_the_first_revision_upgrades_and_keeps_its_rows(db_url: st
             " '1000', '1', 'IM', 'v1', '[]', 'old')"
         ))  # fmt: skip
     engine.dispose()
-    record = open_record(db_url)  # upgrades to head
+    with pytest.raises(RecordVersionError):  # refused until upgraded
+        open_app(db_url).unit_of_work()
+    upgrade(Settings(database_url=db_url))
+    record = open_app(db_url)
     with record.unit_of_work() as uow:
         assert current_revision(uow.connection) == head_revision() == "0003"
         old = uow.patients.with_code("P-OLD")
@@ -104,7 +110,7 @@ def _tamper(url: str, seq: int) -> None:
 
 
 def test_audit_log_verify_finds_a_tampered_row(db_url: str) -> None:
-    record = open_record(db_url)
+    record = open_app(db_url)
     with record.unit_of_work() as uow:
         pid = patient(uow)
         for n in range(4):
@@ -123,7 +129,7 @@ def test_audit_log_verify_finds_a_tampered_row(db_url: str) -> None:
 
 
 def test_a_row_removed_from_the_chain_is_found(sqlite_url: str) -> None:
-    record = open_record(sqlite_url)
+    record = open_app(sqlite_url)
     with record.unit_of_work() as uow:
         pid = patient(uow)
         write_one(uow, pid, 1)
@@ -138,7 +144,7 @@ def test_a_row_removed_from_the_chain_is_found(sqlite_url: str) -> None:
 
 
 def test_every_change_has_its_audit_link_in_the_same_transaction(sqlite_url: str) -> None:
-    record = open_record(sqlite_url)
+    record = open_app(sqlite_url)
     with record.unit_of_work() as uow:
         pid = patient(uow)
         uow.administrations.add(administration(pid, 9))

@@ -39,7 +39,7 @@ from b12.domain.screening import NO_BYPASS
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
-from b12.services.ports import UnitOfWork
+from b12.services.ports import Clock, UnitOfWork
 from b12.services.record import (
     active_prescription,
     audit,
@@ -105,19 +105,21 @@ class Given:
         }
 
 
-def give(
-    uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, now: datetime | None = None
-) -> Given:
+def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: Clock) -> Given:
     """Check the five rights against the active prescription, then record (unless a stop).
 
-    ``now`` is the clock's time: a dose more than CLOCK_SKEW after it is refused (callers that
-    replay past doses, such as the worked example, may leave it out)."""
+    A dose more than CLOCK_SKEW after the clock's time is refused; a time without a zone is the
+    clinic's wall-clock time (the clock's zone), as records keep it."""
     override = None
     if request.override is not None:
         override = meaningful_reason(request.override, "--override", OVERRIDE_EXAMPLE)
-    if now is not None and request.at > now + CLOCK_SKEW:
+    now = clock.now()
+    if request.at.tzinfo is None:
+        now = now.replace(tzinfo=None)
+    if request.at > now + CLOCK_SKEW:
         raise GiveTimeError(
-            f"--at {request.at.isoformat()} is in the future (now {now.isoformat()}, "
+            f"--at {request.at.isoformat()} is in the future "
+            f"(now {now.replace(microsecond=0).isoformat()}, "
             f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes of clock difference allowed): "
             "record a dose after it is given, with the time it was given"
         )

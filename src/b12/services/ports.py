@@ -1,8 +1,9 @@
-"""The ports the record use cases need: repositories and a unit of work (storage is behind them)."""
+"""The ports the use cases need: repositories, a unit of work (storage is behind them) and a clock."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
@@ -74,3 +75,9 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
     def commit(self) -> None: ...
+
+
+class Clock(Protocol):
+    """The time now, aware and in the clinic's time zone (SystemClock in adapters; fixed in tests)."""
+
+    def now(self) -> datetime: ...

@@ -13,6 +13,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from b12.bootstrap import App, Settings, build
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -32,12 +34,16 @@ KbOption = Annotated[
     str | None,
     typer.Option(
         "--kb",
-        help="Folder of an alternative knowledge base (default: the one shipped).",
-        envvar="B12_KB",
+        help="Folder of an alternative knowledge base (default: $B12_KB, else the one shipped).",
     ),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def open_app(db: str | None = None, kb: str | None = None) -> App:
+    """The App of a command's options (arguments > environment > defaults), built once per call."""
+    return build(Settings.read(database_url=db, knowledge_dir=kb))
 
 
 def command(name: str | None = None, group: typer.Typer | None = None) -> Callable[[F], F]:
@@ -71,6 +77,7 @@ COMMAND_MODULES: dict[str, str] = {
     "plan": "plan_command",
     **dict.fromkeys(("labs", "requirement", "intake"), "labs_command"),
     **dict.fromkeys(("patient", "prescribe", "give", "missed"), "record_commands"),
+    "db": "db_command",
     **dict.fromkeys(("lab", "event", "audit-log", "status", "due"), "follow_commands"),
     "correct": "correct_command",
     "example": "example_command",

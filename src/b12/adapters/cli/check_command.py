@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.option_values import build_patient
 from b12.adapters.cli.output import emit_json, show_findings
 from b12.adapters.cli.patient_options import (
@@ -69,7 +69,6 @@ def check(
     """Screen a patient: contraindications, cautions, interactions, syringe partners, route."""
     from b12.domain.findings import Level
     from b12.domain.screening import ScreeningPolicy
-    from b12.knowledge import load_knowledge
     from b12.services.screening import screen_patient
 
     try:
@@ -88,7 +87,7 @@ def check(
         allergies=allergy,
     )
     result = screen_patient(
-        load_knowledge(kb),
+        open_app(kb=kb).knowledge,
         patient,
         product=product,
         route=route,

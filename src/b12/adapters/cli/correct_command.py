@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.output import console, emit_json
-from b12.adapters.cli.record_support import DbOption, WhoOption, knowledge, open_db, when, who
+from b12.adapters.cli.record_support import DbOption, WhoOption, when, who
 from b12.errors import InputError
 
 
@@ -36,7 +36,8 @@ def correct_command(
     """Correct a record: a new record replaces it and points at it; nothing is changed or deleted."""
     from b12.services.corrections import correct, lab_changes, parse_change
 
-    moment = when(None)
+    b12 = open_app(db, kb)
+    moment = when(None, b12)
     parsed: dict[str, Any] = {}
     reading = None
     for change in changes:
@@ -47,12 +48,12 @@ def correct_command(
             reading = value.strip()
         else:
             parsed[field.strip()] = parse_change(field.strip(), value.strip())
-    with open_db(db).unit_of_work() as uow:
+    with b12.unit_of_work() as uow:
         if reading is not None:
             taken_on = parsed.get("taken_on")
             on = taken_on if isinstance(taken_on, date) else moment.date()
-            parsed = {**lab_changes(knowledge(kb), uow, code, reading, on), **parsed}
-        done = correct(uow, code, kind, record_id, parsed, reason, who(by), moment)
+            parsed = {**lab_changes(b12.knowledge, uow, code, reading, on), **parsed}
+        done = correct(uow, code, kind, record_id, parsed, reason, who(by, b12), moment)
     if as_json:
         emit_json(done.to_dict())
     else:

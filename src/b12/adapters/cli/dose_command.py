@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from b12.adapters.cli import dose_view
-from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.patient_options import (
     AgeMonths,
     AgeYears,
@@ -75,6 +75,5 @@ def dose(
 ) -> int:
     """The volume to draw for a dose, what to open, and every check with its basis. Exit 3 on a stop."""
     options = dict(locals())  # exactly the parameters above, by name (taken before anything else)
-    from b12.knowledge import load_knowledge
-
-    return dose_view.run(load_knowledge, **options)
+    app = open_app(kb=kb)
+    return dose_view.run(lambda _folder: app.knowledge, **options)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.output import console, emit_json, show_findings
 
 PATIENT = "DEMO-0001"
@@ -32,26 +32,27 @@ def example(
     kb: KbOption = None,
 ) -> int:
     """A worked example: a patient, a prescription, doses given and missed, results, status, plot."""
-    from b12.bootstrap import open_record
+    from b12.bootstrap import upgrade
     from b12.domain.patient import Patient
-    from b12.knowledge import load_knowledge
     from b12.services.administering import GiveRequest, give, record_missed
     from b12.services.follow_up import patient_status
     from b12.services.planning import PlanRequest
     from b12.services.record import add_labs, add_patient, prescribe, verify_audit
 
-    knowledge = load_knowledge(kb)
     where = Path(folder) if folder else _default_folder()
     where.mkdir(parents=True, exist_ok=True)
     database = where / "example.db"
     for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         stale.unlink(missing_ok=True)  # the example starts afresh; the real record is b12.db
-    record = open_record(f"sqlite:///{database}")
-    today = date.today()
+    record = open_app(f"sqlite:///{database}", kb)
+    upgrade(record.settings)  # the example makes its record, so it creates its tables too
+    knowledge = record.knowledge
+    now = record.clock.now().replace(tzinfo=None)
+    today = now.date()
     start = today - timedelta(days=DAYS_AGO)
 
     def at(day: date, hour: int = 9) -> datetime:
-        return datetime.combine(day, time(hour))
+        return min(datetime.combine(day, time(hour)), now)  # today's steps: not after the clock
 
     steps: list[dict[str, Any]] = []
     with record.unit_of_work() as uow:
@@ -80,7 +81,7 @@ def example(
                 )
             else:
                 lot = GiveRequest(PATIENT, at(day), lot="C4471", expiry=today + timedelta(days=300))
-                doses.append((day, give(uow, knowledge, lot, "nurse Bo")))
+                doses.append((day, give(uow, knowledge, lot, "nurse Bo", record.clock)))
     steps.append(
         {"step": "doses", "result": [{"date": d.isoformat(), **r.to_dict()} for d, r in doses]}
     )
@@ -95,7 +96,7 @@ def example(
                 added = add_labs(uow, knowledge, PATIENT, readings, day, "lab", at(day, 15))
                 later_labs.append(added)
                 steps.append({"step": f"results of {day.isoformat()}", "result": added.to_dict()})
-        status = patient_status(uow, PATIENT, today)
+        status = patient_status(uow, PATIENT, today, knowledge)
         chain = verify_audit(uow)
     from b12.adapters.plot import plot_trends
 

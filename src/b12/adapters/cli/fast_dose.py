@@ -11,7 +11,6 @@ the full help and the error messages.
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any, NoReturn
 
 #: The options this path reads, as the Typer command has them: (flag, what it takes).
@@ -69,10 +68,7 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
         return None
     if rest:
         return None
-    values = vars(options)
-    if values["kb"] is None:
-        values["kb"] = os.environ.get("B12_KB") or None  # as the Typer option's envvar
-    return values
+    return vars(options)
 
 
 def run(argv: list[str]) -> int | None:
@@ -87,6 +83,10 @@ def run(argv: list[str]) -> int | None:
 
 def _dose(options: dict[str, Any]) -> int:
     from b12.adapters.cli import dose_view
+    from b12.bootstrap import Settings
     from b12.knowledge.loader import load_knowledge
+
+    # the settings as the Typer command reads them (an unknown B12_TIMEZONE is an input error)
+    options["kb"] = Settings.read(knowledge_dir=options["kb"]).knowledge_dir
 
     return dose_view.run(load_knowledge, **options)

@@ -5,9 +5,9 @@ from typing import Annotated, Any
 
 import typer
 
-from b12.adapters.cli.app import JsonOption, KbOption, app
+from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
 from b12.adapters.cli.output import console, emit_json, show_findings, table
-from b12.adapters.cli.record_support import DbOption, WhoOption, knowledge, on, open_db, when, who
+from b12.adapters.cli.record_support import DbOption, WhoOption, on, when, who
 from b12.domain.json_data import to_json
 
 lab_app = typer.Typer(no_args_is_help=True, help="Laboratory results of the record.")
@@ -39,10 +39,11 @@ def lab_add(
     """Add results (normalised to each test's canonical unit, with their LOINC code), judged."""
     from b12.services.record import add_labs
 
-    moment = when(at)
-    with open_db(db).unit_of_work() as uow:
+    b12 = open_app(db, kb)
+    moment = when(at, b12)
+    with b12.unit_of_work() as uow:
         done = add_labs(
-            uow, knowledge(kb), code, results, moment.date(), who(by), moment, lab_range or ()
+            uow, b12.knowledge, code, results, moment.date(), who(by, b12), moment, lab_range or ()
         )
     if as_json:
         emit_json(done.to_dict())
@@ -87,8 +88,11 @@ def status(
     """Timeline of planned, given and missed doses and results; due, overdue; every result judged."""
     from b12.services.follow_up import patient_status
 
-    with open_db(db).unit_of_work() as uow:
-        found = patient_status(uow, code, when(at).date(), knowledge(kb), tuple(lab_range or ()))
+    b12 = open_app(db, kb)
+    with b12.unit_of_work() as uow:
+        found = patient_status(
+            uow, code, when(at, b12).date(), b12.knowledge, tuple(lab_range or ())
+        )
     written = None
     if plot:
         from b12.adapters.plot import plot_trends
@@ -153,8 +157,9 @@ def due(
     """Everyone due or overdue for a dose on a day."""
     from b12.services.record import due_on
 
-    day = when(at, "--date").date()
-    with open_db(db).unit_of_work() as uow:
+    b12 = open_app(db)
+    day = when(at, b12, "--date").date()
+    with b12.unit_of_work() as uow:
         listed = due_on(uow, day)
     stopped = 3 if any(d.stops for d in listed) else 0
     if as_json:
@@ -204,9 +209,10 @@ def event_add(
     """Record an adverse event (linked to that day's injection when there was one)."""
     from b12.services.record import add_event
 
-    moment = when(at)
-    with open_db(db).unit_of_work() as uow:
-        event = add_event(uow, code, moment.date(), description, severity, who(by), moment,
+    b12 = open_app(db)
+    moment = when(at, b12)
+    with b12.unit_of_work() as uow:
+        event = add_event(uow, code, moment.date(), description, severity, who(by, b12), moment,
                           neurological=neurological, administration_id=administration)  # fmt: skip
     if as_json:
         emit_json({"event": to_json(vars(event))})
@@ -220,7 +226,7 @@ def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> int:
     """Walk the hash chain; report the first broken link (exit 3 when broken)."""
     from b12.services.record import verify_audit
 
-    with open_db(db).unit_of_work() as uow:
+    with open_app(db).unit_of_work() as uow:
         check = verify_audit(uow)
     if as_json:
         emit_json(check.to_dict())

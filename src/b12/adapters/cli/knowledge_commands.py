@@ -5,9 +5,9 @@ from typing import Annotated, Any
 
 import typer
 
-from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.output import console, emit_json, table
-from b12.knowledge import Knowledge, load_knowledge
+from b12.knowledge import Knowledge
 from b12.knowledge.views import TOPICS, info, list_items
 
 
@@ -69,7 +69,7 @@ def _show_list(kb: Knowledge, what: str, items: list[dict[str, Any]]) -> None:
 
 
 def _list(what: str, as_json: bool, kb_path: str | None, indication: str | None = None) -> int:
-    kb = load_knowledge(kb_path)
+    kb = open_app(kb=kb_path).knowledge
     items = list_items(kb, what, indication)
     if as_json:
         emit_json({**_header(kb), what: items})
@@ -121,7 +121,7 @@ def info_command(
     kb: KbOption = None,
 ) -> int:
     """Monograph sections of a topic, each item with its sources and any conflict."""
-    knowledge = load_knowledge(kb)
+    knowledge = open_app(kb=kb).knowledge
     result = info(knowledge, topic)
     if as_json:
         emit_json({**_header(knowledge), **result})

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.option_values import build_patient
 from b12.adapters.cli.output import console, emit_json, show_findings, table
 from b12.adapters.cli.patient_options import (
@@ -53,14 +53,13 @@ def labs(
     kb: KbOption = None,
 ) -> int:
     """Interpret results: each banded in the unit written (NICE NG239 for B12), the range used shown."""
-    from b12.knowledge import load_knowledge
     from b12.services.labs import interpret_labs
 
     patient = build_patient(
         age_years, age_months, sex, pregnant=pregnant, breastfeeding=breastfeeding
     )
     report = interpret_labs(
-        load_knowledge(kb), readings, patient, lab_range or (), treatment_day=day
+        open_app(kb=kb).knowledge, readings, patient, lab_range or (), treatment_day=day
     )
     if as_json:
         emit_json(report.to_dict())
@@ -80,11 +79,10 @@ def requirement_command(
     kb: KbOption = None,
 ) -> int:
     """The daily B12 requirement, with every table's value and where they disagree."""
-    from b12.knowledge import load_knowledge
     from b12.services.intake import requirement
 
     patient = build_patient(age_years, age_months, pregnant=pregnant, breastfeeding=breastfeeding)
-    need = requirement(load_knowledge(kb), patient, table_id)
+    need = requirement(open_app(kb=kb).knowledge, patient, table_id)
     data = need.to_dict()
     if as_json:
         emit_json(data)
@@ -119,11 +117,10 @@ def intake(
     kb: KbOption = None,
 ) -> int:
     """A day's dietary B12 from foods, against the daily requirement."""
-    from b12.knowledge import load_knowledge
     from b12.services.intake import estimate_intake
 
     patient = build_patient(age_years, age_months, pregnant=pregnant, breastfeeding=breastfeeding)
-    estimate = estimate_intake(load_knowledge(kb), foods, patient, table_id)
+    estimate = estimate_intake(open_app(kb=kb).knowledge, foods, patient, table_id)
     data = estimate.to_dict()
     if as_json:
         emit_json(data)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from b12.adapters.cli.app import JsonOption, KbOption, command
+from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import console, emit_json, show_findings, table
 from b12.adapters.cli.patient_options import (
@@ -61,7 +61,6 @@ def plan(
 ) -> int:
     """Plan a course: regimen, dated doses and volumes, laboratory checks, supply. Exit 3 on a stop."""
     from b12.adapters.cli import read
-    from b12.knowledge import load_knowledge
     from b12.services.planning import plan_therapy
 
     first = date_option(start, "--start")
@@ -78,7 +77,7 @@ def plan(
         medication,
         allergy,
     )
-    knowledge = load_knowledge(kb)
+    knowledge = open_app(kb=kb).knowledge
     request = read.plan_request(
         knowledge, first, indication, regimen, product, concentration, months, neuro, b12, patient
     )

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from b12.adapters.cli.app import JsonOption, KbOption, app
+from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
 from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import console, emit_json, show_findings, table
 from b12.adapters.cli.patient_options import (
@@ -19,7 +19,7 @@ from b12.adapters.cli.patient_options import (
     Sex,
     WeightKg,
 )
-from b12.adapters.cli.record_support import DbOption, WhoOption, knowledge, on, open_db, when, who
+from b12.adapters.cli.record_support import DbOption, WhoOption, on, when, who
 from b12.domain.display import format_mass, format_volume
 from b12.domain.findings import Level
 from b12.domain.json_data import to_json
@@ -70,8 +70,9 @@ def patient_add(
         medication,
         allergy,
     )
-    with open_db(db).unit_of_work() as uow:
-        record = add_patient(uow, code, patient, who(by), when(at), correct=correct)
+    b12 = open_app(db)
+    with b12.unit_of_work() as uow:
+        record = add_patient(uow, code, patient, who(by, b12), when(at, b12), correct=correct)
     if as_json:
         emit_json({"patient": to_json(vars(record))})
     else:
@@ -84,7 +85,7 @@ def patient_list(db: DbOption = None, as_json: JsonOption = False) -> int:
     """Every patient in the record."""
     from b12.services.record import list_patients
 
-    with open_db(db).unit_of_work() as uow:
+    with open_app(db).unit_of_work() as uow:
         patients = list_patients(uow)
     if as_json:
         emit_json({"patients": [to_json(vars(p)) for p in patients]})
@@ -108,7 +109,7 @@ def patient_show(code: Code, db: DbOption = None, as_json: JsonOption = False) -
     from b12.domain.records import current
     from b12.services.record import find_patient, prescription_dict
 
-    with open_db(db).unit_of_work() as uow:
+    with open_app(db).unit_of_work() as uow:
         record = find_patient(uow, code)
         prescriptions = current(uow.prescriptions.for_patient(record.id))
     out = {
@@ -156,10 +157,10 @@ def prescribe(
     from b12.services.record import prescribe as prescribe_plan
     from b12.services.record import prescription_dict, stop_prescription
 
-    record = open_db(db)
+    b12 = open_app(db, kb)
     if stop:
-        with record.unit_of_work() as uow:
-            rx = stop_prescription(uow, code, reason or "", who(by), when(at))
+        with b12.unit_of_work() as uow:
+            rx = stop_prescription(uow, code, reason or "", who(by, b12), when(at, b12))
         if as_json:
             emit_json({"prescription": prescription_dict(rx)})
         else:
@@ -172,11 +173,12 @@ def prescribe(
     first = date_option(start, "--start")
     if first is None:
         raise InputError("--start is required: write the date of the first dose, e.g. 2026-01-05")
-    loaded = knowledge(kb)
-    request = read.plan_request(loaded, first, indication, regimen, product, concentration,
-                                months, neuro)  # fmt: skip
-    with record.unit_of_work() as uow:
-        done = prescribe_plan(uow, loaded, code, request, who(by), when(at), override=override)
+    request = read.plan_request(b12.knowledge, first, indication, regimen, product,
+                                concentration, months, neuro)  # fmt: skip
+    with b12.unit_of_work() as uow:
+        done = prescribe_plan(
+            uow, b12.knowledge, code, request, who(by, b12), when(at, b12), override=override
+        )
     if as_json:
         emit_json(done.to_dict())
         return _stop_code(done.findings)
@@ -221,13 +223,14 @@ def give(
     from b12.services.administering import GiveRequest
     from b12.services.administering import give as give_dose
 
-    loaded = knowledge(kb)
-    request = GiveRequest(code, when(at), read.dose(dose) if dose else None,
+    b12 = open_app(db, kb)
+    loaded = b12.knowledge
+    request = GiveRequest(code, when(at, b12), read.dose(dose) if dose else None,
                           read.product_id(loaded, product) if product else None,
                           read.route(route) if route else None, site, lot,
                           date_option(expiry, "--expiry"), override)  # fmt: skip
-    with open_db(db).unit_of_work() as uow:
-        done = give_dose(uow, loaded, request, who(by), when(None))
+    with b12.unit_of_work() as uow:
+        done = give_dose(uow, loaded, request, who(by, b12), b12.clock)
     if as_json:
         emit_json(done.to_dict())
         return _stop_code(done.findings)
@@ -262,9 +265,12 @@ def missed(
     """Record a missed dose: never doubled; the course re-flows; the prescriber must review."""
     from b12.services.administering import record_missed
 
-    moment = when(at)
-    with open_db(db).unit_of_work() as uow:
-        done = record_missed(uow, code, reason, moment.date(), who(by), moment, refused=refused)
+    b12 = open_app(db)
+    moment = when(at, b12)
+    with b12.unit_of_work() as uow:
+        done = record_missed(
+            uow, code, reason, moment.date(), who(by, b12), moment, refused=refused
+        )
     if as_json:
         emit_json(done.to_dict())
         return 0

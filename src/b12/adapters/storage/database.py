@@ -1,5 +1,8 @@
 """Engines and migrations. Nothing here runs at import time: bootstrap.py calls it.
 
+Migrations are an explicit step (`b12 db upgrade`); every other use refuses a record that is not at
+the head revision (``require_head``).
+
 SQLite is set on every connection to WAL with synchronous=FULL (a commit is on disk when it
 returns), foreign keys on, and a busy timeout; every transaction starts with BEGIN IMMEDIATE so
 that concurrent writers queue for the write lock instead of failing half-way. PostgreSQL
@@ -12,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+
+from b12.errors import RecordVersionError
 
 #: Keys of pg_advisory_xact_lock; any two constants distinct from other applications' locks.
 MIGRATION_LOCK = 0x6231_3201
@@ -82,14 +87,31 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (default: head); concurrent callers wait for each other."""
+def migrate(engine: Engine, revision: str = "head") -> str | None:
+    """Bring the database to ``revision`` (default: head); concurrent callers wait for each other.
+
+    Returns the revision it was at before (None: empty)."""
     from alembic import command
 
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         target = head_revision() if revision == "head" else revision
-        if current_revision(connection) == target:
-            return
-        command.upgrade(alembic_config(connection), revision)
+        before = current_revision(connection)
+        if before != target:
+            command.upgrade(alembic_config(connection), revision)
+        return before
+
+
+def require_head(engine: Engine) -> None:
+    """Refuse a record that is empty or not at the head revision (migrations are an explicit step)."""
+    with engine.connect() as connection:
+        current = current_revision(connection)
+    head = head_revision()
+    if current != head:
+        raise RecordVersionError(shown_url(engine), current, head)
+
+
+def shown_url(engine: Engine) -> str:
+    """The engine's URL as it may be printed: without its password."""
+    return engine.url.render_as_string(hide_password=True)
