@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from b12.domain.display import format_mass, format_number, format_volume
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.patient import ADULT_MONTHS, Patient
 from b12.domain.quantity import Mass
 from b12.domain.routes import INJECTED
@@ -81,7 +81,11 @@ def plausibility(
                     f"intended dose is {format_mass(as_mcg)}.",
                     sources,
                     values,
-                    suggestion=format_mass(as_mcg),
+                    suggestion=suggest(
+                        f"if {format_mass(as_mcg)} was meant, order {format_mass(as_mcg)}",
+                        set="dose",
+                        to=format_mass(as_mcg),
+                    ),
                 )
             ]
         return [

@@ -273,11 +273,15 @@ def _product(kb: Knowledge, name: str) -> Product:
 def _concentration(product: Product | None, text: str | None) -> Concentration | None:
     if product is None and text is None:
         raise InputError(
-            "give --product ID (see `b12 products`) or --concentration, e.g. 1000mcg/mL"
+            "name a product (see `b12 products`) or a concentration, e.g. 1000mcg/mL",
+            field="product",
+            alternatives=("concentration",),
         )
     if product is not None and text is not None:
         raise InputError(
-            "give --product or --concentration, not both: the product fixes the strength"
+            "give a product or a concentration, not both: the product fixes the strength",
+            field="product",
+            alternatives=("concentration",),
         )
     if text is not None:
         return parse_concentration(text)
@@ -290,7 +294,8 @@ def _concentration(product: Product | None, text: str | None) -> Concentration |
             return Concentration(ingredient.amount_mcg, ingredient.per_ml)
     raise InputError(
         f"the strength of {product.id} is not in the knowledge base (its sources do not give it); "
-        "read it from the label and give --concentration, e.g. 1000mcg/mL"
+        "read it from the label and give it as the concentration, e.g. 1000mcg/mL",
+        field="concentration",
     )
 
 
@@ -377,5 +382,6 @@ def _units(product: Product, mass: Mass) -> tuple[Decimal | None, list[Finding]]
                 )
             ]
     raise InputError(
-        f"the strength of {product.id} is not in the knowledge base; it cannot be dosed by b12"
+        f"the strength of {product.id} is not in the knowledge base; it cannot be dosed by b12",
+        field="product",
     )

@@ -142,7 +142,8 @@ def requirement(kb: Knowledge, patient: Patient, table: str | None = None) -> Re
     )
     if patient.age_months is None and not (patient.pregnant or patient.breastfeeding):
         raise InputError(
-            "the requirement depends on age: give --age-years N (or --age-months N for infants)"
+            "the requirement depends on age: give the age in years (or in months for infants)",
+            field="age",
         )
     values = tuple(
         TableValue(t, row_for(t.rows, patient), kb.trust(t.sources), t.id == chosen_id)
@@ -154,7 +155,8 @@ def requirement(kb: Knowledge, patient: Patient, table: str | None = None) -> Re
     if chosen.row is None:
         usable = ", ".join(v.table.id for v in values if v.row is not None)
         raise InputError(
-            f"table {chosen_id} gives no value for this patient (age {patient.describe_age()}); use --table with one of: {usable}"
+            f"table {chosen_id} gives no value for this patient (age {patient.describe_age()}); use one of the tables: {usable}",
+            field="table",
         )
     return Requirement(
         patient, chosen, values, _table_notes(chosen, values, patient), kb.fingerprint
@@ -208,7 +210,7 @@ def estimate_intake(
 ) -> IntakeEstimate:
     """A day's intake from ``FOOD=GRAMS`` items against the requirement, summed exactly."""
     if not items:
-        raise InputError("no food given; write FOOD=GRAMS, e.g. liver=100g")
+        raise InputError("no food given; write FOOD=GRAMS, e.g. liver=100g", field="foods")
     need = requirement(kb, patient, table)
     eaten: list[IntakeItem] = []
     notes: list[Finding] = []

@@ -123,7 +123,8 @@ def baseline_b12(kb: Knowledge, text: str, patient: Patient) -> Finding:
     unit = units.get(match.group(2).lower()) if match else None
     if match is None or unit is None:
         raise InputError(
-            f"--b12 {text!r}: write a number and a unit ({', '.join(u.unit for u in analyte.units)}), e.g. 150pg/mL"
+            f"baseline B12 {text!r}: write a number and a unit ({', '.join(u.unit for u in analyte.units)}), e.g. 150pg/mL",
+            field="baseline_b12",
         )
     value = Decimal(match.group(1))
     pmol = value * unit.to_canonical

@@ -84,14 +84,16 @@ def choose_regimen(
             chosen,
             asked,
             "asked",
-            f"asked for with --regimen {chosen.id}",
+            f"the regimen asked for, {chosen.id}",
             own,
             (*found, *_weak(kb, chosen)),
             touching(kb, asked.id, (chosen, *own)),
         )
     if not indication:
         raise InputError(
-            "give --indication ID or --regimen ID (see `b12 indications`, `b12 regimens`)"
+            "name an indication or a regimen (see `b12 indications`, `b12 regimens`)",
+            field="indication",
+            alternatives=("regimen",),
         )
     asked = kb.lookup("indications", indication, "indication")
     neuro = neuro or asked.category == "neurological"
@@ -116,7 +118,8 @@ def choose_regimen(
     candidates += borrowed
     if not candidates:
         raise InputError(
-            f"no regimen in the knowledge base for {asked.id}; give --regimen ID (see `b12 regimens`)"
+            f"no regimen in the knowledge base for {asked.id}; name a regimen (see `b12 regimens`)",
+            field="regimen",
         )
     followed = _followed(kb, tuple(candidates))
     ranked = sorted(

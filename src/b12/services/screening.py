@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.patient import Patient
 from b12.domain.reasons import meaningful_reason
 from b12.domain.routes import parse_route
@@ -71,6 +71,13 @@ LOOKUPS = {
     "medicine": ("medicines", "medicine-classes"),
     "allergy": ("allergens", "substances", "medicines", "medicine-classes"),
     "mix": ("substances", "medicines", "medicine-classes"),
+}
+#: The field of the patient or order each kind of name is written in.
+FIELD_OF_KIND = {
+    "condition": "conditions",
+    "medicine": "medications",
+    "allergy": "allergies",
+    "mix": "mix",
 }
 
 
@@ -302,13 +309,18 @@ def _checked_bypass(bypass: Mapping[str, str]) -> dict[str, str]:
     for code, reason in bypass.items():
         code = code.strip().upper()
         if code in NO_BYPASS:
-            raise InputError(f"--bypass {code}: no reason lifts this stop; change the order")
+            raise InputError(
+                f"{code} cannot be bypassed: no reason lifts this stop; change the order",
+                field="bypass",
+            )
         if code not in HARD_STOPS:
             raise InputError(
-                f"--bypass {code}: only a hard stop can be bypassed ({', '.join(sorted(HARD_STOPS))})"
+                f"{code} cannot be bypassed: only a hard stop can be bypassed "
+                f"({', '.join(sorted(HARD_STOPS))})",
+                field="bypass",
             )
         out[code] = meaningful_reason(
-            reason, f"--bypass {code}", f"--bypass {code}='allergist cleared'"
+            reason, "bypass", f"the bypass of {code}", "allergist cleared"
         )
     return out
 
@@ -376,7 +388,14 @@ def _not_screened(kb: Knowledge, kind: str, name: str) -> Finding:
         f"by hand.{hint}",
         (),
         {kind: name},
-        suggestion=", ".join(close[:5]) or None,
+        suggestion=suggest(
+            f"write one of the close known names: {', '.join(close[:5])}",
+            field=FIELD_OF_KIND[kind],
+            replace=name,
+            with_one_of=tuple(close[:5]),
+        )
+        if close
+        else None,
     )
 
 

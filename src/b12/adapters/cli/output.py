@@ -9,11 +9,16 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from b12.errors import B12Error, InputError
+from b12.adapters.cli.fields import options_for
+from b12.domain.findings import Outcome
+from b12.errors import B12Error, InputError, status_of
+
+#: The exit code of a command that ran: 3 when a finding stops the order as it is.
+EXIT_CODE: Mapping[Outcome, int] = {Outcome.DONE: 0, Outcome.STOPPED: 3}
 
 
 def jsonable(value: Any) -> Any:
@@ -65,15 +70,39 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
-def guarded(func: Callable[..., int | None], *args: Any, **kwargs: Any) -> int:
-    """Run a command body: its exit code, or a clear message and 2 (input not understood) or 1
-    (any other b12 error)."""
+def guarded(
+    func: Callable[..., int | None],
+    *args: Any,
+    offered: Collection[str] | None = None,
+    **kwargs: Any,
+) -> int:
+    """Run a command body: its exit code, or the error's message and exit code (``ERROR_STATUS``:
+    2 input not understood, 1 any other b12 error). ``offered``: the command's options, when it is
+    not a Typer command (whose options are read from its context)."""
     try:
         return int(func(*args, **kwargs) or 0)
-    except InputError as exc:
-        return fail(str(exc), 2)
     except B12Error as exc:
-        return fail(str(exc), 1)
+        return report(exc, offered if offered is not None else _offered())
+
+
+def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
+    """Print ``exc`` on stderr, an input error led by the options that set its fields (those of
+    ``offered`` only, when known); its exit code."""
+    message = str(exc)
+    if isinstance(exc, InputError):
+        named = options_for(exc.fields, offered)
+        if named:
+            message = f"{' or '.join(named)}: {message}"
+    return fail(message, status_of(exc).exit_code)
+
+
+def _offered() -> set[str] | None:
+    """The options of the Typer command running, or None outside one."""
+    click = sys.modules.get("click")
+    context = click.get_current_context(silent=True) if click is not None else None
+    if context is None:
+        return None
+    return {opt for param in context.command.params for opt in param.opts if opt.startswith("-")}
 
 
 #: The Rich marks b12 prints, as terminal (SGR) codes for ``PlainConsole``.
