@@ -14,6 +14,7 @@ from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.patient import ADULT_MONTHS, Patient
 from b12.domain.quantity import Mass
 from b12.domain.routes import INJECTED
+from b12.errors import about
 from b12.knowledge.base import Knowledge
 from b12.services.patient_groups import (
     CHILDREN,
@@ -127,7 +128,8 @@ class _IndicationRanges(NamedTuple):
 def _indication_ranges(kb: Knowledge, name: str, population: str | None) -> _IndicationRanges:
     """The dose ranges of the regimens for the indication written for the patient's group (age):
     a child's from the children's regimen, an adult's from the adult ones."""
-    indication = kb.lookup("indications", name, "indication")
+    with about("indication"):
+        indication = kb.lookup("indications", name, "indication")
     regimens = [
         r
         for r in kb.regimens_for(indication.id)
@@ -333,7 +335,8 @@ def named_site_checks(
 ) -> list[Finding]:
     """The checks of the site the order names: advised against, wrong route, no limit, too much."""
     out: list[Finding] = []
-    site: InjectionSite = kb.lookup("sites", site_name, "site")
+    with about("site"):
+        site: InjectionSite = kb.lookup("sites", site_name, "site")
     if site.avoid:
         out.append(
             finding(

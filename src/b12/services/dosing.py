@@ -43,7 +43,7 @@ from b12.domain.patient import Patient
 from b12.domain.quantity import Concentration, Mass, exact_divide, exact_multiply
 from b12.domain.routes import parse_route
 from b12.domain.volume import Measured, draw
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.services.dose_checks import (
     indication_range,
@@ -266,7 +266,8 @@ def _any_stop(findings: list[Finding]) -> bool:
 
 
 def _product(kb: Knowledge, name: str) -> Product:
-    product: Product = kb.lookup("products", name, "product")
+    with about("product"):
+        product: Product = kb.lookup("products", name, "product")
     return product
 
 
@@ -302,7 +303,8 @@ def _concentration(product: Product | None, text: str | None) -> Concentration |
 def _route(text: str | None, product: Product | None) -> str:
     if text is None:
         return product.routes[0] if product is not None else "IM"
-    return parse_route(text)
+    with about("route"):
+        return parse_route(text)
 
 
 def _containers(product: Product, use_ml: Decimal) -> tuple[Opened, ...]:

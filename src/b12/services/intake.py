@@ -20,7 +20,7 @@ from b12.domain.display import format_mass, format_number
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.intake import content_mcg, parse_portion, row_for
 from b12.domain.patient import Patient
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.knowledge.schema import Food, Range, RequirementRow, RequirementTable
 
@@ -135,11 +135,7 @@ def default_table(kb: Knowledge) -> str:
 def requirement(kb: Knowledge, patient: Patient, table: str | None = None) -> Requirement:
     """The daily requirement from ``table`` (default: IOM), with every other table's value."""
     tables: dict[str, RequirementTable] = dict(kb.all("requirements"))
-    chosen_id = (
-        default_table(kb)
-        if table is None
-        else kb.lookup("requirements", table, "requirement table").id
-    )
+    chosen_id = default_table(kb) if table is None else _table(kb, table)
     if patient.age_months is None and not (patient.pregnant or patient.breastfeeding):
         raise InputError(
             "the requirement depends on age: give the age in years (or in months for infants)",
@@ -205,6 +201,11 @@ def _table_notes(
     return tuple(notes)
 
 
+def _table(kb: Knowledge, name: str) -> str:
+    with about("table"):
+        return str(kb.lookup("requirements", name, "requirement table").id)
+
+
 def estimate_intake(
     kb: Knowledge, items: Sequence[str], patient: Patient, table: str | None = None
 ) -> IntakeEstimate:
@@ -215,8 +216,9 @@ def estimate_intake(
     eaten: list[IntakeItem] = []
     notes: list[Finding] = []
     for text in items:
-        portion = parse_portion(text)
-        food: Food = kb.lookup("foods", portion.name, "food")
+        with about("foods"):
+            portion = parse_portion(text)
+            food: Food = kb.lookup("foods", portion.name, "food")
         mcg = None if food.mcg_per_100g is None else content_mcg(portion.grams, food.mcg_per_100g)
         eaten.append(IntakeItem(text, food, portion.grams, mcg))
         if mcg is None:

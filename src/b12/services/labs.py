@@ -43,6 +43,7 @@ from b12.domain.labs import (
     parse_range,
 )
 from b12.domain.patient import Patient
+from b12.errors import about
 from b12.knowledge.base import Knowledge
 from b12.knowledge.schema import Analyte, Band
 
@@ -228,6 +229,11 @@ def analyte_named(kb: Knowledge, name: str) -> Analyte:
 
 def read_ranges(kb: Knowledge, ranges: Iterable[str]) -> dict[str, LabRange]:
     """Reference ranges written ``NAME=LOW-HIGH[UNIT]``, by analyte id (errors name ``ranges``)."""
+    with about("ranges"):
+        return _read_ranges(kb, ranges)
+
+
+def _read_ranges(kb: Knowledge, ranges: Iterable[str]) -> dict[str, LabRange]:
     out: dict[str, LabRange] = {}
     for text in ranges:
         name, sep, rest = text.partition("=")
@@ -267,14 +273,18 @@ def interpret_labs(
     """
     if not readings:
         raise LabInputError(
-            "", "no result given", "write at least one NAME=VALUE[UNIT], e.g. b12=150pg/mL"
+            "",
+            "no result given",
+            "write at least one NAME=VALUE[UNIT], e.g. b12=150pg/mL",
+            field="readings",
         )
     lab_ranges = read_ranges(kb, ranges)
     results: list[LabResult] = []
     findings: list[Finding] = []
     for text in readings:
-        reading = parse_reading(text)
-        analyte = analyte_named(kb, reading.name)
+        with about("readings"):
+            reading = parse_reading(text)
+            analyte = analyte_named(kb, reading.name)
         if is_panel(analyte):
             raise LabInputError(
                 text,

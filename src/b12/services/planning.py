@@ -36,7 +36,7 @@ from typing import Any
 from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.patient import Patient
 from b12.domain.schedule import OPEN_PHASE_DAYS, Schedule, ScheduledDose, add_months, expand
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.knowledge.schema import Product, Regimen
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
@@ -159,9 +159,10 @@ def plan_therapy(kb: Knowledge, request: PlanRequest) -> Plan:
             field="product",
             alternatives=("concentration",),
         )
-    product: Product | None = (
-        kb.lookup("products", request.product, "product") if request.product else None
-    )
+    with about("product"):
+        product: Product | None = (
+            kb.lookup("products", request.product, "product") if request.product else None
+        )
     choice = choose_regimen(
         kb,
         request.indication,

@@ -24,7 +24,7 @@ from typing import Any
 
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.knowledge.schema import Conflict, Indication, Product, Regimen
 from b12.services.patient_groups import (
@@ -75,8 +75,12 @@ def choose_regimen(
 ) -> Choice:
     population, substance = population_of(patient), substance_of(product)
     if regimen is not None:
-        chosen: Regimen = kb.lookup("regimens", regimen, "regimen")
-        asked: Indication = kb.lookup("indications", indication or chosen.indication, "indication")
+        with about("regimen"):
+            chosen: Regimen = kb.lookup("regimens", regimen, "regimen")
+        with about("indication"):
+            asked: Indication = kb.lookup(
+                "indications", indication or chosen.indication, "indication"
+            )
         neuro = neuro or asked.category == "neurological"
         own = kb.regimens_for(asked.id)
         found = _fit(kb, chosen, neuro, population, substance)
@@ -95,7 +99,8 @@ def choose_regimen(
             field="indication",
             alternatives=("regimen",),
         )
-    asked = kb.lookup("indications", indication, "indication")
+    with about("indication"):
+        asked = kb.lookup("indications", indication, "indication")
     neuro = neuro or asked.category == "neurological"
     own = kb.regimens_for(asked.id)
     candidates, how, note = list(own), "default", ""

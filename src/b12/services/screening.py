@@ -58,7 +58,7 @@ from b12.domain.patient import Patient
 from b12.domain.reasons import meaningful_reason
 from b12.domain.routes import parse_route
 from b12.domain.screening import HARD_STOPS, NO_BYPASS, Named, Profile, ScreeningPolicy, screen
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.knowledge.names import normalise
 
@@ -131,8 +131,10 @@ def screen_patient(
     """
     policy = policy or ScreeningPolicy()
     reasons = _checked_bypass(bypass or {})
-    chosen: Product | None = kb.lookup("products", product, "product") if product else None
-    planned = parse_route(route) if route else (chosen.routes[0] if chosen else "IM")
+    with about("product"):
+        chosen: Product | None = kb.lookup("products", product, "product") if product else None
+    with about("route"):
+        planned = parse_route(route) if route else (chosen.routes[0] if chosen else "IM")
     unknown: list[Finding] = []
     unresolved: list[str] = []
     named: dict[str, tuple[Named, ...]] = {}
@@ -251,7 +253,9 @@ def _order(
         if substance is not None:
             raise InputError(
                 f"the product {product.id} fixes the substance: give the product or the "
-                "substance, not both"
+                "substance, not both",
+                field="product",
+                alternatives=("substance",),
             )
         return {
             "route": route,
@@ -263,11 +267,13 @@ def _order(
         }
     ingredients: frozenset[str] = frozenset()
     if substance is not None:
-        entry = kb.lookup("substances", substance, "substance")
+        with about("substance"):
+            entry = kb.lookup("substances", substance, "substance")
         if entry.role != "cobalamin":
             cobalamins = [i for i, e in kb.all("substances").items() if e.role == "cobalamin"]
             raise InputError(
-                f"{entry.name} is not a form of vitamin B12: write one of {', '.join(cobalamins)}"
+                f"{entry.name} is not a form of vitamin B12: write one of {', '.join(cobalamins)}",
+                field="substance",
             )
         ingredients = frozenset({entry.id})
     return {"route": route, "ingredients": ingredients, "form": form}
@@ -276,7 +282,8 @@ def _order(
 def _indication(kb: Knowledge, name: str | None) -> Named | None:
     if name is None:
         return None
-    entry = kb.lookup("indications", name, "indication")
+    with about("indication"):
+        entry = kb.lookup("indications", name, "indication")
     return Named(entry.name, entry.name, frozenset({entry.id}))
 
 

@@ -18,13 +18,13 @@ OPTION_OF_FIELD: Mapping[str, str] = {
     "baseline_b12": "--b12",
     "bypass": "--bypass",
     "concentration": "--concentration",
-    "date": "--date",
     "description": "--description",
     "dose": "--dose",
     "expiry": "--expiry",
     "indication": "--indication",
     "medications": "--medication",
     "conditions": "--condition",
+    "correct": "--correct",
     "allergies": "--allergy",
     "mix": "--mix",
     "months": "--months",
@@ -53,3 +53,7 @@ def options_for(fields: Iterable[str], offered: Collection[str] | None = None) -
         if option and option not in out and (offered is None or option in offered):
             out.append(option)
     return out
+
+
+#: Fields the command line takes as arguments (positional), never as options.
+ARGUMENTS = frozenset({"patient", "readings", "foods", "kind", "record_id"})

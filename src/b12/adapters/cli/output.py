@@ -77,12 +77,12 @@ def guarded(
     **kwargs: Any,
 ) -> int:
     """Run a command body: its exit code, or the error's message and exit code (``ERROR_STATUS``:
-    2 input not understood, 1 any other b12 error). ``offered``: the command's options, when it is
-    not a Typer command (whose options are read from its context)."""
+    2 input not understood, 1 any other b12 error). ``offered``: the command's options (default:
+    those ``func`` declares, when it is a Typer command)."""
     try:
         return int(func(*args, **kwargs) or 0)
     except B12Error as exc:
-        return report(exc, offered if offered is not None else _offered())
+        return report(exc, offered if offered is not None else declared_options(func))
 
 
 def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
@@ -96,13 +96,22 @@ def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
     return fail(message, status_of(exc).exit_code)
 
 
-def _offered() -> set[str] | None:
-    """The options of the Typer command running, or None outside one."""
-    click = sys.modules.get("click")
-    context = click.get_current_context(silent=True) if click is not None else None
-    if context is None:
-        return None
-    return {opt for param in context.command.params for opt in param.opts if opt.startswith("-")}
+def declared_options(func: Callable[..., Any]) -> set[str] | None:
+    """The options a Typer command function declares (``Annotated[..., typer.Option(...)]``), as
+    Typer names them; None when it declares none (not a command: the options are unknown)."""
+    import inspect
+    from typing import get_args
+
+    out: set[str] = set()
+    for name, param in inspect.signature(func).parameters.items():
+        for info in get_args(param.annotation)[1:]:
+            if type(info).__name__ != "OptionInfo":
+                continue  # an Argument has no option
+            declared = [d for decl in info.param_decls or () for d in decl.split("/")]
+            out.update(d.strip() for d in declared if d.strip().startswith("-"))
+            if not declared:
+                out.add("--" + name.replace("_", "-"))
+    return out or None
 
 
 #: The Rich marks b12 prints, as terminal (SGR) codes for ``PlainConsole``.
