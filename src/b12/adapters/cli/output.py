@@ -107,7 +107,9 @@ def declared_options(func: Callable[..., Any]) -> set[str] | None:
         for info in get_args(param.annotation)[1:]:
             if type(info).__name__ != "OptionInfo":
                 continue  # an Argument has no option
-            declared = [d for decl in info.param_decls or () for d in decl.split("/")]
+            # In ``Annotated``, typer.Option("--json") keeps its first declaration as the default.
+            first = [info.default] if isinstance(info.default, str) else []
+            declared = [d for decl in (*first, *(info.param_decls or ())) for d in decl.split("/")]
             out.update(d.strip() for d in declared if d.strip().startswith("-"))
             if not declared:
                 out.add("--" + name.replace("_", "-"))
