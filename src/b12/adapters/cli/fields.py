@@ -1,9 +1,9 @@
 """How the command line names the fields of b12's commands: one table, field -> option.
 
 Services and the domain name the field an error or a suggestion is about ("override_reason");
-the command line shows it as the option a person types (``--override``). A field a command reads
-as an argument (the DOSE of `b12 dose`, the readings of `b12 labs`) has no option there, and is
-not named: the message quotes what was written.
+the command line shows it as the option a person types (``--override``), or, where the command
+takes the field as an argument, as the argument's name (the DOSE of `b12 dose`, where `b12 give`
+has ``--dose``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 #: The option that sets each field (a test keeps it complete for every field services name).
 OPTION_OF_FIELD: Mapping[str, str] = {
     "age": "--age-years",
+    "age_months": "--age-months",
     "assume_iu_is_mcg": "--assume-iu-is-mcg",
     "at": "--at",
     "baseline_b12": "--b12",
@@ -45,13 +46,18 @@ OPTION_OF_FIELD: Mapping[str, str] = {
 
 
 def options_for(fields: Iterable[str], offered: Collection[str] | None = None) -> list[str]:
-    """The options that set ``fields``, in order, leaving out those the command does not offer
-    (``offered``: its options; None when not known)."""
+    """How the command names ``fields``, in order: its option, or its argument (``FIELD``);
+    ``offered`` is what the command takes (options and argument names; None when not known, and
+    then the option of the table). A field the command does not take is left out."""
     out: list[str] = []
     for name in fields:
         option = OPTION_OF_FIELD.get(name)
-        if option and option not in out and (offered is None or option in offered):
-            out.append(option)
+        if offered is None:
+            shown = option
+        else:
+            shown = next((n for n in (option, name.upper()) if n and n in offered), None)
+        if shown and shown not in out:
+            out.append(shown)
     return out
 
 

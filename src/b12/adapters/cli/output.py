@@ -97,16 +97,19 @@ def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
 
 
 def declared_options(func: Callable[..., Any]) -> set[str] | None:
-    """The options a Typer command function declares (``Annotated[..., typer.Option(...)]``), as
-    Typer names them; None when it declares none (not a command: the options are unknown)."""
+    """The options and arguments a Typer command function declares (``Annotated[...,
+    typer.Option(...)]``; an argument by its name in capitals, as Typer shows it); None when it
+    declares none (not a command: what it takes is unknown)."""
     import inspect
     from typing import get_args
 
     out: set[str] = set()
     for name, param in inspect.signature(func).parameters.items():
         for info in get_args(param.annotation)[1:]:
+            if type(info).__name__ == "ArgumentInfo":
+                out.add(name.upper())
             if type(info).__name__ != "OptionInfo":
-                continue  # an Argument has no option
+                continue
             # In ``Annotated``, typer.Option("--json") keeps its first declaration as the default.
             first = [info.default] if isinstance(info.default, str) else []
             declared = [d for decl in (*first, *(info.param_decls or ())) for d in decl.split("/")]
