@@ -126,7 +126,7 @@ SITES: dict[str, tuple[Callable[[], object], tuple[str, ...]]] = {
             dose="500mcg", product="cyanocobalamin-us-1000mcg-ml-1ml-vial", concentration=STRENGTH
         ),
         ("product", "concentration"),
-    ),  # fmt: skip
+    ),
     "neither product nor concentration": (_dose(dose="500mcg"), ("product", "concentration")),
     "site": (_dose(dose="500mcg", concentration=STRENGTH, site="elbow"), ("site",)),
     "indication": (
