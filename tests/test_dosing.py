@@ -53,7 +53,8 @@ def test_golden(case: dict[str, Any]) -> None:
     assert (loudest.value if loudest else "none") == expect["level"]
     if "suggestion" in expect:
         slip = next(f for f in result.findings if f.code == "DOSE_UNIT_SLIP")
-        assert slip.suggestion == expect["suggestion"]
+        assert slip.suggestion is not None
+        assert slip.suggestion.action == {"set": "dose", "to": expect["suggestion"]}
     for f in result.findings:
         assert f.basis.sources or f.code == "VOLUME_ROUNDED", f.code
 

@@ -71,8 +71,9 @@ def test_seed_range_row_and_explicit_table() -> None:
 
 
 def test_requirement_needs_age_and_a_table_with_a_row() -> None:
-    with pytest.raises(InputError, match="give --age-years"):
+    with pytest.raises(InputError, match="the requirement depends on age") as refused:
         requirement(load_knowledge(), Patient())
+    assert refused.value.field == "age"
     with pytest.raises(InputError, match="efsa-adequate-intake gives no value"):
         requirement(load_knowledge(), years("10"), "efsa-adequate-intake")
     with pytest.raises(UnknownNameError):

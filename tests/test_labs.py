@@ -81,7 +81,10 @@ def test_cli_unreadable_unit_lists_the_units() -> None:
 def test_cli_unknown_analyte_suggests() -> None:
     done = b12("labs", "hemoglobn=12g/dL")
     assert done.returncode == 2
-    assert done.stderr == "b12: unknown laboratory test 'hemoglobn': did you mean haemoglobin?\n"
+    assert (
+        done.stderr
+        == "b12: READINGS: unknown laboratory test 'hemoglobn': did you mean haemoglobin?\n"
+    )
 
 
 def test_cli_human_output_names_band_and_source() -> None:

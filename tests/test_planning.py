@@ -205,8 +205,9 @@ def test_bad_requests_say_what_to_write() -> None:
             product="hydroxocobalamin-uk-1mg-ml-ampoule",
             concentration="1mg/mL",
         )
-    with pytest.raises(InputError, match="give --indication ID or --regimen ID"):
+    with pytest.raises(InputError, match="name an indication or a regimen") as refused:
         run()
+    assert refused.value.fields == ("indication", "regimen")
     with pytest.raises(InputError, match=r"e\.g\. 150pg/mL"):
         run(indication="pernicious-anaemia", b12="150")
 

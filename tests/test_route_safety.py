@@ -158,7 +158,10 @@ def test_leber_plan_with_cyanocobalamin_warns_and_offers_hydroxocobalamin() -> N
     assert lebers.level is Level.WARNING
     assert lebers.basis.sources == ("us-label-cyanocobalamin",)
     offer = next(f for f in plan.findings if f.code == "PLAN_SUBSTANCE_ADVISED_AGAINST")
-    assert offer.suggestion == "nhs-scotland-lebers-tobacco-amblyopia"
+    assert offer.suggestion is not None and offer.suggestion.action == {
+        "set": "regimen",
+        "to": "nhs-scotland-lebers-tobacco-amblyopia",
+    }
     assert "hydroxocobalamin-uk-1mg-ml-ampoule" in offer.message
 
 

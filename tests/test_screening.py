@@ -135,8 +135,14 @@ def test_unknown_names_are_not_screened_with_close_names() -> None:
     assert result.not_screened == ("Lebers disese", "metformn", "zzqx")
     unknown = [f for f in result.findings if f.code == "NOT_SCREENED"]
     assert [f.level for f in unknown] == [Level.WARNING] * 3
-    assert unknown[0].suggestion is not None and "lebers-disease" in unknown[0].suggestion
-    assert unknown[1].suggestion is not None and unknown[1].suggestion.startswith("metformin")
+    first, second = (f.suggestion for f in unknown[:2])
+    assert first is not None and first.action is not None
+    assert first.action["field"] == "conditions" and first.action["replace"] == "Lebers disese"
+    assert "lebers-disease" in first.action["with_one_of"]
+    assert second is not None and second.action is not None
+    assert second.action["field"] == "medications" and second.action["replace"] == "metformn"
+    assert second.action["with_one_of"][0] == "metformin"
+    assert second.says.startswith("write one of the close known names: metformin")
     assert unknown[2].suggestion is None
     assert unknown[2].message == (
         "Medicine 'zzqx' is not in the knowledge base and was NOT screened; check it by hand."
@@ -161,10 +167,11 @@ def test_a_bypass_needs_a_reason_and_is_reported() -> None:
     assert result.bypassed == {"COBALAMIN_HYPERSENSITIVITY": "allergist cleared"}
     bypassed = next(f for f in result.findings if f.code == "STOP_BYPASSED")
     assert bypassed.basis.values["reason"] == "allergist cleared"
-    with pytest.raises(InputError, match="needs a reason"):
+    with pytest.raises(InputError, match="the bypass of COBALAMIN_HYPERSENSITIVITY must say why"):
         check(patient, bypass={"COBALAMIN_HYPERSENSITIVITY": "  "})
-    with pytest.raises(InputError, match="only a hard stop can be bypassed"):
+    with pytest.raises(InputError, match="only a hard stop can be bypassed") as refused:
         check(patient, bypass={"LEBERS_DISEASE": "reason"})
+    assert refused.value.field == "bypass"
 
 
 def test_policy_decides_what_interrupts() -> None:

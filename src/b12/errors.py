@@ -30,12 +30,17 @@
  +-- RecordVersionError             the record's schema is not the one b12 needs: url, current, head
 
 Every error carries the values that caused it as attributes, and its message says what to
-write instead. The command line maps InputError to exit code 2.
+write instead. An input error names the field of the command it is about (``field``, e.g.
+"override_reason"), never a command-line option: each door (the command line, a form, a FHIR
+path) shows the field in its own terms. ``ERROR_STATUS`` gives every error its exit code and HTTP
+status.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 
 class B12Error(Exception):
@@ -84,14 +89,47 @@ class KnowledgeIntegrityError(KnowledgeError):
 
 
 class InputError(B12Error, ValueError):
-    """What the user wrote could not be understood; the message says what to write instead."""
+    """What the user wrote could not be understood; the message says what to write instead.
+
+    ``field`` is the field of the command the error is about (None when it is about no one field);
+    ``alternatives`` are other fields whose value would settle it too.
+    """
+
+    def __init__(
+        self, *args: object, field: str | None = None, alternatives: Sequence[str] = ()
+    ) -> None:
+        super().__init__(*args)
+        self.field = field
+        self.alternatives = tuple(alternatives)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field, then the alternatives: every field a fix may touch."""
+        return (self.field, *self.alternatives) if self.field else self.alternatives
+
+
+@contextmanager
+def about(field: str) -> Iterator[None]:
+    """Name ``field`` on an input error raised inside that names no field yet."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.field is None:
+            exc.field = field
+        raise
 
 
 class UnknownNameError(InputError, LookupError):
     """A name or id that the knowledge base does not know."""
 
     def __init__(
-        self, kind: str, name: str, choices: Sequence[str], suggestions: Sequence[str] = ()
+        self,
+        kind: str,
+        name: str,
+        choices: Sequence[str],
+        suggestions: Sequence[str] = (),
+        *,
+        field: str | None = None,
     ) -> None:
         self.kind = kind
         self.name = name
@@ -103,21 +141,24 @@ class UnknownNameError(InputError, LookupError):
             shown = ", ".join(self.choices[:40])
             more = f" (and {len(self.choices) - 40} more)" if len(self.choices) > 40 else ""
             hint = f"write one of: {shown}{more}"
-        super().__init__(f"unknown {kind} {name!r}: {hint}")
+        super().__init__(f"unknown {kind} {name!r}: {hint}", field=field)
 
     def __str__(self) -> str:  # LookupError would otherwise quote the message
         return str(self.args[0])
 
 
 class QuantityInputError(InputError):
-    """A dose, volume or concentration as written could not be read."""
+    """A dose, volume or concentration as written could not be read (``field``: the kind, unless
+    the command names its own)."""
 
-    def __init__(self, kind: str, text: str, problem: str, instead: str) -> None:
+    def __init__(
+        self, kind: str, text: str, problem: str, instead: str, *, field: str | None = None
+    ) -> None:
         self.kind = kind
         self.text = text
         self.problem = problem
         self.instead = instead
-        super().__init__(f"{kind} {text!r}: {problem}; {instead}")
+        super().__init__(f"{kind} {text!r}: {problem}; {instead}", field=field or kind)
 
 
 class EmptyQuantityError(QuantityInputError):
@@ -143,9 +184,18 @@ class AmbiguousNumberError(QuantityInputError):
 class DoseUnitError(QuantityInputError):
     """The unit of a dose, volume or concentration is missing or cannot be used."""
 
-    def __init__(self, kind: str, text: str, unit: str, problem: str, instead: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        text: str,
+        unit: str,
+        problem: str,
+        instead: str,
+        *,
+        field: str | None = None,
+    ) -> None:
         self.unit = unit
-        super().__init__(kind, text, problem, instead)
+        super().__init__(kind, text, problem, instead, field=field)
 
 
 class MissingUnitError(DoseUnitError):
@@ -191,11 +241,13 @@ class TooLargeError(QuantityRangeError):
 class UnmeasurableVolumeError(InputError):
     """No standard syringe measures this volume: too large, or below half a graduation."""
 
-    def __init__(self, volume_ml: str, problem: str, instead: str) -> None:
+    def __init__(
+        self, volume_ml: str, problem: str, instead: str, *, field: str | None = None
+    ) -> None:
         self.volume_ml = volume_ml
         self.problem = problem
         self.instead = instead
-        super().__init__(f"{volume_ml} mL: {problem}; {instead}")
+        super().__init__(f"{volume_ml} mL: {problem}; {instead}", field=field)
 
 
 class QuantityTypeError(B12Error, TypeError):
@@ -231,3 +283,58 @@ class RecordVersionError(B12Error):
         super().__init__(
             f"the record {url} {found}, b12 needs revision {head}: run `b12 db upgrade` first"
         )
+
+
+@dataclass(frozen=True)
+class ErrorStatus:
+    """How each door reports an error: the command line's exit code, the web's HTTP status."""
+
+    exit_code: int
+    http_status: int
+
+
+_INPUT = ErrorStatus(2, 422)  # the user can fix what they wrote
+_FAULT = ErrorStatus(1, 500)  # the knowledge or the code is wrong: a reviewer or developer fixes it
+
+#: Every error class of this module, with its status (a test keeps the table complete).
+#: Subclasses elsewhere take the status of their nearest listed ancestor.
+ERROR_STATUS: Mapping[type[B12Error], ErrorStatus] = {
+    B12Error: _FAULT,
+    KnowledgeError: _FAULT,
+    KnowledgeSchemaError: _FAULT,
+    KnowledgeReferenceError: _FAULT,
+    KnowledgeIntegrityError: _FAULT,
+    InputError: _INPUT,
+    UnknownNameError: ErrorStatus(2, 404),
+    QuantityInputError: _INPUT,
+    EmptyQuantityError: _INPUT,
+    MissingNumberError: _INPUT,
+    UnreadableQuantityError: _INPUT,
+    TooManyNumbersError: _INPUT,
+    AmbiguousNumberError: _INPUT,
+    DoseUnitError: _INPUT,
+    MissingUnitError: _INPUT,
+    UnknownUnitError: _INPUT,
+    WrongUnitKindError: _INPUT,
+    IUNotAUnitError: _INPUT,
+    QuantityRangeError: _INPUT,
+    NegativeQuantityError: _INPUT,
+    ZeroQuantityError: _INPUT,
+    NotFiniteError: _INPUT,
+    TooPreciseError: _INPUT,
+    TooLargeError: _INPUT,
+    UnmeasurableVolumeError: _INPUT,
+    QuantityTypeError: _FAULT,
+    QuantityValueError: _FAULT,
+    # the record's schema is behind the code: an operator runs `b12 db upgrade`; nothing to retry
+    RecordVersionError: ErrorStatus(1, 503),
+}
+
+
+def status_of(error: B12Error | type[B12Error]) -> ErrorStatus:
+    """The status of ``error``: its own row, else that of the nearest ancestor in its MRO."""
+    kind = error if isinstance(error, type) else type(error)
+    for cls in kind.__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return ERROR_STATUS[B12Error]

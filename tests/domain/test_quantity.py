@@ -109,8 +109,7 @@ PINNED = [
         "5000 iu",
         IUNotAUnitError,
         "dose '5000 iu': vitamin B12 has no international unit, so 'iu' is not converted; "
-        "write the dose in mcg (500 mcg), or pass --assume-iu-is-mcg to accept the assumption "
-        "1 IU = 1 mcg",
+        "write the dose in mcg (500 mcg), or accept the assumption 1 IU = 1 mcg",
     ),
     ("500", MissingUnitError, "dose '500': no unit; write the dose with a unit: 500 mcg, 0.5 mg"),
     (

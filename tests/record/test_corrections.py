@@ -95,7 +95,7 @@ def test_a_correction_is_refused_when_it_cannot_be_right(db_url: str) -> None:
                 "a",
                 datetime(2026, 1, 6),
             )
-        with pytest.raises(InputError, match="--reason needs a reason that says why"):
+        with pytest.raises(InputError, match="the reason for the correction must say why"):
             correct(
                 uow,
                 "P-7",

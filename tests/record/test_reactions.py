@@ -97,8 +97,9 @@ def test_a_reaction_stops_the_next_give_until_a_reasoned_override(
     assert stop["message"] == (
         f"A reaction after an injection was recorded on 2026-01-05 ({severity}: "
         f"{description.strip()}). Do not give the next dose until a prescriber has "
-        "reviewed it; a prescriber records the decision with --override REASON."
+        "reviewed it; a prescriber records the decision with an override reason."
     )
+    assert stop["suggestion"]["action"] == {"set": "override_reason"}
 
     code, out, _ = cli("status", "P-1", "--at", "2026-01-06", "--db", db, "--json")
     assert code == 3 and REACTION_STOP in [f["code"] for f in json.loads(out)["findings"]]

@@ -66,7 +66,8 @@ def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # ty
     wrong = _give(record, kb, datetime(2026, 1, 9, 9), dose=read.dose("1000mcg"))
     assert wrong.recorded is None
     assert _codes(wrong.stops) == ["RECORD_NOT_RECORDED", "RECORD_DOSE_DIFFERS"]
-    assert wrong.stops[1].suggestion == "100mcg"
+    assert wrong.stops[1].suggestion is not None
+    assert wrong.stops[1].suggestion.action == {"set": "dose", "to": "100 mcg"}
     assert _give(record, kb, datetime(2026, 1, 9, 9, 5)).recorded is not None  # dose 4, right dose
 
     twice = _give(record, kb, datetime(2026, 1, 9, 17))

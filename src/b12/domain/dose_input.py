@@ -236,20 +236,19 @@ def _mass_factor(
     if key in IU_UNITS:
         if assume_iu_is_mcg:
             return _MCG, True
+        instead = f"write the {kind} in mcg: {_example(kind)}"
         if kind == "dose":
-            instead = (
-                "write the dose in mcg (500 mcg), or pass --assume-iu-is-mcg "
-                "to accept the assumption 1 IU = 1 mcg"
-            )
-        else:
-            instead = f"write the {kind} in mcg: {_example(kind)}"
-        raise IUNotAUnitError(
+            instead = "write the dose in mcg (500 mcg), or accept the assumption 1 IU = 1 mcg"
+        refused = IUNotAUnitError(
             kind,
             text,
             unit,
             f"vitamin B12 has no international unit, so {unit!r} is not converted",
             instead,
         )
+        if kind == "dose":  # accepting the assumption settles it too
+            refused.alternatives = ("assume_iu_is_mcg",)
+        raise refused
     if key in VOLUME_UNITS:
         problem = f"{unit!r} is a volume, not a mass"
     elif "/" in key or key.startswith("per"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -33,13 +33,36 @@ class Basis:
 
 
 @dataclass(frozen=True)
+class Suggestion:
+    """What to change, in plain words (``says``) and as an action on a field of the command
+    (``action``, e.g. {"set": "dose", "to": "500 mcg"}; no "to" when the person must supply the
+    value), for each door to offer in its own terms."""
+
+    says: str
+    action: Mapping[str, str | tuple[str, ...]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"says": self.says}
+        if self.action is not None:
+            out["action"] = {
+                k: v if isinstance(v, str) else list(v) for k, v in self.action.items()
+            }
+        return out
+
+
+def suggest(says: str, **action: str | tuple[str, ...]) -> Suggestion:
+    """A suggestion; the action (if any) is frozen."""
+    return Suggestion(says, MappingProxyType(action) if action else None)
+
+
+@dataclass(frozen=True)
 class Finding:
     code: str
     level: Level
     message: str
     basis: Basis
     conflict: str | None = None
-    suggestion: str | None = None
+    suggestion: Suggestion | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -51,7 +74,7 @@ class Finding:
         if self.conflict is not None:
             out["conflict"] = self.conflict
         if self.suggestion is not None:
-            out["suggestion"] = self.suggestion
+            out["suggestion"] = self.suggestion.to_dict()
         return out
 
 
@@ -62,7 +85,7 @@ def finding(
     sources: Iterable[str],
     values: Mapping[str, object] | None = None,
     conflict: str | None = None,
-    suggestion: str | None = None,
+    suggestion: Suggestion | None = None,
 ) -> Finding:
     """Build a finding; values are shown as text exactly as they will be printed."""
     shown = {k: str(v) for k, v in (values or {}).items()}
@@ -75,3 +98,25 @@ def worst(findings: Iterable[Finding]) -> Level | None:
     """The loudest level among ``findings`` (None when there are none)."""
     levels = [f.level for f in findings]
     return max(levels, key=lambda lv: lv.rank) if levels else None
+
+
+class Outcome(StrEnum):
+    """What a set of findings means for the order: go ahead, or stop (each door says it its way:
+    the command line exits 0 or 3)."""
+
+    DONE = "done"
+    STOPPED = "stopped"
+
+
+def outcome(
+    findings: Iterable[Finding],
+    *,
+    interrupt_on: Level = Level.STOP,
+    bypassed: Collection[str] = (),
+) -> Outcome:
+    """STOPPED when a finding at ``interrupt_on`` or louder stands (a stop whose code is in
+    ``bypassed`` does not), else DONE."""
+    for f in findings:
+        if f.level.rank >= interrupt_on.rank and not (f.level is Level.STOP and f.code in bypassed):
+            return Outcome.STOPPED
+    return Outcome.DONE

@@ -33,11 +33,11 @@ _GROUPED = re.compile(r"\s[0-9]{3}(?![0-9*^e])")  # '1 200': thousands grouped b
 class LabInputError(InputError):
     """A laboratory reading as written could not be read."""
 
-    def __init__(self, text: str, problem: str, instead: str) -> None:
+    def __init__(self, text: str, problem: str, instead: str, *, field: str | None = None) -> None:
         self.text = text
         self.problem = problem
         self.instead = instead
-        super().__init__(f"{text!r}: {problem}; {instead}")
+        super().__init__(f"{text!r}: {problem}; {instead}", field=field)
 
 
 class LabUnitError(LabInputError):

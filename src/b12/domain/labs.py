@@ -8,7 +8,7 @@ both "indeterminate"). Only when no band is written in the reading's unit is the
 converted by a rounded factor (ng/L x 0.738) within ``NEAR_BOUNDARY`` of a boundary gets an info
 finding, because the rounded factor could move it across.
 
-Lab ranges given with ``--range`` are inclusive at both ends, as labs print them (4.2-5.4 means
+Lab ranges given with a reading are inclusive at both ends, as labs print them (4.2-5.4 means
 5.4 is normal).
 """
 
@@ -205,7 +205,9 @@ def parse_range(analyte: Analyte, text: str, written: str) -> LabRange:
     """'180-914pg/mL' -> the range in the canonical unit (the unit as for a reading)."""
     low_text, sep, rest = text.strip().partition("-")
     if not sep or not low_text.strip() or not rest.strip():
-        raise LabInputError(written, "not a range LOW-HIGH", "write e.g. --range rbc=4.2-5.4")
+        raise LabInputError(
+            written, "not a range LOW-HIGH", "write e.g. rbc=4.2-5.4", field="ranges"
+        )
     low, low_unit = read_value(low_text.strip(), written)
     high, unit_text = read_value(rest.strip(), written)
     unit = find_unit(analyte, unit_text or low_unit, written)

@@ -32,20 +32,26 @@ class Patient:
             and not Decimal(0) <= self.age_months <= 130 * MONTHS_PER_YEAR
         ):
             raise InputError(
-                f"age {self.age_months} months is not plausible; write --age-years 0-130"
+                f"age {self.age_months} months is not plausible; write an age of 0-130 years",
+                field="age",
             )
         if self.weight_kg is not None and not Decimal("0.3") <= self.weight_kg <= 400:
             raise InputError(
-                f"weight {self.weight_kg} kg is not plausible; write --weight-kg 0.3-400"
+                f"weight {self.weight_kg} kg is not plausible; write a weight of 0.3-400 kg",
+                field="weight_kg",
             )
 
     @classmethod
     def of_age(
         cls, age_years: Decimal | None = None, age_months: Decimal | None = None, **rest: object
     ) -> Patient:
-        """Build from --age-years or --age-months (not both)."""
+        """Build from the age in years or in months (not both)."""
         if age_years is not None and age_months is not None:
-            raise InputError("give --age-years or --age-months, not both")
+            raise InputError(
+                "give the age in years or in months, not both",
+                field="age",
+                alternatives=("age_months",),
+            )
         months = age_years * MONTHS_PER_YEAR if age_years is not None else age_months
         return cls(age_months=months, **rest)  # type: ignore[arg-type]
 

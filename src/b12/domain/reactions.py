@@ -8,7 +8,7 @@ injection (linked to one, or on or after the day of one) and either
 The description is free text, so the terms are matched as word beginnings, case-insensitively;
 a negated mention ("no urticaria") still stops: a needless stop costs a reason, a missed one a life.
 
-The stop is lifted for that event only by a dose recorded with ``--override REASON`` while the
+The stop is lifted for that event only by a dose recorded with an override reason while the
 stop was shown: the administration keeps the finding (with the event's id) and the reason.
 
 Finding codes raised here (level):
@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.records import Administration, AdverseEvent
 
 REACTION_STOP = "RECORD_REACTION_STOP"
@@ -106,7 +106,11 @@ def reaction_stop(event: AdverseEvent, why: str) -> Finding:
         Level.STOP,
         f"A reaction after an injection was recorded on {event.on.isoformat()} "
         f"({event.severity}: {event.description}). Do not give the next dose until a prescriber "
-        "has reviewed it; a prescriber records the decision with --override REASON.",
+        "has reviewed it; a prescriber records the decision with an override reason.",
         REACTION_SOURCES,
         {"event": event.id, "date": event.on.isoformat(), "why": why},
+        suggestion=suggest(
+            "a prescriber who has reviewed the reaction records the dose with an override reason",
+            set="override_reason",
+        ),
     )

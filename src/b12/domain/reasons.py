@@ -16,21 +16,23 @@ MIN_REASON_CHARACTERS = 3
 class ReasonError(InputError):
     """A reason that says nothing: empty, whitespace, punctuation or too short."""
 
-    def __init__(self, option: str, text: str | None, example: str) -> None:
-        self.option = option
+    def __init__(self, field: str, what: str, text: str | None, example: str) -> None:
+        self.what = what
         self.text = text
         self.example = example
         got = "nothing" if not text else repr(text)
         super().__init__(
-            f"{option} needs a reason that says why, in words (at least "
-            f"{MIN_REASON_CHARACTERS} letters or digits), e.g. {example}; got {got}"
+            f"the reason for {what} must say why, in words (at least {MIN_REASON_CHARACTERS} "
+            f"letters or digits), e.g. {example!r}; got {got}",
+            field=field,
         )
 
 
-def meaningful_reason(text: str | None, option: str, example: str) -> str:
-    """``text`` stripped when it says something; else a ReasonError naming ``option`` and showing
-    ``example`` (the option as it should be written, e.g. ``--reason 'in hospital'``)."""
+def meaningful_reason(text: str | None, field: str, what: str, example: str) -> str:
+    """``text`` stripped when it says something; else a ReasonError about ``field`` (the command's
+    field, e.g. "override_reason"), saying what the reason is for (``what``, e.g. "the override")
+    and showing ``example`` (a reason in words, e.g. "in hospital")."""
     stripped = (text or "").strip()
     if sum(ch.isalnum() for ch in stripped) < MIN_REASON_CHARACTERS:
-        raise ReasonError(option, text, example)
+        raise ReasonError(field, what, text, example)
     return stripped

@@ -12,9 +12,9 @@ Finding codes raised here (level):
   RECORD_LATE (warning)            right time: after the due date; later doses re-flow
   RECORD_SITE_SUGGESTED (info)     the site to use: rotated away from recent sites, within limits
   RECORD_SITE_NOT_ROTATED (warning) the same site as the last injection
-  RECORD_NOT_RECORDED (stop)       a stop was raised: nothing recorded without --override REASON
+  RECORD_NOT_RECORDED (stop)       a stop was raised: nothing recorded without an override reason
   RECORD_REACTION_STOP (stop)      a hypersensitivity or severe reaction after an injection
-                                   (domain/reactions.py); lifted by a dose given with --override
+                                   (domain/reactions.py); lifted by a dose given with an override reason
   RECORD_MISSED_REVIEW (warning)   a missed dose: never doubled, re-flowed, prescriber to review
   DOSE_*, VOLUME_*, SITE_*, PRODUCT_EXPIRED (stop) ... from the dosing service
 """
@@ -29,7 +29,7 @@ from typing import Any
 from b12.domain.course import CourseDose, next_owed
 from b12.domain.display import format_mass
 from b12.domain.dose_input import ParsedDose, parse_concentration
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.json_data import to_json
 from b12.domain.quantity import Mass
 from b12.domain.reactions import open_reactions, reaction_stop
@@ -55,7 +55,7 @@ ROTATION_SOURCES = ("nursing-references",)
 MISSED_SOURCES = ("seed-003",)
 #: How far ahead of the clock a dose may be recorded (clocks of two machines differ a little).
 CLOCK_SKEW = timedelta(minutes=5)
-OVERRIDE_EXAMPLE = "--override 'prescriber reviewed the reaction: give with adrenaline at hand'"
+OVERRIDE_EXAMPLE = "prescriber reviewed the reaction: give with adrenaline at hand"
 
 
 class GiveTimeError(InputError):
@@ -112,16 +112,19 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
     clinic's wall-clock time (the clock's zone), as records keep it."""
     override = None
     if request.override is not None:
-        override = meaningful_reason(request.override, "--override", OVERRIDE_EXAMPLE)
+        override = meaningful_reason(
+            request.override, "override_reason", "the override", OVERRIDE_EXAMPLE
+        )
     now = clock.now()
     if request.at.tzinfo is None:
         now = now.replace(tzinfo=None)
     if request.at > now + CLOCK_SKEW:
         raise GiveTimeError(
-            f"--at {request.at.isoformat()} is in the future "
+            f"the time given, {request.at.isoformat()}, is in the future "
             f"(now {now.replace(microsecond=0).isoformat()}, "
             f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes of clock difference allowed): "
-            "record a dose after it is given, with the time it was given"
+            "record a dose after it is given, with the time it was given",
+            field="at",
         )
     record = find_patient(uow, request.patient)
     day = request.at.date()
@@ -129,15 +132,20 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
     rx = active_prescription(uow, record.id)
     if rx is not None and day < rx.start:
         raise GiveTimeError(
-            f"--at {request.at.isoformat()} is before the prescription starts "
-            f"({rx.start.isoformat()}): write the time the dose was given, on or after the start"
+            f"the time given, {request.at.isoformat()}, is before the prescription starts "
+            f"({rx.start.isoformat()}): write the time the dose was given, on or after the start",
+            field="at",
         )
     findings: list[Finding] = []
     owed: CourseDose | None = None
     if rx is None:
         findings.append(_no_prescription(request.patient))
         if request.dose is None:
-            raise InputError("no active prescription: give --dose (and --product) explicitly")
+            raise InputError(
+                "no active prescription: give the dose (and the product) explicitly",
+                field="dose",
+                alternatives=("product",),
+            )
     else:
         owed = next_owed(course_of(uow, rx))
         if owed is None:
@@ -219,7 +227,11 @@ def _five_rights(
                 f"is {format_mass(planned.dose_mcg)}.",
                 (),
                 {"given": format_mass(dose.dose_mcg), "prescribed": format_mass(planned.dose_mcg)},
-                suggestion=f"{planned.dose_mcg}mcg",
+                suggestion=suggest(
+                    f"give the prescribed dose, {format_mass(planned.dose_mcg)}",
+                    set="dose",
+                    to=format_mass(planned.dose_mcg),
+                ),
             )
         )
     if prescribed and dose.product is not None and dose.product.id != prescribed:
@@ -369,9 +381,10 @@ def _not_recorded() -> Finding:
     return finding(
         "RECORD_NOT_RECORDED",
         Level.STOP,
-        "Not recorded: resolve the stop findings, or record with --override REASON. "
+        "Not recorded: resolve the stop findings, or record with an override reason. "
         "The attempt and its findings are kept in the audit trail.",
         (),
+        suggestion=suggest("record with an override reason", set="override_reason"),
     )
 
 
@@ -410,7 +423,7 @@ def record_missed(
     refused: bool = False,
 ) -> Missed:
     """The next owed dose was missed (or refused): kept owed, never doubled, the course re-flows."""
-    reason = meaningful_reason(reason, "--reason", "--reason 'in hospital'")
+    reason = meaningful_reason(reason, "reason", "the missed dose", "in hospital")
     record = find_patient(uow, code)
     rx = active_prescription(uow, record.id)
     if rx is None:

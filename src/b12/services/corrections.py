@@ -73,8 +73,10 @@ def correct(
 ) -> Corrected:
     """Replace the current record ``record_id`` of patient ``code`` with a corrected copy."""
     if kind not in CORRECTABLE:
-        raise InputError(f"cannot correct {kind!r}; write one of {', '.join(CORRECTABLE)}")
-    reason = meaningful_reason(reason, "--reason", "--reason 'dose written in the wrong row'")
+        raise InputError(
+            f"cannot correct {kind!r}; write one of {', '.join(CORRECTABLE)}", field="kind"
+        )
+    reason = meaningful_reason(reason, "reason", "the correction", "dose written in the wrong row")
     holder, allowed = CORRECTABLE[kind]
     unknown = sorted(set(changes) - allowed)
     if unknown or not changes:
@@ -88,7 +90,8 @@ def correct(
     if record_id not in live:
         raise InputError(
             f"no current {kind} {record_id!r} for patient {code!r} (already corrected, or not "
-            f"theirs); see `b12 status {code} --json` for the ids"
+            f"theirs); the patient's status lists the ids",
+            field="record_id",
         )
     old = live[record_id]
     new = replace(old, id=new_id(), corrects_id=old.id, **changes)

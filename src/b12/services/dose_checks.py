@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from b12.domain.display import format_mass, format_number, format_volume
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.patient import ADULT_MONTHS, Patient
 from b12.domain.quantity import Mass
 from b12.domain.routes import INJECTED
+from b12.errors import about
 from b12.knowledge.base import Knowledge
 from b12.services.patient_groups import (
     CHILDREN,
@@ -83,7 +84,11 @@ def plausibility(
                     f"intended dose is {format_mass(as_mcg)}.",
                     sources,
                     values,
-                    suggestion=format_mass(as_mcg),
+                    suggestion=suggest(
+                        f"if {format_mass(as_mcg)} was meant, order {format_mass(as_mcg)}",
+                        set="dose",
+                        to=format_mass(as_mcg),
+                    ),
                 )
             ]
         return [
@@ -133,7 +138,8 @@ def _indication_ranges_computed(
 ) -> _IndicationRanges:
     """The dose ranges of the regimens for the indication written for the patient's group (age):
     a child's from the children's regimen, an adult's from the adult ones."""
-    indication = kb.lookup("indications", name, "indication")
+    with about("indication"):
+        indication = kb.lookup("indications", name, "indication")
     regimens = [
         r
         for r in kb.regimens_for(indication.id)
@@ -411,7 +417,8 @@ def named_site_checks(
 ) -> list[Finding]:
     """The checks of the site the order names: advised against, wrong route, no limit, too much."""
     out: list[Finding] = []
-    site: InjectionSite = kb.lookup("sites", site_name, "site")
+    with about("site"):
+        site: InjectionSite = kb.lookup("sites", site_name, "site")
     if site.avoid:
         out.append(
             finding(

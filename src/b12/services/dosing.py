@@ -277,11 +277,15 @@ def one_strength(product: bool, concentration: bool) -> None:
     """An order names its strength once: by a product, or by a concentration."""
     if not product and not concentration:
         raise InputError(
-            "give --product ID (see `b12 products`) or --concentration, e.g. 1000mcg/mL"
+            "name a product (see `b12 products`) or a concentration, e.g. 1000mcg/mL",
+            field="product",
+            alternatives=("concentration",),
         )
     if product and concentration:
         raise InputError(
-            "give --product or --concentration, not both: the product fixes the strength"
+            "give a product or a concentration, not both: the product fixes the strength",
+            field="product",
+            alternatives=("concentration",),
         )
 
 
@@ -300,7 +304,8 @@ def _concentration(
             return Concentration(ingredient.amount_mcg, ingredient.per_ml)
     raise InputError(
         f"the strength of {product.id} is not in the knowledge base (its sources do not give it); "
-        "read it from the label and give --concentration, e.g. 1000mcg/mL"
+        "read it from the label and give it as the concentration, e.g. 1000mcg/mL",
+        field="concentration",
     )
 
 
@@ -387,5 +392,6 @@ def _units(product: Product, mass: Mass) -> tuple[Decimal | None, list[Finding]]
                 )
             ]
     raise InputError(
-        f"the strength of {product.id} is not in the knowledge base; it cannot be dosed by b12"
+        f"the strength of {product.id} is not in the knowledge base; it cannot be dosed by b12",
+        field="product",
     )

@@ -20,7 +20,7 @@ from b12.domain.display import format_mass, format_number
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.intake import content_mcg, parse_portion, row_for
 from b12.domain.patient import Patient
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.knowledge.entries import Food, Range, RequirementRow, RequirementTable
 
@@ -135,14 +135,11 @@ def default_table(kb: Knowledge) -> str:
 def requirement(kb: Knowledge, patient: Patient, table: str | None = None) -> Requirement:
     """The daily requirement from ``table`` (default: IOM), with every other table's value."""
     tables: dict[str, RequirementTable] = dict(kb.all("requirements"))
-    chosen_id = (
-        default_table(kb)
-        if table is None
-        else kb.lookup("requirements", table, "requirement table").id
-    )
+    chosen_id = default_table(kb) if table is None else _table(kb, table)
     if patient.age_months is None and not (patient.pregnant or patient.breastfeeding):
         raise InputError(
-            "the requirement depends on age: give --age-years N (or --age-months N for infants)"
+            "the requirement depends on age: give the age in years (or in months for infants)",
+            field="age",
         )
     values = tuple(
         TableValue(t, row_for(t.rows, patient), kb.trust(t.sources), t.id == chosen_id)
@@ -154,7 +151,8 @@ def requirement(kb: Knowledge, patient: Patient, table: str | None = None) -> Re
     if chosen.row is None:
         usable = ", ".join(v.table.id for v in values if v.row is not None)
         raise InputError(
-            f"table {chosen_id} gives no value for this patient (age {patient.describe_age()}); use --table with one of: {usable}"
+            f"table {chosen_id} gives no value for this patient (age {patient.describe_age()}); use one of the tables: {usable}",
+            field="table",
         )
     return Requirement(
         patient, chosen, values, _table_notes(chosen, values, patient), kb.fingerprint
@@ -203,18 +201,24 @@ def _table_notes(
     return tuple(notes)
 
 
+def _table(kb: Knowledge, name: str) -> str:
+    with about("table"):
+        return str(kb.lookup("requirements", name, "requirement table").id)
+
+
 def estimate_intake(
     kb: Knowledge, items: Sequence[str], patient: Patient, table: str | None = None
 ) -> IntakeEstimate:
     """A day's intake from ``FOOD=GRAMS`` items against the requirement, summed exactly."""
     if not items:
-        raise InputError("no food given; write FOOD=GRAMS, e.g. liver=100g")
+        raise InputError("no food given; write FOOD=GRAMS, e.g. liver=100g", field="foods")
     need = requirement(kb, patient, table)
     eaten: list[IntakeItem] = []
     notes: list[Finding] = []
     for text in items:
-        portion = parse_portion(text)
-        food: Food = kb.lookup("foods", portion.name, "food")
+        with about("foods"):
+            portion = parse_portion(text)
+            food: Food = kb.lookup("foods", portion.name, "food")
         mcg = None if food.mcg_per_100g is None else content_mcg(portion.grams, food.mcg_per_100g)
         eaten.append(IntakeItem(text, food, portion.grams, mcg))
         if mcg is None:

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from b12.domain.display import format_number
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.lab_values import LabInputError, parse_reading, show_unit
 from b12.domain.labs import (
     UNKNOWN,
@@ -43,6 +43,7 @@ from b12.domain.labs import (
     parse_range,
 )
 from b12.domain.patient import Patient
+from b12.errors import about
 from b12.knowledge.base import Knowledge
 from b12.knowledge.entries import Analyte, Band
 
@@ -227,20 +228,31 @@ def analyte_named(kb: Knowledge, name: str) -> Analyte:
 
 
 def read_ranges(kb: Knowledge, ranges: Iterable[str]) -> dict[str, LabRange]:
-    """``--range NAME=LOW-HIGH[UNIT]`` options, by analyte id."""
+    """Reference ranges written ``NAME=LOW-HIGH[UNIT]``, by analyte id (errors name ``ranges``)."""
+    with about("ranges"):
+        return _read_ranges(kb, ranges)
+
+
+def _read_ranges(kb: Knowledge, ranges: Iterable[str]) -> dict[str, LabRange]:
     out: dict[str, LabRange] = {}
     for text in ranges:
         name, sep, rest = text.partition("=")
         if not sep or not name.strip():
-            raise LabInputError(text, "not NAME=LOW-HIGH", "write e.g. --range rbc=4.2-5.4")
+            raise LabInputError(text, "not NAME=LOW-HIGH", "write e.g. rbc=4.2-5.4", field="ranges")
         analyte = analyte_named(kb, name.strip())
         if is_panel(analyte):
             raise LabInputError(
-                text, f"{analyte.id} is a panel, not one value", "give a range for one of its tests"
+                text,
+                f"{analyte.id} is a panel, not one value",
+                "give a range for one of its tests",
+                field="ranges",
             )
         if analyte.id in out:
             raise LabInputError(
-                text, f"a second range for {analyte.id}", "give one --range for each test"
+                text,
+                f"a second range for {analyte.id}",
+                "give one range for each test",
+                field="ranges",
             )
         out[analyte.id] = parse_range(analyte, rest, text)
     return out
@@ -261,14 +273,18 @@ def interpret_labs(
     """
     if not readings:
         raise LabInputError(
-            "", "no result given", "write at least one NAME=VALUE[UNIT], e.g. b12=150pg/mL"
+            "",
+            "no result given",
+            "write at least one NAME=VALUE[UNIT], e.g. b12=150pg/mL",
+            field="readings",
         )
     lab_ranges = read_ranges(kb, ranges)
     results: list[LabResult] = []
     findings: list[Finding] = []
     for text in readings:
-        reading = parse_reading(text)
-        analyte = analyte_named(kb, reading.name)
+        with about("readings"):
+            reading = parse_reading(text)
+            analyte = analyte_named(kb, reading.name)
         if is_panel(analyte):
             raise LabInputError(
                 text,
@@ -355,9 +371,10 @@ def _default_band(
                 finding(
                     "LAB_SEX_NEEDED",
                     Level.INFO,
-                    f"{analyte.name}: the range differs for women and men and {shown} falls differently in them; give --sex.",
+                    f"{analyte.name}: the range differs for women and men and {shown} falls differently in them; give the sex.",
                     _sources(analyte.bands),
                     values,
+                    suggestion=suggest("give the patient's sex", set="sex"),
                 )
             )
         return agreed or UNKNOWN, sexed.bands, None, sexed

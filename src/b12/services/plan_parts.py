@@ -119,7 +119,8 @@ def baseline_b12(kb: Knowledge, b12: Measurement, patient: Patient) -> Finding:
     if b12.analyte != analyte.id or unit is None:
         raise InputError(
             f"the baseline B12 must be a b12 level in one of {', '.join(u.unit for u in analyte.units)}, "
-            f"not {b12.analyte} in {b12.unit!r}"
+            f"not {b12.analyte} in {b12.unit!r}",
+            field="baseline_b12",
         )
     value = b12.value
     pmol = value * unit.to_canonical

@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from b12.domain.dose_input import ParsedDose
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.lab_values import Measurement
 from b12.domain.patient import Patient
 from b12.domain.quantity import Concentration, Mass
@@ -157,10 +157,14 @@ class Plan:
 def plan_therapy(kb: Knowledge, request: PlanRequest) -> Plan:
     """The whole plan. Input that cannot be understood raises InputError; the rest are findings."""
     if not 1 <= request.months <= 60:
-        raise InputError(f"--months {request.months}: write a whole number of months from 1 to 60")
+        raise InputError(
+            f"{request.months} months: write a whole number of months from 1 to 60", field="months"
+        )
     if request.product and request.concentration:
         raise InputError(
-            "give --product or --concentration, not both: the product fixes the strength"
+            "give a product or a concentration, not both: the product fixes the strength",
+            field="product",
+            alternatives=("concentration",),
         )
     product: Product | None = kb.get("products", request.product) if request.product else None
     choice = choose_regimen(
@@ -340,9 +344,10 @@ def _administrations(
             finding(
                 "PLAN_NO_VOLUME",
                 Level.INFO,
-                "No --product or --concentration: volumes, containers and cost are not calculated.",
+                "No product or concentration: volumes, containers and cost are not calculated.",
                 (),
                 {},
+                suggestion=suggest("name a product (or a concentration)", set="product"),
             )
         )
     out = []
@@ -455,7 +460,9 @@ def _other_substance(
             f"{best.substance} product ({', '.join(products[:3]) or 'none in the knowledge base'}).",
             tuple(dict.fromkeys([*(s for f in against for s in f.basis.sources), *best.sources])),
             {"substance": substances, "indication": choice.indication.id, "regimen": best.id},
-            suggestion=best.id,
+            suggestion=suggest(
+                f"follow {best.title} with a {best.substance} product", set="regimen", to=best.id
+            ),
         )
     ]
 

@@ -6,7 +6,7 @@ in the same transaction. Giving and missing doses are in administering.py, the s
 response in follow_up.py.
 
 Finding codes raised here (level):
-  RECORD_PLAN_STOPPED (stop)    the plan has a stop finding: not prescribed without --override
+  RECORD_PLAN_STOPPED (stop)    the plan has a stop finding: not prescribed without an override reason
   RECORD_REPLACES (info)        the new prescription replaces the active one (kept, not changed)
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from b12.domain.audit import ChainCheck, verify_chain
 from b12.domain.course import CourseDose, carry_over, next_owed, planned_doses, reflow
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.json_data import to_json
 from b12.domain.patient import Patient
 from b12.domain.reactions import open_reactions, reaction_stop
@@ -111,13 +111,14 @@ def add_patient(
     if not code or len(code) > 64 or any(ch.isspace() for ch in code):
         raise InputError(
             f"patient identifier {code!r}: write a pseudonymous code of 1-64 characters "
-            "without spaces, e.g. P-0042 (never a name)"
+            "without spaces, e.g. P-0042 (never a name)",
+            field="patient",
         )
     existing = current(uow.patients.with_code(code))
     if existing and not correct:
         raise InputError(
-            f"patient {code!r} already exists; to change the profile write "
-            f"`b12 patient add {code} --correct ...`"
+            f"patient {code!r} already exists; to change the profile, correct it",
+            field="correct",
         )
     if correct and not existing:
         raise UnknownPatientError(code)
@@ -196,8 +197,9 @@ def prescribe(
     if override is not None:
         override = meaningful_reason(
             override,
-            "--override",
-            "--override 'benefit outweighs the risk, discussed with patient'",
+            "override_reason",
+            "the override",
+            "benefit outweighs the risk, discussed with patient",
         )
     record = find_patient(uow, code)
     request = replace(request, patient=patient_on(record, request.start))
@@ -238,7 +240,9 @@ def stop_prescription(
     old = active_prescription(uow, record.id)
     if old is None:
         raise InputError(f"patient {code!r} has no active prescription to stop")
-    reason = meaningful_reason(reason, "--reason", "--stop --reason 'remission, switched to oral'")
+    reason = meaningful_reason(
+        reason, "reason", "stopping the prescription", "remission, switched to oral"
+    )
     rx = replace(
         old, id=new_id(), status="stopped", prescribed_at=now, prescribed_by=who,
         replaces_id=old.id, reason=reason.strip(),
@@ -254,8 +258,9 @@ def _plan_stopped(count: int) -> Finding:
         "RECORD_PLAN_STOPPED",
         Level.STOP,
         f"The plan raised {count} stop finding(s): it was not prescribed. Resolve them, or "
-        "prescribe with --override REASON (the reason is kept with the prescription).",
+        "prescribe with an override reason (kept with the prescription).",
         (),
+        suggestion=suggest("prescribe with an override reason", set="override_reason"),
     )
 
 
@@ -394,9 +399,11 @@ def add_event(
 ) -> AdverseEvent:
     record = find_patient(uow, code)
     if severity not in SEVERITIES:
-        raise InputError(f"severity {severity!r}: write one of {', '.join(SEVERITIES)}")
+        raise InputError(
+            f"severity {severity!r}: write one of {', '.join(SEVERITIES)}", field="severity"
+        )
     if not description.strip():
-        raise InputError("describe the event: --description TEXT")
+        raise InputError("describe the event in words", field="description")
     if administration_id is None:  # link the injection given that day, if there was one
         same_day = [
             a

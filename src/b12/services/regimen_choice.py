@@ -24,7 +24,7 @@ from typing import Any
 
 from b12.domain.findings import Finding, Level, finding
 from b12.domain.patient import Patient
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.knowledge.entries import Conflict, Indication, Product, Regimen
 from b12.services.patient_groups import (
@@ -75,8 +75,12 @@ def choose_regimen(
 ) -> Choice:
     population, substance = population_of(patient), substance_of(product)
     if regimen is not None:
-        chosen: Regimen = kb.lookup("regimens", regimen, "regimen")
-        asked: Indication = kb.lookup("indications", indication or chosen.indication, "indication")
+        with about("regimen"):
+            chosen: Regimen = kb.lookup("regimens", regimen, "regimen")
+        with about("indication"):
+            asked: Indication = kb.lookup(
+                "indications", indication or chosen.indication, "indication"
+            )
         neuro = neuro or asked.category == "neurological"
         own = kb.regimens_for(asked.id)
         found = _fit(kb, chosen, neuro, population, substance)
@@ -84,16 +88,19 @@ def choose_regimen(
             chosen,
             asked,
             "asked",
-            f"asked for with --regimen {chosen.id}",
+            f"the regimen asked for, {chosen.id}",
             own,
             (*found, *_weak(kb, chosen)),
             touching(kb, asked.id, (chosen, *own)),
         )
     if not indication:
         raise InputError(
-            "give --indication ID or --regimen ID (see `b12 indications`, `b12 regimens`)"
+            "name an indication or a regimen (see `b12 indications`, `b12 regimens`)",
+            field="indication",
+            alternatives=("regimen",),
         )
-    asked = kb.lookup("indications", indication, "indication")
+    with about("indication"):
+        asked = kb.lookup("indications", indication, "indication")
     neuro = neuro or asked.category == "neurological"
     own = kb.regimens_for(asked.id)
     candidates, how, note = list(own), "default", ""
@@ -116,7 +123,8 @@ def choose_regimen(
     candidates += borrowed
     if not candidates:
         raise InputError(
-            f"no regimen in the knowledge base for {asked.id}; give --regimen ID (see `b12 regimens`)"
+            f"no regimen in the knowledge base for {asked.id}; name a regimen (see `b12 regimens`)",
+            field="regimen",
         )
     followed = _followed(kb, tuple(candidates))
     ranked = sorted(

@@ -52,12 +52,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.patient import Patient
 from b12.domain.reasons import meaningful_reason
 from b12.domain.routes import parse_route
 from b12.domain.screening import HARD_STOPS, NO_BYPASS, Named, Profile, ScreeningPolicy, screen
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.knowledge.names import normalise
 
@@ -70,6 +70,13 @@ LOOKUPS = {
     "medicine": ("medicines", "medicine-classes"),
     "allergy": ("allergens", "substances", "medicines", "medicine-classes"),
     "mix": ("substances", "medicines", "medicine-classes"),
+}
+#: The field of the patient or order each kind of name is written in.
+FIELD_OF_KIND = {
+    "condition": "conditions",
+    "medicine": "medications",
+    "allergy": "allergies",
+    "mix": "mix",
 }
 
 
@@ -123,8 +130,10 @@ def screen_patient(
     """
     policy = policy or ScreeningPolicy()
     reasons = _checked_bypass(bypass or {})
-    chosen: Product | None = kb.lookup("products", product, "product") if product else None
-    planned = parse_route(route) if route else (chosen.routes[0] if chosen else "IM")
+    with about("product"):
+        chosen: Product | None = kb.lookup("products", product, "product") if product else None
+    with about("route"):
+        planned = parse_route(route) if route else (chosen.routes[0] if chosen else "IM")
     unknown: list[Finding] = []
     unresolved: list[str] = []
     named: dict[str, tuple[Named, ...]] = {}
@@ -245,7 +254,9 @@ def _order(
         if substance is not None:
             raise InputError(
                 f"the product {product.id} fixes the substance: give the product or the "
-                "substance, not both"
+                "substance, not both",
+                field="product",
+                alternatives=("substance",),
             )
         return {
             "route": route,
@@ -257,11 +268,13 @@ def _order(
         }
     ingredients: frozenset[str] = frozenset()
     if substance is not None:
-        entry = kb.lookup("substances", substance, "substance")
+        with about("substance"):
+            entry = kb.lookup("substances", substance, "substance")
         if entry.role != "cobalamin":
             cobalamins = [i for i, e in kb.all("substances").items() if e.role == "cobalamin"]
             raise InputError(
-                f"{entry.name} is not a form of vitamin B12: write one of {', '.join(cobalamins)}"
+                f"{entry.name} is not a form of vitamin B12: write one of {', '.join(cobalamins)}",
+                field="substance",
             )
         ingredients = frozenset({entry.id})
     return {"route": route, "ingredients": ingredients, "form": form}
@@ -270,7 +283,8 @@ def _order(
 def _indication(kb: Knowledge, name: str | None) -> Named | None:
     if name is None:
         return None
-    entry = kb.lookup("indications", name, "indication")
+    with about("indication"):
+        entry = kb.lookup("indications", name, "indication")
     return Named(entry.name, entry.name, frozenset({entry.id}))
 
 
@@ -303,13 +317,18 @@ def _checked_bypass(bypass: Mapping[str, str]) -> dict[str, str]:
     for code, reason in bypass.items():
         code = code.strip().upper()
         if code in NO_BYPASS:
-            raise InputError(f"--bypass {code}: no reason lifts this stop; change the order")
+            raise InputError(
+                f"{code} cannot be bypassed: no reason lifts this stop; change the order",
+                field="bypass",
+            )
         if code not in HARD_STOPS:
             raise InputError(
-                f"--bypass {code}: only a hard stop can be bypassed ({', '.join(sorted(HARD_STOPS))})"
+                f"{code} cannot be bypassed: only a hard stop can be bypassed "
+                f"({', '.join(sorted(HARD_STOPS))})",
+                field="bypass",
             )
         out[code] = meaningful_reason(
-            reason, f"--bypass {code}", f"--bypass {code}='allergist cleared'"
+            reason, "bypass", f"the bypass of {code}", "allergist cleared"
         )
     return out
 
@@ -377,7 +396,14 @@ def _not_screened(kb: Knowledge, kind: str, name: str) -> Finding:
         f"by hand.{hint}",
         (),
         {kind: name},
-        suggestion=", ".join(close[:5]) or None,
+        suggestion=suggest(
+            f"write one of the close known names: {', '.join(close[:5])}",
+            field=FIELD_OF_KIND[kind],
+            replace=name,
+            with_one_of=tuple(close[:5]),
+        )
+        if close
+        else None,
     )
 
 

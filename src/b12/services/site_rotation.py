@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from b12.domain.patient import ADULT_MONTHS, Patient
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.services.dose_checks import site_limit
 
@@ -19,8 +19,11 @@ def read_site(kb: Knowledge, text: str) -> str:
     side = words[0] if words and words[0] in SIDES else None
     name = words[1] if side and len(words) > 1 else text.strip()
     if side and len(words) == 1:
-        raise InputError(f"site {text!r}: write the side and the site, e.g. 'left deltoid'")
-    site = kb.lookup("sites", name, "injection site")
+        raise InputError(
+            f"site {text!r}: write the side and the site, e.g. 'left deltoid'", field="site"
+        )
+    with about("site"):
+        site = kb.lookup("sites", name, "injection site")
     return f"{side} {site.id}" if side else str(site.id)
 
 

@@ -87,7 +87,7 @@ def supply_for(period: str, given: Sequence[Dispensed], product: Product | None)
     box = product.container if product is not None else None
     if product is None:
         notes.append(
-            "No product given: containers, packs and cost are not counted (give --product)."
+            "No product given: containers, packs and cost are not counted (name a product)."
         )
     elif box is None or box.volume_ml is None:
         notes.append(

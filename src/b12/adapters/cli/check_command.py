@@ -7,7 +7,7 @@ import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.option_values import build_patient
-from b12.adapters.cli.output import emit_json, show_findings
+from b12.adapters.cli.output import EXIT_CODE, emit_json, show_findings
 from b12.adapters.cli.patient_options import (
     AgeMonths,
     AgeYears,
@@ -67,7 +67,7 @@ def check(
     kb: KbOption = None,
 ) -> int:
     """Screen a patient: contraindications, cautions, interactions, syringe partners, route."""
-    from b12.domain.findings import Level
+    from b12.domain.findings import Level, outcome
     from b12.domain.screening import ScreeningPolicy
     from b12.services.screening import screen_patient
 
@@ -109,4 +109,4 @@ def check(
         if result.interrupts:
             out.print(f"[bold]INTERRUPT[/bold] {', '.join(f.code for f in result.interrupts)}")
         out.print(f"[dim]knowledge {result.fingerprint}[/dim]")
-    return 3 if result.interrupts else 0
+    return EXIT_CODE[outcome(result.findings, interrupt_on=level, bypassed=result.bypassed)]

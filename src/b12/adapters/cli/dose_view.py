@@ -12,8 +12,9 @@ from typing import Any
 
 from b12.adapters.cli import read
 from b12.adapters.cli.option_values import build_patient, date_option
-from b12.adapters.cli.output import PlainConsole, emit_json, show_findings
+from b12.adapters.cli.output import EXIT_CODE, PlainConsole, emit_json, show_findings
 from b12.domain.display import format_mass, format_volume
+from b12.domain.findings import outcome
 from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseResult, calculate_dose
 from b12.services.technique import NeedleAdvice, needle_for
@@ -60,7 +61,7 @@ def respond(result: DoseResult, as_json: bool, needle: NeedleAdvice | None = Non
         emit_json({**result.to_dict(), "technique": None if needle is None else needle.to_dict()})
     else:
         show(result, needle)
-    return 3 if result.stops else 0
+    return EXIT_CODE[outcome(result.findings)]
 
 
 def show_needle(out: Any, needle: NeedleAdvice | None) -> None:

@@ -78,7 +78,7 @@ def run(argv: list[str]) -> int | None:
         return None
     from b12.adapters.cli.output import guarded
 
-    return guarded(_dose, options)
+    return guarded(_dose, options, offered={"DOSE", *(flag for flag, _ in OPTIONS)})
 
 
 def _dose(options: dict[str, Any]) -> int:

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
-from b12.adapters.cli.output import console, emit_json, show_findings, table
+from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
 from b12.adapters.cli.record_support import DbOption, WhoOption, on, when, who
+from b12.domain.findings import outcome
 from b12.domain.json_data import to_json
 
 lab_app = typer.Typer(no_args_is_help=True, help="Laboratory results of the record.")
@@ -98,7 +99,7 @@ def status(
         from b12.adapters.plot import plot_trends
 
         written = plot_trends(plot, code, found.labs, found.injection_dates)
-    stopped = 3 if any(f.level.value == "stop" for f in found.findings) else 0
+    stopped = EXIT_CODE[outcome(found.findings)]
     if as_json:
         emit_json({**found.to_dict(), "plot": written})
         return stopped
@@ -161,7 +162,7 @@ def due(
     day = when(at, b12, "--date").date()
     with b12.unit_of_work() as uow:
         listed = due_on(uow, day)
-    stopped = 3 if any(d.stops for d in listed) else 0
+    stopped = EXIT_CODE[outcome(f for d in listed for f in d.stops)]
     if as_json:
         emit_json({"date": day.isoformat(), "due": [d.to_dict() for d in listed]})
         return stopped

@@ -7,7 +7,7 @@ import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.option_values import build_patient
-from b12.adapters.cli.output import console, emit_json, show_findings, table
+from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
 from b12.adapters.cli.patient_options import (
     AgeMonths,
     AgeYears,
@@ -15,6 +15,7 @@ from b12.adapters.cli.patient_options import (
     Pregnant,
     Sex,
 )
+from b12.domain.findings import outcome
 
 TableOption = Annotated[
     str | None,
@@ -65,7 +66,7 @@ def labs(
         emit_json(report.to_dict())
     else:
         _show_labs(report.to_dict(), report.findings)
-    return 3 if any(f.level.value == "stop" for f in report.findings) else 0
+    return EXIT_CODE[outcome(report.findings)]
 
 
 @command("requirement")

@@ -9,12 +9,17 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from b12.errors import B12Error, InputError
+from b12.adapters.cli.fields import options_for
+from b12.domain.findings import Outcome
+from b12.errors import B12Error, InputError, status_of
 from b12.knowledge.behaviour import Entry
+
+#: The exit code of a command that ran: 3 when a finding stops the order as it is.
+EXIT_CODE: Mapping[Outcome, int] = {Outcome.DONE: 0, Outcome.STOPPED: 3}
 
 
 def jsonable(value: Any) -> Any:
@@ -66,15 +71,53 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
-def guarded(func: Callable[..., int | None], *args: Any, **kwargs: Any) -> int:
-    """Run a command body: its exit code, or a clear message and 2 (input not understood) or 1
-    (any other b12 error)."""
+def guarded(
+    func: Callable[..., int | None],
+    *args: Any,
+    offered: Collection[str] | None = None,
+    **kwargs: Any,
+) -> int:
+    """Run a command body: its exit code, or the error's message and exit code (``ERROR_STATUS``:
+    2 input not understood, 1 any other b12 error). ``offered``: the command's options (default:
+    those ``func`` declares, when it is a Typer command)."""
     try:
         return int(func(*args, **kwargs) or 0)
-    except InputError as exc:
-        return fail(str(exc), 2)
     except B12Error as exc:
-        return fail(str(exc), 1)
+        return report(exc, offered if offered is not None else declared_options(func))
+
+
+def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
+    """Print ``exc`` on stderr, an input error led by the options that set its fields (those of
+    ``offered`` only, when known); its exit code."""
+    message = str(exc)
+    if isinstance(exc, InputError):
+        named = options_for(exc.fields, offered)
+        if named:
+            message = f"{' or '.join(named)}: {message}"
+    return fail(message, status_of(exc).exit_code)
+
+
+def declared_options(func: Callable[..., Any]) -> set[str] | None:
+    """The options and arguments a Typer command function declares (``Annotated[...,
+    typer.Option(...)]``; an argument by its name in capitals, as Typer shows it); None when it
+    declares none (not a command: what it takes is unknown)."""
+    import inspect
+    from typing import get_args
+
+    out: set[str] = set()
+    for name, param in inspect.signature(func).parameters.items():
+        for info in get_args(param.annotation)[1:]:
+            if type(info).__name__ == "ArgumentInfo":
+                out.add(name.upper())
+            if type(info).__name__ != "OptionInfo":
+                continue
+            # In ``Annotated``, typer.Option("--json") keeps its first declaration as the default.
+            first = [info.default] if isinstance(info.default, str) else []
+            declared = [d for decl in (*first, *(info.param_decls or ())) for d in decl.split("/")]
+            out.update(d.strip() for d in declared if d.strip().startswith("-"))
+            if not declared:
+                out.add("--" + name.replace("_", "-"))
+    return out or None
 
 
 #: The Rich marks b12 prints, as terminal (SGR) codes for ``PlainConsole``.

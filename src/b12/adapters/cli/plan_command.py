@@ -7,7 +7,7 @@ import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.option_values import build_patient, date_option
-from b12.adapters.cli.output import console, emit_json, show_findings, table
+from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
 from b12.adapters.cli.patient_options import (
     AgeMonths,
     AgeYears,
@@ -19,6 +19,7 @@ from b12.adapters.cli.patient_options import (
     Sex,
     WeightKg,
 )
+from b12.domain.findings import outcome
 from b12.errors import InputError
 
 
@@ -93,7 +94,7 @@ def plan(
         emit_json(data)
     else:
         _show(result, written)
-    return 3 if result.stops else 0
+    return EXIT_CODE[outcome(result.findings)]
 
 
 def _show(result: "object", written: "object") -> None:

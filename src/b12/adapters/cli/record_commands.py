@@ -1,13 +1,14 @@
 """Record commands: `b12 patient add|list|show`, `b12 prescribe`, `b12 give`, `b12 missed`."""
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
+from collections.abc import Iterable
 from typing import Annotated
 
 import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
 from b12.adapters.cli.option_values import build_patient, date_option
-from b12.adapters.cli.output import console, emit_json, show_findings, table
+from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
 from b12.adapters.cli.patient_options import (
     AgeMonths,
     AgeYears,
@@ -21,7 +22,7 @@ from b12.adapters.cli.patient_options import (
 )
 from b12.adapters.cli.record_support import DbOption, WhoOption, on, when, who
 from b12.domain.display import format_mass, format_volume
-from b12.domain.findings import Level
+from b12.domain.findings import Finding, outcome
 from b12.domain.json_data import to_json
 from b12.errors import InputError
 
@@ -32,8 +33,8 @@ app.add_typer(patient_app, name="patient")
 Code = Annotated[str, typer.Argument(help="The patient's pseudonymous identifier, e.g. P-0042.")]
 
 
-def _stop_code(findings: object) -> int:
-    return 3 if any(f.level is Level.STOP for f in findings) else 0  # type: ignore[attr-defined]
+def _stop_code(findings: Iterable[Finding]) -> int:
+    return EXIT_CODE[outcome(findings)]
 
 
 @on(patient_app, "add")

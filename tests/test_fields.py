@@ -1,0 +1,287 @@
+"""Errors and findings name the field of the command, never a command-line option; the command
+line shows the field as its option; one table gives every error its exit code and HTTP status."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import b12
+import b12.errors as errors
+from b12.adapters.cli.app import app, register
+from b12.adapters.cli.fields import ARGUMENTS, OPTION_OF_FIELD, options_for
+from b12.domain.findings import Finding, Level, Outcome, finding, outcome, suggest
+from b12.domain.patient import Patient
+from b12.domain.reasons import ReasonError
+from b12.errors import ERROR_STATUS, B12Error, InputError, status_of
+from b12.knowledge import load_knowledge
+from b12.services.administering import GiveRequest, give, record_missed
+from b12.services.corrections import correct
+from b12.services.dosing import DoseRequest, calculate_dose
+from b12.services.intake import estimate_intake, requirement
+from b12.services.labs import interpret_labs
+from b12.services.planning import PlanRequest, plan_therapy
+from b12.services.record import prescribe
+from b12.services.screening import screen_patient
+
+PACKAGE = Path(b12.__file__).parent
+FLAG = re.compile(r"(?<![\w-])--[a-z]")
+KB = load_knowledge()
+ADULT = Patient(age_months=Decimal(480))
+STRENGTH = "1000mcg/mL"
+NOW = datetime(2026, 1, 9, 9)
+
+
+def _literals(path: Path) -> list[tuple[int, str]]:
+    """Every string constant of a module (docstrings and f-string parts too; comments are not)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((*(PACKAGE / "services").rglob("*.py"), *(PACKAGE / "domain").rglob("*.py"))),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_no_service_or_domain_string_names_a_command_line_option(path: Path) -> None:
+    named = [(line, text) for line, text in _literals(path) if FLAG.search(text)]
+    assert named == []
+
+
+def test_the_literal_reader_sees_strings_and_not_comments(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text('# --comment\nx = f"give --dose {1}"\n', encoding="utf-8")
+    assert [t for _, t in _literals(module) if FLAG.search(t)] == ["give --dose "]
+
+
+# --- one table: every error class -> exit code and HTTP status ---------------------------------
+
+
+def _subclasses(cls: type[B12Error]) -> set[type[B12Error]]:
+    out = {cls}
+    for sub in cls.__subclasses__():
+        out |= _subclasses(sub)
+    return out
+
+
+def test_every_error_class_of_the_error_module_has_a_row() -> None:
+    own = {c for c in _subclasses(B12Error) if c.__module__ == errors.__name__}
+    assert len(own) >= 27
+    assert own == set(ERROR_STATUS)
+
+
+@pytest.mark.parametrize("cls", sorted(_subclasses(B12Error), key=lambda c: c.__qualname__))
+def test_input_errors_exit_2_and_others_1(cls: type[B12Error]) -> None:
+    status = status_of(cls)
+    if issubclass(cls, InputError):
+        assert status.exit_code == 2 and 400 <= status.http_status < 500
+    else:
+        assert (status.exit_code, status.http_status) == (1, 500)
+
+
+def test_a_subclass_outside_the_table_takes_its_nearest_ancestors_row() -> None:
+    assert ReasonError not in ERROR_STATUS
+    assert status_of(ReasonError) == ERROR_STATUS[InputError]
+    assert status_of(errors.UnknownNameError("product", "x", ())).http_status == 404
+
+
+# --- every input error names its field ---------------------------------------------------------
+
+
+def _dose(**fields: Any) -> Callable[[], object]:
+    return lambda: calculate_dose(KB, DoseRequest(patient=ADULT, **fields))
+
+
+def _plan(**fields: Any) -> Callable[[], object]:
+    return lambda: plan_therapy(KB, PlanRequest(start=date(2026, 1, 5), patient=ADULT, **fields))
+
+
+def _give(**fields: Any) -> Callable[[], object]:
+    request = GiveRequest("P-1", fields.pop("at", NOW), **fields)
+    return lambda: give(None, KB, request, "nurse", NOW)  # type: ignore[arg-type]
+
+
+#: Each known error site, by the field it must name (and the fields that would settle it too).
+SITES: dict[str, tuple[Callable[[], object], tuple[str, ...]]] = {
+    "dose text": (_dose(dose="500", concentration=STRENGTH), ("dose",)),
+    "dose in IU": (_dose(dose="500 IU", concentration=STRENGTH), ("dose", "assume_iu_is_mcg")),
+    "concentration": (_dose(dose="500mcg", concentration="1000"), ("concentration",)),
+    "route": (_dose(dose="500mcg", concentration=STRENGTH, route="nasal spray"), ("route",)),
+    "unknown product": (_dose(dose="500mcg", product="no-such-vial"), ("product",)),
+    "product and concentration": (
+        _dose(
+            dose="500mcg", product="cyanocobalamin-us-1000mcg-ml-1ml-vial", concentration=STRENGTH
+        ),
+        ("product", "concentration"),
+    ),
+    "neither product nor concentration": (_dose(dose="500mcg"), ("product", "concentration")),
+    "site": (_dose(dose="500mcg", concentration=STRENGTH, site="elbow"), ("site",)),
+    "indication": (
+        _dose(dose="500mcg", concentration=STRENGTH, indication="no such illness"),
+        ("indication",),
+    ),
+    "months": (_plan(indication="pernicious-anaemia", months=0), ("months",)),
+    "regimen": (_plan(regimen="no-such-regimen"), ("regimen",)),
+    "no indication or regimen": (_plan(product=None), ("indication", "regimen")),
+    "baseline B12": (_plan(indication="pernicious-anaemia", b12="low"), ("baseline_b12",)),
+    "override reason on give": (_give(override="."), ("override_reason",)),
+    "override reason on prescribe": (
+        lambda: prescribe(None, KB, "P-1", None, "dr", NOW, override="ok"),  # type: ignore[arg-type]
+        ("override_reason",),
+    ),
+    "missed-dose reason": (
+        lambda: record_missed(None, "P-1", "-", date(2026, 1, 6), "nurse", NOW),  # type: ignore[arg-type]
+        ("reason",),
+    ),
+    "correction kind": (
+        lambda: correct(None, "P-1", "prescription", "x", {}, "typo", "a", NOW),  # type: ignore[arg-type]
+        ("kind",),
+    ),
+    "correction reason": (
+        lambda: correct(None, "P-1", "lab", "x", {}, "?", "a", NOW),  # type: ignore[arg-type]
+        ("reason",),
+    ),
+    "time given in the future": (_give(at=datetime(2099, 1, 5, 9)), ("at",)),
+    "bypass of a stop that is not hard": (
+        lambda: screen_patient(KB, ADULT, bypass={"LEBERS_DISEASE": "reason given"}),
+        ("bypass",),
+    ),
+    "bypass reason": (
+        lambda: screen_patient(KB, ADULT, bypass={"COBALAMIN_HYPERSENSITIVITY": ""}),
+        ("bypass",),
+    ),
+    "substance not a cobalamin": (
+        lambda: screen_patient(KB, ADULT, substance="folic-acid"),
+        ("substance",),
+    ),
+    "lab reading": (lambda: interpret_labs(KB, ["hb=abc"], ADULT), ("readings",)),
+    "unknown laboratory test": (lambda: interpret_labs(KB, ["zzz=1"], ADULT), ("readings",)),
+    "no lab reading": (lambda: interpret_labs(KB, [], ADULT), ("readings",)),
+    "lab range": (lambda: interpret_labs(KB, ["hb=12g/dL"], ADULT, ["hb"]), ("ranges",)),
+    "lab range bounds": (
+        lambda: interpret_labs(KB, ["hb=12g/dL"], ADULT, ["hb=12"]),
+        ("ranges",),
+    ),
+    "age": (lambda: Patient(age_months=Decimal(2000)), ("age",)),
+    "age twice": (lambda: Patient.of_age(Decimal(1), Decimal(12)), ("age", "age_months")),
+    "weight": (lambda: Patient(weight_kg=Decimal(900)), ("weight_kg",)),
+    "requirement without age": (lambda: requirement(KB, Patient()), ("age",)),
+    "requirement table": (lambda: requirement(KB, ADULT, "who"), ("table",)),
+    "food": (lambda: estimate_intake(KB, ["liver=lots"], ADULT), ("foods",)),
+}
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_an_input_error_names_its_field(site: str) -> None:
+    run, fields = SITES[site]
+    with pytest.raises(InputError) as refused:
+        run()
+    assert refused.value.fields == fields, str(refused.value)
+    assert not FLAG.search(str(refused.value))
+    assert all(f in OPTION_OF_FIELD or f in ARGUMENTS for f in fields)
+
+
+# --- the command line shows the field as its option ---------------------------------------------
+
+
+#: (command line, what stderr must say exactly).
+CLI_ERRORS = [
+    (["dose", "500mcg", "--concentration", "1000"],
+     "b12: --concentration: concentration '1000': no unit; write the concentration with a unit: "
+     "1,000 mcg/mL, 1 mg/1 mL\n"),
+    (["dose", "500", "--concentration", STRENGTH],
+     "b12: DOSE: dose '500': no unit; write the dose with a unit: 500 mcg, 0.5 mg\n"),
+    (["dose", "500 IU", "--concentration", STRENGTH],
+     "b12: DOSE or --assume-iu-is-mcg: dose '500 IU': vitamin B12 has no international unit, so "
+     "'IU' is not converted; write the dose in mcg (500 mcg), or accept the assumption 1 IU = 1 "
+     "mcg\n"),
+    (["dose", "500mcg"],
+     "b12: --product or --concentration: name a product (see `b12 products`) or a concentration, "
+     "e.g. 1000mcg/mL\n"),
+    (["dose", "500mcg", "--concentration", STRENGTH, "--route", "nasal spray"],
+     "b12: --route: unknown route 'nasal spray': write one of IM, SC, deep-SC, IV, intrathecal, "
+     "oral, sublingual, nasal\n"),
+    (["plan", "--start", "2026-01-05", "--months", "0", "--indication", "pernicious-anaemia"],
+     "b12: --months: 0 months: write a whole number of months from 1 to 60\n"),
+    (["check", "--bypass", "LEBERS_DISEASE=reason given"],
+     "b12: --bypass: LEBERS_DISEASE cannot be bypassed: only a hard stop can be bypassed "
+     "(COBALAMIN_HYPERSENSITIVITY, PRODUCT_CONTRAINDICATED, ROUTE_INTRATHECAL, "
+     "ROUTE_INTRATHECAL_PRESERVED)\n"),
+    (["labs", "hb=12g/dL", "--range", "hb"],
+     "b12: --range: 'hb': not NAME=LOW-HIGH; write e.g. rbc=4.2-5.4\n"),
+    (["labs", "hb=abc"],
+     "b12: READINGS: 'hb=abc': 'abc' does not start with a number; write e.g. b12=150pg/mL\n"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"), CLI_ERRORS, ids=lambda a: " ".join(a) if isinstance(a, list) else ""
+)
+def test_the_command_line_names_the_option_to_fix(argv: list[str], said: str) -> None:
+    register(argv)
+    done = CliRunner().invoke(app, argv)
+    assert (done.exit_code, done.stdout, done.stderr) == (2, "", said)
+
+
+def test_an_option_the_command_lacks_is_never_named() -> None:
+    assert options_for(["dose", "product"], {"DOSE", "--concentration"}) == ["DOSE"]
+    assert options_for(["override_reason"], {"--reason"}) == []
+    assert options_for(["override_reason"], None) == ["--override"]
+
+
+# --- suggestions and outcomes -------------------------------------------------------------------
+
+
+def test_a_slip_suggests_the_dose_as_an_action_in_the_json() -> None:
+    register(["dose"])
+    done = CliRunner().invoke(app, ["dose", "500 mg", "--concentration", STRENGTH, "--json"])
+    assert done.exit_code == 3
+    slip = next(f for f in json.loads(done.stdout)["findings"] if f["code"] == "DOSE_UNIT_SLIP")
+    assert slip["suggestion"] == {
+        "says": "if 500 mcg was meant, order 500 mcg",
+        "action": {"set": "dose", "to": "500 mcg"},
+    }
+
+
+def test_a_suggestion_without_an_action_has_words_only() -> None:
+    plain = finding("X", Level.INFO, "m", (), suggestion=suggest("check it by hand"))
+    assert plain.to_dict()["suggestion"] == {"says": "check it by hand"}
+    listed = suggest("one of", with_one_of=("a", "b"))
+    assert listed.to_dict() == {"says": "one of", "action": {"with_one_of": ["a", "b"]}}
+
+
+def _f(level: Level, code: str = "C") -> Finding:
+    return finding(code, level, "m", ())
+
+
+@pytest.mark.parametrize(
+    ("levels", "interrupt_on", "bypassed", "expected"),
+    [
+        ((), Level.STOP, (), Outcome.DONE),
+        ((Level.INFO, Level.WARNING), Level.STOP, (), Outcome.DONE),
+        ((Level.INFO, Level.STOP), Level.STOP, (), Outcome.STOPPED),
+        ((Level.STOP,), Level.STOP, ("C",), Outcome.DONE),
+        ((Level.WARNING,), Level.WARNING, (), Outcome.STOPPED),
+        ((Level.INFO,), Level.WARNING, (), Outcome.DONE),
+        ((Level.INFO,), Level.INFO, (), Outcome.STOPPED),
+        ((Level.STOP,), Level.INFO, ("C",), Outcome.DONE),
+    ],
+)
+def test_outcome_of_findings(
+    levels: tuple[Level, ...], interrupt_on: Level, bypassed: tuple[str, ...], expected: Outcome
+) -> None:
+    found = [_f(level) for level in levels]
+    assert outcome(found, interrupt_on=interrupt_on, bypassed=bypassed) is expected
