@@ -18,7 +18,7 @@ from b12.domain.lab_values import Measurement
 from b12.domain.patient import Patient
 from b12.domain.quantity import Concentration
 from b12.domain.routes import parse_route
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, one_strength
 
@@ -28,32 +28,38 @@ if TYPE_CHECKING:  # the planner imports the knowledge schema (pydantic): not on
 
 def dose(text: str, *, assume_iu_is_mcg: bool = False) -> ParsedDose:
     """'0.5 mg', '1,000 µg', '5000 iu' (with the assumption) -> the dose, as written and read."""
-    return parse_dose(text, assume_iu_is_mcg=assume_iu_is_mcg)
+    with about("dose"):
+        return parse_dose(text, assume_iu_is_mcg=assume_iu_is_mcg)
 
 
 def concentration(text: str) -> Concentration:
     """'1000mcg/mL', '100 mg/2 mL' -> the exact concentration."""
-    return parse_concentration(text)
+    with about("concentration"):
+        return parse_concentration(text)
 
 
 def route(text: str) -> str:
     """'im', 'Intramuscular', 'deep sc' -> the route id."""
-    return parse_route(text)
+    with about("route"):
+        return parse_route(text)
 
 
 def product_id(kb: Knowledge, name: str) -> str:
     """A product's id, name or synonym -> its id; an unknown name lists close ones."""
-    return str(kb.lookup("products", name, "product").id)
+    with about("product"):
+        return str(kb.lookup("products", name, "product").id)
 
 
 def indication_id(kb: Knowledge, name: str) -> str:
     """An indication's id, name or synonym -> its id."""
-    return str(kb.lookup("indications", name, "indication").id)
+    with about("indication"):
+        return str(kb.lookup("indications", name, "indication").id)
 
 
 def regimen_id(kb: Knowledge, name: str) -> str:
     """A regimen's id -> its id (an unknown one lists close ones)."""
-    return str(kb.lookup("regimens", name, "regimen").id)
+    with about("regimen"):
+        return str(kb.lookup("regimens", name, "regimen").id)
 
 
 def dose_request(
@@ -74,11 +80,11 @@ def dose_request(
 ) -> DoseRequest:
     """An order as typed -> the dose request, read in the order the errors have always come:
     the dose, the product, one strength, the concentration, the route, the indication."""
-    parsed = parse_dose(dose_text, assume_iu_is_mcg=assume_iu_is_mcg)
+    parsed = dose(dose_text, assume_iu_is_mcg=assume_iu_is_mcg)
     product_ref = product_id(kb, product) if product else None
     one_strength(product_ref is not None, concentration is not None)
-    strength = parse_concentration(concentration) if concentration is not None else None
-    route_ref = parse_route(route) if route is not None else None
+    strength = read_concentration(concentration) if concentration is not None else None
+    route_ref = read_route(route) if route is not None else None
     indication_ref = indication_id(kb, indication) if indication else None
     return DoseRequest(
         parsed,
@@ -106,7 +112,8 @@ def b12_level(kb: Knowledge, text: str) -> Measurement:
     unit = units.get(match.group(2).lower()) if match else None
     if match is None or unit is None:
         raise InputError(
-            f"--b12 {text!r}: write a number and a unit ({', '.join(u.unit for u in analyte.units)}), e.g. 150pg/mL"
+            f"baseline B12 {text!r}: write a number and a unit ({', '.join(u.unit for u in analyte.units)}), e.g. 150pg/mL",
+            field="baseline_b12",
         )
     return Measurement(analyte.id, Decimal(match.group(1)), unit.unit)
 
@@ -136,9 +143,14 @@ def plan_request(
         indication=indication_id(kb, indication) if indication else None,
         regimen=regimen_ref,
         product=product_ref,
-        concentration=parse_concentration(concentration) if concentration is not None else None,
+        concentration=read_concentration(concentration) if concentration is not None else None,
         months=months,
         neuro=neuro,
         b12=b12_level(kb, b12) if b12 is not None else None,
         patient=patient or Patient(),
     )
+
+
+# the readers under the names the request builders' parameters would shadow
+read_concentration = concentration
+read_route = route
