@@ -178,8 +178,7 @@ def test_the_baseline_b12_reads_to_a_measurement(text: str, value: str, unit: st
             {"concentration": "1000mcg/mL"},
             IUNotAUnitError,
             "dose '5000 iu': vitamin B12 has no international unit, so 'iu' is not converted; "
-            "write the dose in mcg (500 mcg), or pass --assume-iu-is-mcg to accept the "
-            "assumption 1 IU = 1 mcg",
+            "write the dose in mcg (500 mcg), or accept the assumption 1 IU = 1 mcg",
         ),
         (
             "1 mg",
@@ -191,13 +190,13 @@ def test_the_baseline_b12_reads_to_a_measurement(text: str, value: str, unit: st
             "1 mg",
             {},
             InputError,
-            "give --product ID (see `b12 products`) or --concentration, e.g. 1000mcg/mL",
+            "name a product (see `b12 products`) or a concentration, e.g. 1000mcg/mL",
         ),
         (
             "1 mg",
             {"product": "milgamma", "concentration": "not read"},
             InputError,
-            "give --product or --concentration, not both: the product fixes the strength",
+            "give a product or a concentration, not both: the product fixes the strength",
         ),
         (
             "1 mg",
@@ -240,7 +239,7 @@ def test_an_unreadable_baseline_b12_says_what_to_write(text: str) -> None:
     with pytest.raises(InputError) as raised:
         read.b12_level(KB, text)
     assert str(raised.value) == (
-        f"--b12 {text!r}: write a number and a unit (pmol/L, pg/mL, ng/L), e.g. 150pg/mL"
+        f"baseline B12 {text!r}: write a number and a unit (pmol/L, pg/mL, ng/L), e.g. 150pg/mL"
     )
 
 

@@ -35,6 +35,6 @@ def test_missing_needs_an_active_prescription(app: App) -> None:
 
 @pytest.mark.parametrize("reason", ["", ".", "no"])
 def test_a_reason_that_says_nothing_is_refused(course: App, reason: str) -> None:
-    with pytest.raises(InputError, match="needs a reason"):
+    with pytest.raises(InputError, match="the reason for the missed dose must say why, in words"):
         steps.missed(course, date(2026, 1, 6), reason=reason)
     assert "missed" not in steps.audit_actions(course)
