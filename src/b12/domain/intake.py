@@ -52,15 +52,15 @@ def row_for(rows: Sequence[RequirementRow], patient: Patient) -> RequirementRow 
 
 @dataclass(frozen=True)
 class Portion:
-    """One food as written: its name and grams eaten in a day."""
+    """One food eaten in a day: the food's id and the exact grams."""
 
-    text: str
-    name: str
+    food: str
     grams: Decimal
+    text: str = ""  # as written ('liver=100g'), shown back; empty: none was written
 
 
-def parse_portion(text: str) -> Portion:
-    """'liver=100g' or 'liver=100' -> Portion('liver', 100); grams only."""
+def parse_portion(text: str) -> tuple[str, Decimal]:
+    """'liver=100g' or 'liver=100' -> ('liver', 100): the food as named, and grams only."""
     name, sep, rest = text.partition("=")
     name, rest = name.strip(), rest.strip()
     if not sep or not name or not rest:
@@ -70,11 +70,16 @@ def parse_portion(text: str) -> Portion:
         raise LabInputError(
             text, f"{unit!r} is not grams", f"write the amount in grams, e.g. {GRAMS_EXAMPLE}"
         )
-    if grams == 0 or grams > MAX_GRAMS:
+    check_grams(grams, text)
+    return name, canonical(grams)
+
+
+def check_grams(grams: Decimal, text: str) -> None:
+    """A day's portion is above 0 g and up to MAX_GRAMS."""
+    if grams <= 0 or grams > MAX_GRAMS:
         raise LabInputError(
             text, f"{grams} g is not a day's portion", "write grams above 0 and up to 5000"
         )
-    return Portion(text, name, canonical(grams))
 
 
 def content_mcg(grams: Decimal, mcg_per_100g: Decimal) -> Decimal:

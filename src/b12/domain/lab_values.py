@@ -74,10 +74,44 @@ class Measurement:
     unit: str
     unit_assumed: bool = False  # no unit was written; the analyte's only meaning was taken
     name: str = ""  # the test as it was named ('Hb'), shown back; empty: the analyte id
+    text: str = ""  # the reading as written ('Hb=11.2 g/dL'), kept; empty: none was written
 
     @property
     def shown_name(self) -> str:
         return self.name or self.analyte
+
+    @property
+    def shown(self) -> str:
+        """The reading as written, else as b12 writes it: 'hb=11.2g/dL'."""
+        return self.text or f"{self.shown_name}={self.value}{show_unit(self.unit)}"
+
+
+@dataclass(frozen=True)
+class ReferenceRange:
+    """A laboratory's own reference range for one analyte, both ends inclusive, in a unit the
+    knowledge declares for it (UCUM): what a door hands the services with the readings."""
+
+    analyte: str
+    low: Decimal
+    high: Decimal
+    unit: str
+    text: str = ""  # the range as written ('4.2-5.4'), shown back; empty: none was written
+
+    @property
+    def shown(self) -> str:
+        """'12-15 g/dL': as written, else from the values."""
+        unit = show_unit(self.unit)
+        return self.text or f"{self.low}-{self.high} {unit}".rstrip()
+
+
+def no_reading() -> LabInputError:
+    """An empty set of results: at least one is needed."""
+    return LabInputError(
+        "",
+        "no result given",
+        f"write at least one NAME=VALUE[UNIT], e.g. {EXAMPLE}",
+        field="readings",
+    )
 
 
 def _clean(text: str) -> str:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 from b12.domain.lab_values import (
     LabInputError,
     LabUnitError,
-    Reading,
+    Measurement,
+    ReferenceRange,
     read_value,
     show_unit,
     unit_key,
@@ -68,12 +69,21 @@ def is_panel(analyte: Analyte) -> bool:
     return not analyte.units
 
 
-def normalise(analyte: Analyte, reading: Reading) -> Normalised:
-    """The reading converted to the canonical unit; an unknown or missing unit is an input error."""
-    unit = find_unit(analyte, reading.unit, reading.text)
-    assumed = not reading.unit
+def normalise(analyte: Analyte, reading: Measurement) -> Normalised:
+    """The reading converted to the canonical unit; a unit the analyte does not declare (in
+    UCUM, as the knowledge writes it) is an input error."""
+    unit = declared_unit(analyte, reading.unit, reading.shown)
     value = canonical(reading.value * unit.to_canonical)
-    return Normalised(unit, canonical(reading.value), value, assumed)
+    return Normalised(unit, canonical(reading.value), value, reading.unit_assumed)
+
+
+def declared_unit(analyte: Analyte, ucum: str, shown: str) -> UnitFactor:
+    """The analyte's unit written exactly ``ucum`` ('pg/mL', '10*6/uL'); any other is refused:
+    a typed reading carries the unit as declared, an adapter reads the lab's notation."""
+    for unit in analyte.units:
+        if unit.unit == ucum:
+            return unit
+    raise LabUnitError(shown, analyte.id, ucum, tuple(u.unit for u in analyte.units))
 
 
 def find_unit(analyte: Analyte, written: str, text: str) -> UnitFactor:
@@ -201,8 +211,8 @@ def loinc_for(analyte: Analyte, unit: UnitFactor) -> LoincCode | None:
     return codes[0] if codes else (analyte.loinc[0] if analyte.loinc else None)
 
 
-def parse_range(analyte: Analyte, text: str, written: str) -> LabRange:
-    """'180-914pg/mL' -> the range in the canonical unit (the unit as for a reading)."""
+def parse_range(analyte: Analyte, text: str, written: str) -> ReferenceRange:
+    """'180-914pg/mL' -> the range in the unit written, as the knowledge declares it."""
     low_text, sep, rest = text.strip().partition("-")
     if not sep or not low_text.strip() or not rest.strip():
         raise LabInputError(
@@ -215,5 +225,16 @@ def parse_range(analyte: Analyte, text: str, written: str) -> LabRange:
         raise LabInputError(written, "two units in one range", "write the unit once, after HIGH")
     if high < low:
         raise LabInputError(written, "LOW is above HIGH", "write the range as LOW-HIGH")
+    return ReferenceRange(analyte.id, low, high, unit.unit, text.strip())
+
+
+def lab_range(analyte: Analyte, given: ReferenceRange) -> LabRange:
+    """A lab's range in the analyte's canonical unit (a unit it does not declare, or LOW above
+    HIGH, is an input error)."""
+    shown = f"{given.analyte}={given.shown}"
+    unit = declared_unit(analyte, given.unit, shown)
+    if given.high < given.low:
+        raise LabInputError(shown, "LOW is above HIGH", "write the range as LOW-HIGH")
     factor = unit.to_canonical
-    return LabRange(analyte.id, canonical(low * factor), canonical(high * factor), text.strip())
+    low, high = canonical(given.low * factor), canonical(given.high * factor)
+    return LabRange(analyte.id, low, high, given.shown)

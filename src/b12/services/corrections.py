@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from b12.domain.json_data import to_json
+from b12.domain.lab_values import Measurement
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import current
 from b12.errors import InputError
@@ -104,9 +105,9 @@ def correct(
 
 
 def lab_changes(
-    kb: Any, uow: UnitOfWork, code: str, reading: str, taken_on: date
+    kb: Any, uow: UnitOfWork, code: str, reading: Measurement, taken_on: date
 ) -> dict[str, Any]:
-    """The fields of a lab result from a corrected reading, read exactly as `lab add` reads it."""
+    """The fields of a lab result from a corrected reading, normalised as `add_labs` does."""
     from b12.domain.lab_values import show_unit
     from b12.domain.labs import loinc_for
     from b12.services.labs import interpret_labs
@@ -123,7 +124,7 @@ def lab_changes(
         "unit": show_unit(v.unit.unit),
         "normalised_value": v.canonical_value,
         "normalised_unit": show_unit(analyte.canonical_unit),
-        "text": reading,
+        "text": reading.shown,
     }
 
 

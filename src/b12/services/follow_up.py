@@ -17,6 +17,7 @@ Finding codes raised here (level):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -26,6 +27,7 @@ from b12.domain import lab_response as rules
 from b12.domain.course import CourseDose
 from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, Level, finding
+from b12.domain.lab_values import Measurement, ReferenceRange
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.records import (
     Administration,
@@ -102,7 +104,7 @@ def patient_status(
     code: str,
     on: date,
     kb: Knowledge | None = None,
-    ranges: tuple[str, ...] = (),
+    ranges: Sequence[ReferenceRange] = (),
 ) -> Status:
     """The record on ``on``; every stored result is judged (with the lab's ``ranges`` if given)."""
     if kb is None:
@@ -142,22 +144,22 @@ def _judge_every_result(
     record: PatientRecord,
     course: tuple[CourseDose, ...],
     labs: tuple[LabResult, ...],
-    ranges: tuple[str, ...],
+    ranges: Sequence[ReferenceRange],
 ) -> tuple[tuple[dict[str, Any], ...], list[Finding]]:
     """Each stored result judged as on the day it was taken, not only the latest of each test."""
-    from b12.services.labs import interpret_labs
+    from b12.services.labs import interpret_labs, lab_ranges
 
+    lab_ranges(kb, ranges)  # every range is checked, whether or not a result uses it
     given = [c.given.given_at.date() for c in course if c.given is not None]
     first = min(given) if given else None
     results: list[dict[str, Any]] = []
     findings: list[Finding] = []
     for lab in sorted(labs, key=lambda x: (x.taken_on, x.recorded_at)):
         day = None if first is None or lab.taken_on < first else (lab.taken_on - first).days
-        wanted = tuple(r for r in ranges if _range_for(kb, r) == lab.analyte)
+        wanted = tuple(r for r in ranges if r.analyte == lab.analyte)
         # From the stored fields, not the text typed, so a correction's value is what is judged.
-        reading = f"{lab.analyte}={lab.value}{lab.unit}"
         report = interpret_labs(
-            kb, [reading], patient_on(record, lab.taken_on), wanted, treatment_day=day
+            kb, [_stored(kb, lab)], patient_on(record, lab.taken_on), wanted, treatment_day=day
         )
         (judged,) = report.results
         results.append(
@@ -184,10 +186,12 @@ def _judge_every_result(
     return tuple(results), findings
 
 
-def _range_for(kb: Knowledge, text: str) -> str:
-    from b12.services.labs import read_ranges
+def _stored(kb: Knowledge, lab: LabResult) -> Measurement:
+    """A stored result as a reading: its unit, kept as b12 shows it ('mcg/L'), in UCUM."""
+    from b12.domain.labs import find_unit
 
-    return next(iter(read_ranges(kb, [text])))
+    unit = find_unit(kb.get("analytes", lab.analyte), lab.unit, lab.text)
+    return Measurement(lab.analyte, lab.value, unit.unit, text=lab.text)
 
 
 def _timeline(

@@ -18,7 +18,7 @@ from typing import Any
 
 from b12.domain.display import format_mass, format_number
 from b12.domain.findings import Finding, Level, finding
-from b12.domain.intake import content_mcg, parse_portion, row_for
+from b12.domain.intake import Portion, check_grams, content_mcg, row_for
 from b12.domain.patient import Patient
 from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
@@ -133,7 +133,8 @@ def default_table(kb: Knowledge) -> str:
 
 
 def requirement(kb: Knowledge, patient: Patient, table: str | None = None) -> Requirement:
-    """The daily requirement from ``table`` (default: IOM), with every other table's value."""
+    """The daily requirement from the table of id ``table`` (default: IOM), with every other
+    table's value."""
     tables: dict[str, RequirementTable] = dict(kb.all("requirements"))
     chosen_id = default_table(kb) if table is None else _table(kb, table)
     if patient.age_months is None and not (patient.pregnant or patient.breastfeeding):
@@ -201,24 +202,25 @@ def _table_notes(
     return tuple(notes)
 
 
-def _table(kb: Knowledge, name: str) -> str:
+def _table(kb: Knowledge, table: str) -> str:
     with about("table"):
-        return str(kb.lookup("requirements", name, "requirement table").id)
+        return str(kb.get("requirements", table).id)
 
 
 def estimate_intake(
-    kb: Knowledge, items: Sequence[str], patient: Patient, table: str | None = None
+    kb: Knowledge, items: Sequence[Portion], patient: Patient, table: str | None = None
 ) -> IntakeEstimate:
-    """A day's intake from ``FOOD=GRAMS`` items against the requirement, summed exactly."""
+    """A day's intake from portions (food id, grams) against the requirement, summed exactly."""
     if not items:
         raise InputError("no food given; write FOOD=GRAMS, e.g. liver=100g", field="foods")
     need = requirement(kb, patient, table)
     eaten: list[IntakeItem] = []
     notes: list[Finding] = []
-    for text in items:
+    for portion in items:
+        text = portion.text or f"{portion.food}={portion.grams}g"
         with about("foods"):
-            portion = parse_portion(text)
-            food: Food = kb.lookup("foods", portion.name, "food")
+            food: Food = kb.get("foods", portion.food)
+            check_grams(portion.grams, text)
         mcg = None if food.mcg_per_100g is None else content_mcg(portion.grams, food.mcg_per_100g)
         eaten.append(IntakeItem(text, food, portion.grams, mcg))
         if mcg is None:

@@ -25,7 +25,13 @@ from typing import Any
 
 from b12.domain.display import format_number
 from b12.domain.findings import Finding, Level, finding, suggest
-from b12.domain.lab_values import LabInputError, parse_reading, show_unit
+from b12.domain.lab_values import (
+    LabInputError,
+    Measurement,
+    ReferenceRange,
+    no_reading,
+    show_unit,
+)
 from b12.domain.labs import (
     UNKNOWN,
     BandScale,
@@ -36,11 +42,11 @@ from b12.domain.labs import (
     band_scale,
     band_without_sex,
     is_panel,
+    lab_range,
     loinc_for,
     near_boundary,
     normal_range,
     normalise,
-    parse_range,
 )
 from b12.domain.patient import Patient
 from b12.errors import about
@@ -221,79 +227,64 @@ def _band_dict(band: Band, analyte: Analyte) -> dict[str, Any]:
     return out
 
 
-def analyte_named(kb: Knowledge, name: str) -> Analyte:
-    """The analyte for a name or synonym (b12, Hb, retic ...); unknown names list close ones."""
-    analyte: Analyte = kb.lookup("analytes", name, "laboratory test")
-    return analyte
-
-
-def read_ranges(kb: Knowledge, ranges: Iterable[str]) -> dict[str, LabRange]:
-    """Reference ranges written ``NAME=LOW-HIGH[UNIT]``, by analyte id (errors name ``ranges``)."""
-    with about("ranges"):
-        return _read_ranges(kb, ranges)
-
-
-def _read_ranges(kb: Knowledge, ranges: Iterable[str]) -> dict[str, LabRange]:
+def lab_ranges(kb: Knowledge, ranges: Iterable[ReferenceRange]) -> dict[str, LabRange]:
+    """The lab's own ranges in each analyte's canonical unit, by analyte id (errors name
+    ``ranges``): one range for each test, none for a panel."""
     out: dict[str, LabRange] = {}
-    for text in ranges:
-        name, sep, rest = text.partition("=")
-        if not sep or not name.strip():
-            raise LabInputError(text, "not NAME=LOW-HIGH", "write e.g. rbc=4.2-5.4", field="ranges")
-        analyte = analyte_named(kb, name.strip())
-        if is_panel(analyte):
-            raise LabInputError(
-                text,
-                f"{analyte.id} is a panel, not one value",
-                "give a range for one of its tests",
-                field="ranges",
-            )
-        if analyte.id in out:
-            raise LabInputError(
-                text,
-                f"a second range for {analyte.id}",
-                "give one range for each test",
-                field="ranges",
-            )
-        out[analyte.id] = parse_range(analyte, rest, text)
+    with about("ranges"):
+        for given in ranges:
+            analyte: Analyte = kb.get("analytes", given.analyte)
+            shown = f"{given.analyte}={given.shown}"
+            if is_panel(analyte):
+                raise LabInputError(
+                    shown,
+                    f"{analyte.id} is a panel, not one value",
+                    "give a range for one of its tests",
+                )
+            if analyte.id in out:
+                raise LabInputError(
+                    shown, f"a second range for {analyte.id}", "give one range for each test"
+                )
+            out[analyte.id] = lab_range(analyte, given)
     return out
 
 
 def interpret_labs(
     kb: Knowledge,
-    readings: Sequence[str],
+    readings: Sequence[Measurement],
     patient: Patient,
-    ranges: Sequence[str] = (),
+    ranges: Sequence[ReferenceRange] = (),
     *,
     treatment_day: int | None = None,
 ) -> LabReport:
-    """Each reading normalised, converted and banded, with the findings that explain it.
+    """Each reading (analyte id, exact value, UCUM unit as declared) converted and banded,
+    with the findings that explain it; ``ranges``: the lab's own.
 
     ``treatment_day`` is the day the sample was taken counted from the first injection of the
     course (day 0); a low potassium in the first days is said louder.
     """
     if not readings:
-        raise LabInputError(
-            "",
-            "no result given",
-            "write at least one NAME=VALUE[UNIT], e.g. b12=150pg/mL",
-            field="readings",
-        )
-    lab_ranges = read_ranges(kb, ranges)
+        raise no_reading()
+    judged_by = lab_ranges(kb, ranges)
     results: list[LabResult] = []
     findings: list[Finding] = []
-    for text in readings:
+    for reading in readings:
         with about("readings"):
-            reading = parse_reading(text)
-            analyte = analyte_named(kb, reading.name)
-        if is_panel(analyte):
-            raise LabInputError(
-                text,
-                f"{analyte.name} is a panel, not one value",
-                "write each test of the panel as NAME=VALUE[UNIT], e.g. hb=12g/dL",
-            )
-        value = normalise(analyte, reading)
+            analyte: Analyte = kb.get("analytes", reading.analyte)
+            if is_panel(analyte):
+                raise LabInputError(
+                    reading.shown,
+                    f"{analyte.name} is a panel, not one value",
+                    "write each test of the panel as NAME=VALUE[UNIT], e.g. hb=12g/dL",
+                )
+            value = normalise(analyte, reading)
         result, notes = _interpret(
-            analyte, reading.name, value, patient, lab_ranges.get(analyte.id), treatment_day
+            analyte,
+            reading.shown_name,
+            value,
+            patient,
+            judged_by.get(analyte.id),
+            treatment_day,
         )
         results.append(result)
         findings.extend(notes)

@@ -23,6 +23,7 @@ from b12.domain.audit import ChainCheck, verify_chain
 from b12.domain.course import CourseDose, carry_over, next_owed, planned_doses, reflow
 from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.json_data import to_json
+from b12.domain.lab_values import Measurement, ReferenceRange
 from b12.domain.patient import Patient
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.reasons import meaningful_reason
@@ -332,14 +333,14 @@ def add_labs(
     uow: UnitOfWork,
     kb: Knowledge,
     code: str,
-    readings: Sequence[str],
+    readings: Sequence[Measurement],
     taken_on: date,
     who: str,
     now: datetime,
-    ranges: Sequence[str] = (),
+    ranges: Sequence[ReferenceRange] = (),
 ) -> LabsAdded:
-    """Results read, normalised and interpreted by the labs service (with the lab's own
-    ranges where given, and the day of treatment), then kept."""
+    """Results normalised and interpreted by the labs service (with the lab's own ranges where
+    given, and the day of treatment), then kept with each reading as written."""
     from b12.domain.lab_values import show_unit
     from b12.domain.labs import loinc_for
     from b12.services.labs import interpret_labs
@@ -353,13 +354,13 @@ def add_labs(
         treatment_day=treatment_day(uow, record.id, taken_on),
     )
     kept = []
-    for text, result in zip(readings, report.results, strict=True):
+    for reading, result in zip(readings, report.results, strict=True):
         v, analyte = result.value, result.analyte
         loinc = loinc_for(analyte, v.unit)
         lab = LabResult(
             new_id(), record.id, taken_on, analyte.id, None if loinc is None else loinc.code,
             v.value, show_unit(v.unit.unit), v.canonical_value, show_unit(analyte.canonical_unit),
-            text, now, who,
+            reading.shown, now, who,
         )  # fmt: skip
         uow.labs.add(lab)
         audit(uow, who, "lab-add", lab, record.id)

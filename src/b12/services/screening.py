@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.patient import Patient
 from b12.domain.reasons import meaningful_reason
-from b12.domain.routes import parse_route
+from b12.domain.routes import route_id
 from b12.domain.screening import HARD_STOPS, NO_BYPASS, Named, Profile, ScreeningPolicy, screen
 from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
@@ -125,15 +125,16 @@ def screen_patient(
 
     The order is its product (ingredients and excipients from the label) or, without one, its
     ``substance`` (a regimen's cobalamin, or the one given with a bare strength) and ``form``
-    ("injection" for a strength in mcg/mL); its route; its syringe partners; and the
-    ``indication`` it treats, screened like a condition the patient has.
+    ("injection" for a strength in mcg/mL); its route id ('IM', 'deep-SC': an adapter reads
+    text); its syringe partners; and the ``indication`` it treats, screened like a condition
+    the patient has.
     """
     policy = policy or ScreeningPolicy()
     reasons = _checked_bypass(bypass or {})
     with about("product"):
         chosen: Product | None = kb.lookup("products", product, "product") if product else None
     with about("route"):
-        planned = parse_route(route) if route else (chosen.routes[0] if chosen else "IM")
+        planned = route_id(route) if route else (chosen.routes[0] if chosen else "IM")
     unknown: list[Finding] = []
     unresolved: list[str] = []
     named: dict[str, tuple[Named, ...]] = {}

@@ -67,6 +67,7 @@ def check(
     kb: KbOption = None,
 ) -> int:
     """Screen a patient: contraindications, cautions, interactions, syringe partners, route."""
+    from b12.adapters.cli import read
     from b12.domain.findings import Level, outcome
     from b12.domain.screening import ScreeningPolicy
     from b12.services.screening import screen_patient
@@ -90,7 +91,7 @@ def check(
         open_app(kb=kb).knowledge,
         patient,
         product=product,
-        route=route,
+        route=read.route(route) if route else None,
         mix=tuple(mix or ()),
         policy=ScreeningPolicy(level),
         bypass=bypass_option(bypass),

@@ -34,6 +34,7 @@ def correct_command(
     as_json: JsonOption = False,
 ) -> int:
     """Correct a record: a new record replaces it and points at it; nothing is changed or deleted."""
+    from b12.adapters.cli import read
     from b12.services.corrections import correct, lab_changes, parse_change
 
     b12 = open_app(db, kb)
@@ -45,7 +46,7 @@ def correct_command(
         if not sep or not field.strip():
             raise InputError(f"{change!r}: write FIELD=VALUE, e.g. dose_mcg=100")
         if kind == "lab" and field.strip() == "reading":
-            reading = value.strip()
+            reading = read.reading(b12.knowledge, value.strip())
         else:
             parsed[field.strip()] = parse_change(field.strip(), value.strip())
     with b12.unit_of_work() as uow:

@@ -32,6 +32,7 @@ def example(
     kb: KbOption = None,
 ) -> int:
     """A worked example: a patient, a prescription, doses given and missed, results, status, plot."""
+    from b12.adapters.cli import read
     from b12.bootstrap import upgrade
     from b12.domain.patient import Patient
     from b12.services.administering import GiveRequest, give, record_missed
@@ -58,7 +59,8 @@ def example(
     with record.unit_of_work() as uow:
         profile = Patient(age_months=Decimal(62 * 12), sex="female", weight_kg=Decimal(64))
         add_patient(uow, PATIENT, profile, "dr Ames", at(start - timedelta(days=3), 10))
-        baseline = ["b12=110pg/mL", "hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%", "mcv=112fL"]
+        written = ["b12=110pg/mL", "hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%", "mcv=112fL"]
+        baseline = [read.reading(knowledge, text) for text in written]
         labs = add_labs(
             uow, knowledge, PATIENT, baseline, start - timedelta(days=3), "lab", at(start, 8)
         )
@@ -93,7 +95,8 @@ def example(
         ]
         for day, readings in later:
             if day <= today:
-                added = add_labs(uow, knowledge, PATIENT, readings, day, "lab", at(day, 15))
+                typed = [read.reading(knowledge, text) for text in readings]
+                added = add_labs(uow, knowledge, PATIENT, typed, day, "lab", at(day, 15))
                 later_labs.append(added)
                 steps.append({"step": f"results of {day.isoformat()}", "result": added.to_dict()})
         status = patient_status(uow, PATIENT, today, knowledge)

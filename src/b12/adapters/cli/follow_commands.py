@@ -38,13 +38,15 @@ def lab_add(
     as_json: JsonOption = False,
 ) -> int:
     """Add results (normalised to each test's canonical unit, with their LOINC code), judged."""
+    from b12.adapters.cli import read
     from b12.services.record import add_labs
 
     b12 = open_app(db, kb)
     moment = when(at, b12)
+    readings, ranges = read.labs(b12.knowledge, results, lab_range or ())
     with b12.unit_of_work() as uow:
         done = add_labs(
-            uow, b12.knowledge, code, results, moment.date(), who(by, b12), moment, lab_range or ()
+            uow, b12.knowledge, code, readings, moment.date(), who(by, b12), moment, ranges
         )
     if as_json:
         emit_json(done.to_dict())
@@ -87,13 +89,13 @@ def status(
     as_json: JsonOption = False,
 ) -> int:
     """Timeline of planned, given and missed doses and results; due, overdue; every result judged."""
+    from b12.adapters.cli import read
     from b12.services.follow_up import patient_status
 
     b12 = open_app(db, kb)
+    ranges = read.lab_ranges(b12.knowledge, lab_range or ())
     with b12.unit_of_work() as uow:
-        found = patient_status(
-            uow, code, when(at, b12).date(), b12.knowledge, tuple(lab_range or ())
-        )
+        found = patient_status(uow, code, when(at, b12).date(), b12.knowledge, ranges)
     written = None
     if plot:
         from b12.adapters.plot import plot_trends

@@ -54,14 +54,15 @@ def labs(
     kb: KbOption = None,
 ) -> int:
     """Interpret results: each banded in the unit written (NICE NG239 for B12), the range used shown."""
+    from b12.adapters.cli import read
     from b12.services.labs import interpret_labs
 
     patient = build_patient(
         age_years, age_months, sex, pregnant=pregnant, breastfeeding=breastfeeding
     )
-    report = interpret_labs(
-        open_app(kb=kb).knowledge, readings, patient, lab_range or (), treatment_day=day
-    )
+    knowledge = open_app(kb=kb).knowledge
+    results, ranges = read.labs(knowledge, readings, lab_range or ())
+    report = interpret_labs(knowledge, results, patient, ranges, treatment_day=day)
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -80,10 +81,13 @@ def requirement_command(
     kb: KbOption = None,
 ) -> int:
     """The daily B12 requirement, with every table's value and where they disagree."""
+    from b12.adapters.cli import read
     from b12.services.intake import requirement
 
     patient = build_patient(age_years, age_months, pregnant=pregnant, breastfeeding=breastfeeding)
-    need = requirement(open_app(kb=kb).knowledge, patient, table_id)
+    knowledge = open_app(kb=kb).knowledge
+    chosen = read.requirement_table(knowledge, table_id) if table_id is not None else None
+    need = requirement(knowledge, patient, chosen)
     data = need.to_dict()
     if as_json:
         emit_json(data)
@@ -118,10 +122,13 @@ def intake(
     kb: KbOption = None,
 ) -> int:
     """A day's dietary B12 from foods, against the daily requirement."""
+    from b12.adapters.cli import read
     from b12.services.intake import estimate_intake
 
     patient = build_patient(age_years, age_months, pregnant=pregnant, breastfeeding=breastfeeding)
-    estimate = estimate_intake(open_app(kb=kb).knowledge, foods, patient, table_id)
+    knowledge = open_app(kb=kb).knowledge
+    chosen = read.requirement_table(knowledge, table_id) if table_id is not None else None
+    estimate = estimate_intake(knowledge, read.foods(knowledge, foods), patient, chosen)
     data = estimate.to_dict()
     if as_json:
         emit_json(data)

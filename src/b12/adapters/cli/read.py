@@ -9,12 +9,21 @@ FHIR ``Quantity`` becomes a ``Mass`` with ``Mass.of``, without text in between).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from b12.domain.dose_input import ParsedDose, parse_concentration, parse_dose
-from b12.domain.lab_values import Measurement
+from b12.domain.intake import Portion, parse_portion
+from b12.domain.lab_values import (
+    LabInputError,
+    Measurement,
+    ReferenceRange,
+    no_reading,
+    parse_reading,
+)
+from b12.domain.labs import find_unit, is_panel, parse_range
 from b12.domain.patient import Patient
 from b12.domain.quantity import Concentration
 from b12.domain.routes import parse_route
@@ -23,6 +32,7 @@ from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, one_strength
 
 if TYPE_CHECKING:  # the planner imports the knowledge schema (pydantic): not on the dose path
+    from b12.knowledge.entries import Analyte
     from b12.services.planning import PlanRequest
 
 
@@ -149,6 +159,79 @@ def plan_request(
         b12=b12_level(kb, b12) if b12 is not None else None,
         patient=patient or Patient(),
     )
+
+
+def analyte(kb: Knowledge, name: str) -> Analyte:
+    """A laboratory test's id, name or synonym (b12, Hb, retic ...) -> its analyte."""
+    found: Analyte = kb.lookup("analytes", name, "laboratory test")
+    return found
+
+
+def reading(kb: Knowledge, text: str) -> Measurement:
+    """'Hb=11.2 g/dL', 'rbc=4.5' -> the analyte id, the exact value and the unit as the knowledge
+    declares it in UCUM (a missing unit is taken only where the analyte's units all agree)."""
+    with about("readings"):
+        written = parse_reading(text)
+        test = analyte(kb, written.name)
+        if is_panel(test):
+            raise LabInputError(
+                text,
+                f"{test.name} is a panel, not one value",
+                "write each test of the panel as NAME=VALUE[UNIT], e.g. hb=12g/dL",
+            )
+        unit = find_unit(test, written.unit, text)
+    return Measurement(test.id, written.value, unit.unit, not written.unit, written.name, text)
+
+
+def lab_ranges(kb: Knowledge, texts: Sequence[str]) -> list[ReferenceRange]:
+    """'hb=12-15g/dL', 'rbc=4.2-5.4' -> the lab's own ranges: one for each test, none for a panel."""
+    out: dict[str, ReferenceRange] = {}
+    with about("ranges"):
+        for text in texts:
+            name, sep, rest = text.partition("=")
+            if not sep or not name.strip():
+                raise LabInputError(text, "not NAME=LOW-HIGH", "write e.g. rbc=4.2-5.4")
+            test = analyte(kb, name.strip())
+            if is_panel(test):
+                raise LabInputError(
+                    text,
+                    f"{test.id} is a panel, not one value",
+                    "give a range for one of its tests",
+                )
+            if test.id in out:
+                raise LabInputError(
+                    text, f"a second range for {test.id}", "give one range for each test"
+                )
+            out[test.id] = parse_range(test, rest, text)
+    return list(out.values())
+
+
+def labs(
+    kb: Knowledge, readings: Sequence[str], ranges: Sequence[str] = ()
+) -> tuple[list[Measurement], list[ReferenceRange]]:
+    """Results and the lab's ranges as typed, read in the order the errors have always come:
+    none given, the ranges, then each result."""
+    if not readings:
+        raise no_reading()
+    judged_by = lab_ranges(kb, ranges)
+    return [reading(kb, text) for text in readings], judged_by
+
+
+def foods(kb: Knowledge, texts: Sequence[str]) -> list[Portion]:
+    """'liver=100g', 'Milk = 250' -> each food's id and the grams eaten in a day."""
+    with about("foods"):
+        return [_portion(kb, text) for text in texts]
+
+
+def _portion(kb: Knowledge, text: str) -> Portion:
+    name, grams = parse_portion(text)
+    return Portion(str(kb.lookup("foods", name, "food").id), grams, text)
+
+
+def requirement_table(kb: Knowledge, name: str) -> str:
+    """A requirement table's id or name -> its id."""
+    with about("table"):
+        return str(kb.lookup("requirements", name, "requirement table").id)
 
 
 # the readers under the names the request builders' parameters would shadow
