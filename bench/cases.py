@@ -140,6 +140,7 @@ def labs_interpretation_in_process() -> bool:
     from itertools import cycle
 
     from b12 import interpret_labs, load_knowledge
+    from b12.adapters.cli import read
     from b12.domain.patient import Patient
 
     kb = load_knowledge()
@@ -149,7 +150,7 @@ def labs_interpretation_in_process() -> bool:
     )
     return report(
         "one lab interpretation in process (3 readings)",
-        per_call(lambda: interpret_labs(kb, next(sets), patient)),
+        per_call(lambda: interpret_labs(kb, read.labs(kb, next(sets))[0], patient)),
         None,
         "us",
     )

@@ -21,6 +21,8 @@ from b12.adapters.cli import read
 from b12.adapters.cli.app import app, register
 from b12.adapters.cli.fields import ARGUMENTS, OPTION_OF_FIELD, options_for
 from b12.domain.findings import Finding, Level, Outcome, finding, outcome, suggest
+from b12.domain.intake import Portion
+from b12.domain.lab_values import Measurement, ReferenceRange
 from b12.domain.patient import Patient
 from b12.domain.reasons import ReasonError
 from b12.errors import ERROR_STATUS, B12Error, InputError, status_of
@@ -174,20 +176,35 @@ SITES: dict[str, tuple[Callable[[], object], tuple[str, ...]]] = {
         lambda: screen_patient(KB, ADULT, substance="folic-acid"),
         ("substance",),
     ),
-    "lab reading": (lambda: interpret_labs(KB, ["hb=abc"], ADULT), ("readings",)),
-    "unknown laboratory test": (lambda: interpret_labs(KB, ["zzz=1"], ADULT), ("readings",)),
+    "lab reading": (lambda: read.labs(KB, ["hb=abc"]), ("readings",)),
+    "unknown laboratory test": (lambda: read.labs(KB, ["zzz=1"]), ("readings",)),
+    "lab reading's unit": (lambda: read.labs(KB, ["b12=150mg/dL"]), ("readings",)),
     "no lab reading": (lambda: interpret_labs(KB, [], ADULT), ("readings",)),
-    "lab range": (lambda: interpret_labs(KB, ["hb=12g/dL"], ADULT, ["hb"]), ("ranges",)),
-    "lab range bounds": (
-        lambda: interpret_labs(KB, ["hb=12g/dL"], ADULT, ["hb=12"]),
+    "typed reading's unit": (
+        lambda: interpret_labs(KB, [Measurement("b12", Decimal(150), "mg/dL")], ADULT),
+        ("readings",),
+    ),
+    "lab range": (lambda: read.labs(KB, ["hb=12g/dL"], ["hb"]), ("ranges",)),
+    "lab range bounds": (lambda: read.labs(KB, ["hb=12g/dL"], ["hb=12"]), ("ranges",)),
+    "typed lab range": (
+        lambda: interpret_labs(
+            KB,
+            [Measurement("hb", Decimal(12), "g/dL")],
+            ADULT,
+            [ReferenceRange("hb", Decimal(15), Decimal(12), "g/dL")],
+        ),
         ("ranges",),
     ),
+    "screening route": (lambda: screen_patient(KB, ADULT, route="im"), ("route",)),
     "age": (lambda: Patient(age_months=Decimal(2000)), ("age",)),
     "age twice": (lambda: Patient.of_age(Decimal(1), Decimal(12)), ("age", "age_months")),
     "weight": (lambda: Patient(weight_kg=Decimal(900)), ("weight_kg",)),
     "requirement without age": (lambda: requirement(KB, Patient()), ("age",)),
-    "requirement table": (lambda: requirement(KB, ADULT, "who"), ("table",)),
-    "food": (lambda: estimate_intake(KB, ["liver=lots"], ADULT), ("foods",)),
+    "requirement table": (lambda: read.requirement_table(KB, "who"), ("table",)),
+    "requirement table id": (lambda: requirement(KB, ADULT, "who"), ("table",)),
+    "food": (lambda: read.foods(KB, ["liver=lots"]), ("foods",)),
+    "food id": (lambda: estimate_intake(KB, [Portion("lots", Decimal(1))], ADULT), ("foods",)),
+    "food grams": (lambda: estimate_intake(KB, [Portion("liver", Decimal(0))], ADULT), ("foods",)),
 }
 
 

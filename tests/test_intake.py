@@ -10,8 +10,15 @@ from decimal import Decimal
 import pytest
 
 from b12 import InputError, UnknownNameError, estimate_intake, load_knowledge
+from b12.adapters.cli import read
 from b12.domain.patient import Patient
-from b12.services.intake import requirement
+from b12.services.intake import IntakeEstimate, requirement
+
+
+def eaten(foods: list[str], patient: Patient) -> IntakeEstimate:
+    """A day's foods as the command line reads them, estimated."""
+    kb = load_knowledge()
+    return estimate_intake(kb, read.foods(kb, foods), patient)
 
 
 def years(n: str, **rest: bool) -> Patient:
@@ -82,9 +89,8 @@ def test_requirement_needs_age_and_a_table_with_a_row() -> None:
 
 def test_food_list_totals_exactly() -> None:
     kb = load_knowledge()
-    estimate = estimate_intake(
-        kb, ["liver=100", "milk=250g", "trout=33.3", "egg=55", "salmon=120"], years("40")
-    )
+    foods = read.foods(kb, ["liver=100", "milk=250g", "trout=33.3", "egg=55", "salmon=120"])
+    estimate = estimate_intake(kb, foods, years("40"))
     # 60 + 1 + 2.4975 + 0.275 = 63.7725; salmon has no amount and is not counted
     assert estimate.intake_mcg_per_day == Decimal("63.7725")
     data = estimate.to_dict()
@@ -104,7 +110,7 @@ def test_food_list_totals_exactly() -> None:
 
 
 def test_low_intake_says_uncounted_foods_may_add() -> None:
-    estimate = estimate_intake(load_knowledge(), ["butter=10", "spinach=100"], years("40"))
+    estimate = eaten(["butter=10", "spinach=100"], years("40"))
     assert estimate.intake_mcg_per_day == Decimal("0.01")
     below = next(f for f in estimate.findings if f.code == "INTAKE_BELOW_REQUIREMENT")
     assert below.message == (
@@ -126,7 +132,7 @@ def test_low_intake_says_uncounted_foods_may_add() -> None:
 )
 def test_intake_input_errors(item: str, message: str) -> None:
     with pytest.raises(InputError) as caught:
-        estimate_intake(load_knowledge(), [item], years("40"))
+        eaten([item], years("40"))
     assert str(caught.value) == message
 
 

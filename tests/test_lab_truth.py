@@ -19,7 +19,7 @@ from b12 import load_knowledge
 from b12.adapters.cli import read
 from b12.domain.display import format_number
 from b12.domain.findings import Level
-from b12.domain.lab_values import parse_reading
+from b12.domain.lab_values import Measurement
 from b12.domain.labs import band_of, band_scale, normalise
 from b12.domain.patient import Patient
 from b12.domain.routes import ROUTES
@@ -46,8 +46,14 @@ NICE_BOUNDARIES = [
 SIDES = [("below", -STEP), ("at", Decimal(0)), ("above", STEP)]
 
 
+def _labs(readings: list[str], patient: Patient, ranges: Any = (), **options: Any) -> LabReport:
+    """The results as the command line reads them, interpreted."""
+    typed, given = read.labs(KB, readings, ranges)
+    return interpret_labs(KB, typed, patient, given, **options)
+
+
 def _band(reading: str, patient: Patient = ADULT, **options: Any) -> str:
-    band: str = interpret_labs(KB, [reading], patient, **options).results[0].band
+    band: str = _labs([reading], patient, **options).results[0].band
     return band
 
 
@@ -69,7 +75,7 @@ def test_nice_band_on_each_side_of_each_boundary_in_each_unit(
 ) -> None:
     expected = {"below": below, "at": at, "above": above}[side]
     value = boundary + offset
-    report = interpret_labs(KB, [f"{analyte}={value}{unit}"], ADULT)
+    report = _labs([f"{analyte}={value}{unit}"], ADULT)
     (result,) = report.results
     assert result.band == expected
     data = result.to_dict()
@@ -84,11 +90,11 @@ def test_nice_band_on_each_side_of_each_boundary_in_each_unit(
 
 
 def test_range_used_names_nices_bands_as_written() -> None:
-    used = interpret_labs(KB, ["b12=180pg/mL"], ADULT).results[0].range_used
+    used = _labs(["b12=180pg/mL"], ADULT).results[0].range_used
     assert used["text"] == (
         "nice-ng239 bands in ng/L: deficient < 180; indeterminate 180-350; sufficient > 350"
     )
-    used = interpret_labs(KB, ["b12=133pmol/L"], ADULT).results[0].range_used
+    used = _labs(["b12=133pmol/L"], ADULT).results[0].range_used
     assert used["text"] == (
         "nice-ng239 bands in pmol/L: deficient < 133; indeterminate 133-258; sufficient > 258"
     )
@@ -110,7 +116,7 @@ def test_a_unit_without_a_stated_band_is_converted_and_says_so(
     # Were NICE's pmol/L column missing, a pmol/L value would be converted to ng/L (x 1/0.738).
     b12 = KB.get("analytes", "b12")
     ng_only = dataclasses.replace(b12, bands=tuple(b for b in b12.bands if b.unit == "ng/L"))
-    reading = normalise(ng_only, parse_reading(f"b12={value}pmol/L"))
+    reading = normalise(ng_only, Measurement("b12", Decimal(value), "pmol/L"))
     scale = band_scale(ng_only, ng_only.bands, reading)
     assert (scale.converted, scale.unit, scale.rounded_factor) == (True, "ng/L", True)
     found = band_of(scale.bands, scale.value)
@@ -119,7 +125,7 @@ def test_a_unit_without_a_stated_band_is_converted_and_says_so(
 
 
 def test_haemoglobin_in_g_per_l_is_converted_to_the_g_per_dl_range_and_says_so() -> None:
-    report = interpret_labs(KB, ["hb=120g/L"], Patient(sex="female"))
+    report = _labs(["hb=120g/L"], Patient(sex="female"))
     (result,) = report.results
     assert result.band == "low"  # 12 g/dL below 12.1
     assert result.to_dict()["band_conversion"] == "120 g/L x 0.1 = 12 g/dL"
@@ -165,7 +171,7 @@ def test_default_range_is_sourced_and_holds_both_its_ends(
     lo, hi = Decimal(low), Decimal(high)
     expected = {lo - STEP: "low", lo: "normal", hi: "normal", hi + STEP: "high"}
     for value, band in expected.items():
-        report = interpret_labs(KB, [_reading(analyte, value, unit)], patient)
+        report = _labs([_reading(analyte, value, unit)], patient)
         (result,) = report.results
         assert result.band == band, value
         used = result.to_dict()["range_used"]
@@ -190,7 +196,7 @@ def test_a_labs_own_range_overrides_the_default_and_is_reported(
     patient = Patient(sex=sex)  # type: ignore[arg-type]
     value = Decimal(low) - STEP  # low by the default range
     lab = f"{analyte}={value}-{Decimal(high) * 2}{unit}"  # normal by the lab's
-    (result,) = interpret_labs(KB, [_reading(analyte, value, unit)], patient, (lab,)).results
+    (result,) = _labs([_reading(analyte, value, unit)], patient, (lab,)).results
     assert result.band == "normal"
     used = result.to_dict()["range_used"]
     assert (used["kind"], used["low"], used["high"]) == ("lab", value, Decimal(high) * 2)
@@ -236,7 +242,7 @@ def _hypo(report: LabReport) -> Any:
 
 @pytest.mark.parametrize("day", [None, -1, *range(0, 10)])
 def test_low_potassium_is_a_warning_and_louder_in_the_first_days(day: int | None) -> None:
-    hypo = _hypo(interpret_labs(KB, ["k=3.0mmol/L"], ADULT, treatment_day=day))
+    hypo = _hypo(_labs(["k=3.0mmol/L"], ADULT, treatment_day=day))
     assert hypo.level is Level.WARNING
     assert {"us-label-cyanocobalamin", "cobalin-smpc"} <= set(hypo.basis.sources)
     if day is not None and 0 <= day <= 7:
@@ -268,7 +274,7 @@ def test_low_potassium_is_a_warning_and_louder_in_the_first_days(day: int | None
 def test_hypokalaemia_follows_the_range_used(
     reading: str, ranges: tuple[str, ...], low: bool
 ) -> None:
-    report = interpret_labs(KB, [reading], ADULT, ranges)
+    report = _labs([reading], ADULT, ranges)
     assert ("LAB_HYPOKALAEMIA" in [f.code for f in report.findings]) is low
     if low and ranges:
         assert "lab's own range 3.5-5.1 mmol/L" in _hypo(report).message

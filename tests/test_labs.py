@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from b12 import InputError, UnknownNameError, interpret_labs, load_knowledge
+from b12.adapters.cli import read
 from b12.domain import lab_response as rr
 from b12.domain.findings import Level
 from b12.domain.lab_values import LabUnitError, parse_reading, unit_key
@@ -31,7 +32,9 @@ def b12(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def labs(*readings: str, patient: Patient = ADULT, ranges: tuple[str, ...] = ()) -> LabReport:
-    return interpret_labs(load_knowledge(), list(readings), patient, ranges)
+    kb = load_knowledge()
+    typed, given = read.labs(kb, readings, ranges)
+    return interpret_labs(kb, typed, patient, given)
 
 
 def one(reading: str, **options: Any) -> dict[str, Any]:
@@ -72,8 +75,8 @@ def test_cli_unreadable_unit_lists_the_units() -> None:
     done = b12("labs", "b12=150mg/dL", "--json")
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr == (
-        "b12: 'b12=150mg/dL': b12 cannot be read in 'mg/dL'; "
+    assert done.stderr == (  # the unit is a reading's, so the error names READINGS too
+        "b12: READINGS: 'b12=150mg/dL': b12 cannot be read in 'mg/dL'; "
         "write the value in one of: pmol/L, pg/mL, ng/L\n"
     )
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from b12 import InputError, interpret_labs, load_knowledge
+from b12.adapters.cli import read
 from b12.domain.lab_values import parse_reading
 from b12.domain.patient import Patient
 
@@ -38,8 +39,9 @@ def test_parse_reading_reads_or_raises_input_error(text: str) -> None:
 @MANY
 @given(texts)
 def test_interpret_labs_reads_or_raises_input_error(text: str) -> None:
+    kb = load_knowledge()
     try:
-        report = interpret_labs(load_knowledge(), [text], Patient(sex="female"))
+        report = interpret_labs(kb, [read.reading(kb, text)], Patient(sex="female"))
     except InputError:
         return
     (result,) = report.results
@@ -58,5 +60,6 @@ def test_interpret_labs_reads_or_raises_input_error(text: str) -> None:
 @MANY
 @given(st.decimals(min_value=0, max_value=10_000, places=3), st.sampled_from(["pg/mL", "ng/L"]))
 def test_mass_units_convert_exactly(value: Decimal, unit: str) -> None:
-    report = interpret_labs(load_knowledge(), [f"b12={value}{unit}"], Patient())
+    kb = load_knowledge()
+    report = interpret_labs(kb, [read.reading(kb, f"b12={value}{unit}")], Patient())
     assert report.results[0].value.canonical_value == value * Decimal("0.738")

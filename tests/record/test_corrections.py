@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from b12 import InputError
+from b12.adapters.cli import read
 from b12.domain.patient import Patient
 from b12.knowledge import load_knowledge
 from b12.services.administering import GiveRequest, give
@@ -34,7 +35,13 @@ def _course(url: str):  # type: ignore[no-untyped-def]
         given = give(uow, kb, GiveRequest("P-7", datetime(2026, 1, 5, 9), lot="L1",
                                           expiry=date(2027, 1, 1)), "nurse A", record.clock)  # fmt: skip
         labs = add_labs(
-            uow, kb, "P-7", ["hb=9.1g/dL"], date(2026, 1, 5), "lab", datetime(2026, 1, 5, 12)
+            uow,
+            kb,
+            "P-7",
+            [read.reading(kb, "hb=9.1g/dL")],
+            date(2026, 1, 5),
+            "lab",
+            datetime(2026, 1, 5, 12),
         )
     assert given.recorded is not None
     return kb, record, given.recorded, labs.results[0]
@@ -67,7 +74,7 @@ def test_a_corrected_administration_is_replaced_and_kept(db_url: str) -> None:
 def test_a_lab_result_is_corrected_by_a_new_reading(db_url: str) -> None:
     kb, record, _, hb = _course(db_url)
     with record.unit_of_work() as uow:
-        changes = lab_changes(kb, uow, "P-7", "hb=91g/L", date(2026, 1, 5))
+        changes = lab_changes(kb, uow, "P-7", read.reading(kb, "hb=91g/L"), date(2026, 1, 5))
         done = correct(
             uow, "P-7", "lab", hb.id, changes, "unit misread", "lab", datetime(2026, 1, 6)
         )

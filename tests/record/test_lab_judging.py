@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from b12 import load_knowledge
+from b12.adapters.cli import read
 from b12.domain.findings import Level
 from b12.domain.patient import Patient
 
@@ -39,12 +40,14 @@ def test_lab_add_warns_of_hypokalaemia_on_day_2_and_status_keeps_judging_it(db_u
 
     record = _record_with_course(db_url)
     with record.unit_of_work() as uow:
-        early = add_labs(uow, KB, "P-K", ["k=3.0mmol/L"], date(2026, 1, 7), "lab",
-                         datetime(2026, 1, 7, 12))  # fmt: skip
-        later = add_labs(uow, KB, "P-K", ["k=3.6mmol/L"], date(2026, 1, 20), "lab",
-                         datetime(2026, 1, 20, 12), ("k=3.5-5.1mmol/L",))  # fmt: skip
+        early = add_labs(uow, KB, "P-K", [read.reading(KB, "k=3.0mmol/L")], date(2026, 1, 7),
+                         "lab", datetime(2026, 1, 7, 12))  # fmt: skip
+        later = add_labs(uow, KB, "P-K", [read.reading(KB, "k=3.6mmol/L")], date(2026, 1, 20),
+                         "lab", datetime(2026, 1, 20, 12),
+                         read.lab_ranges(KB, ["k=3.5-5.1mmol/L"]))  # fmt: skip
         status = patient_status(uow, "P-K", date(2026, 1, 21), KB)
-        with_lab_range = patient_status(uow, "P-K", date(2026, 1, 21), KB, ("k=3.5-5.1",))
+        with_lab_range = patient_status(uow, "P-K", date(2026, 1, 21), KB,
+                                        read.lab_ranges(KB, ["k=3.5-5.1"]))  # fmt: skip
     (hypo,) = [f for f in early.findings if f.code == "LAB_HYPOKALAEMIA"]
     assert hypo.level is Level.WARNING and hypo.message.startswith(
         "URGENT: potassium 3 mmol/L on day 2"

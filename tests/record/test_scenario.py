@@ -9,8 +9,10 @@ from decimal import Decimal
 import pytest
 
 from b12.adapters.cli import read
+from b12.domain.lab_values import Measurement
 from b12.domain.patient import Patient
 from b12.knowledge import load_knowledge
+from b12.knowledge.base import Knowledge
 from b12.services.administering import GiveRequest, give, record_missed
 from b12.services.follow_up import patient_status
 from b12.services.planning import PlanRequest
@@ -37,13 +39,17 @@ def _codes(findings) -> list[str]:  # type: ignore[no-untyped-def]
     return [f.code for f in findings]
 
 
+def _read(kb: Knowledge, *readings: str) -> list[Measurement]:
+    return [read.reading(kb, text) for text in readings]
+
+
 def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # type: ignore[no-untyped-def]
     record = open_app(db_url)
     with record.unit_of_work() as uow:
         add_patient(uow, "P-0042", Patient(age_months=Decimal(744), sex="female"), "dr B",
                     datetime(2026, 1, 2, 10))  # fmt: skip
-        lab = add_labs(uow, kb, "P-0042", ["hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%",
-                                           "b12=110pg/mL"], date(2026, 1, 2), "lab", datetime(2026, 1, 2, 12))  # fmt: skip
+        lab = add_labs(uow, kb, "P-0042", _read(kb, "hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%",
+                                                "b12=110pg/mL"), date(2026, 1, 2), "lab", datetime(2026, 1, 2, 12))  # fmt: skip
         rx = prescribe(uow, kb, "P-0042", PlanRequest(start=date(2026, 1, 5),
                        indication="pernicious-anaemia", product=PRODUCT), "dr B", datetime(2026, 1, 2, 14))  # fmt: skip
     b12 = next(r for r in lab.results if r.analyte == "b12")
@@ -84,9 +90,9 @@ def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # ty
     assert _give(record, kb, datetime(2026, 1, 11, 9)).planned.planned.number == 5  # type: ignore[union-attr]
 
     with record.unit_of_work() as uow:
-        add_labs(uow, kb, "P-0042", ["reticulocytes=6.5%", "hb=10.4g/dL"], date(2026, 1, 12),
+        add_labs(uow, kb, "P-0042", _read(kb, "reticulocytes=6.5%", "hb=10.4g/dL"), date(2026, 1, 12),
                  "lab", datetime(2026, 1, 12, 12))  # fmt: skip
-        add_labs(uow, kb, "P-0042", ["rbc=4.6", "hb=12.1g/dL", "haematocrit=38%"],
+        add_labs(uow, kb, "P-0042", _read(kb, "rbc=4.6", "hb=12.1g/dL", "haematocrit=38%"),
                  date(2026, 2, 20), "lab", datetime(2026, 2, 20, 12))  # fmt: skip
         add_event(uow, "P-0042", date(2026, 1, 11), "pain at the injection site", "mild",
                   "nurse A", datetime(2026, 1, 11, 10))  # fmt: skip

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from b12.adapters.cli import read
 from b12.bootstrap import App, Settings, build
 from b12.domain.patient import Patient
 from b12.services import administering, corrections, follow_up, record
@@ -54,8 +55,9 @@ def missed(app: App, on: date, reason: str = "in hospital", code: str = "P-1",
 
 
 def labs(app: App, readings: list[str], on: date, code: str = "P-1") -> Any:
+    typed, _ = read.labs(app.knowledge, readings)  # as the command line reads them
     with app.unit_of_work() as uow:
-        return record.add_labs(uow, app.knowledge, code, readings, on, "lab",
+        return record.add_labs(uow, app.knowledge, code, typed, on, "lab",
                                datetime.combine(on, datetime.min.time()))  # fmt: skip
 
 
