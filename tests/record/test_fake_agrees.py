@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from b12.bootstrap import App, Settings, build
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.domain.records import AdverseEvent
 from b12.knowledge import load_knowledge
 from tests.fakes import FixedClock

@@ -30,7 +30,7 @@ from b12.domain.course import CourseDose, next_owed
 from b12.domain.display import format_mass
 from b12.domain.dose_input import ParsedDose, parse_concentration
 from b12.domain.findings import Finding, Level, finding, suggest
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.domain.quantity import Mass
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.reasons import meaningful_reason

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import current
 from b12.errors import InputError

@@ -22,7 +22,7 @@ from typing import Any
 from b12.domain.audit import ChainCheck, verify_chain
 from b12.domain.course import CourseDose, carry_over, next_owed, planned_doses, reflow
 from b12.domain.findings import Finding, Level, finding, suggest
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.domain.patient import Patient
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.reasons import meaningful_reason

@@ -8,7 +8,7 @@ import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.output import console, emit_json
-from b12.adapters.cli.record_support import DbOption, WhoOption, when, who
+from b12.adapters.cli.record_options import DbOption, WhoOption, when, who
 from b12.errors import InputError
 
 

@@ -7,9 +7,9 @@ import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
 from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
-from b12.adapters.cli.record_support import DbOption, WhoOption, on, when, who
+from b12.adapters.cli.record_options import DbOption, WhoOption, on, when, who
 from b12.domain.findings import outcome
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 
 lab_app = typer.Typer(no_args_is_help=True, help="Laboratory results of the record.")
 event_app = typer.Typer(no_args_is_help=True, help="Adverse events of the record.")

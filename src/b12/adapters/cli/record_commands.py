@@ -20,10 +20,10 @@ from b12.adapters.cli.patient_options import (
     Sex,
     WeightKg,
 )
-from b12.adapters.cli.record_support import DbOption, WhoOption, on, when, who
+from b12.adapters.cli.record_options import DbOption, WhoOption, on, when, who
 from b12.domain.display import format_mass, format_volume
 from b12.domain.findings import Finding, outcome
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.errors import InputError
 
 patient_app = typer.Typer(
