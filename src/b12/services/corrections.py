@@ -16,7 +16,7 @@ from b12.domain.jsonable import to_json
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import current
 from b12.errors import InputError
-from b12.services.ports import UnitOfWork
+from b12.services.ports import UnitOfWork, UnitOfWorkFactory, opens_unit_of_work
 from b12.services.record import find_patient, new_id
 
 #: What may be corrected, the repository that holds it, and the fields a correction may set.
@@ -61,6 +61,7 @@ class Corrected:
         }
 
 
+@opens_unit_of_work
 def correct(
     uow: UnitOfWork,
     code: str,
@@ -104,7 +105,7 @@ def correct(
 
 
 def lab_changes(
-    kb: Any, uow: UnitOfWork, code: str, reading: str, taken_on: date
+    kb: Any, unit_of_work: UnitOfWorkFactory, code: str, reading: str, taken_on: date
 ) -> dict[str, Any]:
     """The fields of a lab result from a corrected reading, read exactly as `lab add` reads it."""
     from b12.domain.lab_values import show_unit
@@ -112,7 +113,8 @@ def lab_changes(
     from b12.services.labs import interpret_labs
     from b12.services.record import patient_on
 
-    patient = patient_on(find_patient(uow, code), taken_on)
+    with unit_of_work() as uow:
+        patient = patient_on(find_patient(uow, code), taken_on)
     (result,) = interpret_labs(kb, [reading], patient).results
     v, analyte = result.value, result.analyte
     loinc = loinc_for(analyte, v.unit)

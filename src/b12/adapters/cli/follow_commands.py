@@ -42,10 +42,10 @@ def lab_add(
 
     b12 = open_app(db, kb)
     moment = when(at, b12)
-    with b12.unit_of_work() as uow:
-        done = add_labs(
-            uow, b12.knowledge, code, results, moment.date(), who(by, b12), moment, lab_range or ()
-        )
+    done = add_labs(
+        b12.unit_of_work, b12.knowledge, code, results, moment.date(), who(by, b12), moment,
+        lab_range or (),
+    )  # fmt: skip
     if as_json:
         emit_json(done.to_dict())
         return 0
@@ -90,10 +90,9 @@ def status(
     from b12.services.follow_up import patient_status
 
     b12 = open_app(db, kb)
-    with b12.unit_of_work() as uow:
-        found = patient_status(
-            uow, code, when(at, b12).date(), b12.knowledge, tuple(lab_range or ())
-        )
+    found = patient_status(
+        b12.unit_of_work, code, when(at, b12).date(), b12.knowledge, tuple(lab_range or ())
+    )
     written = None
     if plot:
         from b12.adapters.plot import plot_trends
@@ -160,8 +159,7 @@ def due(
 
     b12 = open_app(db)
     day = when(at, b12, "--date").date()
-    with b12.unit_of_work() as uow:
-        listed = due_on(uow, day)
+    listed = due_on(b12.unit_of_work, day)
     stopped = EXIT_CODE[outcome(f for d in listed for f in d.stops)]
     if as_json:
         emit_json({"date": day.isoformat(), "due": [d.to_dict() for d in listed]})
@@ -212,9 +210,8 @@ def event_add(
 
     b12 = open_app(db)
     moment = when(at, b12)
-    with b12.unit_of_work() as uow:
-        event = add_event(uow, code, moment.date(), description, severity, who(by, b12), moment,
-                          neurological=neurological, administration_id=administration)  # fmt: skip
+    event = add_event(b12.unit_of_work, code, moment.date(), description, severity, who(by, b12),
+                      moment, neurological=neurological, administration_id=administration)  # fmt: skip
     if as_json:
         emit_json({"event": to_json(vars(event))})
     else:
@@ -227,8 +224,7 @@ def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> int:
     """Walk the hash chain; report the first broken link (exit 3 when broken)."""
     from b12.services.record import verify_audit
 
-    with open_app(db).unit_of_work() as uow:
-        check = verify_audit(uow)
+    check = verify_audit(open_app(db).unit_of_work)
     if as_json:
         emit_json(check.to_dict())
     elif check.intact:
