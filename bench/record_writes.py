@@ -19,8 +19,7 @@ def _per_commit(url: str) -> list[float]:
     from b12.bootstrap import open_record
 
     record = open_record(url)
-    with record.unit_of_work() as uow:
-        pid = patient(uow)
+    pid = patient(record.unit_of_work)
     figures = []
     for _ in range(REPEATS):
         start = time.perf_counter()

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from b12.domain.audit import GENESIS, link_hash
-from b12.domain.json_data import freeze, to_json
+from b12.domain.jsonable import freeze, to_json
 from b12.domain.records import AuditEntry, PatientRecord
 
 R = TypeVar("R")

@@ -35,6 +35,7 @@ from b12.services.labs import interpret_labs
 from b12.services.planning import plan_therapy
 from b12.services.record import prescribe
 from b12.services.screening import screen_patient
+from tests.fakes import fake_factory
 
 PACKAGE = Path(b12.__file__).parent
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
@@ -118,9 +119,14 @@ def _plan(**fields: Any) -> Callable[[], object]:
     )
 
 
+#: An empty record: these refusals come before the record is read (on it, patient P-1 is unknown,
+#: which would be refused naming another field).
+EMPTY = fake_factory()
+
+
 def _give(**fields: Any) -> Callable[[], object]:
     request = GiveRequest("P-1", fields.pop("at", NOW), **fields)
-    return lambda: give(None, KB, request, "nurse", NOW)  # type: ignore[arg-type]
+    return lambda: give(EMPTY, KB, request, "nurse", NOW)  # type: ignore[arg-type]
 
 
 #: Each known error site, by the field it must name (and the fields that would settle it too).
@@ -148,19 +154,19 @@ SITES: dict[str, tuple[Callable[[], object], tuple[str, ...]]] = {
     "baseline B12": (_plan(indication="pernicious-anaemia", b12="low"), ("baseline_b12",)),
     "override reason on give": (_give(override="."), ("override_reason",)),
     "override reason on prescribe": (
-        lambda: prescribe(None, KB, "P-1", None, "dr", NOW, override="ok"),  # type: ignore[arg-type]
+        lambda: prescribe(EMPTY, KB, "P-1", None, "dr", NOW, override="ok"),  # type: ignore[arg-type]
         ("override_reason",),
     ),
     "missed-dose reason": (
-        lambda: record_missed(None, "P-1", "-", date(2026, 1, 6), "nurse", NOW),  # type: ignore[arg-type]
+        lambda: record_missed(EMPTY, "P-1", "-", date(2026, 1, 6), "nurse", NOW),
         ("reason",),
     ),
     "correction kind": (
-        lambda: correct(None, "P-1", "prescription", "x", {}, "typo", "a", NOW),  # type: ignore[arg-type]
+        lambda: correct(EMPTY, "P-1", "prescription", "x", {}, "typo", "a", NOW),
         ("kind",),
     ),
     "correction reason": (
-        lambda: correct(None, "P-1", "lab", "x", {}, "?", "a", NOW),  # type: ignore[arg-type]
+        lambda: correct(EMPTY, "P-1", "lab", "x", {}, "?", "a", NOW),
         ("reason",),
     ),
     "time given in the future": (_give(at=datetime(2099, 1, 5, 9)), ("at",)),

@@ -24,7 +24,7 @@ from b12.domain.labs import band_of, band_scale, normalise
 from b12.domain.patient import Patient
 from b12.domain.routes import ROUTES
 from b12.services.labs import LabReport, interpret_labs, scale_conversion
-from b12.services.plan_parts import baseline_b12
+from b12.services.plan_findings import baseline_b12
 
 KB = load_knowledge()
 ADULT = Patient(age_months=Decimal(40 * 12))

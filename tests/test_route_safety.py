@@ -311,20 +311,21 @@ def record(tmp_path: Path) -> Any:
     url = f"sqlite:///{tmp_path / 'route.db'}"
     upgrade(Settings(database_url=url))
     rec = open_app(url)
-    with rec.unit_of_work() as uow:
-        add_patient(uow, "P-1", Patient(age_months=Decimal(600)), "dr", datetime(2027, 1, 1, 9))
-        prescribe(
-            uow,
-            KB,
-            "P-1",
-            PlanRequest(
-                start=date(2027, 1, 4),
-                indication="pernicious-anaemia",
-                concentration=read.concentration("1000mcg/mL"),
-            ),
-            "dr",
-            datetime(2027, 1, 1, 10),
-        )
+    add_patient(
+        rec.unit_of_work, "P-1", Patient(age_months=Decimal(600)), "dr", datetime(2027, 1, 1, 9)
+    )
+    prescribe(
+        rec.unit_of_work,
+        KB,
+        "P-1",
+        PlanRequest(
+            start=date(2027, 1, 4),
+            indication="pernicious-anaemia",
+            concentration=read.concentration("1000mcg/mL"),
+        ),
+        "dr",
+        datetime(2027, 1, 1, 10),
+    )
     yield rec
     rec.close()
 
@@ -333,15 +334,14 @@ def record(tmp_path: Path) -> Any:
 def test_give_checks_the_route_against_the_prescribed_substance(record: Any, route: str) -> None:
     from b12.services.administering import GiveRequest, give
 
-    with record.unit_of_work() as uow:
-        given = give(
-            uow,
-            KB,
-            GiveRequest("P-1", datetime(2027, 1, 4, 9), route=route, lot="L1",
-                        expiry=date(2028, 1, 1)),
-            "nurse",
-            record.clock,
-        )  # fmt: skip
+    given = give(
+        record.unit_of_work,
+        KB,
+        GiveRequest("P-1", datetime(2027, 1, 4, 9), route=route, lot="L1",
+                    expiry=date(2028, 1, 1)),
+        "nurse",
+        record.clock,
+    )  # fmt: skip
     want = expected(route, "cyanocobalamin")  # the regimen's cobalamin, with a bare strength
     if route in NOT_INJECTED:
         want["ROUTE_NOT_FOR_FORM"] = Level.WARNING
@@ -352,16 +352,15 @@ def test_give_checks_the_route_against_the_prescribed_substance(record: Any, rou
 def test_give_never_records_a_preserved_product_into_the_spinal_canal(record: Any) -> None:
     from b12.services.administering import GiveRequest, give
 
-    with record.unit_of_work() as uow:
-        given = give(
-            uow,
-            KB,
-            GiveRequest("P-1", datetime(2027, 1, 4, 9), dose=read.dose("100mcg"),
-                        product="cyanocobalamin-us-1000mcg-ml-10ml-vial", route="intrathecal",
-                        lot="L1", expiry=date(2028, 1, 1), override="specialist decision"),
-            "dr",
-            record.clock,
-        )  # fmt: skip
+    given = give(
+        record.unit_of_work,
+        KB,
+        GiveRequest("P-1", datetime(2027, 1, 4, 9), dose=read.dose("100mcg"),
+                    product="cyanocobalamin-us-1000mcg-ml-10ml-vial", route="intrathecal",
+                    lot="L1", expiry=date(2028, 1, 1), override="specialist decision"),
+        "dr",
+        record.clock,
+    )  # fmt: skip
     assert given.recorded is None
     assert "ROUTE_INTRATHECAL_PRESERVED" in {f.code for f in given.stops}
 

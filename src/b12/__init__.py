@@ -5,8 +5,10 @@ command line, a web app, FHIR, CDS Hooks, an audit) builds one ``App`` from ``Se
 the use cases with what it holds::
 
     app = b12.build(b12.Settings.read())
-    with app.unit_of_work() as uow:
-        given = b12.give(uow, app.knowledge, b12.GiveRequest(...), who, app.clock)
+    given = b12.give(app.unit_of_work, app.knowledge, b12.GiveRequest(...), who, app.clock)
+
+A record use case is given the App's ``unit_of_work`` (a factory) and opens, commits and closes
+its own unit of work: a door never holds a transaction.
 
 Heavy parts load on first use: ``import b12`` loads no validation library and no database layer.
 """

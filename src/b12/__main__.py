@@ -2,4 +2,5 @@
 
 from b12.adapters.cli import main
 
-main()
+if __name__ == "__main__":  # importing the module (as the import tests do) runs nothing
+    main()

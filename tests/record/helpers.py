@@ -9,6 +9,7 @@ from b12.adapters.storage.unit_of_work import SqlUnitOfWork
 from b12.bootstrap import App, Settings, build
 from b12.domain.patient import Patient
 from b12.domain.records import Administration
+from b12.services.ports import UnitOfWorkFactory
 from b12.services.record import add_patient, audit, new_id
 from tests.fakes import FixedClock
 
@@ -21,10 +22,11 @@ def open_app(url: str) -> App:
     return build(Settings(database_url=url), clock=LATER)
 
 
-def patient(uow: SqlUnitOfWork, code: str = "P-1") -> str:
+def patient(unit_of_work: UnitOfWorkFactory, code: str = "P-1") -> str:
     return add_patient(
-        uow, code, Patient(age_months=Decimal(600), sex="female"), "tester", datetime(2026, 1, 5, 8)
-    ).id
+        unit_of_work, code, Patient(age_months=Decimal(600), sex="female"), "tester",
+        datetime(2026, 1, 5, 8),
+    ).id  # fmt: skip
 
 
 def administration(patient_id: str, n: int, who: str = "writer") -> Administration:

@@ -28,39 +28,33 @@ PRODUCT = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
 def _course(url: str):  # type: ignore[no-untyped-def]
     kb = load_knowledge()
     record = open_app(url)
-    with record.unit_of_work() as uow:
-        add_patient(uow, "P-7", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2, 9))
-        prescribe(uow, kb, "P-7", PlanRequest(date(2026, 1, 5), "pernicious-anaemia", product=PRODUCT),
-                  "dr B", datetime(2026, 1, 2, 10))  # fmt: skip
-        given = give(uow, kb, GiveRequest("P-7", datetime(2026, 1, 5, 9), lot="L1",
-                                          expiry=date(2027, 1, 1)), "nurse A", record.clock)  # fmt: skip
-        labs = add_labs(
-            uow,
-            kb,
-            "P-7",
-            [read.reading(kb, "hb=9.1g/dL")],
-            date(2026, 1, 5),
-            "lab",
-            datetime(2026, 1, 5, 12),
-        )
+    work = record.unit_of_work
+    add_patient(work, "P-7", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2, 9))
+    prescribe(work, kb, "P-7", PlanRequest(date(2026, 1, 5), "pernicious-anaemia", product=PRODUCT),
+              "dr B", datetime(2026, 1, 2, 10))  # fmt: skip
+    given = give(work, kb, GiveRequest("P-7", datetime(2026, 1, 5, 9), lot="L1",
+                                       expiry=date(2027, 1, 1)), "nurse A", record.clock)  # fmt: skip
+    labs = add_labs(
+        work, kb, "P-7", [read.reading(kb, "hb=9.1g/dL")], date(2026, 1, 5), "lab",
+        datetime(2026, 1, 5, 12),
+    )  # fmt: skip
     assert given.recorded is not None
     return kb, record, given.recorded, labs.results[0]
 
 
 def test_a_corrected_administration_is_replaced_and_kept(db_url: str) -> None:
     _, record, first, _ = _course(db_url)
-    with record.unit_of_work() as uow:
-        done = correct(uow, "P-7", "administration", first.id, {"site": "right deltoid", "lot": "L2"},
-                       "site written on the wrong side", "nurse A", datetime(2026, 1, 5, 10))  # fmt: skip
+    done = correct(record.unit_of_work, "P-7", "administration", first.id,
+                   {"site": "right deltoid", "lot": "L2"}, "site written on the wrong side",
+                   "nurse A", datetime(2026, 1, 5, 10))  # fmt: skip
     assert (done.new.corrects_id, done.new.site, done.new.lot) == (first.id, "right deltoid", "L2")
     assert done.new.dose_mcg == first.dose_mcg == Decimal(100)
-    with record.unit_of_work() as uow:
-        status = patient_status(uow, "P-7", date(2026, 1, 5))
-        given = [e for e in status.timeline if e.kind == "given"]
-        assert [e.ref for e in given] == [done.new.id]  # the corrected one no longer counts
-        assert "right deltoid" in given[0].says
-        chain = verify_audit(uow)
-        assert chain.intact
+    status = patient_status(record.unit_of_work, "P-7", date(2026, 1, 5))
+    given = [e for e in status.timeline if e.kind == "given"]
+    assert [e.ref for e in given] == [done.new.id]  # the corrected one no longer counts
+    assert "right deltoid" in given[0].says
+    chain = verify_audit(record.unit_of_work)
+    assert chain.intact
     with record.unit_of_work() as uow:  # nothing deleted: both rows are there
         c = uow.connection
         rows = c.execute(text("SELECT id FROM administrations ORDER BY given_at")).scalars().all()
@@ -73,11 +67,19 @@ def test_a_corrected_administration_is_replaced_and_kept(db_url: str) -> None:
 
 def test_a_lab_result_is_corrected_by_a_new_reading(db_url: str) -> None:
     kb, record, _, hb = _course(db_url)
-    with record.unit_of_work() as uow:
-        changes = lab_changes(kb, uow, "P-7", read.reading(kb, "hb=91g/L"), date(2026, 1, 5))
-        done = correct(
-            uow, "P-7", "lab", hb.id, changes, "unit misread", "lab", datetime(2026, 1, 6)
-        )
+    changes = lab_changes(
+        kb, record.unit_of_work, "P-7", read.reading(kb, "hb=91g/L"), date(2026, 1, 5)
+    )
+    done = correct(
+        record.unit_of_work,
+        "P-7",
+        "lab",
+        hb.id,
+        changes,
+        "unit misread",
+        "lab",
+        datetime(2026, 1, 6),
+    )
     assert (done.new.value, done.new.unit, done.new.normalised_value) == (
         Decimal(91),
         "g/L",
@@ -87,38 +89,44 @@ def test_a_lab_result_is_corrected_by_a_new_reading(db_url: str) -> None:
 
 def test_a_correction_is_refused_when_it_cannot_be_right(db_url: str) -> None:
     _, record, first, _ = _course(db_url)
-    with record.unit_of_work() as uow:
-        with pytest.raises(
-            InputError,
-            match="may set dose_mcg, expiry, given_at, lot, route, site, volume_ml; not patient_id",
-        ):
-            correct(
-                uow,
-                "P-7",
-                "administration",
-                first.id,
-                {"patient_id": "x"},
-                "why",
-                "a",
-                datetime(2026, 1, 6),
-            )
-        with pytest.raises(InputError, match="the reason for the correction must say why"):
-            correct(
-                uow,
-                "P-7",
-                "administration",
-                first.id,
-                {"lot": "L9"},
-                " ",
-                "a",
-                datetime(2026, 1, 6),
-            )
+    with pytest.raises(
+        InputError,
+        match="may set dose_mcg, expiry, given_at, lot, route, site, volume_ml; not patient_id",
+    ):
         correct(
-            uow, "P-7", "administration", first.id, {"lot": "L9"}, "typo", "a", datetime(2026, 1, 6)
+            record.unit_of_work,
+            "P-7",
+            "administration",
+            first.id,
+            {"patient_id": "x"},
+            "why",
+            "a",
+            datetime(2026, 1, 6),
         )
-    with record.unit_of_work() as uow, pytest.raises(InputError, match="already corrected"):
+    with pytest.raises(InputError, match="the reason for the correction must say why"):
         correct(
-            uow,
+            record.unit_of_work,
+            "P-7",
+            "administration",
+            first.id,
+            {"lot": "L9"},
+            " ",
+            "a",
+            datetime(2026, 1, 6),
+        )
+    correct(
+        record.unit_of_work,
+        "P-7",
+        "administration",
+        first.id,
+        {"lot": "L9"},
+        "typo",
+        "a",
+        datetime(2026, 1, 6),
+    )
+    with pytest.raises(InputError, match="already corrected"):
+        correct(
+            record.unit_of_work,
             "P-7",
             "administration",
             first.id,

@@ -47,8 +47,7 @@ def _first_line(fd: int, child: int) -> bytes:
 
 def test_sigkill_at_random_moments_loses_no_acknowledged_record(sqlite_url: str) -> None:
     record = open_app(sqlite_url)
-    with record.unit_of_work() as uow:
-        pid_patient = patient(uow)
+    pid_patient = patient(record.unit_of_work)
     record.close()
     rng = random.Random(20260105)
     acknowledged: list[str] = []
@@ -79,7 +78,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_record(sqlite_url: str)
     with record.unit_of_work() as uow:
         stored = set(uow.connection.execute(select(t.administrations.c.id)).scalars())
         integrity = uow.connection.execute(text("PRAGMA integrity_check")).scalar()
-        chain = verify_audit(uow)
+    chain = verify_audit(record.unit_of_work)
     print(f"{KILLS} kills, {len(acknowledged)} acknowledged, {len(stored)} stored")
     assert len(acknowledged) >= KILLS  # every child acknowledged before its kill
     assert set(acknowledged) <= stored
@@ -99,8 +98,7 @@ def _writer(url: str, patient_id: str, n: int) -> int:
 
 def test_eight_writers_count_exact_and_chain_intact(db_url: str) -> None:
     record = open_app(db_url)
-    with record.unit_of_work() as uow:
-        pid_patient = patient(uow)
+    pid_patient = patient(record.unit_of_work)
     record.close()
     began = time.perf_counter()
     with get_context("fork").Pool(WRITERS) as pool:
@@ -112,7 +110,7 @@ def test_eight_writers_count_exact_and_chain_intact(db_url: str) -> None:
         distinct = uow.connection.execute(
             select(func.count(func.distinct(t.administrations.c.id)))
         ).scalar()
-        chain = verify_audit(uow)
+    chain = verify_audit(record.unit_of_work)
     record.close()
     assert sum(written) == WRITERS * EACH
     assert count == distinct == WRITERS * EACH

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from b12.bootstrap import App, Settings, build
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.domain.records import AdverseEvent
 from b12.knowledge import load_knowledge
 from tests.fakes import FixedClock
@@ -53,10 +53,9 @@ def _course(app: App) -> dict[str, Any]:
     ).to_dict()
     out["status"] = steps.status(app, date(2026, 1, 10)).to_dict()
     out["audit"] = steps.audit_actions(app)
-    with app.unit_of_work() as uow:
-        from b12.services.record import verify_audit
+    from b12.services.record import verify_audit
 
-        out["chain_intact"] = verify_audit(uow).intact
+    out["chain_intact"] = verify_audit(app.unit_of_work).intact
     return _same_shape(to_json(out))
 
 

@@ -29,22 +29,21 @@ def kb():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def record(sqlite_url: str, kb):  # type: ignore[no-untyped-def]
     record = open_app(sqlite_url)
-    with record.unit_of_work() as uow:
-        add_patient(uow, "P-1", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2))
-        prescribe(uow, kb, "P-1", PlanRequest(start=START, indication="pernicious-anaemia",
-                  product="cyanocobalamin-us-1000mcg-ml-10ml-vial"), "dr B", datetime(2026, 1, 2))  # fmt: skip
+    work = record.unit_of_work
+    add_patient(work, "P-1", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2))
+    prescribe(work, kb, "P-1", PlanRequest(start=START, indication="pernicious-anaemia",
+              product="cyanocobalamin-us-1000mcg-ml-10ml-vial"), "dr B", datetime(2026, 1, 2))  # fmt: skip
     return record
 
 
 def _give(record, kb, at: datetime):  # type: ignore[no-untyped-def]
-    with record.unit_of_work() as uow:
-        return give(
-            uow,
-            kb,
-            GiveRequest("P-1", at, lot="L1", expiry=date(2027, 1, 1)),
-            "nurse",
-            FixedClock(NOW.replace(tzinfo=UTC)),
-        )
+    return give(
+        record.unit_of_work,
+        kb,
+        GiveRequest("P-1", at, lot="L1", expiry=date(2027, 1, 1)),
+        "nurse",
+        FixedClock(NOW.replace(tzinfo=UTC)),
+    )
 
 
 def test_the_clock_skew_is_five_minutes() -> None:

@@ -22,14 +22,13 @@ def _record_with_course(db_url: str) -> Any:
     from tests.record.helpers import open_app
 
     record = open_app(db_url)
-    with record.unit_of_work() as uow:
-        add_patient(uow, "P-K", Patient(age_months=Decimal(720), sex="female"), "dr",
-                    datetime(2026, 1, 2, 10))  # fmt: skip
-        prescribe(uow, KB, "P-K", PlanRequest(start=date(2026, 1, 5), indication="pernicious-anaemia",
-                  product="cyanocobalamin-us-1000mcg-ml-10ml-vial"), "dr", datetime(2026, 1, 2, 11))  # fmt: skip
-    with record.unit_of_work() as uow:
-        given = give(uow, KB, GiveRequest("P-K", datetime(2026, 1, 5, 9), lot="L1",
-                     expiry=date(2027, 6, 30)), "nurse", record.clock)  # fmt: skip
+    work = record.unit_of_work
+    add_patient(work, "P-K", Patient(age_months=Decimal(720), sex="female"), "dr",
+                datetime(2026, 1, 2, 10))  # fmt: skip
+    prescribe(work, KB, "P-K", PlanRequest(start=date(2026, 1, 5), indication="pernicious-anaemia",
+              product="cyanocobalamin-us-1000mcg-ml-10ml-vial"), "dr", datetime(2026, 1, 2, 11))  # fmt: skip
+    given = give(work, KB, GiveRequest("P-K", datetime(2026, 1, 5, 9), lot="L1",
+                 expiry=date(2027, 6, 30)), "nurse", record.clock)  # fmt: skip
     assert given.recorded is not None
     return record
 
@@ -39,15 +38,14 @@ def test_lab_add_warns_of_hypokalaemia_on_day_2_and_status_keeps_judging_it(db_u
     from b12.services.record import add_labs
 
     record = _record_with_course(db_url)
-    with record.unit_of_work() as uow:
-        early = add_labs(uow, KB, "P-K", [read.reading(KB, "k=3.0mmol/L")], date(2026, 1, 7),
-                         "lab", datetime(2026, 1, 7, 12))  # fmt: skip
-        later = add_labs(uow, KB, "P-K", [read.reading(KB, "k=3.6mmol/L")], date(2026, 1, 20),
-                         "lab", datetime(2026, 1, 20, 12),
-                         read.lab_ranges(KB, ["k=3.5-5.1mmol/L"]))  # fmt: skip
-        status = patient_status(uow, "P-K", date(2026, 1, 21), KB)
-        with_lab_range = patient_status(uow, "P-K", date(2026, 1, 21), KB,
-                                        read.lab_ranges(KB, ["k=3.5-5.1"]))  # fmt: skip
+    early = add_labs(record.unit_of_work, KB, "P-K", [read.reading(KB, "k=3.0mmol/L")],
+                     date(2026, 1, 7), "lab", datetime(2026, 1, 7, 12))  # fmt: skip
+    later = add_labs(record.unit_of_work, KB, "P-K", [read.reading(KB, "k=3.6mmol/L")],
+                     date(2026, 1, 20), "lab", datetime(2026, 1, 20, 12),
+                     read.lab_ranges(KB, ["k=3.5-5.1mmol/L"]))  # fmt: skip
+    status = patient_status(record.unit_of_work, "P-K", date(2026, 1, 21), KB)
+    with_lab_range = patient_status(record.unit_of_work, "P-K", date(2026, 1, 21), KB,
+                                    read.lab_ranges(KB, ["k=3.5-5.1"]))  # fmt: skip
     (hypo,) = [f for f in early.findings if f.code == "LAB_HYPOKALAEMIA"]
     assert hypo.level is Level.WARNING and hypo.message.startswith(
         "URGENT: potassium 3 mmol/L on day 2"

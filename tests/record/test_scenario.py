@@ -29,10 +29,13 @@ def kb():  # type: ignore[no-untyped-def]
 
 
 def _give(record, kb, at: datetime, **options):  # type: ignore[no-untyped-def]
-    with record.unit_of_work() as uow:
-        return give(
-            uow, kb, GiveRequest("P-0042", at, **{**LOT, **options}), "nurse A", record.clock
-        )
+    return give(
+        record.unit_of_work,
+        kb,
+        GiveRequest("P-0042", at, **{**LOT, **options}),
+        "nurse A",
+        record.clock,
+    )
 
 
 def _codes(findings) -> list[str]:  # type: ignore[no-untyped-def]
@@ -45,13 +48,13 @@ def _read(kb: Knowledge, *readings: str) -> list[Measurement]:
 
 def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # type: ignore[no-untyped-def]
     record = open_app(db_url)
-    with record.unit_of_work() as uow:
-        add_patient(uow, "P-0042", Patient(age_months=Decimal(744), sex="female"), "dr B",
-                    datetime(2026, 1, 2, 10))  # fmt: skip
-        lab = add_labs(uow, kb, "P-0042", _read(kb, "hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%",
-                                                "b12=110pg/mL"), date(2026, 1, 2), "lab", datetime(2026, 1, 2, 12))  # fmt: skip
-        rx = prescribe(uow, kb, "P-0042", PlanRequest(start=date(2026, 1, 5),
-                       indication="pernicious-anaemia", product=PRODUCT), "dr B", datetime(2026, 1, 2, 14))  # fmt: skip
+    work = record.unit_of_work
+    add_patient(work, "P-0042", Patient(age_months=Decimal(744), sex="female"), "dr B",
+                datetime(2026, 1, 2, 10))  # fmt: skip
+    lab = add_labs(work, kb, "P-0042", _read(kb, "hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%",
+                                        "b12=110pg/mL"), date(2026, 1, 2), "lab", datetime(2026, 1, 2, 12))  # fmt: skip
+    rx = prescribe(work, kb, "P-0042", PlanRequest(start=date(2026, 1, 5),
+                   indication="pernicious-anaemia", product=PRODUCT), "dr B", datetime(2026, 1, 2, 14))  # fmt: skip
     b12 = next(r for r in lab.results if r.analyte == "b12")
     assert (b12.value, b12.unit, b12.normalised_value, b12.normalised_unit) == (
         Decimal(110), "pg/mL", Decimal("81.18"), "pmol/L")  # fmt: skip
@@ -79,9 +82,8 @@ def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # ty
     twice = _give(record, kb, datetime(2026, 1, 9, 17))
     assert twice.recorded is None and "RECORD_ALREADY_GIVEN_TODAY" in _codes(twice.stops)
 
-    with record.unit_of_work() as uow:
-        missed = record_missed(uow, "P-0042", "in hospital", date(2026, 1, 10), "nurse A",
-                               datetime(2026, 1, 10, 18))  # fmt: skip
+    missed = record_missed(record.unit_of_work, "P-0042", "in hospital", date(2026, 1, 10),
+                           "nurse A", datetime(2026, 1, 10, 18))  # fmt: skip
     assert missed.recorded.planned_number == 5
     assert missed.next_due is not None
     assert (missed.next_due.planned.number, missed.next_due.due) == (5, date(2026, 1, 11))
@@ -89,16 +91,17 @@ def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # ty
     assert "needs the prescriber's review" in missed.findings[0].message
     assert _give(record, kb, datetime(2026, 1, 11, 9)).planned.planned.number == 5  # type: ignore[union-attr]
 
+    work = record.unit_of_work
+    add_labs(work, kb, "P-0042", _read(kb, "reticulocytes=6.5%", "hb=10.4g/dL"),
+             date(2026, 1, 12), "lab", datetime(2026, 1, 12, 12))  # fmt: skip
+    add_labs(work, kb, "P-0042", _read(kb, "rbc=4.6", "hb=12.1g/dL", "haematocrit=38%"),
+             date(2026, 2, 20), "lab", datetime(2026, 2, 20, 12))  # fmt: skip
+    add_event(work, "P-0042", date(2026, 1, 11), "pain at the injection site", "mild",
+              "nurse A", datetime(2026, 1, 11, 10))  # fmt: skip
+    status = patient_status(work, "P-0042", date(2026, 1, 13))
+    due = due_on(work, date(2026, 1, 13))
+    chain = verify_audit(work)
     with record.unit_of_work() as uow:
-        add_labs(uow, kb, "P-0042", _read(kb, "reticulocytes=6.5%", "hb=10.4g/dL"), date(2026, 1, 12),
-                 "lab", datetime(2026, 1, 12, 12))  # fmt: skip
-        add_labs(uow, kb, "P-0042", _read(kb, "rbc=4.6", "hb=12.1g/dL", "haematocrit=38%"),
-                 date(2026, 2, 20), "lab", datetime(2026, 2, 20, 12))  # fmt: skip
-        add_event(uow, "P-0042", date(2026, 1, 11), "pain at the injection site", "mild",
-                  "nurse A", datetime(2026, 1, 11, 10))  # fmt: skip
-        status = patient_status(uow, "P-0042", date(2026, 1, 13))
-        due = due_on(uow, date(2026, 1, 13))
-        chain = verify_audit(uow)
         actions = [e.action for e in uow.audit.entries()]
 
     assert status.to_dict()["given"] == 5

@@ -33,8 +33,8 @@ def test_sqlite_connections_are_wal_full_sync_with_foreign_keys(sqlite_url: str)
 
 def test_decimals_and_findings_round_trip_exactly(db_url: str) -> None:
     record = open_app(db_url)
+    pid = patient(record.unit_of_work)
     with record.unit_of_work() as uow:
-        pid = patient(uow)
         given = administration(pid, 1)
         exact = type(given)(**{**vars(given), "dose_mcg": Decimal("333.333333"),
                                "volume_ml": Decimal("0.333333"),
@@ -51,8 +51,8 @@ def test_decimals_and_findings_round_trip_exactly(db_url: str) -> None:
 
 def test_records_refuse_update_and_delete(db_url: str) -> None:
     record = open_app(db_url)
+    pid = patient(record.unit_of_work)
     with record.unit_of_work() as uow:
-        pid = patient(uow)
         write_one(uow, pid, 1)
     for statement in ("UPDATE administrations SET lot = 'X'", "DELETE FROM audit_log"):
         with pytest.raises(DBAPIError, match="append-only"), record.unit_of_work() as uow:
@@ -111,8 +111,8 @@ def _tamper(url: str, seq: int) -> None:
 
 def test_audit_log_verify_finds_a_tampered_row(db_url: str) -> None:
     record = open_app(db_url)
+    pid = patient(record.unit_of_work)
     with record.unit_of_work() as uow:
-        pid = patient(uow)
         for n in range(4):
             write_one(uow, pid, n)
     record.close()
@@ -130,23 +130,22 @@ def test_audit_log_verify_finds_a_tampered_row(db_url: str) -> None:
 
 def test_a_row_removed_from_the_chain_is_found(sqlite_url: str) -> None:
     record = open_app(sqlite_url)
+    pid = patient(record.unit_of_work)
     with record.unit_of_work() as uow:
-        pid = patient(uow)
         write_one(uow, pid, 1)
         write_one(uow, pid, 2)
     engine = create_engine(sqlite_url)
     with engine.begin() as c:
         c.execute(text("DROP TRIGGER audit_log_no_delete"))
         c.execute(text("DELETE FROM audit_log WHERE seq = 2"))
-    with record.unit_of_work() as uow:
-        check = verify_audit(uow)
+    check = verify_audit(record.unit_of_work)
     assert (check.broken_seq, check.problem) == (3, "seq 3 where 2 was due (a link is missing)")
 
 
 def test_every_change_has_its_audit_link_in_the_same_transaction(sqlite_url: str) -> None:
     record = open_app(sqlite_url)
+    pid = patient(record.unit_of_work)
     with record.unit_of_work() as uow:
-        pid = patient(uow)
         uow.administrations.add(administration(pid, 9))
         uow.audit.append("x", "give", "Administration", "a", pid, {})
         # no commit: both are rolled back together

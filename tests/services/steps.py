@@ -29,55 +29,47 @@ def fake_app(kb: Any, now: datetime = NOW) -> App:
 
 def add_patient(app: App, code: str = "P-1", **profile: Any) -> Any:
     patient = Patient(age_months=Decimal(744), sex="female", **profile)
-    with app.unit_of_work() as uow:
-        return record.add_patient(uow, code, patient, "dr Ames", datetime(2026, 1, 2, 9))
+    return record.add_patient(app.unit_of_work, code, patient, "dr Ames", datetime(2026, 1, 2, 9))
 
 
 def prescribe(app: App, code: str = "P-1", *, override: str | None = None, **request: Any) -> Any:
     plan = PlanRequest(**{"start": START, "indication": "pernicious-anaemia", "product": PRODUCT,
                           **request})  # fmt: skip
-    with app.unit_of_work() as uow:
-        return record.prescribe(uow, app.knowledge, code, plan, "dr Ames",
-                                datetime(2026, 1, 2, 10), override=override)  # fmt: skip
+    return record.prescribe(app.unit_of_work, app.knowledge, code, plan, "dr Ames",
+                            datetime(2026, 1, 2, 10), override=override)  # fmt: skip
 
 
 def give(app: App, at: datetime, code: str = "P-1", **options: Any) -> administering.Given:
     request = administering.GiveRequest(code, at, **{**LOT, **options})
-    with app.unit_of_work() as uow:
-        return administering.give(uow, app.knowledge, request, "nurse Bo", app.clock)
+    return administering.give(app.unit_of_work, app.knowledge, request, "nurse Bo", app.clock)
 
 
 def missed(app: App, on: date, reason: str = "in hospital", code: str = "P-1",
            refused: bool = False) -> Any:  # fmt: skip
-    with app.unit_of_work() as uow:
-        return administering.record_missed(uow, code, reason, on, "nurse Bo",
-                                           datetime.combine(on, datetime.min.time()), refused=refused)  # fmt: skip
+    return administering.record_missed(app.unit_of_work, code, reason, on, "nurse Bo",
+                                       datetime.combine(on, datetime.min.time()), refused=refused)  # fmt: skip
 
 
 def labs(app: App, readings: list[str], on: date, code: str = "P-1") -> Any:
     typed, _ = read.labs(app.knowledge, readings)  # as the command line reads them
-    with app.unit_of_work() as uow:
-        return record.add_labs(uow, app.knowledge, code, typed, on, "lab",
-                               datetime.combine(on, datetime.min.time()))  # fmt: skip
+    return record.add_labs(app.unit_of_work, app.knowledge, code, typed, on, "lab",
+                           datetime.combine(on, datetime.min.time()))  # fmt: skip
 
 
 def event(app: App, on: date, description: str, severity: str = "mild", code: str = "P-1",
           **options: Any) -> Any:  # fmt: skip
-    with app.unit_of_work() as uow:
-        return record.add_event(uow, code, on, description, severity, "nurse Bo",
-                                datetime.combine(on, datetime.min.time()), **options)  # fmt: skip
+    return record.add_event(app.unit_of_work, code, on, description, severity, "nurse Bo",
+                            datetime.combine(on, datetime.min.time()), **options)  # fmt: skip
 
 
 def correct(app: App, kind: str, record_id: str, changes: dict[str, Any],
             reason: str = "written in the wrong row", code: str = "P-1") -> Any:  # fmt: skip
-    with app.unit_of_work() as uow:
-        return corrections.correct(uow, code, kind, record_id, changes, reason, "nurse Bo",
-                                   datetime(2026, 1, 20, 9))  # fmt: skip
+    return corrections.correct(app.unit_of_work, code, kind, record_id, changes, reason,
+                               "nurse Bo", datetime(2026, 1, 20, 9))  # fmt: skip
 
 
 def status(app: App, on: date, code: str = "P-1") -> follow_up.Status:
-    with app.unit_of_work() as uow:
-        return follow_up.patient_status(uow, code, on, app.knowledge)
+    return follow_up.patient_status(app.unit_of_work, code, on, app.knowledge)
 
 
 def audit_actions(app: App) -> list[str]:

@@ -25,7 +25,7 @@ from b12.domain.display import format_mass, format_volume
 
 if TYPE_CHECKING:
     from b12.knowledge.entries import Phase
-    from b12.services.planning import Administration, Plan
+    from b12.services.planning import Plan, PlannedAdministration
 
 REMINDER = timedelta(hours=-12)
 PRODID = "-//b12//treatment plan//EN"
@@ -127,7 +127,7 @@ def to_ics(plan: Plan) -> bytes:
     return bytes(cal.to_ical())
 
 
-def _dose(a: Administration) -> str:
+def _dose(a: PlannedAdministration) -> str:
     volume = "" if a.volume_ml is None else f" ({format_volume(a.volume_ml)})"
     return f"B12 injection {format_mass(a.dose_mcg)} {a.route}{volume}"
 
@@ -149,7 +149,7 @@ def _repeating_phase(plan: Plan) -> tuple[str | None, dict[str, Any] | None]:
 
 
 def _repeating_row(
-    plan: Plan, a: Administration, rule: dict[str, Any], basis: str
+    plan: Plan, a: PlannedAdministration, rule: dict[str, Any], basis: str
 ) -> tuple[str, str, str, date, dict[str, Any] | None]:
     last = plan.schedule.phases[-1]
     goes_on = "for life" if last.continues == "lifelong" else f"{last.continues}"

@@ -30,7 +30,7 @@ from b12.domain.course import CourseDose, next_owed
 from b12.domain.display import format_mass
 from b12.domain.dose_input import ParsedDose, parse_concentration
 from b12.domain.findings import Finding, Level, finding, suggest
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.domain.quantity import Mass
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.reasons import meaningful_reason
@@ -39,7 +39,7 @@ from b12.domain.screening import NO_BYPASS
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
-from b12.services.ports import Clock, UnitOfWork
+from b12.services.ports import Clock, UnitOfWork, opens_unit_of_work
 from b12.services.record import (
     active_prescription,
     audit,
@@ -105,6 +105,7 @@ class Given:
         }
 
 
+@opens_unit_of_work
 def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: Clock) -> Given:
     """Check the five rights against the active prescription, then record (unless a stop).
 
@@ -412,6 +413,7 @@ class Missed:
         }
 
 
+@opens_unit_of_work
 def record_missed(
     uow: UnitOfWork,
     code: str,

@@ -12,12 +12,12 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.domain.lab_values import Measurement
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import current
 from b12.errors import InputError
-from b12.services.ports import UnitOfWork
+from b12.services.ports import UnitOfWork, UnitOfWorkFactory, opens_unit_of_work
 from b12.services.record import find_patient, new_id
 
 #: What may be corrected, the repository that holds it, and the fields a correction may set.
@@ -62,6 +62,7 @@ class Corrected:
         }
 
 
+@opens_unit_of_work
 def correct(
     uow: UnitOfWork,
     code: str,
@@ -105,7 +106,7 @@ def correct(
 
 
 def lab_changes(
-    kb: Any, uow: UnitOfWork, code: str, reading: Measurement, taken_on: date
+    kb: Any, unit_of_work: UnitOfWorkFactory, code: str, reading: Measurement, taken_on: date
 ) -> dict[str, Any]:
     """The fields of a lab result from a corrected reading, normalised as `add_labs` does."""
     from b12.domain.lab_values import show_unit
@@ -113,7 +114,8 @@ def lab_changes(
     from b12.services.labs import interpret_labs
     from b12.services.record import patient_on
 
-    patient = patient_on(find_patient(uow, code), taken_on)
+    with unit_of_work() as uow:
+        patient = patient_on(find_patient(uow, code), taken_on)
     (result,) = interpret_labs(kb, [reading], patient).results
     v, analyte = result.value, result.analyte
     loinc = loinc_for(analyte, v.unit)

@@ -37,7 +37,7 @@ from b12.domain.records import (
     Prescription,
     current,
 )
-from b12.services.ports import UnitOfWork
+from b12.services.ports import UnitOfWork, opens_unit_of_work
 from b12.services.record import (
     active_prescription,
     course_of,
@@ -99,6 +99,7 @@ class Status:
         }
 
 
+@opens_unit_of_work
 def patient_status(
     uow: UnitOfWork,
     code: str,

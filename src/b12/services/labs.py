@@ -63,7 +63,9 @@ HYPOKALAEMIA_SOURCES = ("us-label-cyanocobalamin", "cobalin-smpc")
 
 
 @dataclass(frozen=True)
-class LabResult:
+class InterpretedResult:
+    """One reading judged against its bands; the stored one is ``domain.records.LabResult``."""
+
     name: str
     analyte: Analyte
     value: Normalised
@@ -168,7 +170,7 @@ class LabResult:
 
 @dataclass(frozen=True)
 class LabReport:
-    results: tuple[LabResult, ...]
+    results: tuple[InterpretedResult, ...]
     findings: tuple[Finding, ...]
     fingerprint: str
 
@@ -266,7 +268,7 @@ def interpret_labs(
     if not readings:
         raise no_reading()
     judged_by = lab_ranges(kb, ranges)
-    results: list[LabResult] = []
+    results: list[InterpretedResult] = []
     findings: list[Finding] = []
     for reading in readings:
         with about("readings"):
@@ -298,7 +300,7 @@ def _interpret(
     patient: Patient,
     lab_range: LabRange | None,
     treatment_day: int | None,
-) -> tuple[LabResult, list[Finding]]:
+) -> tuple[InterpretedResult, list[Finding]]:
     shown = _show(value.canonical_value, analyte.canonical_unit)
     values: dict[str, object] = {"test": analyte.id, "value": shown}
     if value.converted:
@@ -334,7 +336,7 @@ def _interpret(
                 values,
             )
         )
-    result = LabResult(
+    result = InterpretedResult(
         name, analyte, value, name_of_band, bands, lab_range, lab_band, scale, patient.sex
     )
     values["range used"] = result.range_used["text"]
@@ -485,7 +487,7 @@ def _band_notes(
 
 
 def _hypokalaemia(
-    shown: str, result: LabResult, values: dict[str, object], treatment_day: int | None
+    shown: str, result: InterpretedResult, values: dict[str, object], treatment_day: int | None
 ) -> Finding:
     """Low potassium: a warning always (US label), said louder in the first days of treatment."""
     used = result.range_used

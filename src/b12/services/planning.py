@@ -44,14 +44,8 @@ from b12.knowledge.base import Knowledge
 from b12.knowledge.entries import Product, Regimen
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
 from b12.services.lab_plan import LabCheck, LabContext, plan_labs
-from b12.services.plan_parts import (
-    alternative_dict,
-    baseline_b12,
-    conflict_dict,
-    regimen_dict,
-    screening_findings,
-    timeline,
-)
+from b12.services.plan_findings import baseline_b12, screening_findings
+from b12.services.plan_json import alternative_dict, conflict_dict, regimen_dict, timeline
 from b12.services.regimen_choice import Choice, choose_regimen
 from b12.services.supply import Dispensed, Supply, supply_for
 
@@ -73,7 +67,9 @@ class PlanRequest:
 
 
 @dataclass(frozen=True)
-class Administration:
+class PlannedAdministration:
+    """One dated dose of the plan; the dose given is recorded as ``domain.records.Administration``."""
+
     date: date
     day: int
     dose_mcg: Decimal
@@ -105,7 +101,7 @@ class Plan:
     request: PlanRequest
     choice: Choice
     schedule: Schedule
-    administrations: tuple[Administration, ...]
+    administrations: tuple[PlannedAdministration, ...]
     labs: tuple[LabCheck, ...]
     supply_first_month: Supply
     supply_horizon: Supply
@@ -337,7 +333,7 @@ def _administrations(
     doses: tuple[ScheduledDose, ...],
     findings: list[Finding],
     substance: str,
-) -> tuple[Administration, ...]:
+) -> tuple[PlannedAdministration, ...]:
     checked: dict[tuple[Decimal, str], DoseResult | None] = {}
     if request.product is None and request.concentration is None:
         findings.append(
@@ -358,7 +354,7 @@ def _administrations(
         result = checked.get(key)
         m = None if result is None else result.measured
         out.append(
-            Administration(
+            PlannedAdministration(
                 d.date,
                 d.day,
                 d.dose_mcg,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from functools import wraps
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 from b12.domain.records import (
     Administration,
@@ -18,6 +19,8 @@ from b12.domain.records import (
 )
 
 R = TypeVar("R")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Records(Protocol[R]):
@@ -75,6 +78,25 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
     def commit(self) -> None: ...
+
+
+#: What a use case is given to reach the record: each call returns a new unit of work
+#: (``App.unit_of_work``; ``tests.fakes.fake_factory()`` in tests).
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+def opens_unit_of_work(
+    use_case: Callable[Concatenate[UnitOfWork, P], T],
+) -> Callable[Concatenate[UnitOfWorkFactory, P], T]:
+    """Called with a unit-of-work factory, the use case opens its own unit of work from it and
+    commits inside: a door never holds a transaction. Its body is written against the open one."""
+
+    @wraps(use_case)
+    def opened(unit_of_work: UnitOfWorkFactory, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with unit_of_work() as uow:
+            return use_case(uow, *args, **kwargs)
+
+    return opened
 
 
 class Clock(Protocol):

@@ -22,7 +22,7 @@ from typing import Any
 from b12.domain.audit import ChainCheck, verify_chain
 from b12.domain.course import CourseDose, carry_over, next_owed, planned_doses, reflow
 from b12.domain.findings import Finding, Level, finding, suggest
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.domain.lab_values import Measurement, ReferenceRange
 from b12.domain.patient import Patient
 from b12.domain.reactions import open_reactions, reaction_stop
@@ -37,7 +37,7 @@ from b12.domain.records import (
 )
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
-from b12.services.ports import UnitOfWork
+from b12.services.ports import UnitOfWork, opens_unit_of_work
 
 SEVERITIES = ("mild", "moderate", "severe")
 
@@ -104,6 +104,7 @@ def find_patient(uow: UnitOfWork, code: str) -> PatientRecord:
     return rows[-1]
 
 
+@opens_unit_of_work
 def add_patient(
     uow: UnitOfWork, code: str, patient: Patient, who: str, now: datetime, *, correct: bool = False
 ) -> PatientRecord:
@@ -131,8 +132,16 @@ def add_patient(
     return record
 
 
+@opens_unit_of_work
 def list_patients(uow: UnitOfWork) -> list[PatientRecord]:
     return current(uow.patients.all())
+
+
+@opens_unit_of_work
+def patient_record(uow: UnitOfWork, code: str) -> tuple[PatientRecord, list[Prescription]]:
+    """A patient's current profile and current prescriptions (stopped ones too), oldest first."""
+    record = find_patient(uow, code)
+    return record, current(uow.prescriptions.for_patient(record.id))
 
 
 # --- prescriptions ------------------------------------------------------------------------------
@@ -182,6 +191,7 @@ def prescription_dict(rx: Prescription) -> dict[str, Any]:
     }
 
 
+@opens_unit_of_work
 def prescribe(
     uow: UnitOfWork,
     kb: Knowledge,
@@ -233,6 +243,7 @@ def prescribe(
     return Prescribed(rx, old, tuple(findings), snapshot)
 
 
+@opens_unit_of_work
 def stop_prescription(
     uow: UnitOfWork, code: str, reason: str, who: str, now: datetime
 ) -> Prescription:
@@ -329,6 +340,7 @@ class LabsAdded:
         }
 
 
+@opens_unit_of_work
 def add_labs(
     uow: UnitOfWork,
     kb: Knowledge,
@@ -386,6 +398,7 @@ def treatment_day(uow: UnitOfWork, patient_id: str, on: date) -> int | None:
     return (on - min(given)).days
 
 
+@opens_unit_of_work
 def add_event(
     uow: UnitOfWork,
     code: str,
@@ -449,10 +462,11 @@ class Due:
         }
 
 
+@opens_unit_of_work
 def due_on(uow: UnitOfWork, on: date) -> list[Due]:
     """Every patient whose next dose is due on ``on`` or overdue by then."""
     out = []
-    for record in list_patients(uow):
+    for record in current(uow.patients.all()):
         rx = active_prescription(uow, record.id)
         if rx is None:
             continue
@@ -469,5 +483,6 @@ def due_on(uow: UnitOfWork, on: date) -> list[Due]:
     return sorted(out, key=lambda d: (d.dose.due, d.patient))
 
 
+@opens_unit_of_work
 def verify_audit(uow: UnitOfWork) -> ChainCheck:
     return verify_chain(uow.audit.entries())

@@ -8,7 +8,7 @@ import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.output import console, emit_json
-from b12.adapters.cli.record_support import DbOption, WhoOption, when, who
+from b12.adapters.cli.record_options import DbOption, WhoOption, when, who
 from b12.errors import InputError
 
 
@@ -49,12 +49,11 @@ def correct_command(
             reading = read.reading(b12.knowledge, value.strip())
         else:
             parsed[field.strip()] = parse_change(field.strip(), value.strip())
-    with b12.unit_of_work() as uow:
-        if reading is not None:
-            taken_on = parsed.get("taken_on")
-            on = taken_on if isinstance(taken_on, date) else moment.date()
-            parsed = {**lab_changes(b12.knowledge, uow, code, reading, on), **parsed}
-        done = correct(uow, code, kind, record_id, parsed, reason, who(by, b12), moment)
+    if reading is not None:
+        taken_on = parsed.get("taken_on")
+        on = taken_on if isinstance(taken_on, date) else moment.date()
+        parsed = {**lab_changes(b12.knowledge, b12.unit_of_work, code, reading, on), **parsed}
+    done = correct(b12.unit_of_work, code, kind, record_id, parsed, reason, who(by, b12), moment)
     if as_json:
         emit_json(done.to_dict())
     else:

@@ -5,7 +5,7 @@ import typer
 
 from b12.adapters.cli.app import JsonOption, app
 from b12.adapters.cli.output import console, emit_json
-from b12.adapters.cli.record_support import DbOption, on
+from b12.adapters.cli.record_options import DbOption, on
 
 db_app = typer.Typer(no_args_is_help=True, help="The therapy record's database.")
 app.add_typer(db_app, name="db")

@@ -56,18 +56,18 @@ def example(
         return min(datetime.combine(day, time(hour)), now)  # today's steps: not after the clock
 
     steps: list[dict[str, Any]] = []
-    with record.unit_of_work() as uow:
-        profile = Patient(age_months=Decimal(62 * 12), sex="female", weight_kg=Decimal(64))
-        add_patient(uow, PATIENT, profile, "dr Ames", at(start - timedelta(days=3), 10))
-        written = ["b12=110pg/mL", "hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%", "mcv=112fL"]
-        baseline = [read.reading(knowledge, text) for text in written]
-        labs = add_labs(
-            uow, knowledge, PATIENT, baseline, start - timedelta(days=3), "lab", at(start, 8)
-        )
-        steps.append({"step": "baseline results", "result": labs.to_dict()})
-        request = PlanRequest(start=start, indication="pernicious-anaemia", product=PRODUCT)
-        prescribed = prescribe(uow, knowledge, PATIENT, request, "dr Ames", at(start, 8))
-        steps.append({"step": "prescription", "result": prescribed.to_dict()})
+    unit_of_work = record.unit_of_work  # each step opens and commits its own
+    profile = Patient(age_months=Decimal(62 * 12), sex="female", weight_kg=Decimal(64))
+    add_patient(unit_of_work, PATIENT, profile, "dr Ames", at(start - timedelta(days=3), 10))
+    written = ["b12=110pg/mL", "hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%", "mcv=112fL"]
+    baseline = [read.reading(knowledge, text) for text in written]
+    labs = add_labs(
+        unit_of_work, knowledge, PATIENT, baseline, start - timedelta(days=3), "lab", at(start, 8)
+    )
+    steps.append({"step": "baseline results", "result": labs.to_dict()})
+    request = PlanRequest(start=start, indication="pernicious-anaemia", product=PRODUCT)
+    prescribed = prescribe(unit_of_work, knowledge, PATIENT, request, "dr Ames", at(start, 8))
+    steps.append({"step": "prescription", "result": prescribed.to_dict()})
     plan = dict(prescribed.plan or {})
     doses: list[tuple[date, Any]] = []
     missed_day = start + timedelta(days=8)
@@ -75,32 +75,30 @@ def example(
         day = date.fromisoformat(planned["date"])
         if day > today:
             break
-        with record.unit_of_work() as uow:
-            if day == missed_day:
-                reason = "patient unwell, stayed home"
-                doses.append(
-                    (day, record_missed(uow, PATIENT, reason, day, "nurse Bo", at(day, 18)))
-                )
-            else:
-                lot = GiveRequest(PATIENT, at(day), lot="C4471", expiry=today + timedelta(days=300))
-                doses.append((day, give(uow, knowledge, lot, "nurse Bo", record.clock)))
+        if day == missed_day:
+            reason = "patient unwell, stayed home"
+            doses.append(
+                (day, record_missed(unit_of_work, PATIENT, reason, day, "nurse Bo", at(day, 18)))
+            )
+        else:
+            lot = GiveRequest(PATIENT, at(day), lot="C4471", expiry=today + timedelta(days=300))
+            doses.append((day, give(unit_of_work, knowledge, lot, "nurse Bo", record.clock)))
     steps.append(
         {"step": "doses", "result": [{"date": d.isoformat(), **r.to_dict()} for d, r in doses]}
     )
     later_labs = []
-    with record.unit_of_work() as uow:
-        later = [
-            (start + timedelta(days=6), ["reticulocytes=4.6%", "potassium=3.9mmol/L"]),
-            (start + timedelta(days=14), ["hb=10.4g/dL", "rbc=3.5", "reticulocytes=2.9%"]),
-        ]
-        for day, readings in later:
-            if day <= today:
-                typed = [read.reading(knowledge, text) for text in readings]
-                added = add_labs(uow, knowledge, PATIENT, typed, day, "lab", at(day, 15))
-                later_labs.append(added)
-                steps.append({"step": f"results of {day.isoformat()}", "result": added.to_dict()})
-        status = patient_status(uow, PATIENT, today, knowledge)
-        chain = verify_audit(uow)
+    later = [
+        (start + timedelta(days=6), ["reticulocytes=4.6%", "potassium=3.9mmol/L"]),
+        (start + timedelta(days=14), ["hb=10.4g/dL", "rbc=3.5", "reticulocytes=2.9%"]),
+    ]
+    for day, readings in later:
+        if day <= today:
+            typed = [read.reading(knowledge, text) for text in readings]
+            added = add_labs(unit_of_work, knowledge, PATIENT, typed, day, "lab", at(day, 15))
+            later_labs.append(added)
+            steps.append({"step": f"results of {day.isoformat()}", "result": added.to_dict()})
+    status = patient_status(unit_of_work, PATIENT, today, knowledge)
+    chain = verify_audit(unit_of_work)
     from b12.adapters.plot import plot_trends
 
     plot = plot_trends(

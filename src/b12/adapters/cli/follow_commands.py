@@ -7,9 +7,9 @@ import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
 from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
-from b12.adapters.cli.record_support import DbOption, WhoOption, on, when, who
+from b12.adapters.cli.record_options import DbOption, WhoOption, on, when, who
 from b12.domain.findings import outcome
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 
 lab_app = typer.Typer(no_args_is_help=True, help="Laboratory results of the record.")
 event_app = typer.Typer(no_args_is_help=True, help="Adverse events of the record.")
@@ -44,10 +44,10 @@ def lab_add(
     b12 = open_app(db, kb)
     moment = when(at, b12)
     readings, ranges = read.labs(b12.knowledge, results, lab_range or ())
-    with b12.unit_of_work() as uow:
-        done = add_labs(
-            uow, b12.knowledge, code, readings, moment.date(), who(by, b12), moment, ranges
-        )
+    done = add_labs(
+        b12.unit_of_work, b12.knowledge, code, readings, moment.date(), who(by, b12), moment,
+        ranges,
+    )  # fmt: skip
     if as_json:
         emit_json(done.to_dict())
         return 0
@@ -94,8 +94,7 @@ def status(
 
     b12 = open_app(db, kb)
     ranges = read.lab_ranges(b12.knowledge, lab_range or ())
-    with b12.unit_of_work() as uow:
-        found = patient_status(uow, code, when(at, b12).date(), b12.knowledge, ranges)
+    found = patient_status(b12.unit_of_work, code, when(at, b12).date(), b12.knowledge, ranges)
     written = None
     if plot:
         from b12.adapters.plot import plot_trends
@@ -162,8 +161,7 @@ def due(
 
     b12 = open_app(db)
     day = when(at, b12, "--date").date()
-    with b12.unit_of_work() as uow:
-        listed = due_on(uow, day)
+    listed = due_on(b12.unit_of_work, day)
     stopped = EXIT_CODE[outcome(f for d in listed for f in d.stops)]
     if as_json:
         emit_json({"date": day.isoformat(), "due": [d.to_dict() for d in listed]})
@@ -214,9 +212,8 @@ def event_add(
 
     b12 = open_app(db)
     moment = when(at, b12)
-    with b12.unit_of_work() as uow:
-        event = add_event(uow, code, moment.date(), description, severity, who(by, b12), moment,
-                          neurological=neurological, administration_id=administration)  # fmt: skip
+    event = add_event(b12.unit_of_work, code, moment.date(), description, severity, who(by, b12),
+                      moment, neurological=neurological, administration_id=administration)  # fmt: skip
     if as_json:
         emit_json({"event": to_json(vars(event))})
     else:
@@ -229,8 +226,7 @@ def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> int:
     """Walk the hash chain; report the first broken link (exit 3 when broken)."""
     from b12.services.record import verify_audit
 
-    with open_app(db).unit_of_work() as uow:
-        check = verify_audit(uow)
+    check = verify_audit(open_app(db).unit_of_work)
     if as_json:
         emit_json(check.to_dict())
     elif check.intact:

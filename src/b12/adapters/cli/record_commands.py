@@ -20,10 +20,10 @@ from b12.adapters.cli.patient_options import (
     Sex,
     WeightKg,
 )
-from b12.adapters.cli.record_support import DbOption, WhoOption, on, when, who
+from b12.adapters.cli.record_options import DbOption, WhoOption, on, when, who
 from b12.domain.display import format_mass, format_volume
 from b12.domain.findings import Finding, outcome
-from b12.domain.json_data import to_json
+from b12.domain.jsonable import to_json
 from b12.errors import InputError
 
 patient_app = typer.Typer(
@@ -72,8 +72,9 @@ def patient_add(
         allergy,
     )
     b12 = open_app(db)
-    with b12.unit_of_work() as uow:
-        record = add_patient(uow, code, patient, who(by, b12), when(at, b12), correct=correct)
+    record = add_patient(
+        b12.unit_of_work, code, patient, who(by, b12), when(at, b12), correct=correct
+    )
     if as_json:
         emit_json({"patient": to_json(vars(record))})
     else:
@@ -86,8 +87,7 @@ def patient_list(db: DbOption = None, as_json: JsonOption = False) -> int:
     """Every patient in the record."""
     from b12.services.record import list_patients
 
-    with open_app(db).unit_of_work() as uow:
-        patients = list_patients(uow)
+    patients = list_patients(open_app(db).unit_of_work)
     if as_json:
         emit_json({"patients": [to_json(vars(p)) for p in patients]})
         return 0
@@ -107,12 +107,9 @@ def patient_list(db: DbOption = None, as_json: JsonOption = False) -> int:
 @on(patient_app, "show")
 def patient_show(code: Code, db: DbOption = None, as_json: JsonOption = False) -> int:
     """One patient's profile and prescriptions."""
-    from b12.domain.records import current
-    from b12.services.record import find_patient, prescription_dict
+    from b12.services.record import patient_record, prescription_dict
 
-    with open_app(db).unit_of_work() as uow:
-        record = find_patient(uow, code)
-        prescriptions = current(uow.prescriptions.for_patient(record.id))
+    record, prescriptions = patient_record(open_app(db).unit_of_work, code)
     out = {
         "patient": to_json(vars(record)),
         "prescriptions": [prescription_dict(rx) for rx in prescriptions],
@@ -160,8 +157,7 @@ def prescribe(
 
     b12 = open_app(db, kb)
     if stop:
-        with b12.unit_of_work() as uow:
-            rx = stop_prescription(uow, code, reason or "", who(by, b12), when(at, b12))
+        rx = stop_prescription(b12.unit_of_work, code, reason or "", who(by, b12), when(at, b12))
         if as_json:
             emit_json({"prescription": prescription_dict(rx)})
         else:
@@ -176,10 +172,10 @@ def prescribe(
         raise InputError("--start is required: write the date of the first dose, e.g. 2026-01-05")
     request = read.plan_request(b12.knowledge, first, indication, regimen, product,
                                 concentration, months, neuro)  # fmt: skip
-    with b12.unit_of_work() as uow:
-        done = prescribe_plan(
-            uow, b12.knowledge, code, request, who(by, b12), when(at, b12), override=override
-        )
+    done = prescribe_plan(
+        b12.unit_of_work, b12.knowledge, code, request, who(by, b12), when(at, b12),
+        override=override,
+    )  # fmt: skip
     if as_json:
         emit_json(done.to_dict())
         return _stop_code(done.findings)
@@ -230,8 +226,7 @@ def give(
                           read.product_id(loaded, product) if product else None,
                           read.route(route) if route else None, site, lot,
                           date_option(expiry, "--expiry"), override)  # fmt: skip
-    with b12.unit_of_work() as uow:
-        done = give_dose(uow, loaded, request, who(by, b12), b12.clock)
+    done = give_dose(b12.unit_of_work, loaded, request, who(by, b12), b12.clock)
     if as_json:
         emit_json(done.to_dict())
         return _stop_code(done.findings)
@@ -268,10 +263,9 @@ def missed(
 
     b12 = open_app(db)
     moment = when(at, b12)
-    with b12.unit_of_work() as uow:
-        done = record_missed(
-            uow, code, reason, moment.date(), who(by, b12), moment, refused=refused
-        )
+    done = record_missed(
+        b12.unit_of_work, code, reason, moment.date(), who(by, b12), moment, refused=refused
+    )
     if as_json:
         emit_json(done.to_dict())
         return 0

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from b12.domain.json_data import freeze, to_json
+from b12.domain.jsonable import freeze, to_json
 
 T = TypeVar("T")
 

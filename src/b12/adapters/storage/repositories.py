@@ -13,7 +13,7 @@ from b12.adapters.storage import tables as t
 from b12.adapters.storage.codec import from_row, to_row
 from b12.adapters.storage.database import AUDIT_LOCK
 from b12.domain.audit import GENESIS, link_hash
-from b12.domain.json_data import freeze, to_json
+from b12.domain.jsonable import freeze, to_json
 from b12.domain.records import AuditEntry, PatientRecord
 
 R = TypeVar("R")
