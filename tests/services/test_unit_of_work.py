@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import b12
+from b12.adapters.cli import read
 from b12.bootstrap import App, Settings, build
 from b12.errors import InputError
 from b12.services import corrections, record
@@ -69,7 +70,11 @@ CASES: dict[str, tuple[Callable[[App, str], object], bool]] = {
     ),
     "lab_changes": (
         lambda app, given: corrections.lab_changes(
-            app.knowledge, app.unit_of_work, "P-1", "hb=91g/L", date(2026, 1, 5)
+            app.knowledge,
+            app.unit_of_work,
+            "P-1",
+            read.reading(app.knowledge, "hb=91g/L"),
+            date(2026, 1, 5),
         ),
         False,
     ),
