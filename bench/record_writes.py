@@ -16,18 +16,20 @@ REPEATS = 5
 def _per_commit(url: str) -> list[float]:
     from tests.record.helpers import patient, write_one
 
-    from b12.bootstrap import open_record
+    from b12.bootstrap import Settings, build, upgrade
 
-    record = open_record(url)
-    pid = patient(record.unit_of_work)
+    settings = Settings(database_url=url)
+    upgrade(settings)  # as `b12 db upgrade`: migrations are an explicit step
+    app = build(settings)
+    pid = patient(app.unit_of_work)
     figures = []
     for _ in range(REPEATS):
         start = time.perf_counter()
         for n in range(WRITES):
-            with record.unit_of_work() as uow:
+            with app.unit_of_work() as uow:
                 write_one(uow, pid, n)
         figures.append((time.perf_counter() - start) / WRITES)
-    record.close()
+    app.close()
     return figures
 
 
