@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 #: The option that sets each field (a test keeps it complete for every field services name).
 OPTION_OF_FIELD: Mapping[str, str] = {
+    "administration": "--administration",
     "age": "--age-years",
     "age_months": "--age-months",
     "assume_iu_is_mcg": "--assume-iu-is-mcg",
@@ -23,6 +24,7 @@ OPTION_OF_FIELD: Mapping[str, str] = {
     "dose": "--dose",
     "expiry": "--expiry",
     "indication": "--indication",
+    "lot": "--lot",
     "medications": "--medication",
     "conditions": "--condition",
     "correct": "--correct",
@@ -42,6 +44,7 @@ OPTION_OF_FIELD: Mapping[str, str] = {
     "substance": "--substance",
     "table": "--table",
     "weight_kg": "--weight-kg",
+    "who": "--who",
 }
 
 

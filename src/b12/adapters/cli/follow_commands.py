@@ -105,9 +105,9 @@ def status(
         return stopped
     c = console()
     d = found.to_dict()
-    c.print(
-        f"[bold]Patient {code}[/bold] on {d['date']}: {d['given']} of {d['planned']} doses given; next due {d['next_due'] or 'none'}."
-    )
+    c.print("[bold]Patient {code}[/bold] on {date}: {given} of {planned} doses given; next due "
+            "{next}.", code=code, date=d["date"], given=d["given"], planned=d["planned"],
+            next=d["next_due"] or "none")  # fmt: skip
     if d["replaced"]:
         shown = "; ".join(f"{o['id']} ({o['regimen']}, from {o['start']})" for o in d["replaced"])
         c.print(
@@ -145,7 +145,7 @@ def status(
         )
     show_findings(c, found.findings)
     if written:
-        c.print(f"Plot written to {written}")
+        c.print("Plot written to {path}", path=written)
     return stopped
 
 
@@ -178,7 +178,7 @@ def due(
     )
     for d in listed:
         for f in d.stops:
-            c.print(f"[bold red]STOP[/bold red] {d.patient}: {f.code}")
+            c.print("[bold red]STOP[/bold red] {patient}: {code}", patient=d.patient, code=f.code)
     return stopped
 
 
@@ -234,7 +234,6 @@ def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> int:
     elif check.intact:
         console().print(f"Audit trail intact: {check.links} links, head {check.head[:16]}.")
     else:
-        console().print(
-            f"[bold red]Audit trail broken at seq {check.broken_seq}[/bold red]: {check.problem}."
-        )
+        console().print("[bold red]Audit trail broken at seq {seq}[/bold red]: {problem}.",
+                        seq=check.broken_seq, problem=check.problem)  # fmt: skip
     return 0 if check.intact else 3

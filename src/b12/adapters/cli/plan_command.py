@@ -142,5 +142,5 @@ def _show(result: "object", written: "object") -> None:
         out.print(f"[bold]CONFLICT[/bold] {conflict.id}: {conflict.claim}")
     show_findings(out, result.findings)
     if written is not None:
-        out.print(f"calendar written to {written}")
+        out.print("calendar written to {path}", path=written)
     out.print(f"[dim]knowledge {result.fingerprint}[/dim]")
