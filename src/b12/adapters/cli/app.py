@@ -111,7 +111,7 @@ def run_typer(argv: list[str]) -> int:
     from b12.adapters.cli.output import visible
 
     try:
-        done = app(argv, prog_name="b12", standalone_mode=False)
+        done = _click_command().main(argv, prog_name="b12", standalone_mode=False)
     except _click.exceptions.ClickException as exc:
         exc.message = visible(exc.message)
         from typer import rich_utils
@@ -121,3 +121,15 @@ def run_typer(argv: list[str]) -> int:
     except Abort:
         return 1
     return done if isinstance(done, int) else 0
+
+
+_BUILT: dict[frozenset[str], Any] = {}
+
+
+def _click_command() -> Any:
+    """The Click command of the commands registered so far (built once for each set of them: a
+    process that runs many calls, a test or a server, does not rebuild it each time)."""
+    loaded = frozenset(m for m in sys.modules if m.startswith("b12.adapters.cli."))
+    if loaded not in _BUILT:
+        _BUILT[loaded] = typer.main.get_command(app)
+    return _BUILT[loaded]

@@ -96,9 +96,11 @@ def status(
         )
     written = None
     if plot:
+        from b12.adapters.cli.output import writing
         from b12.adapters.plot import plot_trends
 
-        written = plot_trends(plot, code, found.labs, found.injection_dates)
+        with writing("plot", plot, (".png", ".svg")):
+            written = plot_trends(plot, code, found.labs, found.injection_dates)
     stopped = EXIT_CODE[outcome(found.findings)]
     if as_json:
         emit_json({**found.to_dict(), "plot": written})

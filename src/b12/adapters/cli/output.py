@@ -18,7 +18,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -154,6 +154,30 @@ def table(
     for row in rows:
         out.add_row(*(shown(cell) for cell in row))
     return out
+
+
+@contextlib.contextmanager
+def writing(field: str, path: str, suffixes: Collection[str]) -> Iterator[None]:
+    """Write the file ``path`` for ``field``: a suffix it may have, into a folder that exists; the
+    system's refusal (permission, a folder of that name ...) is an input error, not a traceback."""
+    from pathlib import Path
+
+    where = Path(path)
+    if where.suffix.lower() not in suffixes:
+        raise InputError(
+            f"{field} file {path!r}: write a name ending in {' or '.join(sorted(suffixes))}",
+            field=field,
+        )
+    if not where.parent.is_dir():
+        raise InputError(
+            f"{field} file {path!r}: the folder {str(where.parent)!r} does not exist", field=field
+        )
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(
+            f"{field} file {path!r} cannot be written: {exc.strerror or exc}", field=field
+        ) from None
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -86,8 +86,10 @@ def plan(
     written = None
     if ics:
         from b12.adapters.calendar import write_ics
+        from b12.adapters.cli.output import writing
 
-        written = write_ics(result, ics)
+        with writing("ics", ics, (".ics",)):
+            written = write_ics(result, ics)
     if as_json:
         data = result.to_dict()
         data["calendar"] = None if written is None else str(written)
