@@ -12,11 +12,9 @@ either stream.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +23,8 @@ import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from b12.adapters.cli import main
 from b12.adapters.cli.app import app, register
+from tests.record.helpers import run_main
 
 #: Examples per command (about 25 commands: several thousand in all, ~30-60 s on 2 cores);
 #: B12_FUZZ_EXAMPLES=N runs more, for a longer search.
@@ -51,23 +49,6 @@ class Record:
     administration: str
 
 
-def _call(argv: list[str]) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of one in-process call; any exception but SystemExit escapes."""
-    out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
-    out = io.TextIOWrapper(out_bytes, encoding="utf-8", errors="strict", write_through=True)
-    err = io.TextIOWrapper(err_bytes, encoding="utf-8", errors="strict", write_through=True)
-    code: int | str | None = 0
-    with redirect_stdout(out), redirect_stderr(err):
-        try:
-            main(argv)
-        except SystemExit as done:
-            code = done.code
-    out.flush()
-    err.flush()
-    assert isinstance(code, int), f"exit with {code!r}"
-    return code, out_bytes.getvalue().decode(), err_bytes.getvalue().decode()
-
-
 @pytest.fixture(scope="module")
 def record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
     folder = tmp_path_factory.mktemp("fuzz")
@@ -83,8 +64,10 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
             ["prescribe", "P-1", "--indication", "pernicious-anaemia", "--start", "2026-01-05",
              "--product", "cyanocobalamin-us-1000mcg-ml-10ml-vial", "--at", "2026-01-05"],
         ):  # fmt: skip
-            assert _call(argv)[0] == 0, argv
-        code, out, _ = _call(["give", "P-1", "--at", "2026-01-05T09:00", "--lot", "L1", "--json"])
+            assert run_main(argv)[0] == 0, argv
+        code, out, _ = run_main(
+            ["give", "P-1", "--at", "2026-01-05T09:00", "--lot", "L1", "--json"]
+        )
         assert code == 0
         import json
 
@@ -234,6 +217,6 @@ def test_any_arguments_give_a_documented_exit_and_print_no_control_character(
     )
     @given(argv=arguments(command, record.administration))
     def one(argv: list[str]) -> None:
-        _check(argv, *_call(argv))
+        _check(argv, *run_main(argv))
 
     one()
