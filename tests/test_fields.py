@@ -92,7 +92,7 @@ def test_input_errors_exit_2_and_others_1(cls: type[B12Error]) -> None:
     status = status_of(cls)
     if issubclass(cls, InputError):
         assert status.exit_code == 2 and 400 <= status.http_status < 500
-    elif cls is errors.RecordVersionError:  # the server is not ready until `b12 db upgrade`
+    elif cls in (errors.RecordVersionError, errors.RecordUnavailableError):  # not ready, not found
         assert (status.exit_code, status.http_status) == (1, 503)
     else:
         assert (status.exit_code, status.http_status) == (1, 500)

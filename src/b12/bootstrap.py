@@ -127,12 +127,14 @@ class App:
         return self._uow_factory()
 
     def _open_record(self) -> Callable[[], UnitOfWork]:
-        from b12.adapters.storage.database import make_engine, require_head
+        from b12.adapters.storage.database import make_engine, reached, require_head
         from b12.adapters.storage.unit_of_work import SqlUnitOfWork
 
-        engine = make_engine(self.settings.resolved_database_url())
+        # Only `b12 db upgrade` (``upgrade``) creates a record: a mistyped path is refused here.
+        engine = make_engine(self.settings.resolved_database_url(), existing=True)
         try:
-            require_head(engine)
+            with reached(engine):
+                require_head(engine)
         except BaseException:
             engine.dispose()
             raise
@@ -168,12 +170,20 @@ class Upgraded:
 
 
 def upgrade(settings: Settings) -> Upgraded:
-    """Bring the record of ``settings`` to the head revision (creating its tables when empty)."""
-    from b12.adapters.storage.database import head_revision, make_engine, migrate, shown_url
+    """Bring the record of ``settings`` to the head revision (creating its tables when empty, and
+    its SQLite file when there is none, in an existing folder)."""
+    from b12.adapters.storage.database import (
+        head_revision,
+        make_engine,
+        migrate,
+        reached,
+        shown_url,
+    )
 
     engine = make_engine(settings.resolved_database_url())
     try:
-        before = migrate(engine)
+        with reached(engine):
+            before = migrate(engine)
         return Upgraded(shown_url(engine), before, head_revision())
     finally:
         engine.dispose()

@@ -28,6 +28,9 @@
      +-- QuantityTypeError              (TypeError) code passed a float or non-number as a quantity
      +-- QuantityValueError             (ValueError) code built an impossible quantity (NaN, < 0)
  +-- RecordVersionError             the record's schema is not the one b12 needs: url, current, head
+ +-- RecordUnavailableError         the record cannot be opened (no such file, server, database): url
+ +-- InputError
+      +-- RecordUrlError            the record's URL cannot be read (`postgres://`, unknown kind): url
 
 Every error carries the values that caused it as attributes, and its message says what to
 write instead. An input error names the field of the command it is about (``field``, e.g.
@@ -292,6 +295,24 @@ class RecordVersionError(B12Error):
         )
 
 
+class RecordUnavailableError(B12Error):
+    """The record cannot be opened: no such file or folder, server, port or database. ``url`` is
+    shown without its password, and so is the database's own reason."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        self.problem = problem
+        super().__init__(problem)
+
+
+class RecordUrlError(InputError):
+    """The record's URL (--db, B12_DATABASE_URL) names no kind of database b12 can open."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        super().__init__(f"the record's URL {url}: {problem}")
+
+
 @dataclass(frozen=True)
 class ErrorStatus:
     """How each door reports an error: the command line's exit code, the web's HTTP status."""
@@ -335,6 +356,9 @@ ERROR_STATUS: Mapping[type[B12Error], ErrorStatus] = {
     QuantityValueError: _FAULT,
     # the record's schema is behind the code: an operator runs `b12 db upgrade`; nothing to retry
     RecordVersionError: ErrorStatus(1, 503),
+    # no such file, folder, server or database: an operator fixes the URL or the server
+    RecordUnavailableError: ErrorStatus(1, 503),
+    RecordUrlError: _INPUT,
 }
 
 

@@ -56,3 +56,24 @@ def cli(*argv: str) -> tuple[int, str, str]:
     register(args)
     done = CliRunner().invoke(app, args)
     return done.exit_code, done.stdout, done.stderr
+
+
+def run_main(argv: list[str]) -> tuple[int, str, str]:
+    """One in-process call of the entry point, b12.adapters.cli.main, on strict UTF-8 streams (as
+    a terminal's): (exit code, stdout, stderr); any exception but SystemExit escapes."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from b12.adapters.cli import main
+
+    out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
+    out = io.TextIOWrapper(out_bytes, encoding="utf-8", errors="strict", write_through=True)
+    err = io.TextIOWrapper(err_bytes, encoding="utf-8", errors="strict", write_through=True)
+    code: int | str | None = 0
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            main(argv)
+        except SystemExit as done:
+            code = done.code
+    assert isinstance(code, int), f"exit with {code!r}"
+    return code, out_bytes.getvalue().decode(), err_bytes.getvalue().decode()

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from b12.domain.dates import in_range
 from b12.domain.jsonable import to_json
 from b12.domain.lab_values import Measurement
 from b12.domain.reasons import meaningful_reason
@@ -135,17 +136,19 @@ def parse_change(field: str, text: str) -> Any:
     try:
         if field in ("dose_mcg", "volume_ml", "value", "normalised_value"):
             value = Decimal(text)
-            if not value.is_finite() or value < 0:
+            if not value.is_finite() or value < 0 or value.adjusted() > 9:
                 raise ValueError(text)
             return value
         if field in ("expiry", "taken_on", "on"):
-            return date.fromisoformat(text)
+            return in_range(date.fromisoformat(text), field)
         if field == "given_at":
-            return datetime.fromisoformat(text)
+            return in_range(datetime.fromisoformat(text), field)
         if field == "neurological":
             if text.lower() not in ("true", "false", "yes", "no"):
                 raise ValueError(text)
             return text.lower() in ("true", "yes")
+    except InputError:
+        raise
     except (ValueError, InvalidOperation):
         raise InputError(
             f"{field}={text!r} cannot be read: write numbers as 100 or 0.5, dates as 2027-01-31, "

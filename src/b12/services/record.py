@@ -418,13 +418,16 @@ def add_event(
         )
     if not description.strip():
         raise InputError("describe the event in words", field="description")
+    given = current(uow.administrations.for_patient(record.id))
     if administration_id is None:  # link the injection given that day, if there was one
-        same_day = [
-            a
-            for a in current(uow.administrations.for_patient(record.id))
-            if a.given_at.date() == on
-        ]
+        same_day = [a for a in given if a.given_at.date() == on]
         administration_id = same_day[-1].id if same_day else None
+    elif administration_id not in {a.id for a in given}:
+        raise InputError(
+            f"no current administration {administration_id!r} for patient {code!r}; the "
+            "patient's status lists the ids",
+            field="administration",
+        )
     event = AdverseEvent(
         new_id(), record.id, on, description.strip(), severity, neurological,
         administration_id, now, who,

@@ -99,4 +99,37 @@ def main(argv: list[str]) -> None:
     # pydantic scans every installed distribution for plugins on first use; b12 uses none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     register(argv)
-    sys.exit(app(argv, prog_name="b12"))
+    sys.exit(run_typer(argv))
+
+
+def run_typer(argv: list[str]) -> int:
+    """The Typer application's exit code for ``argv``; its usage errors printed as Typer prints
+    them, with what the user typed shown, never sent to the terminal as is (``visible``)."""
+    from typer import _click
+    from typer.exceptions import Abort
+
+    from b12.adapters.cli.output import visible
+
+    try:
+        done = _click_command().main(argv, prog_name="b12", standalone_mode=False)
+    except _click.exceptions.ClickException as exc:
+        exc.message = visible(exc.message)
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+        return exc.exit_code
+    except Abort:
+        return 1
+    return done if isinstance(done, int) else 0
+
+
+_BUILT: dict[frozenset[str], Any] = {}
+
+
+def _click_command() -> Any:
+    """The Click command of the commands registered so far (built once for each set of them: a
+    process that runs many calls, a test or a server, does not rebuild it each time)."""
+    loaded = frozenset(m for m in sys.modules if m.startswith("b12.adapters.cli."))
+    if loaded not in _BUILT:
+        _BUILT[loaded] = typer.main.get_command(app)
+    return _BUILT[loaded]

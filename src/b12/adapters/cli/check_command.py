@@ -102,11 +102,11 @@ def check(
         from b12.adapters.cli.output import console
 
         out = console()
-        out.print(f"[bold]PRODUCT[/bold] {result.product or 'not named'}")
-        out.print(f"[bold]ROUTE[/bold]   {result.route}")
+        out.print("[bold]PRODUCT[/bold] {product}", product=result.product or "not named")
+        out.print("[bold]ROUTE[/bold]   {route}", route=result.route)
         show_findings(out, result.findings)
         for code, reason in result.bypassed.items():
-            out.print(f"[bold]BYPASSED[/bold] {code}: {reason}")
+            out.print("[bold]BYPASSED[/bold] {code}: {reason}", code=code, reason=reason)
         if result.interrupts:
             out.print(f"[bold]INTERRUPT[/bold] {', '.join(f.code for f in result.interrupts)}")
         out.print(f"[dim]knowledge {result.fingerprint}[/dim]")

@@ -58,7 +58,10 @@ def correct_command(
         emit_json(done.to_dict())
     else:
         console().print(
-            f"{kind.capitalize()} {done.old.id} corrected by {done.new.id} ({done.reason}); "
-            "the old record is kept and no longer counts."
+            "{kind} {old} corrected by {new} ({reason}); the old record is kept and no longer counts.",
+            kind=kind.capitalize(),
+            old=done.old.id,
+            new=done.new.id,
+            reason=done.reason,
         )
     return 0

@@ -20,8 +20,15 @@ def db_upgrade(db: DbOption = None, as_json: JsonOption = False) -> int:
     if as_json:
         emit_json({"database": done.url, "before": done.before, "after": done.after})
     elif done.before == done.after:
-        console().print(f"Record {done.url} is up to date (revision {done.after}).")
+        console().print(
+            "Record {url} is up to date (revision {after}).", url=done.url, after=done.after
+        )
     else:
         was = "empty" if done.before is None else f"at revision {done.before}"
-        console().print(f"Record {done.url} upgraded: was {was}, now at revision {done.after}.")
+        console().print(
+            "Record {url} upgraded: was {was}, now at revision {after}.",
+            url=done.url,
+            was=was,
+            after=done.after,
+        )
     return 0

@@ -76,8 +76,12 @@ def show_needle(out: Any, needle: NeedleAdvice | None) -> None:
 def show(result: DoseResult, needle: NeedleAdvice | None = None) -> None:
     out = PlainConsole()
     same = result.dose.text.replace(" ", "") == format_mass(result.dose_mcg).replace(" ", "")
-    written = "" if same else f"  (ordered as '{result.dose.text}')"
-    out.print(f"[bold]DOSE[/bold]    {format_mass(result.dose_mcg)}{written}")
+    written = "" if same else "  (ordered as '{text}')"
+    out.print(
+        "[bold]DOSE[/bold]    {dose}" + written,
+        dose=format_mass(result.dose_mcg),
+        text=result.dose.text,
+    )
     strength = result.product.name if result.product else "given strength"
     if result.stops:
         # Nothing that reads as an instruction when the order must not be given: the stop comes

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 #: The option that sets each field (a test keeps it complete for every field services name).
 OPTION_OF_FIELD: Mapping[str, str] = {
+    "administration": "--administration",
     "age": "--age-years",
     "age_months": "--age-months",
     "assume_iu_is_mcg": "--assume-iu-is-mcg",
@@ -22,7 +23,9 @@ OPTION_OF_FIELD: Mapping[str, str] = {
     "description": "--description",
     "dose": "--dose",
     "expiry": "--expiry",
+    "ics": "--ics",
     "indication": "--indication",
+    "lot": "--lot",
     "medications": "--medication",
     "conditions": "--condition",
     "correct": "--correct",
@@ -30,6 +33,7 @@ OPTION_OF_FIELD: Mapping[str, str] = {
     "mix": "--mix",
     "months": "--months",
     "override_reason": "--override",
+    "plot": "--plot",
     "product": "--product",
     "ranges": "--range",
     "reason": "--reason",
@@ -42,6 +46,7 @@ OPTION_OF_FIELD: Mapping[str, str] = {
     "substance": "--substance",
     "table": "--table",
     "weight_kg": "--weight-kg",
+    "who": "--who",
 }
 
 

@@ -97,18 +97,20 @@ def status(
     found = patient_status(b12.unit_of_work, code, when(at, b12).date(), b12.knowledge, ranges)
     written = None
     if plot:
+        from b12.adapters.cli.output import writing
         from b12.adapters.plot import plot_trends
 
-        written = plot_trends(plot, code, found.labs, found.injection_dates)
+        with writing("plot", plot, (".png", ".svg")):
+            written = plot_trends(plot, code, found.labs, found.injection_dates)
     stopped = EXIT_CODE[outcome(found.findings)]
     if as_json:
         emit_json({**found.to_dict(), "plot": written})
         return stopped
     c = console()
     d = found.to_dict()
-    c.print(
-        f"[bold]Patient {code}[/bold] on {d['date']}: {d['given']} of {d['planned']} doses given; next due {d['next_due'] or 'none'}."
-    )
+    c.print("[bold]Patient {code}[/bold] on {date}: {given} of {planned} doses given; next due "
+            "{next}.", code=code, date=d["date"], given=d["given"], planned=d["planned"],
+            next=d["next_due"] or "none")  # fmt: skip
     if d["replaced"]:
         shown = "; ".join(f"{o['id']} ({o['regimen']}, from {o['start']})" for o in d["replaced"])
         c.print(
@@ -146,7 +148,7 @@ def status(
         )
     show_findings(c, found.findings)
     if written:
-        c.print(f"Plot written to {written}")
+        c.print("Plot written to {path}", path=written)
     return stopped
 
 
@@ -178,7 +180,7 @@ def due(
     )
     for d in listed:
         for f in d.stops:
-            c.print(f"[bold red]STOP[/bold red] {d.patient}: {f.code}")
+            c.print("[bold red]STOP[/bold red] {patient}: {code}", patient=d.patient, code=f.code)
     return stopped
 
 
@@ -232,7 +234,6 @@ def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> int:
     elif check.intact:
         console().print(f"Audit trail intact: {check.links} links, head {check.head[:16]}.")
     else:
-        console().print(
-            f"[bold red]Audit trail broken at seq {check.broken_seq}[/bold red]: {check.problem}."
-        )
+        console().print("[bold red]Audit trail broken at seq {seq}[/bold red]: {problem}.",
+                        seq=check.broken_seq, problem=check.problem)  # fmt: skip
     return 0 if check.intact else 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from b12.domain.dates import in_range
 from b12.domain.patient import Patient
 from b12.errors import InputError
 
@@ -22,6 +23,8 @@ def decimal_option(text: str | None, option: str, example: str) -> Decimal | Non
         raise InputError(
             f"{option} {text!r} is not a number; write e.g. {option} {example}"
         ) from None
+    if value.is_finite() and value.adjusted() > 9:  # 1e999999 would overflow the arithmetic
+        raise InputError(f"{option} {text!r} is far out of range; write e.g. {option} {example}")
     if not value.is_finite() or value < 0:
         raise InputError(f"{option} {text!r} must be a positive number, e.g. {option} {example}")
     return value
@@ -32,11 +35,12 @@ def date_option(text: str | None, option: str) -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InputError(
             f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-03-31"
         ) from None
+    return in_range(day, option.removeprefix("--"))
 
 
 def build_patient(

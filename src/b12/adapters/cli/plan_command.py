@@ -86,8 +86,10 @@ def plan(
     written = None
     if ics:
         from b12.adapters.calendar import write_ics
+        from b12.adapters.cli.output import writing
 
-        written = write_ics(result, ics)
+        with writing("ics", ics, (".ics",)):
+            written = write_ics(result, ics)
     if as_json:
         data = result.to_dict()
         data["calendar"] = None if written is None else str(written)
@@ -142,5 +144,5 @@ def _show(result: "object", written: "object") -> None:
         out.print(f"[bold]CONFLICT[/bold] {conflict.id}: {conflict.claim}")
     show_findings(out, result.findings)
     if written is not None:
-        out.print(f"calendar written to {written}")
+        out.print("calendar written to {path}", path=written)
     out.print(f"[dim]knowledge {result.fingerprint}[/dim]")

@@ -78,7 +78,7 @@ def patient_add(
     if as_json:
         emit_json({"patient": to_json(vars(record))})
     else:
-        console().print(f"Patient {record.code} recorded ({record.id}).")
+        console().print("Patient {code} recorded ({id}).", code=record.code, id=record.id)
     return 0
 
 
@@ -118,11 +118,11 @@ def patient_show(code: Code, db: DbOption = None, as_json: JsonOption = False) -
         emit_json(out)
         return 0
     c = console()
-    c.print(f"[bold]Patient {record.code}[/bold]  profile: {to_json(dict(record.profile))}")
+    c.print("[bold]Patient {code}[/bold]  profile: {profile}", code=record.code,
+            profile=to_json(dict(record.profile)))  # fmt: skip
     for rx in out["prescriptions"]:
-        c.print(
-            f"  prescription {rx['id']}: {rx['status']} from {rx['start']}, {rx['regimen']}, {rx['product']} ({rx['doses']} doses)"
-        )
+        c.print("  prescription {id}: {status} from {start}, {regimen}, {product} ({doses} doses)",
+                **rx)  # fmt: skip
     return 0
 
 
@@ -237,10 +237,9 @@ def give(
         show_findings(c, done.findings)
         return _stop_code(done.findings)
     if d is not None and d.measured is not None:
-        c.print(
-            f"[bold]Draw {format_volume(d.measured.rounded_ml)}[/bold] for {format_mass(d.dose_mcg)} {d.route}"
-            + (f", {done.site}" if done.site else "")
-        )
+        c.print("[bold]Draw {volume}[/bold] for {dose} {route}" + (", {site}" if done.site else ""),
+                volume=format_volume(d.measured.rounded_ml), dose=format_mass(d.dose_mcg),
+                route=d.route, site=done.site)  # fmt: skip
     if done.needle is not None:
         c.print(f"Needle {done.needle.line} [dim]basis: {', '.join(done.needle.sources)}[/dim]")
     c.print(f"Recorded ({a.id}).")

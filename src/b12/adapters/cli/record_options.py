@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from b12.bootstrap import App
+from b12.domain.dates import in_range
 from b12.errors import InputError
 
 DbOption = Annotated[
@@ -51,9 +52,10 @@ def when(text: str | None, app: App, option: str = "--at") -> datetime:
     if text is None:
         return app.clock.now().replace(microsecond=0, tzinfo=None)
     try:
-        return datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InputError(
             f"{option} {text!r} is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM, "
             "e.g. 2026-01-05T09:30"
         ) from None
+    return in_range(moment, option.removeprefix("--"))

@@ -7,16 +7,24 @@ SQLite is set on every connection to WAL with synchronous=FULL (a commit is on d
 returns), foreign keys on, and a busy timeout; every transaction starts with BEGIN IMMEDIATE so
 that concurrent writers queue for the write lock instead of failing half-way. PostgreSQL
 serialises migrations and audit appends with transaction-level advisory locks.
+
+Opening a record never creates one by accident: an SQLite file that does not exist is refused
+(``make_engine(url, existing=True)``) except by `b12 db upgrade`, the explicit create/upgrade step.
+A URL b12 cannot read, and a file, folder, server or database it cannot reach, are one line each
+(``RecordUrlError``, ``RecordUnavailableError``, via ``reached``), never with the password.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 
-from b12.errors import RecordVersionError
+from b12.errors import RecordUnavailableError, RecordUrlError, RecordVersionError
 
 #: Keys of pg_advisory_xact_lock; any two constants distinct from other applications' locks.
 MIGRATION_LOCK = 0x6231_3201
@@ -34,8 +42,58 @@ def default_url() -> str:
     return f"sqlite:///{folder / 'b12.db'}"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with b12's durability settings."""
+def read_url(url: str) -> URL:
+    """``url`` read as a database URL b12 can open, or RecordUrlError (password hidden)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    hidden = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise RecordUrlError(
+            hidden, "not a database URL; write a file path, sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DATABASE"
+        ) from None  # fmt: skip
+    name = parsed.get_backend_name()
+    if name == "postgres":
+        raise RecordUrlError(
+            hidden, "`postgres://` is not a scheme SQLAlchemy reads; write postgresql://..."
+        )
+    try:
+        if name not in ("sqlite", "postgresql"):
+            raise NoSuchModuleError(name)
+        parsed.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ArgumentError, ImportError):
+        raise RecordUrlError(
+            hidden, f"b12 cannot open a {parsed.drivername!r} database; write a file path, sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DATABASE"
+        ) from None  # fmt: skip
+    return parsed
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file of an SQLite URL (None: not SQLite, or in memory)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:") or url.query.get("mode") == "memory":
+        return None
+    return Path(url.database)
+
+
+def make_engine(url: str, *, existing: bool = False) -> Engine:
+    """An engine for ``url`` with b12's durability settings. With ``existing``, an SQLite file
+    that does not exist is refused instead of created; a file never goes into a missing folder."""
+    file = sqlite_file(read_url(url))
+    if file is not None and not file.exists():
+        if existing:
+            raise RecordUnavailableError(
+                str(file), f"no record at {file}: run `b12 db upgrade --db {file}` to create one"
+            )
+        if not file.parent.is_dir():
+            raise RecordUnavailableError(
+                str(file), f"cannot create the record {file}: the folder {file.parent} does not "
+                "exist; create it, or give a path in an existing folder"
+            )  # fmt: skip
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -110,6 +168,23 @@ def require_head(engine: Engine) -> None:
     head = head_revision()
     if current != head:
         raise RecordVersionError(shown_url(engine), current, head)
+
+
+@contextmanager
+def reached(engine: Engine) -> Iterator[None]:
+    """Turn the database's refusal to open the record (no server, port, database, file, or not a
+    database) into one line, without the password."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "refused"
+        reason = reason.removeprefix("connection failed: ")
+        if engine.url.password:
+            reason = reason.replace(str(engine.url.password), "***")
+        shown = shown_url(engine)
+        raise RecordUnavailableError(shown, f"cannot open the record {shown}: {reason}") from None
 
 
 def shown_url(engine: Engine) -> str:

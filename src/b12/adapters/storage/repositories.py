@@ -12,6 +12,7 @@ from sqlalchemy import Column, Connection, Table, select, text
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.codec import from_row, to_row
 from b12.adapters.storage.database import AUDIT_LOCK
+from b12.adapters.storage.limits import check_row, check_text
 from b12.domain.audit import GENESIS, link_hash
 from b12.domain.jsonable import freeze, to_json
 from b12.domain.records import AuditEntry, PatientRecord
@@ -39,7 +40,9 @@ class SqlRecords(Generic[R]):
 
     def add(self, record: R) -> None:
         # A plain INSERT with bound parameters: SQLAlchemy compiles it once and caches it.
-        self._connection.execute(self._table.insert(), to_row(record))
+        row = to_row(record)
+        check_row(self._table, row)  # the same refusal on every database, before it sees the row
+        self._connection.execute(self._table.insert(), row)
 
     def get(self, record_id: str) -> R | None:
         row = self._connection.execute(
@@ -65,6 +68,7 @@ class SqlPatients:
         return self._records.get(record_id)
 
     def with_code(self, code: str) -> list[PatientRecord]:
+        check_text("patient", code)  # PostgreSQL refuses a NUL even in a query
         query = select(t.patients).where(t.patients.c.code == code)
         rows = self._connection.execute(query.order_by(t.patients.c.recorded_at, t.patients.c.id))
         return [from_row(PatientRecord, row._mapping) for row in rows]

@@ -1,0 +1,88 @@
+"""What the record can keep, checked before the database sees a row, the same on every database.
+
+Each text column of ``tables.py`` keeps at most its declared length (``String(64)``: 64
+characters); a ``Text`` column at most ``TEXT_LIMIT``. No text anywhere in a row (JSON included)
+may hold a NUL (PostgreSQL refuses it, SQLite would cut the text at it) or a lone surrogate (the
+undecodable bytes of an argument, which neither database can encode). The error names the field
+of the command that set the column and the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import JSON, String, Table
+
+from b12.errors import InputError
+
+#: The most characters a free-text column (a reason, a description) keeps.
+TEXT_LIMIT = 4000
+
+#: The command's field for a column whose name differs from it.
+FIELD_OF_COLUMN: Mapping[str, str] = {
+    "code": "patient",
+    "recorded_by": "who",
+    "given_by": "who",
+    "prescribed_by": "who",
+    "text": "readings",
+}
+
+
+#: How a message names a field whose name alone reads badly.
+LABEL: Mapping[str, str] = {
+    "who": "name of who records",
+    "patient": "patient identifier",
+    "readings": "result as written",
+}
+
+
+class StoredTextError(InputError):
+    """A text the record cannot keep as it is: too long, a NUL, or not valid UTF-8."""
+
+
+def limit_of(table: Table, column: str) -> int | None:
+    """The most characters ``column`` of ``table`` keeps (None: not text)."""
+    kind = table.c[column].type
+    if isinstance(kind, JSON) or not isinstance(kind, String):
+        return None
+    return kind.length or TEXT_LIMIT
+
+
+def check_row(table: Table, row: Mapping[str, Any]) -> None:
+    """Refuse a row the record cannot keep exactly (see the module's docstring)."""
+    for name, value in row.items():
+        field = FIELD_OF_COLUMN.get(name, name)
+        if isinstance(value, str):
+            check_text(field, value, limit_of(table, name))
+        elif isinstance(value, Mapping | list | tuple):
+            _check_json(field, value)
+
+
+def check_text(field: str, text: str, limit: int | None = None) -> None:
+    """Refuse ``text`` for ``field`` when it is longer than ``limit`` or holds a NUL or surrogate."""
+    label = LABEL.get(field, field.replace("_", " "))
+    if "\x00" in text:
+        raise StoredTextError(f"the {label} holds a NUL character (\\x00): remove it", field=field)
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise StoredTextError(
+            f"the {label} is not valid UTF-8 text: write it in UTF-8", field=field
+        )
+    if limit is not None and len(text) > limit:
+        raise StoredTextError(
+            f"the {label} is {len(text)} characters long; the record keeps at most {limit}: "
+            "shorten it",
+            field=field,
+        )
+
+
+def _check_json(field: str, value: Any) -> None:
+    if isinstance(value, str):
+        check_text(field, value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_json(field, str(key))
+            _check_json(key if isinstance(key, str) and key.isidentifier() else field, item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_json(field, item)
