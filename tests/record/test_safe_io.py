@@ -159,8 +159,8 @@ def test_the_record_itself_refuses_nul_and_undecodable_text(db_url: str, text: s
     from b12.adapters.storage.limits import StoredTextError
     from tests.record.helpers import open_app, patient
 
-    with open_app(db_url).unit_of_work() as uow, pytest.raises(StoredTextError):
-        patient(uow, text)
+    with pytest.raises(StoredTextError):
+        patient(open_app(db_url).unit_of_work, text)  # the use case opens its own unit of work
 
 
 # --- lengths: one validation, the limit named, the same on both databases ---------------------
