@@ -49,6 +49,9 @@ class FakeRecords(Generic[R]):
 
 
 class FakePatients(FakeRecords[PatientRecord]):
+    def lock(self, code: str) -> None:
+        """One thread uses the fake: nothing to wait for."""
+
     def with_code(self, code: str) -> list[PatientRecord]:
         return sorted(
             (p for p in self._rows if p.code == code), key=lambda p: (p.recorded_at, p.id)

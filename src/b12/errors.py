@@ -31,6 +31,7 @@
  +-- RecordUnavailableError         the record cannot be opened (no such file, server, database): url
  +-- InputError
       +-- RecordUrlError            the record's URL cannot be read (`postgres://`, unknown kind): url
+      +-- AlreadyRecordedError      (one dose once) another writer recorded it first: what, by, at
 
 Every error carries the values that caused it as attributes, and its message says what to
 write instead. An input error names the field of the command it is about (``field``, e.g.
@@ -313,6 +314,17 @@ class RecordUrlError(InputError):
         super().__init__(f"the record's URL {url}: {problem}")
 
 
+class AlreadyRecordedError(InputError):
+    """What was to be recorded is in the record already: another writer recorded it first (one
+    patient per code, one administration per planned dose). ``by`` and ``at`` say who and when."""
+
+    def __init__(self, what: str, by: str, at: str, advice: str, field: str | None = None) -> None:
+        self.what = what
+        self.by = by
+        self.at = at
+        super().__init__(f"{what} already recorded by {by} at {at}: {advice}", field=field)
+
+
 @dataclass(frozen=True)
 class ErrorStatus:
     """How each door reports an error: the command line's exit code, the web's HTTP status."""
@@ -359,6 +371,8 @@ ERROR_STATUS: Mapping[type[B12Error], ErrorStatus] = {
     # no such file, folder, server or database: an operator fixes the URL or the server
     RecordUnavailableError: ErrorStatus(1, 503),
     RecordUrlError: _INPUT,
+    # recorded already, by someone else: nothing to retry, read the record
+    AlreadyRecordedError: ErrorStatus(2, 409),
 }
 
 

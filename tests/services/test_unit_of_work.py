@@ -101,7 +101,7 @@ def test_a_refused_use_case_closes_its_unit_of_work_and_commits_nothing(
     opened: tuple[App, Opened],
 ) -> None:
     app, factory = opened
-    with pytest.raises(InputError, match="already exists"):
+    with pytest.raises(InputError, match="already recorded by"):
         steps.add_patient(app, "P-1")
     (unit,) = factory.units
     assert unit.commits == 0 and not hasattr(unit, "_rows")

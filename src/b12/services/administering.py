@@ -127,6 +127,8 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
             "record a dose after it is given, with the time it was given",
             field="at",
         )
+    # One dose once: the "already given" check and the insert happen under the patient's lock.
+    uow.patients.lock(request.patient.strip())
     record = find_patient(uow, request.patient)
     day = request.at.date()
     patient = patient_on(record, day)
@@ -268,14 +270,18 @@ def _cobalamins(product: Any) -> set[str]:
 def _timing(history: list[Administration], owed: CourseDose | None, at: datetime) -> list[Finding]:
     day = at.date()
     out: list[Finding] = []
-    if any(a.given_at.date() == day for a in history):
+    that_day = [a for a in history if a.given_at.date() == day]
+    if that_day:
+        first = min(that_day, key=lambda a: a.given_at)
+        at_ = first.given_at.isoformat(timespec="minutes")
         out.append(
             finding(
                 "RECORD_ALREADY_GIVEN_TODAY",
                 Level.STOP,
-                f"A dose was already given on {day.isoformat()}: a second would double it.",
+                f"A dose was already given on {day.isoformat()}, recorded by {first.given_by} "
+                f"at {at_}: a second would double it.",
                 MISSED_SOURCES,
-                {"date": day.isoformat()},
+                {"date": day.isoformat(), "recorded by": first.given_by, "given at": at_},
             )
         )
         return out
@@ -426,6 +432,7 @@ def record_missed(
 ) -> Missed:
     """The next owed dose was missed (or refused): kept owed, never doubled, the course re-flows."""
     reason = meaningful_reason(reason, "reason", "the missed dose", "in hospital")
+    uow.patients.lock(code.strip())
     record = find_patient(uow, code)
     rx = active_prescription(uow, record.id)
     if rx is None:

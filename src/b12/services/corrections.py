@@ -87,6 +87,7 @@ def correct(
             f"a {kind} correction may set {', '.join(sorted(allowed))}; "
             + (f"not {', '.join(unknown)}" if unknown else "nothing was given to correct")
         )
+    uow.patients.lock(code.strip())  # "already corrected" is checked under the patient's lock
     patient = find_patient(uow, code)
     records = getattr(uow, holder)
     live = {r.id: r for r in current(records.for_patient(patient.id))}

@@ -35,7 +35,7 @@ from b12.domain.records import (
     Prescription,
     current,
 )
-from b12.errors import InputError
+from b12.errors import AlreadyRecordedError, InputError
 from b12.knowledge.base import Knowledge
 from b12.services.ports import UnitOfWork, opens_unit_of_work
 
@@ -116,10 +116,15 @@ def add_patient(
             "without spaces, e.g. P-0042 (never a name)",
             field="patient",
         )
+    uow.patients.lock(code)  # the check below and the insert happen under one lock
     existing = current(uow.patients.with_code(code))
     if existing and not correct:
-        raise InputError(
-            f"patient {code!r} already exists; to change the profile, correct it",
+        first = existing[0]
+        raise AlreadyRecordedError(
+            f"patient {code!r}",
+            first.recorded_by,
+            first.recorded_at.isoformat(timespec="seconds"),
+            "to change the profile, correct it",
             field="correct",
         )
     if correct and not existing:

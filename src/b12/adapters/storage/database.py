@@ -29,6 +29,9 @@ from b12.errors import RecordUnavailableError, RecordUrlError, RecordVersionErro
 #: Keys of pg_advisory_xact_lock; any two constants distinct from other applications' locks.
 MIGRATION_LOCK = 0x6231_3201
 AUDIT_LOCK = 0x6231_3202
+#: The first key of pg_advisory_xact_lock(int, int) for a patient's lock (the second: the code's
+#: hash); the two-key space does not overlap the one-key space of the locks above.
+PATIENT_LOCKS = 0x6231_3203
 BUSY_TIMEOUT_MS = 60_000
 MIGRATIONS = Path(__file__).parent / "migrations"
 

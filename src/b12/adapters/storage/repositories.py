@@ -1,4 +1,12 @@
-"""Repositories over SQLAlchemy Core: insert and select, never update or delete."""
+"""Repositories over SQLAlchemy Core: insert and select, never update or delete.
+
+One dose once: a use case that checks before it writes (is the patient's code taken, was the dose
+given) first takes the patient's lock (``SqlPatients.lock``), so the check and the insert happen
+under one lock: on PostgreSQL a transaction-level advisory lock keyed on the patient's code, on
+SQLite the write lock the transaction took with BEGIN IMMEDIATE. The unique keys of revision 0004
+are the last guard: an insert that breaks one is answered with AlreadyRecordedError (who recorded
+the row first, and when), never with the database's IntegrityError.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +15,17 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Column, Connection, Table, select, text
+from sqlalchemy import Column, Connection, Table, and_, select, text
+from sqlalchemy.exc import IntegrityError
 
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.codec import from_row, to_row
-from b12.adapters.storage.database import AUDIT_LOCK
+from b12.adapters.storage.database import AUDIT_LOCK, PATIENT_LOCKS
 from b12.adapters.storage.limits import check_row, check_text
 from b12.domain.audit import GENESIS, link_hash
 from b12.domain.jsonable import freeze, to_json
 from b12.domain.records import AuditEntry, PatientRecord
+from b12.errors import AlreadyRecordedError
 
 R = TypeVar("R")
 _LAST_LINK = (
@@ -42,7 +52,13 @@ class SqlRecords(Generic[R]):
         # A plain INSERT with bound parameters: SQLAlchemy compiles it once and caches it.
         row = to_row(record)
         check_row(self._table, row)  # the same refusal on every database, before it sees the row
-        self._connection.execute(self._table.insert(), row)
+        try:
+            self._connection.execute(self._table.insert(), row)
+        except IntegrityError:
+            already = _already_recorded(self._connection, self._table, row)
+            if already is None:
+                raise
+            raise already from None
 
     def get(self, record_id: str) -> R | None:
         row = self._connection.execute(
@@ -56,10 +72,68 @@ class SqlRecords(Generic[R]):
         return [from_row(self._kind, row._mapping) for row in rows]
 
 
+#: Per keyed table: what a row is called, who recorded it and when, and what to do instead.
+_KEYED = {
+    "patients": (
+        lambda row: f"patient {row['code']!r}", "recorded_by", "recorded_at",
+        "to change the profile, correct it", "correct",
+    ),
+    "administrations": (
+        lambda row: f"dose {row['planned_number']} of prescription {row['prescription_id']}",
+        "given_by", "given_at",
+        "it is given; see the patient's status before giving another", None,
+    ),
+}  # fmt: skip
+
+
+def _already_recorded(
+    connection: Connection, table: Table, row: Mapping[str, Any]
+) -> AlreadyRecordedError | None:
+    """After an insert broke a unique key: the error naming the row that holds the key, who
+    recorded it and when (None: no keyed row conflicts, the IntegrityError was another one).
+
+    The failed transaction is rolled back first (PostgreSQL refuses every statement after an
+    error); the unit of work then has nothing to commit."""
+    if table.name not in _KEYED or row.get("corrects_id") is not None:
+        return None
+    _index, columns, _where = t.ONE_ONLY[table.name]
+    if any(row.get(c) is None for c in columns):
+        return None
+    connection.rollback()
+    query = select(table).where(
+        and_(*(table.c[c] == row[c] for c in columns)),
+        table.c.corrects_id.is_(None),
+        table.c.duplicate_of.is_(None),
+    )
+    first = connection.execute(query).first()
+    connection.rollback()
+    if first is None:
+        return None
+    what, by, at, advice, field = _KEYED[table.name]
+    found = first._mapping
+    return AlreadyRecordedError(
+        what(found), str(found[by]), found[at].isoformat(timespec="seconds"), advice, field
+    )
+
+
 class SqlPatients:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._records = SqlRecords(connection, t.patients, PatientRecord, t.patients.c.recorded_at)
+
+    def lock(self, code: str) -> None:
+        """Hold the lock of the patient with ``code`` (whether the patient exists yet or not) until
+        the transaction ends; writers of one patient queue here, others do not wait."""
+        check_text("patient", code)
+        if self._connection.dialect.name == "postgresql":
+            # hashtext: two codes may share a key; they then only queue behind each other.
+            self._connection.execute(
+                text("SELECT pg_advisory_xact_lock(:space, hashtext(:code))"),
+                {"space": PATIENT_LOCKS, "code": code},
+            )
+        else:
+            # The first statement begins the transaction, BEGIN IMMEDIATE: the write lock is held.
+            self._connection.execute(text("SELECT 1"))
 
     def add(self, record: PatientRecord) -> None:
         self._records.add(record)

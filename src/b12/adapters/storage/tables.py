@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -49,6 +50,7 @@ patients = Table(
     Column("recorded_at", DateTime, nullable=False),
     Column("recorded_by", String(120), nullable=False),
     _corrects("patients"),
+    Column("duplicate_of", String(ID)),  # revision 0004: see ONE_ONLY
 )
 
 prescriptions = Table(
@@ -89,6 +91,7 @@ administrations = Table(
     Column("fingerprint", String(120), nullable=False),
     Column("override_reason", Text),
     _corrects("administrations"),
+    Column("duplicate_of", String(ID)),  # revision 0004: see ONE_ONLY
 )
 
 missed_doses = Table(
@@ -171,3 +174,26 @@ Index("ix_lab_results_patient_taken", lab_results.c.patient_id, lab_results.c.ta
 Index("ix_prescriptions_patient", prescriptions.c.patient_id)
 Index("ix_missed_doses_patient", missed_doses.c.patient_id)
 Index("ix_adverse_events_patient", adverse_events.c.patient_id)
+
+# Revision 0004, one dose once: one patient per code and one administration per planned dose of a
+# prescription. A correction (corrects_id) repeats the key of the row it corrects, and a dose
+# outside the plan (an extra dose with an override reason, a dose after the course) has no planned
+# number: neither is in the index. ``duplicate_of`` is set only by the migration, on the doubles an
+# older b12 recorded before the key existed (kept, never deleted; each points at the first).
+ONE_ONLY = {
+    "patients": ("uq_patients_code", ("code",), "corrects_id IS NULL AND duplicate_of IS NULL"),
+    "administrations": (
+        "uq_administrations_planned_dose",
+        ("prescription_id", "planned_number"),
+        "planned_number IS NOT NULL AND corrects_id IS NULL AND duplicate_of IS NULL",
+    ),
+}
+for _name, (_index, _columns, _where) in ONE_ONLY.items():
+    _table = metadata.tables[_name]
+    Index(
+        _index,
+        *(_table.c[c] for c in _columns),
+        unique=True,
+        sqlite_where=text(_where),
+        postgresql_where=text(_where),
+    )
