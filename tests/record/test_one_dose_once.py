@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 
 from b12.adapters.storage import tables as t
-from b12.adapters.storage.codec import to_row
 from b12.adapters.storage.database import make_engine, migrate
 from b12.adapters.storage.unit_of_work import SqlUnitOfWork
 from b12.bootstrap import App, Settings, upgrade
@@ -22,7 +21,7 @@ from b12.domain.patient import Patient
 from b12.domain.records import Administration, PatientRecord, Prescription, current
 from b12.errors import AlreadyRecordedError
 from b12.knowledge import load_knowledge
-from b12.services.administering import GiveRequest, Given, give
+from b12.services.administering import Given, GiveRequest, give
 from b12.services.planning import PlanRequest
 from b12.services.record import add_patient, new_id, prescribe
 from tests.record.helpers import LATER, cli, open_app
@@ -48,7 +47,7 @@ def _together(apps: list[App], call: Callable[[App, int], Any]) -> list[Any]:
         barrier.wait()
         try:
             out[i] = call(apps[i], i)
-        except Exception as exc:  # noqa: BLE001 - every answer is checked by the test
+        except Exception as exc:  # every answer is checked by the test
             out[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(apps))]
@@ -181,9 +180,15 @@ def test_an_insert_past_the_lock_breaking_a_key_is_answered_with_who_and_when(db
     # a correction, a dose outside the plan (twice) and the next planned dose stay possible
     with SqlUnitOfWork(engine) as uow:
         (given,) = uow.administrations.for_patient(first.id)
-        uow.administrations.add(_administration(first.id, rx.id, 1, "nurse A", corrects_id=given.id))
-        uow.administrations.add(_administration(first.id, rx.id, None, "nurse A", override_reason="x"))
-        uow.administrations.add(_administration(first.id, rx.id, None, "nurse A", override_reason="y"))
+        uow.administrations.add(
+            _administration(first.id, rx.id, 1, "nurse A", corrects_id=given.id)
+        )
+        uow.administrations.add(
+            _administration(first.id, rx.id, None, "nurse A", override_reason="x")
+        )
+        uow.administrations.add(
+            _administration(first.id, rx.id, None, "nurse A", override_reason="y")
+        )
         uow.administrations.add(_administration(first.id, rx.id, 2, "nurse A"))
         uow.patients.add(_patient("K-1", "clerk B", datetime(2026, 1, 6), corrects=first.id))
         uow.commit()
@@ -223,7 +228,9 @@ def test_a_record_of_revision_0003_with_doubles_upgrades_keeping_and_marking_the
     engine = make_engine(empty_db_url)
     with engine.connect() as c:
         marks = dict(c.execute(select(t.patients.c.id, t.patients.c.duplicate_of)).all())
-        marks |= dict(c.execute(select(t.administrations.c.id, t.administrations.c.duplicate_of)).all())
+        marks |= dict(
+            c.execute(select(t.administrations.c.id, t.administrations.c.duplicate_of)).all()
+        )
         counts = [c.execute(select(func.count()).select_from(x)).scalar() for x in
                   (t.patients, t.administrations)]  # fmt: skip
     assert counts == [4, 7]  # nothing deleted

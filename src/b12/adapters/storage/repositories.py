@@ -11,7 +11,7 @@ the row first, and when), never with the database's IntegrityError.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -73,7 +73,7 @@ class SqlRecords(Generic[R]):
 
 
 #: Per keyed table: what a row is called, who recorded it and when, and what to do instead.
-_KEYED = {
+_KEYED: dict[str, tuple[Callable[[Mapping[str, Any]], str], str, str, str, str | None]] = {
     "patients": (
         lambda row: f"patient {row['code']!r}", "recorded_by", "recorded_at",
         "to change the profile, correct it", "correct",
@@ -110,7 +110,7 @@ def _already_recorded(
     if first is None:
         return None
     what, by, at, advice, field = _KEYED[table.name]
-    found = first._mapping
+    found: Mapping[str, Any] = dict(first._mapping)
     return AlreadyRecordedError(
         what(found), str(found[by]), found[at].isoformat(timespec="seconds"), advice, field
     )
