@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench bytecode kb-manifest clean
+.PHONY: run test lint format bench soak bytecode kb-manifest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ format: $(STAMP)
 
 bench: bytecode
 	$(BIN)/python bench/run.py
+
+# Not part of `make test`: >= 1,000 SIGKILLs of a writer on SQLite and on PostgreSQL (B12_SOAK_KILLS).
+soak: bytecode
+	$(BIN)/python bench/soak.py
 
 # After a reviewed edit of the knowledge YAML or its schema (and after merging one): validate the
 # YAML, regenerate the runtime entries (knowledge/entries.py) and the artifact (kb/knowledge.json),
