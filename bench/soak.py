@@ -12,11 +12,9 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 KILLS = int(os.environ.get("B12_SOAK_KILLS", "1000"))
-PG_ADMIN = os.environ.get("B12_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def soak(url: str, name: str) -> bool:
@@ -57,28 +55,16 @@ def soak(url: str, name: str) -> bool:
 
 
 def main() -> int:
-    from sqlalchemy import create_engine, text
-
     ok = True
     with tempfile.TemporaryDirectory() as folder:
         ok &= soak(f"sqlite:///{Path(folder) / 'soak.db'}", "SQLite")
-    name = f"b12_soak_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
+    from tests.record.pg import create_database, drop_database
+
+    url = create_database("b12_soak")
     try:
-        ok &= soak(f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}", "PostgreSQL")
+        ok &= soak(url, "PostgreSQL")
     finally:
-        with admin.connect() as c:
-            c.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        drop_database(url)
     print("no acknowledged record lost" if ok else "LOST RECORDS OR A BROKEN CHAIN")
     return 0 if ok else 1
 

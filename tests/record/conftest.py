@@ -8,48 +8,27 @@ PostgreSQL tests are marked `postgres`; they skip only off CI (CI != "true") whe
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-PG_ADMIN = os.environ.get("B12_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def _pg_admin_engine():  # type: ignore[no-untyped-def]
-    from sqlalchemy import create_engine
-
-    return create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+from tests.record.pg import create_database, drop_database
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """The URL of a fresh database b12_test_<random>, dropped after the session."""
-    from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
-    name = f"b12_test_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin_engine()
     try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = create_database("b12_test")
     except OperationalError as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true and PostgreSQL is unreachable: {exc}")
         pytest.skip(f"PostgreSQL unreachable (not on CI): {exc.__class__.__name__}")
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with admin.connect() as c:
-        c.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :n AND pid <> pg_backend_pid()"
-            ),
-            {"n": name},
-        )
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    yield url
+    drop_database(url)
 
 
 def _fresh_pg_schema(url: str) -> str:
