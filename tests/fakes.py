@@ -47,6 +47,11 @@ class FakeRecords(Generic[R]):
         mine = [r for r in self._rows if r.patient_id == patient_id]
         return sorted(mine, key=lambda r: (getattr(r, self._order), r.id))
 
+    def every(self) -> Iterator[R]:
+        return iter(
+            sorted(self._rows, key=lambda r: (r.patient_id, getattr(r, self._order), r.id))
+        )
+
 
 class FakePatients(FakeRecords[PatientRecord]):
     def lock(self, code: str) -> None:
@@ -59,6 +64,11 @@ class FakePatients(FakeRecords[PatientRecord]):
 
     def all(self) -> list[PatientRecord]:
         return sorted(self._rows, key=lambda p: (p.code, p.recorded_at))
+
+    def page(self, after: str | None, limit: int) -> list[PatientRecord]:
+        corrected = {p.corrects_id for p in self._rows}
+        live = [p for p in self.all() if p.id not in corrected]
+        return [p for p in live if after is None or p.code > after][:limit]
 
 
 class FakeAuditTrail:

@@ -83,11 +83,11 @@ def test_an_empty_record_is_refused_until_upgraded(tmp_path: Path) -> None:
         "run `b12 db upgrade` first"
     )
     done = upgrade(Settings(database_url=_url(tmp_path)))
-    assert (done.before, done.after) == (None, "0004")
+    assert (done.before, done.after) == (None, "0005")
     with app.unit_of_work() as uow:
         assert uow.patients.all() == []
     again = upgrade(Settings(database_url=_url(tmp_path)))
-    assert (again.before, again.after) == ("0004", "0004")
+    assert (again.before, again.after) == ("0005", "0005")
 
 
 def test_a_record_at_an_older_revision_is_refused(tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_db_upgrade_creates_then_reports_up_to_date(tmp_path: Path) -> None:
     )
     code, out, _ = cli("db", "upgrade", "--db", _url(tmp_path), "--json")
     assert code == 0
-    assert json.loads(out) == {"database": _url(tmp_path), "before": "0004", "after": "0004"}
+    assert json.loads(out) == {"database": _url(tmp_path), "before": "0005", "after": "0005"}
     assert cli("patient", "add", "P-1", "--age-years", "60", "--db", _url(tmp_path))[0] == 0
 
 

@@ -139,7 +139,8 @@ class App:
             engine.dispose()
             raise
         self._engine = engine
-        return lambda: SqlUnitOfWork(engine)
+        zone = self.settings.zone
+        return lambda: SqlUnitOfWork(engine, zone)
 
     def close(self) -> None:
         """Release the database connections (the App may open them again)."""
@@ -183,7 +184,7 @@ def upgrade(settings: Settings) -> Upgraded:
     engine = make_engine(settings.resolved_database_url())
     try:
         with reached(engine):
-            before = migrate(engine)
+            before = migrate(engine, zone=settings.zone)
         return Upgraded(shown_url(engine), before, head_revision())
     finally:
         engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -45,7 +45,7 @@ def test_decimals_and_findings_round_trip_exactly(db_url: str) -> None:
         back = uow.administrations.get(exact.id)
     assert back is not None
     assert back.dose_mcg == Decimal("333.333333") and back.volume_ml == Decimal("0.333333")
-    assert back.expiry == date(2027, 1, 1) and back.given_at == datetime(2026, 1, 5, 9)
+    assert back.expiry == date(2027, 1, 1) and back.given_at == datetime(2026, 1, 5, 9, tzinfo=UTC)
     assert back.findings[0]["values"]["v"] == "0.1"
 
 
@@ -77,7 +77,7 @@ def test_a_database_of_the_first_revision_upgrades_and_keeps_its_rows(empty_db_u
     with engine.begin() as c:
         assert current_revision(c) == "0001"
         c.execute(insert(t.patients).values(id="p1", code="P-OLD", profile={"sex": "male"},
-                                            recorded_at=datetime(2025, 3, 1, 10), recorded_by="v1"))  # fmt: skip
+                                            recorded_at=datetime(2025, 3, 1, 10, tzinfo=UTC), recorded_by="v1"))  # fmt: skip
         c.execute(text(
             "INSERT INTO administrations (id, patient_id, given_at, dose_mcg, volume_ml, route,"
             " given_by, findings, fingerprint) VALUES ('a1', 'p1', '2025-03-01 10:30:00',"
@@ -89,7 +89,7 @@ def test_a_database_of_the_first_revision_upgrades_and_keeps_its_rows(empty_db_u
     upgrade(Settings(database_url=db_url))
     record = open_app(db_url)
     with record.unit_of_work() as uow:
-        assert current_revision(uow.connection) == head_revision() == "0004"
+        assert current_revision(uow.connection) == head_revision() == "0005"
         old = uow.patients.with_code("P-OLD")
         given = uow.administrations.for_patient("p1")
     assert [(p.id, p.profile["sex"], p.corrects_id) for p in old] == [("p1", "male", None)]

@@ -326,29 +326,15 @@ def response(
 
 
 def _next_labs(rx: Prescription, on: date) -> list[Finding]:
-    planned = [
-        item for item in rx.plan.get("labs", ()) if str(item.get("date", "")) >= on.isoformat()
-    ]
+    planned = [lab for lab in rx.labs if lab.date >= on]
     if not planned:
         return []
-    shown = "; ".join(f"{item.get('date')}: {_tests(item)}" for item in planned[:3])
+    shown = "; ".join(f"{lab.date.isoformat()}: {', '.join(lab.tests)}" for lab in planned[:3])
     return [
         finding(
             "RECORD_NEXT_LABS",
             Level.INFO,
             f"Next laboratory checks of the prescription: {shown}.",
-            tuple(dict.fromkeys(s for item in planned[:3] for s in _sources(item))),
+            tuple(dict.fromkeys(s for lab in planned[:3] for s in lab.sources)),
         )
     ]
-
-
-def _tests(item: Any) -> str:
-    tests = item.get("tests", ())
-    return ", ".join(
-        str(t.get("name", t.get("id", t))) if hasattr(t, "get") else str(t) for t in tests
-    )
-
-
-def _sources(item: Any) -> list[str]:
-    reasons = item.get("rules", ())
-    return [str(s) for r in reasons if hasattr(r, "get") for s in r.get("sources", ())]

@@ -1,14 +1,14 @@
 """`b12 correct`: replace a recorded administration, result or event; the old record is kept."""
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.output import console, emit_json
-from b12.adapters.cli.record_options import DbOption, WhoOption, when, who
+from b12.adapters.cli.record_options import DbOption, WhoOption, in_clinic, when, who
 from b12.errors import InputError
 
 
@@ -49,6 +49,8 @@ def correct_command(
             reading = read.reading(b12.knowledge, value.strip())
         else:
             parsed[field.strip()] = parse_change(field.strip(), value.strip())
+            if isinstance(parsed[field.strip()], datetime):
+                parsed[field.strip()] = in_clinic(parsed[field.strip()], b12)
     if reading is not None:
         taken_on = parsed.get("taken_on")
         on = taken_on if isinstance(taken_on, date) else moment.date()

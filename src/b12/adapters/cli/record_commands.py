@@ -2,7 +2,7 @@
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +21,7 @@ from b12.adapters.cli.patient_options import (
     WeightKg,
 )
 from b12.adapters.cli.record_options import DbOption, WhoOption, on, when, who
-from b12.domain.display import format_mass, format_volume
+from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.findings import Finding, outcome
 from b12.domain.jsonable import to_json
 from b12.errors import InputError
@@ -52,6 +52,12 @@ def patient_add(
     condition: Conditions = None,
     medication: Medications = None,
     allergy: Allergies = None,
+    born: Annotated[
+        str | None,
+        typer.Option(
+            "--born", help="Date of birth, YYYY-MM-DD (instead of --age-years/--age-months)."
+        ),
+    ] = None,
     at: Annotated[str | None, typer.Option(help="When, YYYY-MM-DD[THH:MM] (default now).")] = None,
     db: DbOption = None,
     by: WhoOption = None,
@@ -71,10 +77,17 @@ def patient_add(
         medication,
         allergy,
     )
+    birth = date_option(born, "--born")
+    if birth is not None and (age_years is not None or age_months is not None):
+        raise InputError(
+            "--born and --age-years/--age-months: give the date of birth or the age, not both",
+            field="born",
+        )
     b12 = open_app(db)
     record = add_patient(
-        b12.unit_of_work, code, patient, who(by, b12), when(at, b12), correct=correct
-    )
+        b12.unit_of_work, code, patient, who(by, b12), when(at, b12), correct=correct,
+        born=birth,
+    )  # fmt: skip
     if as_json:
         emit_json({"patient": to_json(vars(record))})
     else:
@@ -83,25 +96,45 @@ def patient_add(
 
 
 @on(patient_app, "list")
-def patient_list(db: DbOption = None, as_json: JsonOption = False) -> int:
-    """Every patient in the record."""
+def patient_list(
+    limit: Annotated[int, typer.Option(help="At most this many patients (1-10000).")] = 100,
+    after: Annotated[
+        str | None, typer.Option(help="Start after this patient code (the next page).")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """The patients of the record by code, a page at a time (--limit, --after)."""
     from b12.services.record import list_patients
 
-    patients = list_patients(open_app(db).unit_of_work)
+    page = list_patients(open_app(db).unit_of_work, after, limit)
     if as_json:
-        emit_json({"patients": [to_json(vars(p)) for p in patients]})
+        emit_json({"patients": [to_json(vars(p)) for p in page.patients], "next": page.after})
         return 0
     rows = [
         (
             p.code,
-            str(p.profile.get("age_months", "")),
+            _age(p),
             str(p.profile.get("sex") or ""),
-            p.recorded_at.isoformat(),
+            p.recorded_at.isoformat(timespec="minutes"),
         )
-        for p in patients
+        for p in page.patients
     ]
-    console().print(table("Patients", ("patient", "age (months)", "sex", "recorded"), rows))
+    caption = None if page.after is None else f"more: --after {page.after}"
+    console().print(
+        table("Patients", ("patient", "age", "sex", "recorded"), rows, caption=caption)
+    )
     return 0
+
+
+def _age(p: Any) -> str:
+    """The age as given: a date of birth, or months on the day they were given."""
+    if p.born is not None:
+        return f"born {p.born.isoformat()}"
+    if p.age_months is not None:
+        given = "" if p.age_given_on is None else f" on {p.age_given_on.isoformat()}"
+        return f"{format_number(p.age_months)} months{given}"
+    return ""
 
 
 @on(patient_app, "show")
@@ -118,8 +151,8 @@ def patient_show(code: Code, db: DbOption = None, as_json: JsonOption = False) -
         emit_json(out)
         return 0
     c = console()
-    c.print("[bold]Patient {code}[/bold]  profile: {profile}", code=record.code,
-            profile=to_json(dict(record.profile)))  # fmt: skip
+    c.print("[bold]Patient {code}[/bold]  age: {age}  profile: {profile}", code=record.code,
+            age=_age(record) or "not given", profile=to_json(dict(record.profile)))  # fmt: skip
     for rx in out["prescriptions"]:
         c.print("  prescription {id}: {status} from {start}, {regimen}, {product} ({doses} doses)",
                 **rx)  # fmt: skip

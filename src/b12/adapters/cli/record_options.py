@@ -48,9 +48,10 @@ def who(given: str | None, app: App) -> str:
 
 
 def when(text: str | None, app: App, option: str = "--at") -> datetime:
-    """A date or date-time as written (YYYY-MM-DD[THH:MM]); the clinic's time now when not given."""
+    """A date or date-time as written (YYYY-MM-DD[THH:MM][+HH:MM]), without an offset the
+    clinic's wall clock; the clinic's time now when not given. Always aware."""
     if text is None:
-        return app.clock.now().replace(microsecond=0, tzinfo=None)
+        return app.clock.now().replace(microsecond=0)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -58,4 +59,18 @@ def when(text: str | None, app: App, option: str = "--at") -> datetime:
             f"{option} {text!r} is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM, "
             "e.g. 2026-01-05T09:30"
         ) from None
-    return in_range(moment, option.removeprefix("--"))
+    return in_clinic(in_range(moment, option.removeprefix("--")), app)
+
+
+def in_clinic(moment: datetime, app: App) -> datetime:
+    """``moment``; without a zone, read as the clinic's wall clock (B12_TIMEZONE, else the
+    clock's zone, else the machine's)."""
+    if moment.tzinfo is not None:
+        return moment
+    from zoneinfo import ZoneInfo
+
+    zone = app.settings.zone
+    if zone is None:
+        clock_zone = app.clock.now().tzinfo
+        zone = clock_zone if isinstance(clock_zone, ZoneInfo) else None
+    return moment.astimezone() if zone is None else moment.replace(tzinfo=zone)

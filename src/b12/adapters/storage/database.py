@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -125,12 +126,15 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def alembic_config(connection: Connection) -> Any:
+def alembic_config(connection: Connection, zone: tzinfo | None = None) -> Any:
+    """``zone``: the clinic's time zone, in which the naive times of revisions 0001-0004 were
+    written (revision 0005 reads them in it; None: the machine's zone)."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
+    config.attributes["time_zone"] = zone
     return config
 
 
@@ -148,8 +152,9 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def migrate(engine: Engine, revision: str = "head") -> str | None:
+def migrate(engine: Engine, revision: str = "head", zone: tzinfo | None = None) -> str | None:
     """Bring the database to ``revision`` (default: head); concurrent callers wait for each other.
+    ``zone``: the clinic's time zone (see ``alembic_config``).
 
     Returns the revision it was at before (None: empty)."""
     from alembic import command
@@ -160,7 +165,7 @@ def migrate(engine: Engine, revision: str = "head") -> str | None:
         target = head_revision() if revision == "head" else revision
         before = current_revision(connection)
         if before != target:
-            command.upgrade(alembic_config(connection), revision)
+            command.upgrade(alembic_config(connection, zone), revision)
         return before
 
 
