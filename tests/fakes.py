@@ -48,9 +48,7 @@ class FakeRecords(Generic[R]):
         return sorted(mine, key=lambda r: (getattr(r, self._order), r.id))
 
     def every(self) -> Iterator[R]:
-        return iter(
-            sorted(self._rows, key=lambda r: (r.patient_id, getattr(r, self._order), r.id))
-        )
+        return iter(sorted(self._rows, key=lambda r: (r.patient_id, getattr(r, self._order), r.id)))
 
 
 class FakePatients(FakeRecords[PatientRecord]):

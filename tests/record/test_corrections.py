@@ -29,7 +29,9 @@ def _course(url: str):  # type: ignore[no-untyped-def]
     kb = load_knowledge()
     record = open_app(url)
     work = record.unit_of_work
-    add_patient(work, "P-7", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2, 9, tzinfo=UTC))
+    add_patient(
+        work, "P-7", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2, 9, tzinfo=UTC)
+    )
     prescribe(work, kb, "P-7", PlanRequest(date(2026, 1, 5), "pernicious-anaemia", product=PRODUCT),
               "dr B", datetime(2026, 1, 2, 10, tzinfo=UTC))  # fmt: skip
     given = give(work, kb, GiveRequest("P-7", datetime(2026, 1, 5, 9, tzinfo=UTC), lot="L1",

@@ -46,7 +46,9 @@ def _course(app: App) -> dict[str, Any]:
     steps.event(app, date(2026, 1, 8), "urticaria", "severe")
     out["given"].append(steps.give(app, datetime(2026, 1, 9, 9, tzinfo=UTC)).to_dict())  # refused
     bypass = "prescriber reviewed: adrenaline at hand"
-    out["given"].append(steps.give(app, datetime(2026, 1, 9, 9, tzinfo=UTC), override=bypass).to_dict())
+    out["given"].append(
+        steps.give(app, datetime(2026, 1, 9, 9, tzinfo=UTC), override=bypass).to_dict()
+    )
     assert first.recorded is not None
     out["corrected"] = steps.correct(
         app, "administration", first.recorded.id, {"site": "left thigh"}

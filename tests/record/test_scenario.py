@@ -59,9 +59,10 @@ def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # ty
     assert (b12.value, b12.unit, b12.normalised_value, b12.normalised_unit) == (
         Decimal(110), "pg/mL", Decimal("81.18"), "pmol/L")  # fmt: skip
     assert rx.prescription is not None and rx.prescription.product == PRODUCT
-    planned = rx.prescription.plan["administrations"]
-    assert [(a["date"], a["dose_mcg"], a["volume_ml"]) for a in planned[:3]] == [
-        ("2026-01-05", "100", "0.1"), ("2026-01-06", "100", "0.1"), ("2026-01-07", "100", "0.1")]  # fmt: skip
+    planned = rx.prescription.doses
+    assert [(d.date, d.dose_mcg, d.volume_ml) for d in planned[:3]] == [
+        (date(2026, 1, 5), Decimal(100), Decimal("0.1")), (date(2026, 1, 6), Decimal(100), Decimal("0.1")),
+        (date(2026, 1, 7), Decimal(100), Decimal("0.1"))]  # fmt: skip
 
     first = _give(record, kb, datetime(2026, 1, 5, 9, tzinfo=UTC))
     assert first.recorded is not None and first.site == "left deltoid"
@@ -77,7 +78,9 @@ def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # ty
     assert _codes(wrong.stops) == ["RECORD_NOT_RECORDED", "RECORD_DOSE_DIFFERS"]
     assert wrong.stops[1].suggestion is not None
     assert wrong.stops[1].suggestion.action == {"set": "dose", "to": "100 mcg"}
-    assert _give(record, kb, datetime(2026, 1, 9, 9, 5, tzinfo=UTC)).recorded is not None  # dose 4, right dose
+    assert (
+        _give(record, kb, datetime(2026, 1, 9, 9, 5, tzinfo=UTC)).recorded is not None
+    )  # dose 4, right dose
 
     twice = _give(record, kb, datetime(2026, 1, 9, 17, tzinfo=UTC))
     assert twice.recorded is None and "RECORD_ALREADY_GIVEN_TODAY" in _codes(twice.stops)

@@ -91,7 +91,9 @@ def _dump(url: str) -> dict[str, list[dict[str, Any]]]:
     engine = make_engine(url)
     with engine.connect() as c:
         out = {
-            name: [dict(r._mapping) for r in c.execute(sa.select(table).order_by(*table.primary_key))]
+            name: [
+                dict(r._mapping) for r in c.execute(sa.select(table).order_by(*table.primary_key))
+            ]
             for name, table in t.metadata.tables.items()
         }
     engine.dispose()

@@ -29,7 +29,9 @@ def fake_app(kb: Any, now: datetime = NOW) -> App:
 
 def add_patient(app: App, code: str = "P-1", **profile: Any) -> Any:
     patient = Patient(age_months=Decimal(744), sex="female", **profile)
-    return record.add_patient(app.unit_of_work, code, patient, "dr Ames", datetime(2026, 1, 2, 9, tzinfo=UTC))
+    return record.add_patient(
+        app.unit_of_work, code, patient, "dr Ames", datetime(2026, 1, 2, 9, tzinfo=UTC)
+    )
 
 
 def prescribe(app: App, code: str = "P-1", *, override: str | None = None, **request: Any) -> Any:

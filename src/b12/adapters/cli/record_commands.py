@@ -114,24 +114,26 @@ def patient_list(
     rows = [
         (
             p.code,
-            _age(p),
+            _age(p, short=True),
             str(p.profile.get("sex") or ""),
-            p.recorded_at.isoformat(timespec="minutes"),
+            p.recorded_at.strftime("%Y-%m-%d %H:%M"),  # the clinic's clock
         )
         for p in page.patients
     ]
     caption = None if page.after is None else f"more: --after {page.after}"
     console().print(
-        table("Patients", ("patient", "age", "sex", "recorded"), rows, caption=caption)
+        table("Patients", ("patient", "born / age", "sex", "recorded"), rows, caption=caption)
     )
     return 0
 
 
-def _age(p: Any) -> str:
+def _age(p: Any, short: bool = False) -> str:
     """The age as given: a date of birth, or months on the day they were given."""
     if p.born is not None:
-        return f"born {p.born.isoformat()}"
+        return p.born.isoformat() if short else f"born {p.born.isoformat()}"
     if p.age_months is not None:
+        if short:
+            return f"{format_number(p.age_months)} mo"
         given = "" if p.age_given_on is None else f" on {p.age_given_on.isoformat()}"
         return f"{format_number(p.age_months)} months{given}"
     return ""

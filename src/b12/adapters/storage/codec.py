@@ -28,9 +28,7 @@ def to_row(record: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     return row
 
 
-def from_row(
-    kind: type[T], row: Mapping[Any, Any], zone: tzinfo | None = None, **extra: Any
-) -> T:
+def from_row(kind: type[T], row: Mapping[Any, Any], zone: tzinfo | None = None, **extra: Any) -> T:
     names = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     for name in names - extra.keys():

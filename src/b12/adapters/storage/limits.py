@@ -94,7 +94,9 @@ def check_amount(field: str, column: str, value: Decimal) -> None:
     label = LABEL.get(field, field.replace("_", " "))
     what = column.replace("_", " ")
     if not value.is_finite():
-        raise StoredTextError(f"the {label}: {what} {value} is not a number: write a number", field=field)
+        raise StoredTextError(
+            f"the {label}: {what} {value} is not a number: write a number", field=field
+        )
     if abs(value) >= AMOUNT_BOUND:
         raise StoredTextError(
             f"the {label}: {what} {value:f} is too large; the record keeps amounts below "

@@ -138,8 +138,9 @@ class SqlPrescriptions(SqlRecords[Prescription]):
         dose_rows = select(pd).where(pd.c.prescription_id.in_(ids.scalar_subquery()))
         for d in self._connection.execute(dose_rows.order_by(pd.c.prescription_id, pd.c.number)):
             doses.setdefault(d.prescription_id, []).append(
-                PlannedDose(d.number, d.due_on, d.dose_mcg, d.volume_ml, d.route, d.phase,
-                            d.phase_kind)  # fmt: skip
+                PlannedDose(
+                    d.number, d.due_on, d.dose_mcg, d.volume_ml, d.route, d.phase, d.phase_kind
+                )
             )
         labs: dict[str, list[PlannedLab]] = {}
         lab_rows = select(pl).where(pl.c.prescription_id.in_(ids.scalar_subquery()))
@@ -149,9 +150,12 @@ class SqlPrescriptions(SqlRecords[Prescription]):
             )
         return [
             from_row(
-                Prescription, row._mapping, self._zone,
-                doses=tuple(doses.get(row.id, ())), labs=tuple(labs.get(row.id, ())),
-            )  # fmt: skip
+                Prescription,
+                row._mapping,
+                self._zone,
+                doses=tuple(doses.get(row.id, ())),
+                labs=tuple(labs.get(row.id, ())),
+            )
             for row in rows
         ]
 
@@ -196,7 +200,11 @@ def _already_recorded(
     what, by, at, advice, field = _KEYED[table.name]
     found: Mapping[str, Any] = dict(first._mapping)
     return AlreadyRecordedError(
-        what(found), str(found[by]), found[at].astimezone(zone).isoformat(timespec="seconds"), advice, field
+        what(found),
+        str(found[by]),
+        found[at].astimezone(zone).isoformat(timespec="seconds"),
+        advice,
+        field,
     )
 
 

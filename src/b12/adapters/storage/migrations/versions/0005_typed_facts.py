@@ -72,7 +72,8 @@ NEW_TABLES = ("planned_doses", "planned_labs")
 
 
 def _zone() -> tzinfo | None:
-    zone: tzinfo | None = op.get_context().config.attributes.get("time_zone")
+    config = op.get_context().config
+    zone: tzinfo | None = None if config is None else config.attributes.get("time_zone")
     return zone
 
 
@@ -207,12 +208,13 @@ def upgrade() -> None:
     for table, columns in AMOUNTS.items():
         rows = bind.execute(sa.text(f"SELECT id, {', '.join(columns)} FROM {table}")).all()
         amounts[table] = [
-            (row[0], {c: _amount(table, row[0], c, v) for c, v in zip(columns, row[1:], strict=True)})
+            (
+                row[0],
+                {c: _amount(table, row[0], c, v) for c, v in zip(columns, row[1:], strict=True)},
+            )
             for row in rows
         ]
-    prescriptions = bind.execute(
-        sa.text("SELECT id, plan, fingerprint FROM prescriptions")
-    ).all()
+    prescriptions = bind.execute(sa.text("SELECT id, plan, fingerprint FROM prescriptions")).all()
     patients = bind.execute(sa.text("SELECT id, profile, recorded_at FROM patients")).all()
 
     _lift(tables)
@@ -241,9 +243,9 @@ def upgrade() -> None:
             {"profile": json.dumps(profile), "id": patient_id, "given_on": given_on,
              "age": None if age is None else str(_amount("patients", patient_id, "age", age))},
         )  # fmt: skip
-    for table, rows in times.items():
+    for table, converted in times.items():
         column = TIMES[table]
-        for row_id, utc in rows:
+        for row_id, utc in converted:
             bind.execute(
                 sa.text(f"UPDATE {table} SET {column} = :at WHERE id = :id"),
                 {"at": utc.isoformat(sep=" ", timespec="microseconds"), "id": row_id},
@@ -357,8 +359,13 @@ def _retype_amounts(
         for column in columns:
             op.alter_column(table, column, type_=numeric, postgresql_using=f"{column}::numeric")
         return
+    required = {"dose_mcg", "value"}  # NOT NULL: SQLite adds such a column with a default
     for column in columns:
-        op.add_column(table, sa.Column(f"{column}_n", numeric))
+        op.add_column(
+            table,
+            sa.Column(f"{column}_n", numeric, nullable=column not in required,
+                      server_default="0" if column in required else None),
+        )  # fmt: skip
     sets = ", ".join(f"{c}_n = :{c}" for c in columns)
     for row_id, values in rows:
         bind.execute(
@@ -386,7 +393,9 @@ def downgrade() -> None:
     tables = list(TIMES)
     today = datetime.now(zone).date()
     doses: dict[str, list[Any]] = {}
-    for row in bind.execute(sa.text("SELECT * FROM planned_doses ORDER BY prescription_id, number")):
+    for row in bind.execute(
+        sa.text("SELECT * FROM planned_doses ORDER BY prescription_id, number")
+    ):
         doses.setdefault(row.prescription_id, []).append(row)
     labs: dict[str, list[Any]] = {}
     for row in bind.execute(sa.text("SELECT * FROM planned_labs ORDER BY prescription_id, number")):
@@ -414,14 +423,22 @@ def downgrade() -> None:
             "concentration": rx.concentration,
             "start": rx.start.isoformat() if isinstance(rx.start, date) else rx.start,
             "administrations": [
-                {"date": str(d.due_on), "dose_mcg": _text(d.dose_mcg),
-                 "volume_ml": _text(d.volume_ml), "route": d.route, "phase": d.phase,
-                 "phase_kind": d.phase_kind}  # fmt: skip
+                {
+                    "date": str(d.due_on),
+                    "dose_mcg": _text(d.dose_mcg),
+                    "volume_ml": _text(d.volume_ml),
+                    "route": d.route,
+                    "phase": d.phase,
+                    "phase_kind": d.phase_kind,
+                }
                 for d in doses.get(rx.id, ())
             ],
             "labs": [
-                {"date": str(lab.due_on), "tests": [{"name": n} for n in _json(lab.tests)],
-                 "rules": [{"sources": _json(lab.sources)}]}  # fmt: skip
+                {
+                    "date": str(lab.due_on),
+                    "tests": [{"name": n} for n in _json(lab.tests)],
+                    "rules": [{"sources": _json(lab.sources)}],
+                }
                 for lab in labs.get(rx.id, ())
             ],
         }
