@@ -5,6 +5,7 @@ a page at a time."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -23,7 +24,7 @@ from b12.adapters.storage.unit_of_work import SqlUnitOfWork
 from b12.bootstrap import App
 from b12.domain.patient import Patient
 from b12.services.follow_up import patient_status
-from b12.services.record import add_patient, due_on, list_patients
+from b12.services.record import add_patient, due_on, list_patients, patient_on
 from tests.record.helpers import administration, open_app, patient, write_one
 
 AMOUNTS = st.decimals(
@@ -203,3 +204,62 @@ def test_patients_list_a_page_at_a_time(db_url: str) -> None:
     with record.unit_of_work() as uow:
         (p2,) = [p for p in uow.patients.page("P-1", 1)]
     assert p2.profile["sex"] == "male"
+
+
+def test_a_date_of_birth_gives_the_age_on_the_day_asked(sqlite_url: str) -> None:
+    from tests.record.helpers import cli
+
+    status, out, err = cli("patient", "add", "B-1", "--born", "1960-05-15", "--sex", "male",
+                           "--at", "2026-01-05T09:00", "--db", sqlite_url, "--json")  # fmt: skip
+    assert status == 0, err
+    assert json.loads(out)["patient"]["born"] == "1960-05-15"
+    record = open_app(sqlite_url)
+    with record.unit_of_work() as uow:
+        (kept,) = uow.patients.with_code("B-1")
+    assert (kept.born, kept.age_months, kept.age_given_on) == (date(1960, 5, 15), None, None)
+    ages = {day: patient_on(kept, day).age_months for day in
+            (date(2026, 5, 14), date(2026, 5, 15), date(2030, 1, 1))}  # fmt: skip
+    assert ages == {date(2026, 5, 14): 791, date(2026, 5, 15): 792, date(2030, 1, 1): 835}
+
+
+def test_an_age_moves_on_from_the_day_it_was_given(sqlite_url: str) -> None:
+    record = open_app(sqlite_url)
+    add_patient(record.unit_of_work, "A-1", Patient(age_months=Decimal("30.5")), "t",
+                datetime(2026, 1, 31, 9, tzinfo=UTC))  # fmt: skip
+    with record.unit_of_work() as uow:
+        (kept,) = uow.patients.with_code("A-1")
+    assert (kept.age_months, kept.age_given_on) == (Decimal("30.5"), date(2026, 1, 31))
+    assert "age_months" not in kept.profile
+    assert patient_on(kept, date(2026, 2, 28)).age_months == Decimal("30.5")
+    assert patient_on(kept, date(2026, 3, 31)).age_months == Decimal("32.5")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--born", "1960-05-15", "--age-years", "60"], ["--born", "1960-05-15", "--age-months", "9"],
+     ["--born", "2100-01-01"], ["--born", "1960-02-30"], ["--born", "1850-01-01"]],
+)  # fmt: skip
+def test_a_date_of_birth_that_cannot_be_is_an_input_error(sqlite_url: str, argv: list[str]) -> None:
+    from tests.record.helpers import cli
+
+    status, out, err = cli("patient", "add", "B-2", *argv, "--db", sqlite_url)
+    assert status == 2 and err.startswith("b12: ") and "Traceback" not in err + out
+    record = open_app(sqlite_url)
+    with record.unit_of_work() as uow:
+        assert uow.patients.with_code("B-2") == []
+
+
+def test_patient_list_pages_through_the_command(sqlite_url: str) -> None:
+    from tests.record.helpers import cli
+
+    for n in range(5):
+        assert cli("patient", "add", f"L-{n}", "--db", sqlite_url)[0] == 0
+    status, out, _ = cli("patient", "list", "--limit", "2", "--db", sqlite_url, "--json")
+    first = json.loads(out)
+    assert status == 0 and [p["code"] for p in first["patients"]] == ["L-0", "L-1"]
+    assert first["next"] == "L-1"
+    _, out, _ = cli("patient", "list", "--limit", "2", "--after", "L-3", "--db", sqlite_url,
+                    "--json")  # fmt: skip
+    assert json.loads(out) == {**json.loads(out), "next": None}
+    assert [p["code"] for p in json.loads(out)["patients"]] == ["L-4"]
+    assert cli("patient", "list", "--limit", "0", "--db", sqlite_url)[0] == 2

@@ -231,3 +231,21 @@ def test_downgrade_then_upgrade_gives_the_same_record(empty_db_url: str, tmp_pat
         ]
     upgrade(Settings(database_url=url, time_zone="Europe/Paris"))
     assert _dump(url) == first
+
+
+def test_append_only_and_the_keys_hold_after_the_upgrade(empty_db_url: str, tmp_path: Path) -> None:
+    from b12.adapters.storage import tables as t
+    from b12.adapters.storage.unit_of_work import SqlUnitOfWork
+    from b12.domain.records import PatientRecord
+    from b12.errors import AlreadyRecordedError
+
+    url = _upgraded(empty_db_url, tmp_path)
+    engine = make_engine(url)
+    for name, table in t.metadata.tables.items():
+        first = next(iter(table.columns)).name
+        for statement in (f"UPDATE {name} SET {first} = {first}", f"DELETE FROM {name}"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as c:
+                c.execute(sa.text(statement))
+    with SqlUnitOfWork(engine) as uow, pytest.raises(AlreadyRecordedError, match=r"nurse\.a"):
+        uow.patients.add(PatientRecord("new", "P-0001", {}, datetime.now(UTC), "x"))
+    engine.dispose()
