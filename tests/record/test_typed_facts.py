@@ -23,8 +23,9 @@ from b12.adapters.storage.types import ExactDecimal, NaiveTimeError
 from b12.adapters.storage.unit_of_work import SqlUnitOfWork
 from b12.bootstrap import App
 from b12.domain.patient import Patient
+from b12.domain.records import LabResult
 from b12.services.follow_up import patient_status
-from b12.services.record import add_patient, due_on, list_patients, patient_on
+from b12.services.record import add_patient, due_on, list_patients, new_id, patient_on
 from tests.record.helpers import administration, open_app, patient, write_one
 
 AMOUNTS = st.decimals(
@@ -66,15 +67,21 @@ def test_every_accepted_amount_and_instant_comes_back_exactly(
     written = administration(pid, 1)
     written = type(written)(**{**vars(written), "dose_mcg": dose, "volume_ml": volume,
                                "given_at": at})  # fmt: skip
+    lab = LabResult(new_id(), pid, date(2026, 1, 5), "haemoglobin", None, dose, "g/dL", volume,
+                    "g/dL", "hb", at, "t")  # fmt: skip
     with record.unit_of_work() as uow:
         uow.administrations.add(written)
+        uow.labs.add(lab)
         uow.commit()
     with record.unit_of_work() as uow:
         back = uow.administrations.get(written.id)
+        lab_back = uow.labs.get(lab.id)
     record.close()
-    assert back is not None
+    assert back is not None and lab_back is not None
     assert back.dose_mcg == dose and back.volume_ml == volume
+    assert (lab_back.value, lab_back.normalised_value) == (dose, volume)
     assert back.given_at == at and back.given_at.utcoffset() is not None
+    assert lab_back.recorded_at == at
 
 
 def _patient_once(record: App) -> str:
