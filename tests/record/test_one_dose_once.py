@@ -193,7 +193,7 @@ def test_an_insert_past_the_lock_breaking_a_key_is_answered_with_who_and_when(db
     with SqlUnitOfWork(engine) as uow, pytest.raises(AlreadyRecordedError) as doubled:
         uow.administrations.add(_administration(first.id, rx.id, 1, "nurse B"))
     assert str(doubled.value) == (
-        f"dose 1 of prescription {rx.id} already recorded by nurse A at 2026-01-05T09:00:00: "
+        f"dose 1 of prescription {rx.id} already recorded by nurse A at 2026-01-05T09:00:00+00:00: "
         "it is given; see the patient's status before giving another"
     )
     # a correction, a dose outside the plan (twice) and the next planned dose stay possible
