@@ -117,6 +117,8 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
             request.override, "override_reason", "the override", OVERRIDE_EXAMPLE
         )
     now = clock.now()
+    if now.tzinfo is None:  # a clock without a zone tells the machine's wall clock
+        now = now.astimezone()
     if request.at.tzinfo is None:  # the clinic's wall clock
         request = replace(request, at=request.at.replace(tzinfo=now.tzinfo))
     request = replace(request, at=request.at.astimezone(now.tzinfo))  # the clinic's day

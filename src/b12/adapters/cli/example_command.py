@@ -10,6 +10,7 @@ import typer
 
 from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
 from b12.adapters.cli.output import console, emit_json, show_findings
+from b12.adapters.cli.record_options import in_clinic
 
 PATIENT = "DEMO-0001"
 PRODUCT = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
@@ -48,12 +49,13 @@ def example(
     record = open_app(f"sqlite:///{database}", kb)
     upgrade(record.settings)  # the example makes its record, so it creates its tables too
     knowledge = record.knowledge
-    now = record.clock.now().replace(tzinfo=None)
+    now = record.clock.now()  # the clinic's time: a step's time is its wall clock
     today = now.date()
     start = today - timedelta(days=DAYS_AGO)
 
     def at(day: date, hour: int = 9) -> datetime:
-        return min(datetime.combine(day, time(hour)), now)  # today's steps: not after the clock
+        # today's steps: not after the clock
+        return min(in_clinic(datetime.combine(day, time(hour)), record), now)
 
     steps: list[dict[str, Any]] = []
     unit_of_work = record.unit_of_work  # each step opens and commits its own
