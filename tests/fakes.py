@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from b12.domain.audit import GENESIS, link_hash
+from b12.domain.audit import (
+    GENESIS,
+    RECORD_STREAM,
+    RowDigest,
+    link_mac,
+    link_message,
+    row_digest,
+)
 from b12.domain.jsonable import freeze, to_json
 from b12.domain.records import AuditEntry, PatientRecord
 
@@ -29,16 +36,28 @@ class FixedClock:
         return self.at
 
 
+#: The fake's audit key (the SQL trail's comes from the settings).
+FAKE_KEY = b"fake audit key, for tests only.."
+
+
+def _digest(record: Any) -> str:
+    return row_digest(to_json({k: getattr(record, k) for k in record.__dataclass_fields__}))
+
+
 class FakeRecords(Generic[R]):
     """Append-only rows of one kind, read back by ``order`` then id (as the SQL tables are)."""
 
-    def __init__(self, rows: list[Any], order: str) -> None:
-        self._rows, self._order = rows, order
+    def __init__(
+        self, rows: list[Any], order: str, table: str = "", written: dict[str, Any] | None = None
+    ) -> None:
+        self._rows, self._order, self._table = rows, order, table
+        self._written = {} if written is None else written
 
     def add(self, record: R) -> None:
         if self.get(record.id) is not None:  # type: ignore[attr-defined]
             raise ValueError(f"duplicate id {record.id}")  # type: ignore[attr-defined]
         self._rows.append(record)
+        self._written[record.id] = (self._table, _digest(record))  # type: ignore[attr-defined]
 
     def get(self, record_id: str) -> R | None:
         return next((r for r in self._rows if r.id == record_id), None)
@@ -62,31 +81,51 @@ class FakePatients(FakeRecords[PatientRecord]):
 
 
 class FakeAuditTrail:
-    """The hash chain, linked exactly as the SQL trail links it."""
+    """The keyed chains per stream, linked exactly as the SQL trail links them."""
 
-    def __init__(self, rows: list[AuditEntry]) -> None:
-        self._rows = rows
+    def __init__(
+        self, rows: list[AuditEntry], written: dict[str, Any], tables: dict[str, list[Any]]
+    ) -> None:
+        self._rows, self._written, self._tables = rows, written, tables
 
     def append(
         self, who: str, action: str, entity: str, entity_id: str, patient: str | None,
         payload: Mapping[str, Any],
     ) -> AuditEntry:  # fmt: skip
-        seq, prev = (len(self._rows) + 1, self._rows[-1].hash if self._rows else GENESIS)
-        at = datetime.now(UTC).isoformat(timespec="microseconds")
-        link = {"seq": seq, "at": at, "who": who, "action": action, "entity": entity,
-                "entity_id": entity_id, "patient": patient, "payload": to_json(payload),
+        stream = patient or RECORD_STREAM
+        mine = [e for e in self._rows if e.stream == stream]
+        number, prev = (len(mine) + 1, mine[-1].hash if mine else GENESIS)
+        table, digest = self._written.pop(entity_id, (None, None))
+        link = {"stream": stream, "stream_seq": number,
+                "at": datetime.now(UTC).isoformat(timespec="microseconds"), "who": who,
+                "action": action, "entity": entity, "entity_id": entity_id, "patient": patient,
+                "record_table": table, "row_hash": digest, "payload": to_json(payload),
                 "prev_hash": prev}  # fmt: skip
-        entry = AuditEntry(**{**link, "payload": freeze(link["payload"]), "hash": link_hash(link)})
+        entry = AuditEntry(
+            **{**link, "seq": len(self._rows) + 1, "payload": freeze(link["payload"]),
+               "hash": self.sign(link_message(link))},
+        )  # fmt: skip
         self._rows.append(entry)
         return entry
 
     def entries(self) -> Iterator[AuditEntry]:
         return iter(list(self._rows))
 
+    def record_rows(self) -> Iterator[RowDigest]:
+        for table, rows in self._tables.items():
+            for r in rows:
+                yield RowDigest(table, r.id, _digest(r), getattr(r, "duplicate_of", None))
+
+    def sign(self, message: bytes) -> str:
+        return link_mac(FAKE_KEY, message)
+
 
 #: Each repository of the unit of work: its name and the field its records are ordered by.
 ORDER = {"prescriptions": "prescribed_at", "administrations": "given_at", "missed": "on",
          "labs": "taken_on", "events": "on"}  # fmt: skip
+#: Each repository's table in the SQL record.
+TABLE = {"prescriptions": "prescriptions", "administrations": "administrations",
+         "missed": "missed_doses", "labs": "lab_results", "events": "adverse_events"}  # fmt: skip
 
 
 class FakeUnitOfWork:
@@ -100,10 +139,12 @@ class FakeUnitOfWork:
         self._rows = {
             name: list(self.store.setdefault(name, [])) for name in [*ORDER, "patients", "audit"]
         }
-        self.patients = FakePatients(self._rows["patients"], "recorded_at")
+        written: dict[str, Any] = {}
+        self.patients = FakePatients(self._rows["patients"], "recorded_at", "patients", written)
         for name, order in ORDER.items():
-            setattr(self, name, FakeRecords(self._rows[name], order))
-        self.audit = FakeAuditTrail(self._rows["audit"])
+            setattr(self, name, FakeRecords(self._rows[name], order, TABLE[name], written))
+        tables = {TABLE.get(name, name): self._rows[name] for name in [*ORDER, "patients"]}
+        self.audit = FakeAuditTrail(self._rows["audit"], written, tables)
         return self
 
     def __exit__(

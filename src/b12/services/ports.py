@@ -8,6 +8,7 @@ from functools import wraps
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
+from b12.domain.audit import RowDigest
 from b12.domain.records import (
     Administration,
     AdverseEvent,
@@ -53,8 +54,19 @@ class AuditTrail(Protocol):
         entity_id: str,
         patient: str | None,
         payload: Mapping[str, Any],
-    ) -> AuditEntry: ...
+    ) -> AuditEntry:
+        """Append a link to the stream of ``patient`` (or the "record" stream); when a row was
+        added in this unit of work with id ``entity_id``, the link binds that row's digest."""
+        ...
+
     def entries(self) -> Iterator[AuditEntry]: ...
+    def record_rows(self) -> Iterator[RowDigest]:
+        """Every row of every record table, read back and digested (for verify)."""
+        ...
+
+    def sign(self, message: bytes) -> str:
+        """The keyed hash of a link's message: the key stays behind the port."""
+        ...
 
 
 class UnitOfWork(Protocol):

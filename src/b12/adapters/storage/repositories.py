@@ -6,6 +6,13 @@ under one lock: on PostgreSQL a transaction-level advisory lock keyed on the pat
 SQLite the write lock the transaction took with BEGIN IMMEDIATE. The unique keys of revision 0004
 are the last guard: an insert that breaks one is answered with AlreadyRecordedError (who recorded
 the row first, and when), never with the database's IntegrityError.
+
+Tamper evidence (revision 0006): every row is inserted with ``RETURNING *``, so the digest of its
+canonical form (``row_digest``) is taken from the row as the database stored it, in the driver's
+own types, exactly as `audit-log verify` reads it back with ``SELECT *``; the audit link that names
+the row (same unit of work, ``entity_id``) carries that digest. Each link goes to its stream (the
+patient's, or "record"): on PostgreSQL the stream's advisory lock, not one global lock, orders
+the writers of one patient; the unique key (stream, stream_seq) is the last guard against a fork.
 """
 
 from __future__ import annotations
@@ -15,22 +22,46 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Column, Connection, Table, and_, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.codec import from_row, to_row
-from b12.adapters.storage.database import AUDIT_LOCK, PATIENT_LOCKS
+from b12.adapters.storage.database import AUDIT_STREAMS, PATIENT_LOCKS
 from b12.adapters.storage.limits import check_row, check_text
-from b12.domain.audit import GENESIS, link_hash
+from b12.domain.audit import GENESIS, RECORD_STREAM, RowDigest, link_mac, link_message, row_digest
 from b12.domain.jsonable import freeze, to_json
 from b12.domain.records import AuditEntry, PatientRecord
 from b12.errors import AlreadyRecordedError
 
 R = TypeVar("R")
-_LAST_LINK = (
-    select(t.audit_log.c.seq, t.audit_log.c.hash).order_by(t.audit_log.c.seq.desc()).limit(1)
+#: Rows written in a unit of work and not yet named by an audit link: id -> (table, digest).
+Written = dict[str, tuple[str, str]]
+_STREAM_HEAD = (
+    select(t.audit_log.c.stream_seq, t.audit_log.c.hash)
+    .where(t.audit_log.c.stream == bindparam("stream"))
+    .order_by(t.audit_log.c.stream_seq.desc())
+    .limit(1)
 )
+_NEXT_SEQ = {
+    "postgresql": func.nextval("b12_audit_seq"),
+    "sqlite": select(func.coalesce(func.max(t.audit_log.c.seq), 0) + 1).scalar_subquery(),
+}
+_APPEND = {
+    name: t.audit_log.insert().values(seq=seq).returning(t.audit_log.c.seq)
+    for name, seq in _NEXT_SEQ.items()
+}
+_INSERT = {table.name: table.insert().returning(literal_column("*")) for table in t.RECORD_TABLES}
 
 
 def new_id() -> str:
@@ -41,24 +72,32 @@ class SqlRecords(Generic[R]):
     """Records of one kind in one table, ordered by ``order_by`` then id."""
 
     def __init__(
-        self, connection: Connection, table: Table, kind: type[R], order_by: Column[Any]
+        self,
+        connection: Connection,
+        table: Table,
+        kind: type[R],
+        order_by: Column[Any],
+        written: Written | None = None,
     ) -> None:
         self._connection = connection
         self._table = table
         self._kind = kind
         self._order = (order_by, table.c.id)
+        self._written = {} if written is None else written
 
     def add(self, record: R) -> None:
-        # A plain INSERT with bound parameters: SQLAlchemy compiles it once and caches it.
+        # One INSERT ... RETURNING * with bound parameters, compiled once and cached: the row
+        # comes back as stored (raw driver values, no type processing) for its digest.
         row = to_row(record)
         check_row(self._table, row)  # the same refusal on every database, before it sees the row
         try:
-            self._connection.execute(self._table.insert(), row)
+            stored = self._connection.execute(_INSERT[self._table.name], row).one()
         except IntegrityError:
             already = _already_recorded(self._connection, self._table, row)
             if already is None:
                 raise
             raise already from None
+        self._written[row["id"]] = (self._table.name, row_digest(stored._mapping))
 
     def get(self, record_id: str) -> R | None:
         row = self._connection.execute(
@@ -117,9 +156,11 @@ def _already_recorded(
 
 
 class SqlPatients:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, written: Written | None = None) -> None:
         self._connection = connection
-        self._records = SqlRecords(connection, t.patients, PatientRecord, t.patients.c.recorded_at)
+        self._records = SqlRecords(
+            connection, t.patients, PatientRecord, t.patients.c.recorded_at, written
+        )
 
     def lock(self, code: str) -> None:
         """Hold the lock of the patient with ``code`` (whether the patient exists yet or not) until
@@ -153,10 +194,17 @@ class SqlPatients:
 
 
 class SqlAuditTrail:
-    """The hash-chained audit trail, appended under a lock so that the chain never forks."""
+    """The hash-chained audit trail: one keyed chain per stream, appended under the stream's lock."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        key: Callable[[], bytes],
+        written: Written | None = None,
+    ) -> None:
         self._connection = connection
+        self._key = key
+        self._written = {} if written is None else written
 
     def append(
         self,
@@ -167,32 +215,53 @@ class SqlAuditTrail:
         patient: str | None,
         payload: Mapping[str, Any],
     ) -> AuditEntry:
-        if self._connection.dialect.name == "postgresql":
+        connection = self._connection
+        dialect = connection.dialect.name
+        stream = patient or RECORD_STREAM
+        if dialect == "postgresql":
             # SQLite needs nothing more: the transaction began IMMEDIATE and holds the write lock.
-            self._connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK}
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:space, hashtext(:stream))"),
+                {"space": AUDIT_STREAMS, "stream": stream},
             )
-        last = self._connection.execute(_LAST_LINK).first()
-        seq, prev = (1, GENESIS) if last is None else (last.seq + 1, last.hash)
-        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        last = connection.execute(_STREAM_HEAD, {"stream": stream}).first()
+        number, prev = (1, GENESIS) if last is None else (last.stream_seq + 1, last.hash)
+        table, digest = self._written.pop(entity_id, (None, None))
         body = to_json(payload)
         link = {
-            "seq": seq,
-            "at": at,
+            "stream": stream,
+            "stream_seq": number,
+            "at": datetime.now(UTC).isoformat(timespec="microseconds"),
             "who": who,
             "action": action,
             "entity": entity,
             "entity_id": entity_id,
             "patient": patient,
+            "record_table": table,
+            "row_hash": digest,
             "payload": body,
             "prev_hash": prev,
         }
-        row = {**link, "hash": link_hash(link)}
-        self._connection.execute(t.audit_log.insert(), row)
-        return AuditEntry(**{**row, "payload": freeze(body)})
+        row = {**link, "hash": link_mac(self._key(), link_message(link))}
+        seq = connection.execute(_APPEND[dialect], row).scalar_one()
+        return AuditEntry(**{**row, "seq": seq, "payload": freeze(body)})
 
     def entries(self) -> Iterator[AuditEntry]:
         query = select(t.audit_log).order_by(t.audit_log.c.seq)
         for row in self._connection.execute(query):
             values = dict(row._mapping)
             yield AuditEntry(**{**values, "payload": freeze(values["payload"])})
+
+    def record_rows(self) -> Iterator[RowDigest]:
+        """Every row of every record table, read back as stored (``SELECT *``: every column,
+        whatever its type) and digested as it was when written."""
+        for table in t.RECORD_TABLES:
+            for row in self._connection.exec_driver_sql(f"SELECT * FROM {table.name}"):
+                values = row._mapping
+                yield RowDigest(
+                    table.name, str(values["id"]), row_digest(values), values.get("duplicate_of")
+                )
+
+    def sign(self, message: bytes) -> str:
+        """The keyed hash of a link's message (b12.domain.audit.link_message)."""
+        return link_mac(self._key(), message)

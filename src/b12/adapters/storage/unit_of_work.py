@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
 from b12.adapters.storage import tables as t
-from b12.adapters.storage.repositories import SqlAuditTrail, SqlPatients, SqlRecords
+from b12.adapters.storage.repositories import SqlAuditTrail, SqlPatients, SqlRecords, Written
 from b12.domain.records import (
     Administration,
     AdverseEvent,
@@ -20,26 +21,35 @@ from b12.domain.records import (
 class SqlUnitOfWork:
     """``with SqlUnitOfWork(engine) as uow: ...; uow.commit()``; leaving without commit rolls back.
 
-    The transaction begins with the first statement (BEGIN IMMEDIATE on SQLite)."""
+    The transaction begins with the first statement (BEGIN IMMEDIATE on SQLite). ``audit_key``
+    gives the audit key when a link is first written or verified (reading needs none)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, audit_key: Callable[[], bytes] | None = None) -> None:
         self._engine = engine
         self._connection: Connection | None = None
+        self._audit_key = audit_key or _default_key
 
     def __enter__(self) -> SqlUnitOfWork:
         connection = self._engine.connect()
         self._connection = connection
-        self.patients = SqlPatients(connection)
+        written: Written = {}  # each row added, until the audit link that names it
+        self.patients = SqlPatients(connection, written)
         self.prescriptions = SqlRecords(
-            connection, t.prescriptions, Prescription, t.prescriptions.c.prescribed_at
+            connection, t.prescriptions, Prescription, t.prescriptions.c.prescribed_at, written
         )
         self.administrations = SqlRecords(
-            connection, t.administrations, Administration, t.administrations.c.given_at
+            connection, t.administrations, Administration, t.administrations.c.given_at, written
         )
-        self.missed = SqlRecords(connection, t.missed_doses, MissedDose, t.missed_doses.c.on)
-        self.labs = SqlRecords(connection, t.lab_results, LabResult, t.lab_results.c.taken_on)
-        self.events = SqlRecords(connection, t.adverse_events, AdverseEvent, t.adverse_events.c.on)
-        self.audit = SqlAuditTrail(connection)
+        self.missed = SqlRecords(
+            connection, t.missed_doses, MissedDose, t.missed_doses.c.on, written
+        )
+        self.labs = SqlRecords(
+            connection, t.lab_results, LabResult, t.lab_results.c.taken_on, written
+        )
+        self.events = SqlRecords(
+            connection, t.adverse_events, AdverseEvent, t.adverse_events.c.on, written
+        )
+        self.audit = SqlAuditTrail(connection, self._audit_key, written)
         return self
 
     def __exit__(
@@ -64,3 +74,9 @@ class SqlUnitOfWork:
         """For the integrity check and tests; use cases go through the repositories."""
         assert self._connection is not None
         return self._connection
+
+
+def _default_key() -> bytes:
+    from b12.adapters.storage.audit_key import default_key_file, read_key
+
+    return read_key(default_key_file())
