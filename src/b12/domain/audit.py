@@ -80,7 +80,7 @@ def canonical_value(value: Any) -> Any:
     raise TypeError(f"no canonical form for a {type(value).__name__} column value")
 
 
-def row_digest(row: Mapping[str, Any]) -> str:
+def row_digest(row: Mapping[Any, Any]) -> str:
     """sha256 of a row's canonical form: every column by name, a NULL one left out (so a column
     added later, NULL in older rows, leaves their digests as they were)."""
     body = {str(k): canonical_value(v) for k, v in row.items() if v is not None}
@@ -357,7 +357,7 @@ def verify_record(
                         e.record_table,
                         e.entity_id,
                         stream,
-                    )  # fmt: skip
+                    )
                 )
             bound[key] = e
     problems += _legacy(legacy, streams.get("record", []))
@@ -377,7 +377,7 @@ def verify_record(
                     None,
                     row.table,
                     row.id,
-                )  # fmt: skip
+                )
             )
         elif link.row_hash != row.digest:
             problems.append(
@@ -389,7 +389,7 @@ def verify_record(
                     row.table,
                     row.id,
                     link.stream,
-                )  # fmt: skip
+                )
             )
     for (table, row_id), link in bound.items():
         if (table, row_id) not in seen:
@@ -402,7 +402,7 @@ def verify_record(
                     table,
                     row_id,
                     link.stream,
-                )  # fmt: skip
+                )
             )
     if anchor is not None:
         problems += _against_anchor(anchor, streams)
@@ -433,7 +433,7 @@ def _walk(stream: str, links: list[AuditEntry], sign: Callable[[bytes], str]) ->
                     e.record_table,
                     e.entity_id,
                     stream,
-                )  # fmt: skip
+                )
             )
         elif e.prev_hash != prev:
             out.append(
@@ -444,7 +444,7 @@ def _walk(stream: str, links: list[AuditEntry], sign: Callable[[bytes], str]) ->
                     e.record_table,
                     e.entity_id,
                     stream,
-                )  # fmt: skip
+                )
             )
         if not hmac.compare_digest(sign(link_message(_fields(e, KEYED_FIELDS))), e.hash):
             kind, why = (
@@ -481,7 +481,7 @@ def _legacy(legacy: list[AuditEntry], record_stream: list[AuditEntry]) -> list[P
                 "legacy-changed",
                 f"unkeyed link seq {check.broken_seq}: {check.problem}",
                 check.broken_seq,
-            )  # fmt: skip
+            )
         )
     elif (check.links, check.head) != (links, head):
         out.append(
@@ -504,8 +504,8 @@ def _against_anchor(
         return [invalid]
     out: list[Problem] = []
     for stream, (n, head) in sorted(heads.items()):
-        links = {e.stream_seq: e for e in streams.get(stream, [])}
-        have = max(links, default=0) or 0
+        links = {e.stream_seq or 0: e for e in streams.get(stream, [])}
+        have = max(links, default=0)
         if have < n:
             out.append(
                 Problem(

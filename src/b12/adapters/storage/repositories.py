@@ -61,7 +61,9 @@ _APPEND = {
     name: t.audit_log.insert().values(seq=seq).returning(t.audit_log.c.seq)
     for name, seq in _NEXT_SEQ.items()
 }
-_INSERT = {table.name: table.insert().returning(literal_column("*")) for table in t.RECORD_TABLES}
+_INSERT: dict[str, Any] = {
+    table.name: table.insert().returning(literal_column("*")) for table in t.RECORD_TABLES
+}
 
 
 def new_id() -> str:

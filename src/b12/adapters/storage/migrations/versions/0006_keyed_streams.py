@@ -179,7 +179,9 @@ class _Writer:
     def __init__(self, bind: sa.Connection, key: bytes) -> None:
         self.bind, self.key = bind, key
         self.heads: dict[str, tuple[int, str]] = {}
-        self.seq = bind.execute(sa.text("SELECT coalesce(max(seq), 0) FROM audit_log")).scalar()
+        self.seq: int = bind.execute(
+            sa.text("SELECT coalesce(max(seq), 0) FROM audit_log")
+        ).scalar_one()
         self.at = datetime.now(UTC).isoformat(timespec="microseconds")
 
     def append(
