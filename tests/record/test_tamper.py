@@ -39,7 +39,9 @@ ALL_TABLES = [*TABLES, "audit_log"]
 CHANGED = {"patients": "recorded_by", "prescriptions": "prescribed_by",
            "administrations": "given_by", "missed_doses": "recorded_by",
            "lab_results": "recorded_by", "adverse_events": "recorded_by"}  # fmt: skip
-TRIGGERS = [f"{table}_no_{verb}" for table in ALL_TABLES for verb in ("update", "delete", "replace")]
+TRIGGERS = [
+    f"{table}_no_{verb}" for table in ALL_TABLES for verb in ("update", "delete", "replace")
+]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +130,9 @@ def test_a_good_record_is_intact_with_every_row_bound(record_url: str) -> None:
         rows = sum(c.execute(text(f"SELECT count(*) FROM {n}")).scalar_one() for n in TABLES)
         streams = c.execute(text("SELECT count(DISTINCT stream) FROM audit_log")).scalar_one()
         unbound = c.execute(
-            text("SELECT count(*) FROM audit_log WHERE action = 'give-refused' AND row_hash IS NULL")
+            text(
+                "SELECT count(*) FROM audit_log WHERE action = 'give-refused' AND row_hash IS NULL"
+            )
         ).scalar_one()
     engine.dispose()
     assert out["rows"] == rows and rows >= len(TABLES) + 2
@@ -425,7 +429,9 @@ def test_a_changed_anchor_file_is_refused(record_url: str, tmp_path: Path) -> No
     anchor.write_text(json.dumps(kept))
     code, out = verify(record_url, "--anchor", str(anchor))
     assert code == 3 and [p["kind"] for p in out["problems"]] == ["anchor-invalid"]
-    assert cli("audit-log", "verify", "--db", record_url, "--anchor", str(tmp_path / "none"))[0] == 2
+    assert (
+        cli("audit-log", "verify", "--db", record_url, "--anchor", str(tmp_path / "none"))[0] == 2
+    )
 
 
 def test_anchor_prints_the_heads_and_refuses_to_overwrite(record_url: str, tmp_path: Path) -> None:
@@ -538,7 +544,11 @@ def test_a_changed_legacy_prefix_is_found(empty_db_url: str, how: str) -> None:
     else:
         prev, statements = GENESIS, []
         for link in legacy:
-            link = {**link, "prev_hash": prev, "who": "mallory" if link["seq"] == 1 else link["who"]}
+            link = {
+                **link,
+                "prev_hash": prev,
+                "who": "mallory" if link["seq"] == 1 else link["who"],
+            }
             new = link_hash(link) if how == "rehashed" else link["hash"]
             statements.append(f"UPDATE audit_log SET who = '{link['who']}', prev_hash = '{prev}', "
                               f"hash = '{new}' WHERE seq = {link['seq']}")  # fmt: skip
