@@ -306,7 +306,7 @@ def test_a_deleted_link_is_found(record_url: str) -> None:
 
 def _anchor(url: str, folder: Path) -> Path:
     path = folder / "anchor.json"
-    code, out, err = cli("audit-log", "anchor", "--db", url, "--out", str(path))
+    code, _, err = cli("audit-log", "anchor", "--db", url, "--out", str(path))
     assert code == 0, err
     return path
 
