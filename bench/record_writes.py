@@ -47,7 +47,7 @@ def _per_commit(url: str, folder: str) -> tuple[list[float], int]:
                 write_one(uow, pid, n)
         figures.append((time.perf_counter() - start) / WRITES)
     statements = []
-    engine = app._engine  # noqa: SLF001 - the bench counts what the write sends
+    engine = app._engine  # the bench counts what one write sends
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     with app.unit_of_work() as uow:
         write_one(uow, pid, -1)
