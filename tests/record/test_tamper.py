@@ -179,18 +179,38 @@ def test_sqlite_refuses_replace_on_every_table_whatever_the_pragmas(
     assert verify(sqlite_url)[0] == 0
 
 
-def test_sqlite_refuses_a_replace_on_a_partial_unique_key(sqlite_url: str, kb: Any) -> None:
-    """REPLACE deletes the row holding any unique key, not only the primary key: a new patient
-    id with a taken code would delete the patient."""
+UNIQUE_KEYS = [
+    *((table, f"{table}_pk", ("id",), "1 = 1") for table in ALL_TABLES if table != "audit_log"),
+    ("audit_log", "audit_log_pk", ("seq",), "1 = 1"),
+    ("audit_log", "uq_audit_log_stream_seq", ("stream", "stream_seq"), "stream IS NOT NULL"),
+    *((table, index, columns, where) for table, (index, columns, where) in t.ONE_ONLY.items()),
+]
+
+
+@pytest.mark.parametrize(("table", "index", "columns", "where"), UNIQUE_KEYS,
+                         ids=[key[1] for key in UNIQUE_KEYS])  # fmt: skip
+def test_sqlite_refuses_a_replace_on_every_unique_key(
+    sqlite_url: str, kb: Any, table: str, index: str, columns: tuple[str, ...], where: str
+) -> None:
+    """REPLACE deletes the row holding any unique key, not only the primary key (a new patient
+    id with a taken code would delete the patient): a row taking any key is refused, and a row
+    outside a partial key's condition is not (a correction repeats its original's key)."""
     import sqlite3
 
     full_record(sqlite_url, kb)
     db = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    db.row_factory = sqlite3.Row
+    row = dict(db.execute(f"SELECT * FROM {table} WHERE {where} LIMIT 1").fetchone())
+    fresh = {"id": "new-id", "seq": 10_000, "stream_seq": 10_000, "code": "P-NEW",
+             "planned_number": None}  # fmt: skip
+    copy = {k: (v if k in columns else fresh.get(k, v)) for k, v in row.items()}
+    names, marks = ", ".join(f'"{k}"' for k in copy), ", ".join("?" for _ in copy)
+    count = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     with pytest.raises(sqlite3.IntegrityError, match="refused"):
         db.execute(
-            "INSERT OR REPLACE INTO patients (id, code, profile, recorded_at, recorded_by) "
-            "VALUES ('new-id', 'P-1', '{}', '2026-01-01 00:00:00', 'x')"
+            f"INSERT OR REPLACE INTO {table} ({names}) VALUES ({marks})", list(copy.values())
         )
+    assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == count
     db.close()
 
 
