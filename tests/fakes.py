@@ -57,7 +57,8 @@ class FakeRecords(Generic[R]):
         if self.get(record.id) is not None:  # type: ignore[attr-defined]
             raise ValueError(f"duplicate id {record.id}")  # type: ignore[attr-defined]
         self._rows.append(record)
-        self._written[record.id] = (self._table, _digest(record))  # type: ignore[attr-defined]
+        patient = getattr(record, "patient_id", record.id)  # type: ignore[attr-defined]
+        self._written[record.id] = (self._table, _digest(record), patient)  # type: ignore[attr-defined]
 
     def get(self, record_id: str) -> R | None:
         return next((r for r in self._rows if r.id == record_id), None)
@@ -95,7 +96,7 @@ class FakeAuditTrail:
         stream = patient or RECORD_STREAM
         mine = [e for e in self._rows if e.stream == stream]
         number, prev = (len(mine) + 1, mine[-1].hash if mine else GENESIS)
-        table, digest = self._written.pop(entity_id, (None, None))
+        table, digest, _patient = self._written.pop(entity_id, (None, None, None))
         link = {"stream": stream, "stream_seq": number,
                 "at": datetime.now(UTC).isoformat(timespec="microseconds"), "who": who,
                 "action": action, "entity": entity, "entity_id": entity_id, "patient": patient,
@@ -140,6 +141,7 @@ class FakeUnitOfWork:
             name: list(self.store.setdefault(name, [])) for name in [*ORDER, "patients", "audit"]
         }
         written: dict[str, Any] = {}
+        self._written = written
         self.patients = FakePatients(self._rows["patients"], "recorded_at", "patients", written)
         for name, order in ORDER.items():
             setattr(self, name, FakeRecords(self._rows[name], order, TABLE[name], written))
@@ -153,6 +155,8 @@ class FakeUnitOfWork:
         del self._rows  # what was not committed is dropped
 
     def commit(self) -> None:
+        for row_id, (table, _digest, patient) in list(self._written.items()):
+            self.audit.append("b12", "bind", table, row_id, patient, {})
         for name, rows in self._rows.items():
             self.store[name] = list(rows)
         self.commits += 1

@@ -140,6 +140,28 @@ def test_a_good_record_is_intact_with_every_row_bound(record_url: str) -> None:
     assert cli("audit-log", "verify", "--db", record_url)[0] == 0
 
 
+def test_a_row_no_link_names_gets_its_own_bind_link(sqlite_url: str) -> None:
+    """No row is committed through b12 without a link: one a use case wrote beside the row its
+    link records is bound by a link of its own at commit."""
+    from tests.record.helpers import administration, patient
+
+    record = open_app(sqlite_url)
+    pid = patient(record.unit_of_work)
+    with record.unit_of_work() as uow:
+        extra = administration(pid, 1)
+        uow.administrations.add(extra)
+        uow.commit()
+        links = list(uow.audit.entries())
+    record.close()
+    assert [(e.action, e.record_table, e.entity_id, e.stream) for e in links][-1] == (
+        "bind",
+        "administrations",
+        extra.id,
+        pid,
+    )
+    assert verify(sqlite_url)[0] == 0
+
+
 def test_a_stream_cannot_fork(record_url: str) -> None:
     engine = _engine(record_url)
     with engine.begin() as c:

@@ -45,8 +45,9 @@ from b12.domain.records import AuditEntry, PatientRecord
 from b12.errors import AlreadyRecordedError
 
 R = TypeVar("R")
-#: Rows written in a unit of work and not yet named by an audit link: id -> (table, digest).
-Written = dict[str, tuple[str, str]]
+#: Rows written in a unit of work and not yet named by an audit link:
+#: id -> (table, digest, the patient's id).
+Written = dict[str, tuple[str, str, str | None]]
 _STREAM_HEAD = (
     select(t.audit_log.c.stream_seq, t.audit_log.c.hash)
     .where(t.audit_log.c.stream == bindparam("stream"))
@@ -95,11 +96,13 @@ class SqlRecords(Generic[R]):
         try:
             stored = self._connection.execute(_INSERT[self._table.name], row).one()
         except IntegrityError:
+            self._written.clear()  # the transaction is rolled back below: nothing stays written
             already = _already_recorded(self._connection, self._table, row)
             if already is None:
                 raise
             raise already from None
-        self._written[row["id"]] = (self._table.name, row_digest(stored._mapping))
+        patient = row["id"] if self._table is t.patients else row.get("patient_id")
+        self._written[row["id"]] = (self._table.name, row_digest(stored._mapping), patient)
 
     def get(self, record_id: str) -> R | None:
         row = self._connection.execute(
@@ -207,6 +210,14 @@ class SqlAuditTrail:
         self._connection = connection
         self._key = key
         self._written = {} if written is None else written
+        self._who: str | None = None
+
+    def bind_unnamed(self) -> None:
+        """Give each row written in this unit of work that no link named (a row a use case
+        wrote beside the one its link records) a ``bind`` link of its own, so that no row is
+        committed through b12 without one."""
+        for row_id, (table, _digest, patient) in list(self._written.items()):
+            self.append(self._who or "b12", "bind", table, row_id, patient, {})
 
     def append(
         self,
@@ -228,7 +239,8 @@ class SqlAuditTrail:
             )
         last = connection.execute(_STREAM_HEAD, {"stream": stream}).first()
         number, prev = (1, GENESIS) if last is None else (last.stream_seq + 1, last.hash)
-        table, digest = self._written.pop(entity_id, (None, None))
+        table, digest, _patient = self._written.pop(entity_id, (None, None, None))
+        self._who = who
         body = to_json(payload)
         link = {
             "stream": stream,

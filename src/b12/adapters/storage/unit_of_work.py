@@ -65,8 +65,10 @@ class SqlUnitOfWork:
         self._connection = None
 
     def commit(self) -> None:
-        """Commit what was done so far; the next statement begins a new transaction."""
+        """Commit what was done so far (every row written bound by an audit link); the next
+        statement begins a new transaction."""
         assert self._connection is not None
+        self.audit.bind_unnamed()
         self._connection.commit()
 
     @property
