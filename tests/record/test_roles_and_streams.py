@@ -24,10 +24,9 @@ DENIED = r"permission denied|must be owner"
 
 
 @pytest.fixture
-def app_role(db_url: str) -> Iterator[tuple[str, str]]:
+def app_role(pg_url: str) -> Iterator[tuple[str, str]]:
     """A login role with no privileges, and the record's URL as that role; dropped after."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("roles are PostgreSQL's")
+    db_url = pg_url
     role = f"b12_app_{uuid.uuid4().hex[:8]}"
     owner = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
     with owner.begin() as c:
@@ -42,8 +41,9 @@ def app_role(db_url: str) -> Iterator[tuple[str, str]]:
 
 @pytest.mark.postgres
 def test_the_granted_role_records_but_cannot_change_or_drop_anything(
-    db_url: str, app_role: tuple[str, str]
+    pg_url: str, app_role: tuple[str, str]
 ) -> None:
+    db_url = pg_url
     role, as_app = app_role
     code, _, err = cli("db", "grant", role, "--db", db_url)
     assert code == 0, err
@@ -75,9 +75,8 @@ def test_the_granted_role_records_but_cannot_change_or_drop_anything(
 
 
 @pytest.mark.postgres
-def test_grant_refuses_what_it_cannot_do(db_url: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("roles are PostgreSQL's")
+def test_grant_refuses_what_it_cannot_do(pg_url: str) -> None:
+    db_url = pg_url
     assert cli("db", "grant", "no_such_role_b12", "--db", db_url)[:2] == (2, "")
     assert cli("db", "grant", "bad-name; DROP", "--db", db_url)[0] == 2
     assert cli("db", "grant", "postgres", "--db", db_url)[0] == 2  # the owner itself

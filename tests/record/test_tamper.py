@@ -238,9 +238,8 @@ def test_sqlite_refuses_a_replace_on_every_unique_key(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("table", ALL_TABLES)
-def test_postgres_refuses_truncate_on_every_table(db_url: str, kb: Any, table: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
+def test_postgres_refuses_truncate_on_every_table(pg_url: str, kb: Any, table: str) -> None:
+    db_url = pg_url
     full_record(db_url, kb)
     engine = _engine(db_url)
     # A table others reference refuses a plain TRUNCATE by its foreign keys already; CASCADE
@@ -312,9 +311,8 @@ def test_a_forged_row_without_a_link_is_named(record_url: str, table: str) -> No
 
 
 @pytest.mark.postgres
-def test_a_truncated_table_under_replica_is_found(db_url: str, kb: Any) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
+def test_a_truncated_table_under_replica_is_found(pg_url: str, kb: Any) -> None:
+    db_url = pg_url
     full_record(db_url, kb)
     tamper(db_url, "TRUNCATE adverse_events")
     code, out = verify(db_url)
