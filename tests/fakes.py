@@ -80,6 +80,10 @@ class FakePatients(FakeRecords[PatientRecord]):
     def all(self) -> list[PatientRecord]:
         return sorted(self._rows, key=lambda p: (p.code, p.recorded_at))
 
+    def duplicates(self, code: str, patient_id: str) -> list[tuple[str, str, str]]:
+        """The fake is written by this b12 only: no doubles of an older one."""
+        return []
+
 
 class FakeAuditTrail:
     """The keyed chains per stream, linked exactly as the SQL trail links them."""

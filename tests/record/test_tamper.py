@@ -28,6 +28,7 @@ from b12.domain.patient import Patient
 from b12.knowledge import load_knowledge
 from b12.services.administering import GiveRequest, give, record_missed
 from b12.services.corrections import correct
+from b12.services.follow_up import patient_status
 from b12.services.planning import PlanRequest
 from b12.services.record import add_event, add_labs, add_patient, prescribe
 from tests.record.helpers import cli, open_app
@@ -555,6 +556,9 @@ def test_an_older_record_is_sealed_and_adopted_on_upgrade(empty_db_url: str) -> 
                                       ("p2", "adopt"), ("p3", "adopt")])  # fmt: skip
     shown = " ".join(cli("audit-log", "verify", "--db", empty_db_url)[1].split())
     assert "1 known old duplicates (kept, marked by revision 0004): patients p3 = p1" in shown
+    status = patient_status(open_app(empty_db_url).unit_of_work, "P-OLD", date(2026, 1, 1))
+    known = [dict(f.basis.values) for f in status.findings if f.code == "RECORD_KNOWN_DUPLICATE"]
+    assert known == [{"table": "patients", "id": "p3", "duplicate_of": "p1"}]
 
 
 @pytest.mark.parametrize("how", ["changed", "rehashed", "removed", "added"])

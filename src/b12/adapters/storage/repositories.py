@@ -197,6 +197,18 @@ class SqlPatients:
         query = select(t.patients).order_by(t.patients.c.code, t.patients.c.recorded_at)
         return [from_row(PatientRecord, row._mapping) for row in self._connection.execute(query)]
 
+    def duplicates(self, code: str, patient_id: str) -> list[tuple[str, str, str]]:
+        marked = [
+            select(literal_column("'patients'"), t.patients.c.id, t.patients.c.duplicate_of)
+            .where(t.patients.c.code == code, t.patients.c.duplicate_of.is_not(None)),
+            select(literal_column("'administrations'"), t.administrations.c.id,
+                   t.administrations.c.duplicate_of)
+            .where(t.administrations.c.patient_id == patient_id,
+                   t.administrations.c.duplicate_of.is_not(None)),
+        ]  # fmt: skip
+        rows = self._connection.execute(marked[0].union_all(marked[1]))
+        return sorted((str(a), str(b), str(c)) for a, b, c in rows)
+
 
 class SqlAuditTrail:
     """The hash-chained audit trail: one keyed chain per stream, appended under the stream's lock."""
