@@ -144,6 +144,7 @@ PLAUSIBLE: dict[str, list[str]] = {
                 "dose_mcg=1e999999", "reading=hb=11.2g/dL", "lot=L2", "neurological=maybe"],
     "by": ["nurse A"],
     "lot": ["C4471"],
+    "role": ["b12_app", "postgres"],
 }  # fmt: skip
 #: Parameters whose value names a file or folder: only paths under the record's folder (relative:
 #: the test runs there), never random text, which would write files where it names.
@@ -154,6 +155,8 @@ PATHS: dict[str, list[str]] = {
     "plot": ["trend.png", "trend.svg", "trend.txt", "no/folder/trend.png"],
     "ics": ["course.ics", "no/folder/course.ics", "course.txt"],
     "folder": ["example", "no/folder"],
+    "anchor": ["anchor.json", "record.db", "missing.json", "no/folder/anchor.json"],
+    "out": ["anchor.json", "no/folder/anchor.json"],
 }  # fmt: skip
 
 

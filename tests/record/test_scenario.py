@@ -105,7 +105,16 @@ def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # ty
     due = due_on(work, date(2026, 1, 13))
     chain = verify_audit(work)
     with record.unit_of_work() as uow:
-        actions = [e.action for e in uow.audit.entries()]
+        entries = list(uow.audit.entries())
+    actions = [e.action for e in entries if e.action != "bind"]
+    # each planned dose and check is a row of its own, bound by a link of its own
+    rx = status.prescription
+    assert rx is not None
+    bound = sorted((e.record_table, e.entity_id) for e in entries if e.action == "bind")
+    assert bound == sorted(
+        [("planned_doses", f"{rx.id}/{d.number}") for d in rx.doses]
+        + [("planned_labs", f"{rx.id}/{lab.number}") for lab in rx.labs]
+    )
 
     assert status.to_dict()["given"] == 5
     dose6 = status.course[5]

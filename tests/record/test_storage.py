@@ -89,7 +89,7 @@ def test_a_database_of_the_first_revision_upgrades_and_keeps_its_rows(empty_db_u
     upgrade(Settings(database_url=db_url))
     record = open_app(db_url)
     with record.unit_of_work() as uow:
-        assert current_revision(uow.connection) == head_revision() == "0005"
+        assert current_revision(uow.connection) == head_revision() == "0006"
         old = uow.patients.with_code("P-OLD")
         given = uow.administrations.for_patient("p1")
     assert [(p.id, p.profile["sex"], p.corrects_id) for p in old] == [("p1", "male", None)]
@@ -125,7 +125,11 @@ def test_audit_log_verify_finds_a_tampered_row(db_url: str) -> None:
     assert broken.exit_code == 3
     out = json.loads(broken.stdout)
     assert out["intact"] is False and out["broken_seq"] == 3
-    assert out["problem"] == "the content does not match its hash (the row was changed)"
+    assert [(p["kind"], p["seq"]) for p in out["problems"]] == [("link-changed", 3)]
+    assert out["problem"].endswith(
+        "link 3 (seq 3): its content does not match its keyed hash (changed, or hashed with "
+        "another key)"
+    )
 
 
 def test_a_row_removed_from_the_chain_is_found(sqlite_url: str) -> None:
@@ -139,7 +143,13 @@ def test_a_row_removed_from_the_chain_is_found(sqlite_url: str) -> None:
         c.execute(text("DROP TRIGGER audit_log_no_delete"))
         c.execute(text("DELETE FROM audit_log WHERE seq = 2"))
     check = verify_audit(record.unit_of_work)
-    assert (check.broken_seq, check.problem) == (3, "seq 3 where 2 was due (a link is missing)")
+    assert [(p.kind, p.seq, p.table) for p in check.problems] == [
+        ("link-missing", 3, "administrations"),
+        ("row-without-link", None, "administrations"),
+    ]
+    assert check.problem is not None and check.problem.endswith(
+        "link 3 (seq 3): link 2 was due (a link was deleted)"
+    )
 
 
 def test_every_change_has_its_audit_link_in_the_same_transaction(sqlite_url: str) -> None:

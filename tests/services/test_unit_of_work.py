@@ -81,7 +81,14 @@ CASES: dict[str, tuple[Callable[[App, str], object], bool]] = {
     "patient_status": (lambda app, given: steps.status(app, date(2026, 1, 10)), False),
     "due_on": (lambda app, given: record.due_on(app.unit_of_work, date(2026, 1, 10)), False),
     "verify_audit": (lambda app, given: record.verify_audit(app.unit_of_work), False),
+    "audit_anchor": (lambda app, given: record.audit_anchor(app.unit_of_work), False),
 }
+
+
+def test_the_fake_record_binds_every_row_as_the_sql_one_does(opened: tuple[App, Opened]) -> None:
+    app, _ = opened
+    check = record.verify_audit(app.unit_of_work)
+    assert check.intact and check.rows == 3 and check.links == 3
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -182,6 +182,12 @@ class AuditEntry:
     payload: Mapping[str, Any] = field(default_factory=_frozen)
     prev_hash: str = ""
     hash: str = ""
+    # revision 0006: the link's stream (a patient's id, or "record"), its number in the stream,
+    # and the table and canonical digest of the row it records (None before 0006 / no row).
+    stream: str | None = None
+    stream_seq: int | None = None
+    record_table: str | None = None
+    row_hash: str | None = None
 
 
 class Correctable(Protocol):

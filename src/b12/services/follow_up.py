@@ -10,6 +10,7 @@ Finding codes raised here (level):
   RECORD_DUE_TODAY (info)      a dose is due on the status date
   RECORD_NEXT_LABS (info)      the next planned laboratory checks (maintenance rhythm included)
   RECORD_REACTION_STOP (stop)  a reaction after an injection stops the next dose (domain/reactions.py)
+  RECORD_KNOWN_DUPLICATE (info) a row an older b12 recorded twice (kept, marked by revision 0004)
   RETIC_*, REMISSION_*, HB_FALLING, NEURO_NEW_SYMPTOMS (lab_response.py)
   LAB_* (services/labs.py)     every stored result judged again, each with its date and the
                                range used (a low potassium: LAB_HYPOKALAEMIA, never only the latest)
@@ -129,6 +130,17 @@ def patient_status(
     findings += response(course, labs, events, record.profile.get("sex"))
     if rx is not None:
         findings += _next_labs(rx, on)
+    findings += [
+        finding(
+            "RECORD_KNOWN_DUPLICATE",
+            Level.INFO,
+            f"{table} {row_id} was recorded twice by an older b12: it doubles {first} and is "
+            "kept as it was; count it once.",
+            (),
+            {"table": table, "id": row_id, "duplicate_of": first},
+        )
+        for table, row_id, first in uow.patients.duplicates(record.code, record.id)
+    ]
     return Status(
         record, rx, course, labs, events, timeline, on, tuple(findings), replaced, results
     )

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from b12.domain.audit import ChainCheck, verify_chain
+from b12.domain.audit import ChainCheck, anchor_of, verify_record
 from b12.domain.course import CourseDose, carry_over, next_owed, reflow
 from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.jsonable import to_json
@@ -627,5 +627,15 @@ def due_on(uow: UnitOfWork, on: date) -> list[Due]:
 
 
 @opens_unit_of_work
-def verify_audit(uow: UnitOfWork) -> ChainCheck:
-    return verify_chain(uow.audit.entries())
+def verify_audit(uow: UnitOfWork, anchor: Mapping[str, Any] | None = None) -> ChainCheck:
+    """Every audit stream's keyed chain, every record row against the link that binds it, and the
+    heads against ``anchor`` (what `audit_anchor` gave earlier) when one is given."""
+    return verify_record(uow.audit.entries(), uow.audit.record_rows(), uow.audit.sign, anchor)
+
+
+@opens_unit_of_work
+def audit_anchor(uow: UnitOfWork) -> tuple[ChainCheck, dict[str, Any]]:
+    """The heads to keep outside the database (each stream's count and head, and their root),
+    with the check they come from: an anchor of a trail that does not verify is no anchor."""
+    check = verify_record(uow.audit.entries(), uow.audit.record_rows(), uow.audit.sign)
+    return check, anchor_of(check)

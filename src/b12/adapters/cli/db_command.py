@@ -1,5 +1,8 @@
-"""`b12 db upgrade`: the explicit migration step (every other command refuses an older record)."""
+"""`b12 db upgrade`: the explicit migration step (every other command refuses an older record);
+`b12 db grant ROLE`: the PostgreSQL role the application connects as may only read and insert."""
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from typing import Annotated
 
 import typer
 
@@ -18,7 +21,8 @@ def db_upgrade(db: DbOption = None, as_json: JsonOption = False) -> int:
 
     done = upgrade(Settings.read(database_url=db))
     if as_json:
-        emit_json({"database": done.url, "before": done.before, "after": done.after})
+        emit_json({"database": done.url, "before": done.before, "after": done.after,
+                   "audit_key_file": done.key_file, "audit_key_created": done.key_created})  # fmt: skip
     elif done.before == done.after:
         console().print(
             "Record {url} is up to date (revision {after}).", url=done.url, after=done.after
@@ -30,5 +34,32 @@ def db_upgrade(db: DbOption = None, as_json: JsonOption = False) -> int:
             url=done.url,
             was=was,
             after=done.after,
+        )
+    if done.key_created and not as_json:
+        console().print(
+            "Audit key created: {key} (mode 0600; keep a copy apart from the record's backups).",
+            key=done.key_file,
+        )
+    return 0
+
+
+@on(db_app, "grant")
+def db_grant(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role the application connects as.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Let ROLE read and insert, and nothing more (run as the tables' owner, after upgrade)."""
+    from b12.bootstrap import Settings, grant
+
+    url = grant(Settings.read(database_url=db), role)
+    if as_json:
+        emit_json({"database": url, "role": role, "privileges": ["SELECT", "INSERT"]})
+    else:
+        console().print(
+            "Role {role} may now SELECT and INSERT on {url}; UPDATE, DELETE, TRUNCATE and "
+            "schema changes stay with the owner.",
+            role=role,
+            url=url,
         )
     return 0

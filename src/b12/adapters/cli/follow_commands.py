@@ -1,4 +1,5 @@
-"""Follow-up commands: `b12 lab add`, `b12 status`, `b12 due`, `b12 event add`, `b12 audit-log verify`."""
+"""Follow-up commands: `b12 lab add`, `b12 status`, `b12 due`, `b12 event add`, `b12 audit-log verify`
+and `b12 audit-log anchor`."""
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
 from typing import Annotated, Any
@@ -223,17 +224,92 @@ def event_add(
     return 0
 
 
+AnchorFile = Annotated[
+    str | None,
+    typer.Option("--anchor", help="An anchor `b12 audit-log anchor --out` wrote: check the heads."),
+]
+
+
+def _read_anchor(path: str) -> Any:
+    import json
+
+    from b12.errors import InputError
+
+    try:
+        with open(path, encoding="utf-8") as kept:
+            return json.load(kept)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(
+            f"anchor {path!r} cannot be read ({exc.__class__.__name__}): give the file "
+            "`b12 audit-log anchor --out FILE` wrote",
+            field="anchor",
+        ) from None
+
+
 @on(audit_app, "verify")
-def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> int:
-    """Walk the hash chain; report the first broken link (exit 3 when broken)."""
+def audit_verify(
+    db: DbOption = None, anchor: AnchorFile = None, as_json: JsonOption = False
+) -> int:
+    """Check every audit stream's keyed chain and every record row against its link; with
+    --anchor, the heads kept outside the database too (exit 3 when anything does not hold)."""
     from b12.services.record import verify_audit
 
-    check = verify_audit(open_app(db).unit_of_work)
+    kept = None if anchor is None else _read_anchor(anchor)
+    check = verify_audit(open_app(db).unit_of_work, kept)
     if as_json:
         emit_json(check.to_dict())
     elif check.intact:
-        console().print(f"Audit trail intact: {check.links} links, head {check.head[:16]}.")
+        console().print(
+            "Audit trail intact: {links} links in {streams} streams, {rows} record rows bound, "
+            "root {head}.",
+            links=check.links, streams=len(check.heads), rows=check.rows, head=check.head[:16],
+        )  # fmt: skip
     else:
-        console().print("[bold red]Audit trail broken at seq {seq}[/bold red]: {problem}.",
-                        seq=check.broken_seq, problem=check.problem)  # fmt: skip
+        console().print("[bold red]Audit trail broken[/bold red]: {n} problems.",
+                        n=len(check.problems))  # fmt: skip
+        for problem in check.problems:
+            console().print("  {kind}: {message}", kind=problem.kind, message=problem.message)
+    if check.duplicates and not as_json:
+        console().print(
+            "{n} known old duplicates (kept, marked by revision 0004): {ids}.",
+            n=len(check.duplicates),
+            ids=", ".join(f"{d.table} {d.id} = {d.duplicate_of}" for d in check.duplicates),
+        )
     return 0 if check.intact else 3
+
+
+@on(audit_app, "anchor")
+def audit_anchor_command(
+    db: DbOption = None,
+    out: Annotated[
+        str | None, typer.Option("--out", help="Write the anchor to FILE (kept off the database).")
+    ] = None,
+) -> int:
+    """Print (or write) the heads of the audit streams and their root, to keep outside the
+    database; `verify --anchor FILE` later finds a truncated tail or a rewritten history."""
+    import json
+
+    from b12.services.record import audit_anchor
+
+    check, anchor = audit_anchor(open_app(db).unit_of_work)
+    if not check.intact:
+        console().print("[bold red]Audit trail broken[/bold red]: no anchor written; run "
+                        "`b12 audit-log verify` to see why.")  # fmt: skip
+        return 3
+    if out is None:
+        emit_json(anchor)
+        return 0
+    from b12.errors import InputError
+
+    try:
+        with open(out, "x", encoding="utf-8") as kept:
+            json.dump(anchor, kept, indent=2, sort_keys=True)
+            kept.write("\n")
+    except FileExistsError:
+        raise InputError(f"{out!r} exists: give a new file for the anchor", field="out") from None
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or "not a file name"
+        raise InputError(f"cannot write the anchor to {out!r}: {why}", field="out") from None
+    console().print("Anchor written: {out} ({n} streams, root {root}).",
+                    out=out, n=len(anchor["streams"]), root=anchor["root"][:16])  # fmt: skip
+    return 0

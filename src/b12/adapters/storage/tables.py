@@ -182,19 +182,29 @@ adverse_events = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    # seq is assigned by the writer as the previous seq + 1 under the chain lock: a primary key,
-    # so two writers can never both append the same link (the chain cannot fork).
+    # seq orders every link of every stream (before revision 0006 it was the one chain's order;
+    # since, PostgreSQL takes it from the sequence b12_audit_seq, SQLite as the last + 1 under
+    # its write lock); the hash of a keyed link does not cover it.
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("at", String(40), nullable=False),
     Column("who", String(120), nullable=False),
     Column("action", String(64), nullable=False),
     Column("entity", String(64), nullable=False),
-    Column("entity_id", String(ID), nullable=False),
+    # A row's key (b12.domain.audit.row_key): an id, or "<prescription id>/<number>" (0006).
+    Column("entity_id", String(80), nullable=False),
     Column("patient", String(ID)),
     Column("payload", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # Revision 0006: one chain per stream (a patient's id, or "record"), numbered from 1; the
+    # unique key (stream, stream_seq) means a stream cannot fork. NULL: a link before 0006.
+    Column("stream", String(ID)),
+    Column("stream_seq", BigInteger),
+    # The table and canonical digest (b12.domain.audit.row_digest) of the row the link records.
+    Column("record_table", String(64)),
+    Column("row_hash", String(64)),
 )
+Index("uq_audit_log_stream_seq", audit_log.c.stream, audit_log.c.stream_seq, unique=True)
 
 RECORD_TABLES = (
     patients,
