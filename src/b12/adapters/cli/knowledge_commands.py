@@ -1,14 +1,13 @@
 """`b12 sources | products | indications | regimens | conflicts | info | example`."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from typing import Annotated, Any
+from __future__ import annotations
 
-import typer
+from typing import Any
 
-from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.output import console, emit_json, table
 from b12.knowledge import Knowledge
-from b12.knowledge.views import TOPICS, info, list_items
+from b12.knowledge.views import info, list_items
 
 
 def _header(kb: Knowledge) -> dict[str, Any]:
@@ -78,47 +77,57 @@ def _list(what: str, as_json: bool, kb_path: str | None, indication: str | None 
     return 0
 
 
-@command("sources")
-def sources(as_json: JsonOption = False, kb: KbOption = None) -> int:
+def sources(
+    *,
+    as_json: bool = False,
+    kb: str | None = None,
+) -> int:
     """List the sources with their kind and trust (regulatory > guideline > reference > educational > anecdotal)."""
     return _list("sources", as_json, kb)
 
 
-@command("products")
-def products(as_json: JsonOption = False, kb: KbOption = None) -> int:
+def products(
+    *,
+    as_json: bool = False,
+    kb: str | None = None,
+) -> int:
     """List the products: ingredients per mL, container, routes, sources."""
     return _list("products", as_json, kb)
 
 
-@command("indications")
-def indications(as_json: JsonOption = False, kb: KbOption = None) -> int:
+def indications(
+    *,
+    as_json: bool = False,
+    kb: str | None = None,
+) -> int:
     """List the indications with their synonyms and sources."""
     return _list("indications", as_json, kb)
 
 
-@command("regimens")
 def regimens(
-    indication: Annotated[
-        str | None, typer.Option(help="Only the regimens for this indication (id or name).")
-    ] = None,
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    indication: str | None = None,
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """List the regimens (most trusted first with --indication), each as phases."""
     return _list("regimens", as_json, kb, indication)
 
 
-@command("conflicts")
-def conflicts(as_json: JsonOption = False, kb: KbOption = None) -> int:
+def conflicts(
+    *,
+    as_json: bool = False,
+    kb: str | None = None,
+) -> int:
     """List every disagreement between sources, each position, and the one followed by default."""
     return _list("conflicts", as_json, kb)
 
 
-@command("info")
 def info_command(
-    topic: Annotated[str, typer.Argument(help=f"One of: {', '.join(TOPICS)}.")],
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    topic: str,
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """Monograph sections of a topic, each item with its sources and any conflict."""
     knowledge = open_app(kb=kb).knowledge

@@ -1,61 +1,40 @@
 """Record commands: `b12 patient add|list|show`, `b12 prescribe`, `b12 give`, `b12 missed`."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
 
-import typer
-
-from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
-from b12.adapters.cli.patient_options import (
-    AgeMonths,
-    AgeYears,
-    Allergies,
-    Breastfeeding,
-    Conditions,
-    Medications,
-    Pregnant,
-    Sex,
-    WeightKg,
-)
-from b12.adapters.cli.record_options import DbOption, WhoOption, on, when, who
+from b12.adapters.cli.record_options import when, who
 from b12.domain.display import format_mass, format_volume
 from b12.domain.findings import Finding, outcome
 from b12.domain.jsonable import to_json
 from b12.errors import InputError
-
-patient_app = typer.Typer(
-    no_args_is_help=True, help="Patients of the therapy record (pseudonymous)."
-)
-app.add_typer(patient_app, name="patient")
-Code = Annotated[str, typer.Argument(help="The patient's pseudonymous identifier, e.g. P-0042.")]
 
 
 def _stop_code(findings: Iterable[Finding]) -> int:
     return EXIT_CODE[outcome(findings)]
 
 
-@on(patient_app, "add")
 def patient_add(
-    code: Code,
-    correct: Annotated[
-        bool, typer.Option("--correct", help="Record a corrected profile for an existing patient.")
-    ] = False,
-    age_years: AgeYears = None,
-    age_months: AgeMonths = None,
-    sex: Sex = None,
-    weight_kg: WeightKg = None,
-    pregnant: Pregnant = False,
-    breastfeeding: Breastfeeding = False,
-    condition: Conditions = None,
-    medication: Medications = None,
-    allergy: Allergies = None,
-    at: Annotated[str | None, typer.Option(help="When, YYYY-MM-DD[THH:MM] (default now).")] = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    correct: bool = False,
+    age_years: str | None = None,
+    age_months: str | None = None,
+    sex: str | None = None,
+    weight_kg: str | None = None,
+    pregnant: bool = False,
+    breastfeeding: bool = False,
+    condition: list[str] | None = None,
+    medication: list[str] | None = None,
+    allergy: list[str] | None = None,
+    at: str | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Add a patient (a pseudonymous code and the screening profile)."""
     from b12.services.record import add_patient
@@ -82,8 +61,11 @@ def patient_add(
     return 0
 
 
-@on(patient_app, "list")
-def patient_list(db: DbOption = None, as_json: JsonOption = False) -> int:
+def patient_list(
+    *,
+    db: str | None = None,
+    as_json: bool = False,
+) -> int:
     """Every patient in the record."""
     from b12.services.record import list_patients
 
@@ -104,8 +86,12 @@ def patient_list(db: DbOption = None, as_json: JsonOption = False) -> int:
     return 0
 
 
-@on(patient_app, "show")
-def patient_show(code: Code, db: DbOption = None, as_json: JsonOption = False) -> int:
+def patient_show(
+    *,
+    code: str,
+    db: str | None = None,
+    as_json: bool = False,
+) -> int:
     """One patient's profile and prescriptions."""
     from b12.services.record import patient_record, prescription_dict
 
@@ -126,30 +112,24 @@ def patient_show(code: Code, db: DbOption = None, as_json: JsonOption = False) -
     return 0
 
 
-@on(app, "prescribe")
 def prescribe(
-    code: Code,
-    start: Annotated[str | None, typer.Option(help="Date of the first dose, YYYY-MM-DD.")] = None,
-    indication: Annotated[str | None, typer.Option(help="Indication id or name.")] = None,
-    regimen: Annotated[
-        str | None, typer.Option(help="A regimen id instead of the default.")
-    ] = None,
-    product: Annotated[str | None, typer.Option(help="Product id or name.")] = None,
-    concentration: Annotated[
-        str | None, typer.Option(help="Strength instead of a product.")
-    ] = None,
-    months: Annotated[int, typer.Option(help="How far to plan, in months.")] = 12,
-    neuro: Annotated[bool, typer.Option("--neuro", help="Neurological involvement.")] = False,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop the active prescription.")] = False,
-    reason: Annotated[str | None, typer.Option(help="Why it stops (with --stop).")] = None,
-    override: Annotated[
-        str | None, typer.Option(help="Prescribe despite a stop; the reason is kept.")
-    ] = None,
-    at: Annotated[str | None, typer.Option(help="When prescribed (default now).")] = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    kb: KbOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    start: str | None = None,
+    indication: str | None = None,
+    regimen: str | None = None,
+    product: str | None = None,
+    concentration: str | None = None,
+    months: int = 12,
+    neuro: bool = False,
+    stop: bool = False,
+    reason: str | None = None,
+    override: str | None = None,
+    at: str | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Prescribe a planned course (kept with its regimen, schedule, product and knowledge fingerprint)."""
     from b12.services.record import prescribe as prescribe_plan
@@ -189,31 +169,21 @@ def prescribe(
     return _stop_code(done.findings)
 
 
-@on(app, "give")
 def give(
-    code: Code,
-    dose: Annotated[
-        str | None, typer.Option(help="Dose given (default: the prescribed dose).")
-    ] = None,
-    product: Annotated[
-        str | None, typer.Option(help="Product (default: the prescribed one).")
-    ] = None,
-    route: Annotated[str | None, typer.Option(help="Route (default: the prescribed one).")] = None,
-    site: Annotated[
-        str | None, typer.Option(help="Site, e.g. 'left deltoid' (default: suggested).")
-    ] = None,
-    lot: Annotated[str | None, typer.Option(help="Lot number on the vial or ampoule.")] = None,
-    expiry: Annotated[str | None, typer.Option(help="Expiry date of the lot, YYYY-MM-DD.")] = None,
-    at: Annotated[
-        str | None, typer.Option(help="When given, YYYY-MM-DDTHH:MM (default now).")
-    ] = None,
-    override: Annotated[
-        str | None, typer.Option(help="Record despite a stop; the reason is kept.")
-    ] = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    kb: KbOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    dose: str | None = None,
+    product: str | None = None,
+    route: str | None = None,
+    site: str | None = None,
+    lot: str | None = None,
+    expiry: str | None = None,
+    at: str | None = None,
+    override: str | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Give the dose due: the five rights, the volume to draw, the site, then the record. Exit 3 on a stop."""
     from b12.adapters.cli import read
@@ -247,15 +217,15 @@ def give(
     return _stop_code(done.findings)
 
 
-@on(app, "missed")
 def missed(
-    code: Code,
-    reason: Annotated[str, typer.Option(help="Why the dose was not given.")],
-    refused: Annotated[bool, typer.Option("--refused", help="The patient refused it.")] = False,
-    at: Annotated[str | None, typer.Option(help="The day it was missed (default today).")] = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    reason: str,
+    refused: bool = False,
+    at: str | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Record a missed dose: never doubled; the course re-flows; the prescriber must review."""
     from b12.services.administering import record_missed
