@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from b12.adapters.cli.app import open_app
 from b12.adapters.cli.option_values import build_patient, date_option
@@ -76,13 +77,13 @@ def patient_list(
     rows = [
         (
             p.code,
-            str(p.profile.get("age_months", "")),
+            "" if p.profile.get("age_months") is None else age_words(p.profile["age_months"]),
             str(p.profile.get("sex") or ""),
             p.recorded_at.isoformat(),
         )
         for p in patients
     ]
-    console().print(table("Patients", ("patient", "age (months)", "sex", "recorded"), rows))
+    console().print(table("Patients", ("patient", "age", "sex", "recorded"), rows))
     return 0
 
 
@@ -103,13 +104,77 @@ def patient_show(
     if as_json:
         emit_json(out)
         return 0
-    c = console()
-    c.print("[bold]Patient {code}[/bold]  profile: {profile}", code=record.code,
-            profile=to_json(dict(record.profile)))  # fmt: skip
-    for rx in out["prescriptions"]:
-        c.print("  prescription {id}: {status} from {start}, {regimen}, {product} ({doses} doses)",
-                **rx)  # fmt: skip
+    _show_patient(record, out["prescriptions"])
     return 0
+
+
+def age_words(months: object) -> str:
+    """'750.0' (months) -> '62 years 6 months'; an infant's age in months (and weeks under one)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        total = Decimal(str(months))
+    except InvalidOperation:
+        return str(months)
+    whole = int(total)
+    years, rest = divmod(whole, 12)
+    if years == 0:
+        if whole == 0:
+            return f"{int(total * Decimal('4.345'))} weeks"
+        return f"{whole} month{'s' if whole != 1 else ''}"
+    said = f"{years} year{'s' if years != 1 else ''}"
+    return said + (f" {rest} month{'s' if rest != 1 else ''}" if rest else "")
+
+
+def _listed(items: Iterable[str]) -> str:
+    return ", ".join(items) or "none recorded"
+
+
+def _show_patient(record: Any, prescriptions: list[dict[str, Any]]) -> None:
+    """The profile and each prescription in words; a replaced one says what replaced it."""
+    c = console()
+    p = record.profile
+    c.print("[bold]Patient {code}[/bold]  recorded {at} by {who}", code=record.code,
+            at=record.recorded_at.isoformat(sep=" ", timespec="minutes"), who=record.recorded_by)  # fmt: skip
+    age = p.get("age_months")
+    as_of = f" (on {p['as_of']})" if p.get("as_of") else ""
+    c.print("  age          {age}", age="not recorded" if age is None else age_words(age) + as_of)
+    c.print("  sex          {sex}", sex=p.get("sex") or "not recorded")
+    weight = p.get("weight_kg")
+    c.print("  weight       {w}", w="not recorded" if weight is None else f"{weight} kg")
+    states = [s for s in ("pregnant", "breastfeeding") if p.get(s)]
+    c.print(
+        "  pregnancy    {s}", s=" and ".join(states) if states else "not pregnant or breastfeeding"
+    )
+    c.print("  conditions   {x}", x=_listed(p.get("conditions") or ()))
+    c.print("  medications  {x}", x=_listed(p.get("medications") or ()))
+    c.print("  allergies    {x}", x=_listed(p.get("allergies") or ()))
+    if not prescriptions:
+        c.print("  No prescription.")
+        return
+    replaced_by = {rx["replaces"]: rx for rx in prescriptions if rx["replaces"]}
+    number = {rx["id"]: n for n, rx in enumerate(prescriptions, 1)}
+    c.print("[bold]Prescriptions[/bold] (oldest first)")
+    for n, rx in enumerate(prescriptions, 1):
+        later = replaced_by.get(rx["id"])
+        if rx["status"] == "stopped":
+            which = number.get(rx["replaces"])
+            state = f"STOP of prescription {which or rx['replaces']}" + (
+                f": {rx['reason']}" if rx["reason"] else ""
+            )
+        elif later is not None and later["status"] == "stopped":
+            state = f"STOPPED on {later['prescribed_at'][:10]} (see {later['id']})"
+        elif later is not None:
+            state = f"REPLACED on {later['prescribed_at'][:10]} by {later['id']}"
+        else:
+            state = "ACTIVE"
+        c.print("  {n}. {state}", n=n, state=state)
+        if rx["status"] != "stopped":
+            c.print("     from {start}: {regimen}, {product}, {doses} doses", start=rx["start"],
+                    regimen=rx["regimen"] or "no regimen", doses=rx["doses"],
+                    product=rx["product"] or "the given strength")  # fmt: skip
+        c.print("     prescribed {at} by {who}; id {id}", at=rx["prescribed_at"].replace("T", " ")[:16],
+                who=rx["prescribed_by"], id=rx["id"])  # fmt: skip
 
 
 def prescribe(
