@@ -122,19 +122,38 @@ def find(argv: Sequence[str]) -> tuple[Command, list[str]]:
 
 def parse(command: Command, args: list[str]) -> dict[str, Any]:
     """The handler's keywords for ``args``; a usage error names an unknown option's close ones."""
+    slip = unknown_option(command, args)
+    if slip is not None:
+        flags = [p.flag for p in command.params if isinstance(p, Opt)]
+        raise UsageError(unknown("option", slip, flags), command.words)
     parser = build(command)
     namespace, rest = parser.parse_known_intermixed_args(args)
     if rest:
-        word = rest[0]
-        if word.startswith("-") and len(word) > 1:
-            flags = [p.flag for p in command.params if isinstance(p, Opt)]
-            raise UsageError(unknown("option", word.partition("=")[0], flags), command.words)
-        raise UsageError(f"unexpected argument {word!r}", command.words)
+        raise UsageError(f"unexpected argument {rest[0]!r}", command.words)
     values = vars(namespace)
     for param in command.params:
         if isinstance(param, Opt) and param.takes == "count":
             values[param.name] = _count(param, values[param.name])
     return values
+
+
+def unknown_option(command: Command, args: Sequence[str]) -> str | None:
+    """The first option ``args`` give that ``command`` lacks (before any other complaint: a
+    slip explains what follows it), skipping the values of its options and what follows `--`."""
+    takes = {p.flag: p.takes != "flag" for p in command.params if isinstance(p, Opt)}
+    takes.update({"-h": False, "--help": False})
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            return None
+        if not word.startswith("-") or len(word) < 2 or word[1].isdigit() or word[1] == ".":
+            continue  # a value, or a negative number
+        name, equals, _ = word.partition("=")
+        if name not in takes:
+            return name
+        if takes[name] and not equals:
+            next(words, None)
+    return None
 
 
 def _count(option: Opt, value: object) -> int | None:
