@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from bench.cli_starts import KNOWLEDGE, RECORD, SLOW
 
 from b12.adapters.cli.commands import COMMANDS, GROUPS, Arg, Command, Opt
 from b12.adapters.cli.parser import build
-from bench.cli_starts import KNOWLEDGE, RECORD, SLOW
 from tests.record.helpers import run_main
 
 OPTIONS = [(c, p) for c in COMMANDS for p in c.params if isinstance(p, Opt)]
