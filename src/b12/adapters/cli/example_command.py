@@ -97,9 +97,7 @@ def example(
     chain = verify_audit(unit_of_work)
     from b12.adapters.plot import plot_trends
 
-    plot = plot_trends(
-        str(where / "example-plot.png"), PATIENT, status.labs, status.injection_dates
-    )
+    plot = plot_trends(str(where / "example-plot.png"), status)
     summary = {
         "database": str(database),
         "plot": plot,

@@ -82,7 +82,7 @@ def status(
         from b12.adapters.plot import plot_trends
 
         with writing("plot", plot, (".png", ".svg")):
-            written = plot_trends(plot, code, found.labs, found.injection_dates)
+            written = plot_trends(plot, found)
     stopped = EXIT_CODE[outcome(found.findings)]
     if as_json:
         emit_json({**found.to_dict(), "plot": written})
