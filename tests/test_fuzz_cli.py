@@ -102,7 +102,7 @@ PLAUSIBLE: dict[str, list[str]] = {
     "indication": ["pernicious-anaemia", "Addison-Biermer anaemia", "leber"],
     "regimen": ["uk-bnf-hydroxo-pernicious", "x"],
     "start": ["2026-01-05", "2027-01-04"],
-    "at": ["2026-01-06", "2026-01-07T09:00", "2026-01-05"],
+    "at": ["2026-01-06", "2026-01-07T09:00", "2026-01-05", "2025-12-01"],
     "expiry": ["2027-09-30", "2020-01-01"],
     "months": ["12", "1", "60", "0", "61", "99999999999999999999"],
     "age_years": ["60", "2.5", "0", "130", "131"],

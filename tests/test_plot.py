@@ -89,6 +89,16 @@ def test_dates_carry_the_year_and_the_axis_keeps_to_the_course(
     assert "Not plotted, outside the course: 2019-03-01 haemoglobin 11.1 g/dL." in svg
 
 
+def test_a_status_before_the_course_starts_is_drawn_from_its_start(
+    record: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "before.svg"
+    code, _, err = cli("status", "P-1", "--at", "2025-12-21", "--plot", str(path), "--db", record)
+    assert code in (0, 3), err
+    ticks = re.findall(r">(\d\d [A-Z][a-z]{2} \d{4})</text>", path.read_text())
+    assert ticks and all(t.endswith(("2025", "2026")) for t in ticks)
+
+
 def test_a_png_is_written_too(record: str, tmp_path: Path) -> None:
     path = tmp_path / "trends.png"
     code, _, err = cli("status", "P-1", "--at", "2026-01-14", "--plot", str(path), "--db", record)

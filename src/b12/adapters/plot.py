@@ -33,7 +33,7 @@ def window(status: Status) -> tuple[date, date]:
         first = min(course)
         early = [d for d in results if first - timedelta(days=BEFORE) <= d < first]
         start = min([first, *early])
-        end = max([d for d in (*status.injection_dates, status.on) if d >= start])
+        end = max([*status.injection_dates, status.on, start])  # a course not begun: its start
     elif results:
         start = min(results)
         end = max([d for d in results if d <= status.on] or [start])
