@@ -33,7 +33,7 @@ ONE_DAY = timedelta(days=1)
 
 @dataclass(frozen=True)
 class PlannedDose:
-    """One dose as prescribed (from the plan snapshot)."""
+    """One dose as prescribed (from the plan as prescribed)."""
 
     number: int  # 1-based over the whole prescription
     date: date
@@ -62,7 +62,7 @@ class CourseDose:
 
 
 def planned_doses(plan: Mapping[str, Any]) -> tuple[PlannedDose, ...]:
-    """The dated doses of a plan snapshot (``Plan.to_dict()`` stored as JSON)."""
+    """The dated doses of a plan as prescribed (``Plan.to_dict()`` stored as JSON)."""
     out = []
     for number, item in enumerate(plan.get("administrations", ()), start=1):
         volume = item.get("volume_ml")

@@ -221,17 +221,17 @@ def prescribe(
     request = replace(request, patient=patient_on(record, request.start))
     plan = plan_therapy(kb, request)
     findings = list(plan.findings)
-    snapshot = to_json(plan.to_dict())
+    kept_plan = to_json(plan.to_dict())
     if plan.stops and not override:
         findings.insert(0, _plan_stopped(len(plan.stops)))
-        return Prescribed(None, None, tuple(findings), snapshot)
+        return Prescribed(None, None, tuple(findings), kept_plan)
     old = active_prescription(uow, record.id)
     rx = Prescription(
         new_id(),
         record.id,
-        snapshot,
-        snapshot.get("product"),
-        snapshot.get("indication", {}).get("id"),
+        kept_plan,
+        kept_plan.get("product"),
+        kept_plan.get("indication", {}).get("id"),
         request.start,
         "active",
         now,
@@ -245,7 +245,7 @@ def prescribe(
     uow.commit()
     if old is not None:
         findings.insert(0, _replaces(old))
-    return Prescribed(rx, old, tuple(findings), snapshot)
+    return Prescribed(rx, old, tuple(findings), kept_plan)
 
 
 @opens_unit_of_work
