@@ -78,9 +78,7 @@ def test_injections_missed_doses_and_events_are_marked(record: str, tmp_path: Pa
     assert ">sore arm (mild)</text>" in svg
 
 
-def test_dates_carry_the_year_and_the_axis_keeps_to_the_course(
-    record: str, tmp_path: Path
-) -> None:
+def test_dates_carry_the_year_and_the_axis_keeps_to_the_course(record: str, tmp_path: Path) -> None:
     svg = _svg(record, tmp_path)
     ticks = re.findall(r">(\d\d [A-Z][a-z]{2} \d{4})</text>", svg)
     assert len(ticks) >= 4
