@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from bench.cli_starts import KNOWLEDGE, RECORD, SLOW
@@ -145,3 +146,20 @@ def test_the_help_and_a_slip_import_no_handler() -> None:
     for argv in (["--help"], ["dose", "--help"], ["dose", "1mg", "--concentraton", "x"]):
         code, heavy = _imported(argv)
         assert code in (0, 2) and heavy == []
+
+
+@pytest.mark.parametrize("words", ["status", "due", "patient list", "audit-log verify"])
+def test_a_record_command_reads_the_revision_without_importing_alembic(
+    words: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert run_main(["db", "upgrade", "--db", url])[0] == 0
+    run_main(["patient", "add", "P-1", "--db", url])
+    argv = [*words.split(), *(["P-1"] if words == "status" else []), "--db", url]
+    script = (
+        "import sys\nfrom b12.adapters.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as done:\n    code = done.code\n"
+        "sys.stderr.write(repr((code, 'alembic' in sys.modules, 'sqlalchemy' in sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True)
+    assert done.stderr.strip().splitlines()[-1] == "(0, False, True)"

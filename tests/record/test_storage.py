@@ -148,3 +148,15 @@ def test_every_change_has_its_audit_link_in_the_same_transaction(sqlite_url: str
         rows = uow.connection.execute(select(t.audit_log.c.action)).scalars().all()
         given = uow.administrations.for_patient(pid)
     assert rows == ["patient-add"] and given == []
+
+
+def test_the_head_and_the_record_revision_are_read_as_alembic_reads_them(db_url: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+
+    from b12.adapters.storage.database import _alembic_head
+
+    assert head_revision() == _alembic_head()
+    engine = make_engine(db_url)
+    with engine.connect() as c:
+        assert current_revision(c) == MigrationContext.configure(c).get_current_revision()
+    engine.dispose()
