@@ -128,9 +128,9 @@ def test_patient_show_is_the_record_in_words_with_the_replaced_prescription_mark
     assert cli("db", "upgrade", "--db", url)[0] == 0
     cli("patient", "add", "P-1", "--age-years", "62.5", "--sex", "female", "--medication",
         "metformin", "--at", "2026-01-01", "--db", url, "--who", "dr A")  # fmt: skip
-    for start in ("2026-01-05", "2026-02-02"):
+    for start, at in (("2026-01-05", "2026-01-02"), ("2026-02-02", "2026-01-03")):
         code, _, err = cli("prescribe", "P-1", "--indication", "pernicious-anaemia", "--start",
-                           start, "--product", product, "--at", "2026-01-02", "--db", url)  # fmt: skip
+                           start, "--product", product, "--at", at, "--db", url)  # fmt: skip
         assert code == 0, err
     code, out, _ = cli("patient", "show", "P-1", "--db", url)
     assert code == 0
@@ -147,7 +147,8 @@ def test_patient_show_is_the_record_in_words_with_the_replaced_prescription_mark
         "  medications  metformin",
         "  allergies    none recorded",
     ]
-    assert f"  1. REPLACED on 2026-01-02 by {second['id']}" in lines
+    assert second["replaces"] == first["id"]
+    assert f"  1. REPLACED on 2026-01-03 by {second['id']}" in lines
     assert "  2. ACTIVE" in lines
     assert f"     from 2026-01-05: us-label-pernicious-anaemia, {product}, 31 doses" in lines
     assert "{" not in out and "'" not in out  # no Python dict or list printed
