@@ -48,14 +48,7 @@ def write_one(uow: SqlUnitOfWork, patient_id: str, n: int, who: str = "writer") 
 
 def cli(*argv: str) -> tuple[int, str, str]:
     """Run a b12 command as the console would: (exit code, stdout, stderr)."""
-    from typer.testing import CliRunner
-
-    from b12.adapters.cli.app import app, register
-
-    args = list(argv)
-    register(args)
-    done = CliRunner().invoke(app, args)
-    return done.exit_code, done.stdout, done.stderr
+    return run_main(list(argv))
 
 
 def run_main(argv: list[str]) -> tuple[int, str, str]:

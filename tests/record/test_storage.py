@@ -9,17 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.exc import DBAPIError
-from typer.testing import CliRunner
 
-import b12.adapters.cli.follow_commands
-import b12.adapters.cli.record_commands  # noqa: F401
-from b12.adapters.cli.app import app
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.database import current_revision, head_revision, make_engine, migrate
 from b12.bootstrap import Settings, upgrade
 from b12.errors import RecordVersionError
 from b12.services.record import verify_audit
-from tests.record.helpers import administration, open_app, patient, write_one
+from tests.record.helpers import administration, cli, open_app, patient, write_one
 
 
 def test_sqlite_connections_are_wal_full_sync_with_foreign_keys(sqlite_url: str) -> None:
@@ -116,14 +112,13 @@ def test_audit_log_verify_finds_a_tampered_row(db_url: str) -> None:
         for n in range(4):
             write_one(uow, pid, n)
     record.close()
-    runner = CliRunner()
-    ok = runner.invoke(app, ["audit-log", "verify", "--db", db_url, "--json"])
-    assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.stdout) == {**json.loads(ok.stdout), "intact": True, "links": 5}
+    code, said, err = cli("audit-log", "verify", "--db", db_url, "--json")
+    assert code == 0, err
+    assert json.loads(said) == {**json.loads(said), "intact": True, "links": 5}
     _tamper(db_url, 3)
-    broken = runner.invoke(app, ["audit-log", "verify", "--db", db_url, "--json"])
-    assert broken.exit_code == 3
-    out = json.loads(broken.stdout)
+    code, said, _ = cli("audit-log", "verify", "--db", db_url, "--json")
+    assert code == 3
+    out = json.loads(said)
     assert out["intact"] is False and out["broken_seq"] == 3
     assert [(p["kind"], p["seq"]) for p in out["problems"]] == [("link-changed", 3)]
     assert out["problem"].endswith(
@@ -163,3 +158,15 @@ def test_every_change_has_its_audit_link_in_the_same_transaction(sqlite_url: str
         rows = uow.connection.execute(select(t.audit_log.c.action)).scalars().all()
         given = uow.administrations.for_patient(pid)
     assert rows == ["patient-add"] and given == []
+
+
+def test_the_head_and_the_record_revision_are_read_as_alembic_reads_them(db_url: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+
+    from b12.adapters.storage.database import _alembic_head
+
+    assert head_revision() == _alembic_head()
+    engine = make_engine(db_url)
+    with engine.connect() as c:
+        assert current_revision(c) == MigrationContext.configure(c).get_current_revision()
+    engine.dispose()

@@ -280,26 +280,26 @@ def prescribe(
     request = replace(request, patient=patient_on(record, request.start))
     plan = plan_therapy(kb, request)
     findings = list(plan.findings)
-    snapshot = to_json(plan.to_dict())
+    kept_plan = to_json(plan.to_dict())
     if plan.stops and not override:
         findings.insert(0, _plan_stopped(len(plan.stops)))
-        return Prescribed(None, None, tuple(findings), snapshot)
+        return Prescribed(None, None, tuple(findings), kept_plan)
     old = active_prescription(uow, record.id)
-    regimen = snapshot.get("regimen") or {}
+    regimen = kept_plan.get("regimen") or {}
     rx = Prescription(
         new_id(),
         record.id,
         regimen.get("id"),
-        snapshot.get("product"),
-        (snapshot.get("indication") or {}).get("id"),
+        kept_plan.get("product"),
+        (kept_plan.get("indication") or {}).get("id"),
         request.start,
         "active",
         now,
         who,
         kb.fingerprint,
-        doses=planned_doses(snapshot),
-        labs=planned_labs(snapshot),
-        concentration=snapshot.get("concentration"),
+        doses=planned_doses(kept_plan),
+        labs=planned_labs(kept_plan),
+        concentration=kept_plan.get("concentration"),
         substance=regimen.get("substance"),
         replaces_id=None if old is None else old.id,
         reason=override,
@@ -309,7 +309,7 @@ def prescribe(
     uow.commit()
     if old is not None:
         findings.insert(0, _replaces(old))
-    return Prescribed(rx, old, tuple(findings), snapshot)
+    return Prescribed(rx, old, tuple(findings), kept_plan)
 
 
 @opens_unit_of_work

@@ -1,21 +1,16 @@
 """`b12 db upgrade`: the explicit migration step (every other command refuses an older record);
 `b12 db grant ROLE`: the PostgreSQL role the application connects as may only read and insert."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from typing import Annotated
+from __future__ import annotations
 
-import typer
-
-from b12.adapters.cli.app import JsonOption, app
 from b12.adapters.cli.output import console, emit_json
-from b12.adapters.cli.record_options import DbOption, on
-
-db_app = typer.Typer(no_args_is_help=True, help="The therapy record's database.")
-app.add_typer(db_app, name="db")
 
 
-@on(db_app, "upgrade")
-def db_upgrade(db: DbOption = None, as_json: JsonOption = False) -> int:
+def db_upgrade(
+    *,
+    db: str | None = None,
+    as_json: bool = False,
+) -> int:
     """Create the record's tables, or bring them to the revision this b12 needs (safe to repeat)."""
     from b12.bootstrap import Settings, upgrade
 
@@ -43,11 +38,11 @@ def db_upgrade(db: DbOption = None, as_json: JsonOption = False) -> int:
     return 0
 
 
-@on(db_app, "grant")
 def db_grant(
-    role: Annotated[str, typer.Argument(help="The PostgreSQL role the application connects as.")],
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    *,
+    role: str,
+    db: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Let ROLE read and insert, and nothing more (run as the tables' owner, after upgrade)."""
     from b12.bootstrap import Settings, grant

@@ -1,38 +1,13 @@
-"""What the record commands share: --db, --who, --at, building the App, registering sub-commands."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+"""What the record commands share: who records, and when."""
+
+from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
-
-import typer
 
 from b12.bootstrap import App
 from b12.domain.dates import in_range
 from b12.errors import InputError
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="SQLAlchemy URL or SQLite file of the record (default: $B12_DATABASE_URL, else b12.db "
-        "in the user data folder).",
-    ),
-]
-WhoOption = Annotated[
-    str | None,
-    typer.Option("--who", help="Who records this (default: $B12_USER, else the login name)."),
-]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def on(group: typer.Typer, name: str) -> Callable[[F], F]:
-    """Register ``func`` on ``group`` with b12's error mapping (2 input, 1 other, 3 stop)."""
-    from b12.adapters.cli.app import command
-
-    return command(name, group)
 
 
 def who(given: str | None, app: App) -> str:
