@@ -12,6 +12,7 @@ before the point and 6 after it, so that both databases give it back exactly as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -72,12 +73,16 @@ def check_row(table: Table, row: Mapping[str, Any]) -> None:
             _check_json(field, value)
 
 
+#: A lone surrogate: what invalid UTF-8 decodes to with surrogateescape; no database keeps it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_text(field: str, text: str, limit: int | None = None) -> None:
     """Refuse ``text`` for ``field`` when it is longer than ``limit`` or holds a NUL or surrogate."""
     label = LABEL.get(field, field.replace("_", " "))
     if "\x00" in text:
         raise StoredTextError(f"the {label} holds a NUL character (\\x00): remove it", field=field)
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
+    if _SURROGATE.search(text) is not None:
         raise StoredTextError(
             f"the {label} is not valid UTF-8 text: write it in UTF-8", field=field
         )
