@@ -156,9 +156,7 @@ def dose_ranges(kb: Knowledge) -> tuple[DoseRanges, ...]:
                 if r.status != "contradicted" and population_fits(r.population, population)
             ]
             if population in ("child", "infant") and treats_deficiency(kb, indication):
-                regimens += [
-                    r for r in group_regimens(kb, False, population) if r not in regimens
-                ]
+                regimens += [r for r in group_regimens(kb, False, population) if r not in regimens]
             if not regimens:
                 continue
             top = max(kb.trust(r.sources) for r in regimens)
@@ -174,7 +172,9 @@ def dose_ranges(kb: Knowledge) -> tuple[DoseRanges, ...]:
                 )
                 if ranges:
                     ids = tuple(
-                        r.id for r in trusted if any(route in (p.routes or r.routes) for p in r.phases)
+                        r.id
+                        for r in trusted
+                        if any(route in (p.routes or r.routes) for p in r.phases)
                     )
                     out.append(DoseRanges(indication.id, route, group, tuple(ranges), ids))
     return tuple(out)
@@ -226,7 +226,9 @@ def product_facts(kb: Knowledge) -> tuple[ProductFacts, ...]:
             for i in product.ingredients
             if i.substance in cobalamins and i.amount_mcg is not None and i.per_ml is not None
         ]
-        amount, per_ml = (amounts[0].amount_mcg, amounts[0].per_ml) if len(amounts) == 1 else (None, None)
+        amount, per_ml = (
+            (amounts[0].amount_mcg, amounts[0].per_ml) if len(amounts) == 1 else (None, None)
+        )
         avoid = tuple(
             sorted(
                 {

@@ -82,7 +82,7 @@ def read_tables(con: Any, directory: Path) -> dict[str, ir.Table]:
         else:
             table = con.read_parquet(str(folder), table_name=name)
         out[name] = table.select(
-            *(table[f.name].cast(ibis.dtype(f.type)) for f in schema)
+            *(table[f.name].cast(ibis.dtype(f.type)).name(f.name) for f in schema)
         )
     return out
 

@@ -23,7 +23,9 @@ def _with_month(batch: pa.RecordBatch, column: str) -> pa.RecordBatch:
     times = batch.column(column)
     month = pc.strftime(times, format="%Y-%m")
     month = pc.if_else(pc.is_null(times), pa.scalar("unknown"), month)
-    return pa.RecordBatch.from_arrays([*batch.columns, month], names=[*batch.schema.names, PARTITION])
+    return pa.RecordBatch.from_arrays(
+        [*batch.columns, month], names=[*batch.schema.names, PARTITION]
+    )
 
 
 def write_batches(batches: Iterable[pa.RecordBatch], folder: Path, name: str) -> int:

@@ -24,6 +24,7 @@ from b12.services.audit_thresholds import AuditThresholds
 DAY = 86_400
 HOUR = 3_600
 INFANT_MONTHS = 12
+NONE = Decimal(-1)
 Tables = dict[str, ir.Table]
 
 
@@ -43,9 +44,14 @@ def range_table(t: AuditThresholds) -> tuple[ir.Table, int]:
     fields.append(("r_top", DECIMAL))
     rows = []
     for r in t.ranges:
-        row: dict[str, Any] = {"r_indication": r.indication, "r_route": r.route, "r_group": r.age_group}
-        for i, (lo, hi) in enumerate(r.ranges):
-            row[f"lo{i}"], row[f"hi{i}"] = lo, hi
+        row: dict[str, Any] = {
+            "r_indication": r.indication,
+            "r_route": r.route,
+            "r_group": r.age_group,
+        }
+        for i in range(width):  # a missing range is -1 to -1, which holds no dose (no nulls:
+            # Spark's in-memory tables cannot hold a null decimal)
+            row[f"lo{i}"], row[f"hi{i}"] = r.ranges[i] if i < len(r.ranges) else (NONE, NONE)
         row["r_top"] = max(hi for _, hi in r.ranges)
         rows.append(row)
     return _params(rows, pa.schema(fields)), width
@@ -76,19 +82,32 @@ def phase_table(t: AuditThresholds) -> ir.Table:
     return _params(rows, schema)
 
 
+def _left(left: ir.Table, right: ir.Table, *keys: str) -> ir.Table:
+    """``left`` with the columns of ``right`` where the keys match (the keys kept once)."""
+    renamed = right.rename({f"k_{k}": k for k in keys})
+    joined = left.left_join(renamed, [left[k] == renamed[f"k_{k}"] for k in keys])
+    return joined.drop(*(f"k_{k}" for k in keys))
+
+
 def enriched(tables: Tables, t: AuditThresholds) -> ir.Table:
     """Each administration with its course, the patient's age group, its phase's rhythm and the
     dose before and after it in the same prescription."""
     a = tables["administrations"]
-    rx = tables["prescriptions"].select("prescription_id", "regimen_id", "indication_id", "end_date")
+    rx = tables["prescriptions"].select(
+        "prescription_id", "regimen_id", "indication_id", "end_date"
+    )
     pt = tables["patients"].select("patient_id", "birth_date")
     planned = tables["planned_doses"].select("prescription_id", "planned_number", "phase")
-    e = a.left_join(rx, "prescription_id").left_join(pt, "patient_id")
-    e = e.left_join(planned, ["prescription_id", "planned_number"])
+    e = _left(
+        _left(_left(a, rx, "prescription_id"), pt, "patient_id"),
+        planned,
+        "prescription_id",
+        "planned_number",
+    )
     phases = phase_table(t)
-    e = e.left_join(
-        phases, [e.regimen_id == phases.f_regimen, e.phase == phases.f_phase]
-    ).drop("f_regimen", "f_phase")
+    e = e.left_join(phases, [e.regimen_id == phases.f_regimen, e.phase == phases.f_phase]).drop(
+        "f_regimen", "f_phase"
+    )
     given = e.given_at.date()
     birth = e.birth_date
     months = (
@@ -96,13 +115,11 @@ def enriched(tables: Tables, t: AuditThresholds) -> ir.Table:
         + (given.month() - birth.month())
         - ibis.ifelse(given.day() < birth.day(), 1, 0)
     )
-    group = (
-        ibis.cases(
-            (birth.isnull(), "unknown"),
-            (months < INFANT_MONTHS, "infant"),
-            (months < int(ADULT_MONTHS), "child"),
-            else_="adult",
-        )
+    group = ibis.cases(
+        (birth.isnull(), "unknown"),
+        (months < INFANT_MONTHS, "infant"),
+        (months < int(ADULT_MONTHS), "child"),
+        else_="adult",
     )
     e = e.mutate(t_s=e.given_at.epoch_seconds(), age_group=group)
     e = e.mutate(day_s=e.t_s - e.t_s % DAY)
@@ -137,9 +154,11 @@ def _finding(
 def _is_slip(e: ir.Table, t: AuditThresholds) -> ir.BooleanValue:
     top = _dec(t.largest_injected_dose_mcg)
     as_mcg = e.dose_mcg / 1000
-    return (e.dose_mcg >= _dec(t.slip_factor * t.largest_injected_dose_mcg)) & (
-        as_mcg >= 1
-    ) & (as_mcg <= top)
+    return (
+        (e.dose_mcg >= _dec(t.slip_factor * t.largest_injected_dose_mcg))
+        & (as_mcg >= 1)
+        & (as_mcg <= top)
+    )
 
 
 def unit_slip(e: ir.Table, t: AuditThresholds) -> ir.Table:
@@ -148,7 +167,9 @@ def unit_slip(e: ir.Table, t: AuditThresholds) -> ir.Table:
         f"({t.largest_injected_dose_mcg} mcg), and a plausible dose read as mg (audit.yaml unit-slip)"
     )
     found = e.filter(_is_slip(e, t))
-    return _finding(found, t, "DOSE_UNIT_SLIP", found.dose_mcg, _dec(t.largest_injected_dose_mcg), basis)
+    return _finding(
+        found, t, "DOSE_UNIT_SLIP", found.dose_mcg, _dec(t.largest_injected_dose_mcg), basis
+    )
 
 
 def dose_outside_range(e: ir.Table, t: AuditThresholds) -> ir.Table:
@@ -164,16 +185,14 @@ def dose_outside_range(e: ir.Table, t: AuditThresholds) -> ir.Table:
     inside = ibis.literal(False)
     for i in range(width):
         lo, hi = j[f"lo{i}"], j[f"hi{i}"]
-        inside = inside | (lo.notnull() & (j.dose_mcg >= lo) & (j.dose_mcg <= hi)).fill_null(False)
+        inside = inside | ((j.dose_mcg >= lo) & (j.dose_mcg <= hi))
     found = j.filter(~inside & ~_is_slip(j, t))
     basis = "outside every dose range of the trusted regimens for the indication, route and age group (regimens.yaml)"
     return _finding(found, t, "DOSE_OUTSIDE_RANGE", found.dose_mcg, found.r_top, basis)
 
 
 def interval_below_minimum(e: ir.Table, t: AuditThresholds) -> ir.Table:
-    mins = ibis.least(
-        e.min_days.fill_null(e.prev_min_days), e.prev_min_days.fill_null(e.min_days)
-    )
+    mins = ibis.least(e.min_days.fill_null(e.prev_min_days), e.prev_min_days.fill_null(e.min_days))
     gap = e.t_s - e.prev_s
     allowed = mins * DAY - float(t.interval_tolerance_hours) * HOUR
     repeat = (e.prev_day == e.day_s) & (e.prev_dose == e.dose_mcg)
@@ -218,10 +237,14 @@ def volume_dose_mismatch(e: ir.Table, t: AuditThresholds) -> ir.Table:
 
 
 def duplicate_same_day(e: ir.Table, t: AuditThresholds) -> ir.Table:
-    w = ibis.window(group_by=[e.patient_id, e.day_s, e.dose_mcg], order_by=[e.t_s, e.administration_id])
+    w = ibis.window(
+        group_by=[e.patient_id, e.day_s, e.dose_mcg], order_by=[e.t_s, e.administration_id]
+    )
     ranked = e.mutate(repeat=ibis.row_number().over(w))
     found = ranked.filter(ranked.repeat > 0)
-    basis = "the same dose already recorded that day (UTC); no trusted regimen gives two doses a day"
+    basis = (
+        "the same dose already recorded that day (UTC); no trusted regimen gives two doses a day"
+    )
     return _finding(found, t, "DUPLICATE_SAME_DAY", found.repeat + 1, ibis.literal(1), basis)
 
 
@@ -267,9 +290,7 @@ def no_potassium(e: ir.Table, tables: Tables, t: AuditThresholds) -> ir.Table:
     return _finding(found, t, "NO_POTASSIUM_48H", ibis.literal(0), ibis.literal(hours), basis)
 
 
-def no_reticulocytes(
-    e: ir.Table, tables: Tables, t: AuditThresholds, as_of: datetime
-) -> ir.Table:
+def no_reticulocytes(e: ir.Table, tables: Tables, t: AuditThresholds, as_of: datetime) -> ir.Table:
     first = _first_doses(e, t.reticulocytes_indications)
     due = first.day_s + (t.reticulocytes_to_day + 1) * DAY
     first = first.filter(due <= int(as_of.timestamp()))
@@ -287,7 +308,12 @@ def no_reticulocytes(
         "after the course's first dose (monitoring.yaml)"
     )
     return _finding(
-        found, t, "NO_RETICULOCYTES_DAY_10", ibis.literal(0), ibis.literal(t.reticulocytes_to_day), basis
+        found,
+        t,
+        "NO_RETICULOCYTES_DAY_10",
+        ibis.literal(0),
+        ibis.literal(t.reticulocytes_to_day),
+        basis,
     )
 
 
@@ -325,7 +351,12 @@ def dose_after_hypersensitivity(e: ir.Table, tables: Tables, t: AuditThresholds)
     found = j.filter((j.t_s > j.h_s) & j.bypass_reason.isnull())
     basis = "given after a recorded hypersensitivity reaction, without a bypass reason (screening.yaml cobalamin-hypersensitivity)"
     return _finding(
-        found, t, "DOSE_AFTER_HYPERSENSITIVITY", (found.t_s - found.h_s) / DAY, ibis.literal(0), basis
+        found,
+        t,
+        "DOSE_AFTER_HYPERSENSITIVITY",
+        (found.t_s - found.h_s) / DAY,
+        ibis.literal(0),
+        basis,
     )
 
 

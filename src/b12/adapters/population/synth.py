@@ -33,7 +33,13 @@ COURSES: tuple[tuple[str, str, str, str, int], ...] = (
     ("nhs-scotland-anaemia-without-neuro", "hydroxocobalamin-uk-1mg-ml-ampoule", "IM", "adult", 3),
     ("nhs-scotland-anaemia-with-neuro", "hydroxocobalamin-uk-1mg-ml-ampoule", "IM", "adult", 2),
     ("nhs-scotland-prophylaxis", "hydroxocobalamin-uk-1mg-ml-ampoule", "IM", "adult", 2),
-    ("us-hydroxocobalamin-deficiency", "hydroxocobalamin-us-1000mcg-ml-30ml-vial", "IM", "adult", 2),
+    (
+        "us-hydroxocobalamin-deficiency",
+        "hydroxocobalamin-us-1000mcg-ml-30ml-vial",
+        "IM",
+        "adult",
+        2,
+    ),
     ("us-paediatric-pernicious-anaemia", "cyanocobalamin-us-1000mcg-ml-1ml-vial", "IM", "child", 1),
 )
 WARDS = tuple(
@@ -55,7 +61,9 @@ RULES = (
     "DOSE_AFTER_HYPERSENSITIVITY",
 )
 UNDEFINED_COUNT = 6  # doses of a phase that ends "until ..." with no count, before the next one
-TRUTH = pa.schema([("rule", pa.string()), ("administration_id", pa.string()), ("patient_id", pa.string())])
+TRUTH = pa.schema(
+    [("rule", pa.string()), ("administration_id", pa.string()), ("patient_id", pa.string())]
+)
 
 
 @dataclass
@@ -67,6 +75,7 @@ class Dose:
     dose: Decimal
     maintained: bool
     min_days: Decimal | None
+    longest_days: Decimal | None
 
 
 @dataclass
@@ -155,7 +164,16 @@ class _Population:
                     lateness and number > 1 and not rhythm.maintained and self.rng.random() < 0.03
                 )
                 out.append(
-                    Dose(number, index, day, None if missed else at, dose, rhythm.maintained, rhythm.min_interval_days)
+                    Dose(
+                        number,
+                        index,
+                        day,
+                        None if missed else at,
+                        dose,
+                        rhythm.maintained,
+                        rhythm.min_interval_days,
+                        rhythm.longest_interval_days,
+                    )
                 )
         return out
 
@@ -167,7 +185,9 @@ class _Population:
         regimen, product, route, group, _ = rng.choices(courses, weights=[c[4] for c in courses])[0]
         pid, rx = f"p{n:07d}", f"rx{n:07d}"
         latest = self.as_of - timedelta(days=430 if error == "MAINTENANCE_LAPSED" else 90)
-        start = self.start + timedelta(seconds=rng.randrange(int((latest - self.start).total_seconds())))
+        start = self.start + timedelta(
+            seconds=rng.randrange(int((latest - self.start).total_seconds()))
+        )
         years = rng.randint(2, 15) if group == "child" else rng.randint(18, 90)
         birth = start.date() - timedelta(days=int(years * 365.25) + rng.randint(1, 300))
         known_birth = group == "child" or rng.random() > 0.02
@@ -190,7 +210,13 @@ class _Population:
             end_date=None,
         )
         for d in doses:
-            self.rows.add("planned_doses", prescription_id=rx, planned_number=d.number, phase=d.phase, due_date=d.due)
+            self.rows.add(
+                "planned_doses",
+                prescription_id=rx,
+                planned_number=d.number,
+                phase=d.phase,
+                due_date=d.due,
+            )
         admins = []
         for d in given:
             assert d.at is not None and facts.amount_mcg is not None and facts.per_ml is not None
@@ -237,9 +263,18 @@ class _Population:
             a.pop("_dose")
             self.rows.add("administrations", **a)
         for i, (analyte, at, value) in enumerate(results):
-            self.rows.add("results", result_id=f"{pid}-r{i}", patient_id=pid, analyte=analyte, taken_at=at, value=value)
+            self.rows.add(
+                "results",
+                result_id=f"{pid}-r{i}",
+                patient_id=pid,
+                analyte=analyte,
+                taken_at=at,
+                value=value,
+            )
         for i, (at, kind) in enumerate(reactions):
-            self.rows.add("reactions", reaction_id=f"{pid}-x{i}", patient_id=pid, recorded_at=at, kind=kind)
+            self.rows.add(
+                "reactions", reaction_id=f"{pid}-x{i}", patient_id=pid, recorded_at=at, kind=kind
+            )
         return None
 
     # --- the injected errors -----------------------------------------------------------------
@@ -293,17 +328,26 @@ class _Population:
             ]
             i = rng.choice(picks)
             found = admins[i - 1]
-            del admins[i]
+            longest = found["_dose"].longest_days
+            limit = timedelta(days=float(longest * self.t.lapse_factor))
+            while i < len(admins) and admins[i]["given_at"] - found["given_at"] <= limit:
+                del admins[i]  # missed until the gap is a lapse (a gap to the audit's end counts)
         elif error == "DOSE_AFTER_HYPERSENSITIVITY":
             found = admins[-1]
             before = admins[-2]["given_at"]
             reactions.append((before + (found["given_at"] - before) / 2, "hypersensitivity"))
-        self.rows.truth.append({"rule": error, "administration_id": found["administration_id"], "patient_id": pid})
+        self.rows.truth.append(
+            {"rule": error, "administration_id": found["administration_id"], "patient_id": pid}
+        )
 
     def _top(self, admin: dict[str, Any]) -> Decimal:
         rx = self.rows.tables["prescriptions"]
         indication = rx["indication_id"][-1]
-        group = "child" if self.rows.tables["prescriptions"]["regimen_id"][-1].startswith("us-paediatric") else "adult"
+        group = (
+            "child"
+            if self.rows.tables["prescriptions"]["regimen_id"][-1].startswith("us-paediatric")
+            else "adult"
+        )
         if self.rows.tables["patients"]["birth_date"][-1] is None:
             group = "unknown"
         return max(
@@ -357,6 +401,9 @@ def synthesize(
     import pyarrow.parquet as pq
 
     pq.write_table(truth, out / "truth.parquet")
+    from b12.adapters.population.audit import write_meta
+
+    write_meta(out, as_of)
     injected: dict[str, int] = {}
     for row in rows.truth:
         injected[row["rule"]] = injected.get(row["rule"], 0) + 1
