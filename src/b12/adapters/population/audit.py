@@ -33,8 +33,10 @@ class AuditResult:
     findings: pa.Table  # layout.FINDINGS, sorted by rule then administration
     seconds: float
     thresholds: AuditThresholds
-    doses: pa.Table | None = None  # indication, route, dose, count (for the report's plots)
-    intervals: pa.Table | None = None  # phase kind, gap in days, count
+    doses: pa.Table | None = (
+        None  # indication, route, age group, dose, count (for the report's plots)
+    )
+    intervals: pa.Table | None = None  # maintained, longest interval, gap in days, count
     score: dict[str, dict[str, Any]] | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -74,7 +76,12 @@ def run(
     tables = engines.read_tables(con, directory)
     admin = tables["administrations"]
     say("counting administrations")
-    count, latest = admin.aggregate(n=admin.count(), latest=admin.given_at.max()).to_pyarrow().to_pylist()[0].values()
+    count, latest = (
+        admin.aggregate(n=admin.count(), latest=admin.given_at.max())
+        .to_pyarrow()
+        .to_pylist()[0]
+        .values()
+    )
     if as_of is None:
         as_of = read_as_of(directory)
     if as_of is None:
@@ -91,7 +98,9 @@ def run(
         say("measuring dose and interval distributions")
         e = rules.enriched(tables, thresholds)
         result.doses = (
-            e.group_by(["indication_id", "route", e.dose_mcg.cast("float64").name("dose")])
+            e.group_by(
+                ["indication_id", "route", "age_group", e.dose_mcg.cast("float64").name("dose")]
+            )
             .aggregate(n=e.count())
             .to_pyarrow()
         )
@@ -101,7 +110,11 @@ def run(
             days=((gaps.t_s - gaps.prev_s) / rules.DAY).round().cast("int64"),
             maintained=gaps.maintained.fill_null(False),
         )
-        result.intervals = gaps.group_by(["maintained", "days"]).aggregate(n=gaps.count()).to_pyarrow()
+        result.intervals = (
+            gaps.group_by(["maintained", "longest_days", "days"])
+            .aggregate(n=gaps.count())
+            .to_pyarrow()
+        )
     truth = directory / TRUTH
     if truth.exists():
         result.score = score(found, pq.read_table(truth), thresholds)
@@ -121,7 +134,9 @@ def counts(findings: pa.Table) -> dict[str, int]:
 
 def score(findings: pa.Table, truth: pa.Table, t: AuditThresholds) -> dict[str, dict[str, Any]]:
     """Per rule and in all: injected, found, true and false findings, missed, precision, recall."""
-    got = set(zip(findings["rule"].to_pylist(), findings["administration_id"].to_pylist(), strict=True))
+    got = set(
+        zip(findings["rule"].to_pylist(), findings["administration_id"].to_pylist(), strict=True)
+    )
     want = set(zip(truth["rule"].to_pylist(), truth["administration_id"].to_pylist(), strict=True))
     out: dict[str, dict[str, Any]] = {}
     for code in [r.code for r in t.rules] + ["all"]:
@@ -152,13 +167,19 @@ def check_directory(directory: Path) -> Path:
 
 def by_month(findings: pa.Table) -> pa.Table:
     month = pc.strftime(findings["at"], format="%Y-%m")
-    return pa.table({"month": month, "rule": findings["rule"]}).group_by(["month", "rule"]).aggregate(
-        [("rule", "count")]
-    ).sort_by([("month", "ascending"), ("rule", "ascending")])
+    return (
+        pa.table({"month": month, "rule": findings["rule"]})
+        .group_by(["month", "rule"])
+        .aggregate([("rule", "count")])
+        .sort_by([("month", "ascending"), ("rule", "ascending")])
+    )
 
 
 def by_ward(findings: pa.Table) -> pa.Table:
     ward = pc.fill_null(findings["ward"], "(not recorded)")
-    return pa.table({"ward": ward, "rule": findings["rule"]}).group_by(["ward"]).aggregate(
-        [("rule", "count")]
-    ).sort_by([("rule_count", "descending"), ("ward", "ascending")])
+    return (
+        pa.table({"ward": ward, "rule": findings["rule"]})
+        .group_by(["ward"])
+        .aggregate([("rule", "count")])
+        .sort_by([("rule_count", "descending"), ("ward", "ascending")])
+    )

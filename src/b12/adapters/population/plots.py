@@ -49,7 +49,7 @@ def findings_over_time(findings: pa.Table, path: Path) -> None:
     if months:
         step = max(1, len(months) // 12)
         ax.set_xticks(range(0, len(months), step), months[::step], rotation=45, ha="right")
-        ax.legend(fontsize=7, ncol=2, loc="upper left", frameon=False)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     else:
         ax.text(0.5, 0.5, "no findings", ha="center", va="center", transform=ax.transAxes)
     _save(fig, path)
@@ -61,7 +61,11 @@ def doses_by_indication(result: AuditResult, path: Path) -> None:
     from b12.adapters.population.report import ranges_for
 
     plt = _pyplot()
-    rows = [] if result.doses is None else result.doses.to_pylist()
+    rows = [
+        r
+        for r in ([] if result.doses is None else result.doses.to_pylist())
+        if r["route"] == "IM" and r["age_group"] == "adult"
+    ]
     totals: dict[str, int] = defaultdict(int)
     for r in rows:
         totals[r["indication_id"] or "(none)"] += r["n"]
@@ -70,18 +74,38 @@ def doses_by_indication(result: AuditResult, path: Path) -> None:
     for y, indication in enumerate(shown):
         for lo, hi in ranges_for(result, indication):
             width = max(float(hi) - float(lo), float(lo) * 0.04)
-            ax.barh(y, width, left=float(lo) - (width - (float(hi) - float(lo))) / 2, height=0.6,
-                    color="#b9e3c6", edgecolor="#4a9b63", zorder=1)
-        points = [(r["dose"], r["n"]) for r in rows if (r["indication_id"] or "(none)") == indication and r["dose"]]
+            ax.barh(
+                y,
+                width,
+                left=float(lo) - (width - (float(hi) - float(lo))) / 2,
+                height=0.6,
+                color="#b9e3c6",
+                edgecolor="#4a9b63",
+                zorder=1,
+            )
+        points = [
+            (r["dose"], r["n"])
+            for r in rows
+            if (r["indication_id"] or "(none)") == indication and r["dose"]
+        ]
         if points:
             xs, ns = zip(*points, strict=True)
             biggest = max(ns)
-            ax.scatter(xs, [y] * len(xs), s=[12 + 300 * n / biggest for n in ns], color="#2e5a9c",
-                       alpha=0.7, zorder=2)
+            ax.scatter(
+                xs,
+                [y] * len(xs),
+                s=[12 + 300 * n / biggest for n in ns],
+                color="#2e5a9c",
+                alpha=0.7,
+                zorder=2,
+            )
     ax.set_xscale("log")
     ax.set_yticks(range(len(shown)), shown)
     ax.set_xlabel("dose recorded (mcg, log scale)")
-    ax.set_title("Doses per indication against the trusted adult IM ranges (green)")
+    ax.set_ylabel("indication of the course")
+    ax.set_title(
+        "Adult IM doses per indication (dot area: how many) against the trusted ranges (green)"
+    )
     ax.invert_yaxis()
     _save(fig, path)
 
@@ -90,23 +114,40 @@ def intervals(result: AuditResult, path: Path) -> None:
     plt = _pyplot()
     rows = [] if result.intervals is None else result.intervals.to_pylist()
     fig, ax = plt.subplots(figsize=(10, 4))
-    for maintained, label, colour in ((False, "loading and consolidation", "#c2703d"), (True, "maintenance and prophylaxis", "#2e5a9c")):
+    for maintained, label, colour in (
+        (False, "loading and consolidation", "#c2703d"),
+        (True, "maintenance and prophylaxis", "#2e5a9c"),
+    ):
         counts: dict[int, int] = defaultdict(int)
         for r in rows:
             if bool(r["maintained"]) == maintained and r["days"] is not None:
                 counts[min(int(r["days"]), 200)] += r["n"]
         if counts:
             days = sorted(counts)
-            ax.bar(days, [counts[d] for d in days], width=0.9, alpha=0.75, label=label, color=colour)
+            ax.bar(
+                days, [counts[d] for d in days], width=0.9, alpha=0.75, label=label, color=colour
+            )
     t = result.thresholds
-    limits = sorted({float(p.longest_interval_days or 0) * float(t.lapse_factor) for p in t.phases if p.maintained})
+    limits = sorted(
+        {
+            float(r["longest_days"]) * float(t.lapse_factor)
+            for r in rows
+            if r["maintained"] and r["longest_days"]
+        }
+    )
     top = ax.get_ylim()[1]
     for lapse in limits:
         ax.axvline(lapse, color="#a11", linestyle="--", linewidth=0.8)
         ax.text(lapse, top * 0.6, f" {lapse:g}", color="#a11", fontsize=7, va="top")
     if limits:
-        ax.plot([], [], color="#a11", linestyle="--", linewidth=0.8,
-                label=f"lapse limits (days): longest maintenance interval x {t.lapse_factor}")
+        ax.plot(
+            [],
+            [],
+            color="#a11",
+            linestyle="--",
+            linewidth=0.8,
+            label=f"lapse limits (days): longest maintenance interval x {t.lapse_factor}",
+        )
     ax.set_yscale("log")
     ax.set_xlim(0, 201)
     ax.set_title("Intervals between consecutive doses of a course (200+ days in the last bar)")

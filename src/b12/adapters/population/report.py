@@ -11,13 +11,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from b12.adapters.population.audit import AuditResult, by_month, by_ward
 
-WORST = 25
+PER_RULE = 3
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Population audit of B12 injections</title>
@@ -55,7 +54,7 @@ img { max-width: 100%; border: 1px solid #e2e5ee; margin: .5rem 0; }
 <img src="plots/findings_over_time.png" alt="Findings per month and rule">
 
 <h2>Worst cases</h2>
-<p class="muted">Stops first, then the furthest from their limit; value and limit in the rule's unit (see basis).</p>
+<p class="muted">The three furthest from their limit for each rule, stop-level rules first; value and limit in the unit the basis names.</p>
 <table><tr><th>Rule</th><th>Administration</th><th>Patient</th><th>Ward</th><th>Given (UTC)</th>
 <th class="n">Value</th><th class="n">Limit</th><th>Basis</th></tr>
 {% for f in worst %}<tr><td class="{{ f.level }}">{{ f.rule }}</td><td>{{ f.administration_id }}</td><td>{{ f.patient_id }}</td>
@@ -102,16 +101,31 @@ def summary_line(result: AuditResult) -> str:
 
 
 def worst(result: AuditResult) -> list[dict[str, Any]]:
-    rows = result.findings.to_pylist()
+    """The worst findings of each rule (``PER_RULE``), stop-level rules first: the furthest from
+    their limit first within a rule."""
+    by_rule: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for f in result.findings.to_pylist():
+        by_rule[f["rule"]].append(f)
 
-    def badness(f: dict[str, Any]) -> tuple[int, float]:
+    def distance(f: dict[str, Any]) -> float:
         value, limit = f["value"] or 0.0, f["limit"] or 0.0
-        ratio = abs(value - limit) / (abs(limit) or 1.0)
-        return (0 if f["level"] == "stop" else 1, -ratio)
+        return -abs(value - limit) / (abs(limit) or 1.0)
 
     out = []
-    for f in sorted(rows, key=badness)[:WORST]:
-        out.append({**f, "value": _number(f["value"]), "limit": _number(f["limit"]), "ward": f["ward"] or "(not recorded)"})
+    levels = {r.code: r.level for r in result.thresholds.rules}
+    for code in sorted(by_rule, key=lambda c: (levels.get(c) != "stop", c)):
+        for f in sorted(by_rule[code], key=lambda f: (distance(f), f["administration_id"]))[
+            :PER_RULE
+        ]:
+            out.append(
+                {
+                    **f,
+                    "value": _number(f["value"]),
+                    "limit": _number(f["limit"]),
+                    "ward": f["ward"] or "(not recorded)",
+                    "at": f["at"].isoformat(sep=" ", timespec="minutes") if f["at"] else "",
+                }
+            )
     return out
 
 
@@ -159,11 +173,10 @@ def write(result: AuditResult, folder: Path) -> Path:
     return path
 
 
-def ranges_for(result: AuditResult, indication: str, route: str = "IM") -> list[tuple[Decimal, Decimal]]:
+def ranges_for(
+    result: AuditResult, indication: str, route: str = "IM"
+) -> list[tuple[Decimal, Decimal]]:
     for r in result.thresholds.ranges:
         if (r.indication, r.route, r.age_group) == (indication, route, "adult"):
             return list(r.ranges)
     return []
-
-
-__all__ = ["pa", "summary_line", "write"]
