@@ -58,6 +58,7 @@ def spark_session(master: str | None = None) -> Any:
         .config("spark.executor.extraJavaOptions", utc)
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.parquet.int96RebaseModeInRead", "CORRECTED")
         .getOrCreate()
     )

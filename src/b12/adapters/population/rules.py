@@ -28,6 +28,11 @@ NONE = Decimal(-1)
 Tables = dict[str, ir.Table]
 
 
+def _seconds(time: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole seconds since 1970 (UTC): engines differ on a fraction (one rounds, one cuts)."""
+    return time.truncate("s").epoch_seconds()
+
+
 def _dec(value: Decimal) -> ir.Value:
     return ibis.literal(value, type="decimal(18,6)")
 
@@ -121,7 +126,7 @@ def enriched(tables: Tables, t: AuditThresholds) -> ir.Table:
         (months < int(ADULT_MONTHS), "child"),
         else_="adult",
     )
-    e = e.mutate(t_s=e.given_at.epoch_seconds(), age_group=group)
+    e = e.mutate(t_s=_seconds(e.given_at), age_group=group)
     e = e.mutate(day_s=e.t_s - e.t_s % DAY)
     w = ibis.window(group_by=e.prescription_id, order_by=[e.t_s, e.administration_id])
     return e.mutate(
@@ -251,7 +256,7 @@ def duplicate_same_day(e: ir.Table, t: AuditThresholds) -> ir.Table:
 def expired_lot(e: ir.Table, t: AuditThresholds) -> ir.Table:
     found = e.filter(e.expiry.notnull() & (e.given_at.date() > e.expiry))
     basis = "given after the expiry date recorded for the lot; value: days after expiry"
-    late = found.day_s - found.expiry.cast("timestamp").epoch_seconds()
+    late = found.day_s - _seconds(found.expiry.cast("timestamp"))
     return _finding(found, t, "EXPIRED_LOT", late / DAY, ibis.literal(0), basis)
 
 
@@ -271,7 +276,7 @@ def _first_doses(e: ir.Table, indications: tuple[str, ...]) -> ir.Table:
 def _result_times(tables: Tables, analyte: str) -> ir.Table:
     r = tables["results"]
     r = r.filter(r.analyte == analyte)
-    return r.select(r_patient=r.patient_id, r_s=r.taken_at.epoch_seconds())
+    return r.select(r_patient=r.patient_id, r_s=_seconds(r.taken_at))
 
 
 def no_potassium(e: ir.Table, tables: Tables, t: AuditThresholds) -> ir.Table:
@@ -319,12 +324,12 @@ def no_reticulocytes(e: ir.Table, tables: Tables, t: AuditThresholds, as_of: dat
 
 def maintenance_lapsed(e: ir.Table, t: AuditThresholds, as_of: datetime) -> ir.Table:
     audit_end = int(as_of.timestamp())
-    end_s = e.end_date.cast("timestamp").epoch_seconds() + DAY
+    end_s = _seconds(e.end_date.cast("timestamp")) + DAY
     stop = ibis.ifelse(end_s.notnull() & (end_s < audit_end), end_s, audit_end)
     until = e.next_s.fill_null(stop)
     limit = e.longest_days * float(t.lapse_factor) * DAY
     found = e.filter(e.maintained.fill_null(False) & (until - e.t_s > limit))
-    f_end = found.end_date.cast("timestamp").epoch_seconds() + DAY
+    f_end = _seconds(found.end_date.cast("timestamp")) + DAY
     f_stop = ibis.ifelse(f_end.notnull() & (f_end < audit_end), f_end, audit_end)
     basis = (
         f"no dose for more than {t.lapse_factor} x the phase's longest interval "
@@ -345,7 +350,7 @@ def dose_after_hypersensitivity(e: ir.Table, tables: Tables, t: AuditThresholds)
     first = (
         r.filter(r.kind == "hypersensitivity")
         .group_by(h_patient=r.patient_id)
-        .aggregate(h_s=r.recorded_at.epoch_seconds().min())
+        .aggregate(h_s=_seconds(r.recorded_at).min())
     )
     j = e.inner_join(first, e.patient_id == first.h_patient)
     found = j.filter((j.t_s > j.h_s) & j.bypass_reason.isnull())
