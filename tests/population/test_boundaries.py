@@ -62,7 +62,9 @@ def _pair(gap: timedelta, phase: int = 0, **kw: Any) -> tuple[Dose, ...]:
 CASES: dict[str, Case] = {
     # interval: daily phase, shortest gap 1 day less the 2 h tolerance
     "interval at the minimum": Case(_pair(timedelta(hours=22)), NONE),
-    "interval a second short": Case(_pair(timedelta(hours=22) - SECOND), _one("INTERVAL_BELOW_MINIMUM", 1)),
+    "interval a second short": Case(
+        _pair(timedelta(hours=22) - SECOND), _one("INTERVAL_BELOW_MINIMUM", 1)
+    ),
     "alternate days at 46 h": Case(_pair(timedelta(hours=46), phase=1), NONE),
     "alternate days a second short": Case(
         _pair(timedelta(hours=46) - SECOND, phase=1), _one("INTERVAL_BELOW_MINIMUM", 1)
@@ -70,38 +72,59 @@ CASES: dict[str, Case] = {
     # maintenance lapse: monthly, longest 31 days x 1.5 = 46.5 days
     "lapse at the limit": Case(_pair(timedelta(days=46.5), phase=3), NONE, as_of=T0 + 47 * DAY),
     "lapse a second over": Case(
-        _pair(timedelta(days=46.5) + SECOND, phase=3), _one("MAINTENANCE_LAPSED", 0), as_of=T0 + 47 * DAY
+        _pair(timedelta(days=46.5) + SECOND, phase=3),
+        _one("MAINTENANCE_LAPSED", 0),
+        as_of=T0 + 47 * DAY,
     ),
     "last dose lapsed by the end of the audit": Case(
-        (Dose(T0, phase=3),), _one("MAINTENANCE_LAPSED", 0), as_of=T0 + timedelta(days=46.5) + SECOND
+        (Dose(T0, phase=3),),
+        _one("MAINTENANCE_LAPSED", 0),
+        as_of=T0 + timedelta(days=46.5) + SECOND,
     ),
     "last dose within the limit at the end of the audit": Case(
         (Dose(T0, phase=3),), NONE, as_of=T0 + timedelta(days=46.5)
     ),
     # potassium: from the start of the first dose's day to 48 h after it
-    "potassium at 48 h": Case((DAILY,), NONE, results=(("potassium", T0 + 48 * timedelta(hours=1)), ("reticulocytes", T0 + 7 * DAY))),
+    "potassium at 48 h": Case(
+        (DAILY,),
+        NONE,
+        results=(("potassium", T0 + 48 * timedelta(hours=1)), ("reticulocytes", T0 + 7 * DAY)),
+    ),
     "potassium a second after 48 h": Case(
-        (DAILY,), _one("NO_POTASSIUM_48H", 0),
-        results=(("potassium", T0 + 48 * timedelta(hours=1) + SECOND), ("reticulocytes", T0 + 7 * DAY)),
+        (DAILY,),
+        _one("NO_POTASSIUM_48H", 0),
+        results=(
+            ("potassium", T0 + 48 * timedelta(hours=1) + SECOND),
+            ("reticulocytes", T0 + 7 * DAY),
+        ),
     ),
     "potassium at the start of the day": Case(
-        (DAILY,), NONE, results=(("potassium", datetime(2025, 3, 3)), ("reticulocytes", T0 + 7 * DAY))
+        (DAILY,),
+        NONE,
+        results=(("potassium", datetime(2025, 3, 3)), ("reticulocytes", T0 + 7 * DAY)),
     ),
     "potassium the day before": Case(
-        (DAILY,), _one("NO_POTASSIUM_48H", 0),
+        (DAILY,),
+        _one("NO_POTASSIUM_48H", 0),
         results=(("potassium", datetime(2025, 3, 3) - SECOND), ("reticulocytes", T0 + 7 * DAY)),
     ),
     # reticulocytes: days 5 to 10 after the first dose, once day 10 is over
-    "reticulocytes on day 5": Case((DAILY,), NONE, results=(("potassium", T0 + DAY), ("reticulocytes", datetime(2025, 3, 8)))),
+    "reticulocytes on day 5": Case(
+        (DAILY,), NONE, results=(("potassium", T0 + DAY), ("reticulocytes", datetime(2025, 3, 8)))
+    ),
     "reticulocytes on day 4": Case(
-        (DAILY,), _one("NO_RETICULOCYTES_DAY_10", 0),
+        (DAILY,),
+        _one("NO_RETICULOCYTES_DAY_10", 0),
         results=(("potassium", T0 + DAY), ("reticulocytes", datetime(2025, 3, 8) - SECOND)),
     ),
     "reticulocytes at the end of day 10": Case(
-        (DAILY,), NONE, results=(("potassium", T0 + DAY), ("reticulocytes", datetime(2025, 3, 14) - SECOND))
+        (DAILY,),
+        NONE,
+        results=(("potassium", T0 + DAY), ("reticulocytes", datetime(2025, 3, 14) - SECOND)),
     ),
     "reticulocytes on day 11": Case(
-        (DAILY,), _one("NO_RETICULOCYTES_DAY_10", 0),
+        (DAILY,),
+        _one("NO_RETICULOCYTES_DAY_10", 0),
         results=(("potassium", T0 + DAY), ("reticulocytes", datetime(2025, 3, 14))),
     ),
     "no reticulocytes, day 10 not over": Case(
@@ -109,16 +132,24 @@ CASES: dict[str, Case] = {
     ),
     # dose range: 100, 250-1000 for an adult's pernicious anaemia, IM
     "dose at the top of the range": Case((Dose(T0, dose="1000", volume=None),), NONE),
-    "dose just above the range": Case((Dose(T0, dose="1000.000001", volume=None),), _one("DOSE_OUTSIDE_RANGE", 0)),
-    "dose just below 100": Case((Dose(T0, dose="99.999999", volume=None),), _one("DOSE_OUTSIDE_RANGE", 0)),
+    "dose just above the range": Case(
+        (Dose(T0, dose="1000.000001", volume=None),), _one("DOSE_OUTSIDE_RANGE", 0)
+    ),
+    "dose just below 100": Case(
+        (Dose(T0, dose="99.999999", volume=None),), _one("DOSE_OUTSIDE_RANGE", 0)
+    ),
     # unit slip: 10 x the largest trusted injected dose (1000 mcg)
     "slip at the factor": Case((Dose(T0, dose="10000", volume=None),), _one("DOSE_UNIT_SLIP", 0)),
-    "just under the slip factor": Case((Dose(T0, dose="9999.999999", volume=None),), _one("DOSE_OUTSIDE_RANGE", 0)),
+    "just under the slip factor": Case(
+        (Dose(T0, dose="9999.999999", volume=None),), _one("DOSE_OUTSIDE_RANGE", 0)
+    ),
     # volume x concentration
     "volume matches": Case((Dose(T0, volume="0.1"),), NONE),
     "volume a millionth off": Case((Dose(T0, volume="0.100001"),), _one("VOLUME_DOSE_MISMATCH", 0)),
     # same dose twice in a day
-    "same dose twice in a day": Case(_pair(timedelta(hours=14, minutes=59)), _one("DUPLICATE_SAME_DAY", 1)),
+    "same dose twice in a day": Case(
+        _pair(timedelta(hours=14, minutes=59)), _one("DUPLICATE_SAME_DAY", 1)
+    ),
     "same dose either side of midnight": Case(
         (Dose(datetime(2025, 3, 3, 23, 59, 59)), Dose(datetime(2025, 3, 4))),
         _one("INTERVAL_BELOW_MINIMUM", 1),
@@ -129,18 +160,24 @@ CASES: dict[str, Case] = {
     "given the day after expiry": Case((Dose(T0, expiry=T0.date() - DAY),), _one("EXPIRED_LOT", 0)),
     # route advised against
     "cyanocobalamin IV": Case((Dose(T0, route="IV"),), _one("ROUTE_ADVISED_AGAINST", 0)),
-    "hydroxocobalamin IV": Case((Dose(T0, route="IV", product="hydroxocobalamin-uk-1mg-ml-ampoule"),), NONE),
+    "hydroxocobalamin IV": Case(
+        (Dose(T0, route="IV", product="hydroxocobalamin-uk-1mg-ml-ampoule"),), NONE
+    ),
     # hypersensitivity
     "dose a second after a hypersensitivity": Case(
-        _pair(2 * DAY), _one("DOSE_AFTER_HYPERSENSITIVITY", 1),
+        _pair(2 * DAY),
+        _one("DOSE_AFTER_HYPERSENSITIVITY", 1),
         reactions=(("hypersensitivity", T0 + 2 * DAY - SECOND),),
     ),
     "dose with a bypass after a hypersensitivity": Case(
-        (Dose(T0), Dose(T0 + 2 * DAY, bypass="allergist reviewed")), NONE,
+        (Dose(T0), Dose(T0 + 2 * DAY, bypass="allergist reviewed")),
+        NONE,
         reactions=(("hypersensitivity", T0 + DAY),),
     ),
     "dose after another reaction": Case(_pair(2 * DAY), NONE, reactions=(("other", T0 + DAY),)),
-    "hypersensitivity after the last dose": Case(_pair(2 * DAY), NONE, reactions=(("hypersensitivity", T0 + 2 * DAY + SECOND),)),
+    "hypersensitivity after the last dose": Case(
+        _pair(2 * DAY), NONE, reactions=(("hypersensitivity", T0 + 2 * DAY + SECOND),)
+    ),
 }
 
 
@@ -163,7 +200,12 @@ def write_case(folder: Path, case: Case) -> list[str]:
             }
         ],
         "planned_doses": [
-            {"prescription_id": "rx1", "planned_number": i + 1, "phase": d.phase, "due_date": d.at.date()}
+            {
+                "prescription_id": "rx1",
+                "planned_number": i + 1,
+                "phase": d.phase,
+                "due_date": d.at.date(),
+            }
             for i, d in enumerate(case.doses)
         ],
         "administrations": [
@@ -205,7 +247,13 @@ def test_each_rule_on_both_sides_of_its_boundary(name: str, tmp_path: Path, kb: 
     case = CASES[name]
     ids = write_case(tmp_path, case)
     result = run(kb, tmp_path, as_of=case.as_of)
-    found = set(zip(result.findings["rule"].to_pylist(), result.findings["administration_id"].to_pylist(), strict=True))
+    found = set(
+        zip(
+            result.findings["rule"].to_pylist(),
+            result.findings["administration_id"].to_pylist(),
+            strict=True,
+        )
+    )
     assert found == {(rule, ids[i]) for rule, i in case.expected}
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -63,15 +63,12 @@ def _time(value: Any) -> datetime | None:
     """A stored time as naive UTC (the record keeps UTC; an aware value is converted)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            from datetime import UTC
-
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
-    return datetime.combine(value, time())
+    moment: datetime | date = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(moment, datetime):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        return moment
+    return datetime.combine(moment, time())
 
 
 def _patients(row: Row) -> Iterator[Row]:

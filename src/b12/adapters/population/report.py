@@ -108,7 +108,7 @@ def worst(result: AuditResult) -> list[dict[str, Any]]:
         by_rule[f["rule"]].append(f)
 
     def distance(f: dict[str, Any]) -> float:
-        value, limit = f["value"] or 0.0, f["limit"] or 0.0
+        value, limit = float(f["value"] or 0.0), float(f["limit"] or 0.0)
         return -abs(value - limit) / (abs(limit) or 1.0)
 
     out = []
