@@ -56,11 +56,26 @@ def _as_of(text: str | None) -> datetime | None:
     return when.replace(tzinfo=None)
 
 
-def _progress() -> Any:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def _progress(bar: bool = False) -> Any:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
+    # On stderr: stdout holds the summary line or the JSON, nothing else.
+    shown = (BarColumn(), MofNCompleteColumn()) if bar else ()
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        *shown,
+        TimeElapsedColumn(),
+        transient=True,
+        console=Console(stderr=True),
     )
 
 
@@ -150,9 +165,16 @@ def audit_synth(
     from b12.adapters.population.synth import synthesize
 
     the_app = open_app(None, kb)
-    with _progress() as bar:
-        bar.add_task(f"synthesizing {patients:,} patients", total=None)
-        done = synthesize(the_app.knowledge, out, patients, seed, errors_per_rule)
+    with _progress(bar=True) as bar:
+        task = bar.add_task("synthesizing patients", total=patients)
+        done = synthesize(
+            the_app.knowledge,
+            out,
+            patients,
+            seed,
+            errors_per_rule,
+            progress=lambda n: bar.advance(task, n),
+        )
     if as_json:
         emit_json(
             {
@@ -184,7 +206,7 @@ def export_parquet(
 
     the_app = open_app(db, None)
     counts = export(the_app.settings.resolved_database_url(), out)
-    write_meta(out, datetime.now(UTC).replace(tzinfo=None))
+    write_meta(out, the_app.clock.now().astimezone(UTC).replace(tzinfo=None))
     if as_json:
         emit_json({"out": str(out), "rows": counts})
     else:

@@ -35,7 +35,6 @@ def connect(engine: str, spark_master: str | None = None, threads: int | None = 
     raise InputError(
         f"engine {engine!r} is not one b12 runs the audit on; write duckdb or spark",
         field="engine",
-        alternatives=ENGINES,
     )
 
 
@@ -46,7 +45,6 @@ def spark_session(master: str | None = None) -> Any:
         raise InputError(
             "the Spark engine needs PySpark; install it with: pip install 'b12[spark]'",
             field="engine",
-            alternatives=("duckdb",),
         ) from None
     url = master or os.environ.get("B12_SPARK_MASTER") or DEFAULT_SPARK_MASTER
     utc = "-Duser.timezone=UTC"

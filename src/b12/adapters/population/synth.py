@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -376,10 +376,11 @@ def synthesize(
     seed: int = 0,
     errors_per_rule: int | None = None,
     as_of: datetime = datetime(2026, 1, 1),
+    progress: Callable[[int], None] | None = None,
 ) -> Synthesis:
     """Write ``patients`` patients' records to ``out`` in the layout, with ``errors_per_rule``
     injected errors of each rule's kind (default: one per 200 patients, at least one), and the
-    findings they must give in ``out/truth.parquet``."""
+    findings they must give in ``out/truth.parquet``. ``progress`` hears of every 1,000 patients."""
     per_rule = errors_per_rule if errors_per_rule is not None else max(1, patients // 200)
     if patients < per_rule * len(RULES):
         from b12.errors import InputError
@@ -394,6 +395,8 @@ def synthesize(
     errors = {n: RULES[i % len(RULES)] for i, n in enumerate(chosen)}
     for n in range(patients):
         population.patient(n, errors.get(n))
+        if progress is not None and (n + 1) % 1000 == 0:
+            progress(1000)
     rows = population.rows
     for name, schema in TABLES.items():
         write_table(pa.Table.from_pydict(rows.tables[name], schema=schema), out / name, name)
