@@ -6,7 +6,9 @@ DuckDB, Arrow or matplotlib at start).
 """
 # No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,6 +56,27 @@ def _as_of(text: str | None) -> datetime | None:
             field="as_of",
         ) from None
     return when.replace(tzinfo=None)
+
+
+@contextlib.contextmanager
+def _files(field: str, path: Path | None) -> Iterator[None]:
+    """The system's refusal to read or write a folder (too long a name, no permission, a file in
+    the way) is an input error that names the folder, never a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(
+            f"{field} {str(path)!r} cannot be read or written: {exc.strerror or exc}; give another folder",
+            field=field,
+        ) from None
+
+
+def _record_url(the_app: Any) -> str:
+    """The record's URL, once the App has opened it: a missing file, an unknown database or an
+    older revision is refused here with b12's own message, as every record command does."""
+    the_app.unit_of_work()
+    the_app.close()
+    return str(the_app.settings.resolved_database_url())
 
 
 def _progress(bar: bool = False) -> Any:
@@ -112,20 +135,22 @@ def audit_population(
         if directory is None:
             say("exporting the record")
             directory = Path(scratch)
-            record.export(the_app.settings.resolved_database_url(), directory)
-        result = audit.run(
-            the_app.knowledge,
-            audit.check_directory(directory),
-            engine=engine,
-            spark_master=spark_master,
-            as_of=_as_of(as_of),
-            charts=report is not None,
-            progress=say,
-        )
+            record.export(_record_url(the_app), directory)
+        with _files("directory", directory):
+            result = audit.run(
+                the_app.knowledge,
+                audit.check_directory(directory),
+                engine=engine,
+                spark_master=spark_master,
+                as_of=_as_of(as_of),
+                charts=report is not None,
+                progress=say,
+            )
         page = None
         if report is not None:
             say("writing the report")
-            page = reports.write(result, report)
+            with _files("report", report):
+                page = reports.write(result, report)
     summary = reports.summary_line(result)
     if as_json:
         emit_json(
@@ -165,7 +190,7 @@ def audit_synth(
     from b12.adapters.population.synth import synthesize
 
     the_app = open_app(None, kb)
-    with _progress(bar=True) as bar:
+    with _files("out", out), _progress(bar=True) as bar:
         task = bar.add_task("synthesizing patients", total=patients)
         done = synthesize(
             the_app.knowledge,
@@ -185,9 +210,14 @@ def audit_synth(
             }
         )
     else:
-        write_out(
-            f"{done.patients:,} patients, {done.administrations:,} administrations, "
-            f"{sum(done.injected.values())} injected errors ({len(done.injected)} rules) in {out}.\n"
+        console().print(
+            "{patients} patients, {administrations} administrations, {errors} injected errors "
+            "({rules} rules) in {out}.",
+            patients=f"{done.patients:,}",
+            administrations=f"{done.administrations:,}",
+            errors=sum(done.injected.values()),
+            rules=len(done.injected),
+            out=str(out),
         )
     return 0
 
@@ -205,11 +235,13 @@ def export_parquet(
     from b12.adapters.population.record import export
 
     the_app = open_app(db, None)
-    counts = export(the_app.settings.resolved_database_url(), out)
-    write_meta(out, the_app.clock.now().astimezone(UTC).replace(tzinfo=None))
+    url = _record_url(the_app)
+    with _files("out", out):
+        counts = export(url, out)
+        write_meta(out, the_app.clock.now().astimezone(UTC).replace(tzinfo=None))
     if as_json:
         emit_json({"out": str(out), "rows": counts})
     else:
         rows = ", ".join(f"{name} {n:,}" for name, n in counts.items())
-        write_out(f"Exported to {out}: {rows}.\n")
+        console().print("Exported to {out}: {rows}.", out=str(out), rows=rows)
     return 0
