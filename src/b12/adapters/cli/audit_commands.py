@@ -72,11 +72,9 @@ def _files(field: str, path: Path | None) -> Iterator[None]:
 
 
 def _record_url(the_app: Any) -> str:
-    """The record's URL, once the App has opened it: a missing file, an unknown database or an
-    older revision is refused here with b12's own message, as every record command does."""
-    the_app.unit_of_work()
-    the_app.close()
-    return str(the_app.settings.resolved_database_url())
+    from b12.bootstrap import readable_record
+
+    return readable_record(the_app.settings)
 
 
 def _progress(bar: bool = False) -> Any:

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from b12.adapters.population import engines, rules
 from b12.adapters.population.layout import FINDINGS
+from b12.adapters.population.parquet import LOCAL
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.services.audit_thresholds import AuditThresholds, audit_thresholds
@@ -117,7 +118,9 @@ def run(
         )
     truth = directory / TRUTH
     if truth.exists():
-        result.score = score(found, pq.read_table(truth), thresholds)
+        result.score = score(
+            found, pq.read_table(str(truth.absolute()), filesystem=LOCAL), thresholds
+        )
     return result
 
 

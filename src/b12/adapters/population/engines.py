@@ -67,7 +67,7 @@ def read_tables(con: Any, directory: Path) -> dict[str, ir.Table]:
     exactly the layout's columns and types."""
     out = {}
     for name, schema in TABLES.items():
-        folder = directory / name
+        folder = (directory / name).absolute()
         if not folder.is_dir():
             raise InputError(
                 f"{folder} is missing: an audit folder holds {', '.join(TABLES)} "

@@ -13,9 +13,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs as fs
 
 from b12.adapters.population.layout import PARTITION_TIME, TABLES
 
+#: Always the local disk, and absolute paths: Arrow reads a bare "name:rest" as a URI.
+LOCAL = fs.LocalFileSystem()
 PARTITION = "month"
 ROW_GROUP = 1 << 17  # rows: a month's rows are held until this many (memory: months x this)
 
@@ -32,6 +35,7 @@ def _with_month(batch: pa.RecordBatch, column: str) -> pa.RecordBatch:
 def write_batches(batches: Iterable[pa.RecordBatch], folder: Path, name: str) -> int:
     """Write the batches of table ``name`` to ``folder`` (replaced); returns the rows written."""
     schema = TABLES[name]
+    folder = folder.absolute()  # "a:b" is a URI to Arrow; "/here/a:b" is a path
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -47,14 +51,15 @@ def write_batches(batches: Iterable[pa.RecordBatch], folder: Path, name: str) ->
     if column is None:
         import pyarrow.parquet as pq
 
-        with pq.ParquetWriter(folder / "part-0.parquet", schema) as writer:
+        with pq.ParquetWriter(str(folder / "part-0.parquet"), schema, filesystem=LOCAL) as writer:
             for batch in counted():
                 writer.write_batch(batch)
         return count
     full = schema.append(pa.field(PARTITION, pa.string()))
     ds.write_dataset(
         counted(),
-        folder,
+        str(folder),
+        filesystem=LOCAL,
         schema=full,
         format="parquet",
         partitioning=ds.partitioning(pa.schema([(PARTITION, pa.string())]), flavor="hive"),
@@ -68,7 +73,7 @@ def write_batches(batches: Iterable[pa.RecordBatch], folder: Path, name: str) ->
     if count == 0:  # an empty table still needs a file that says its columns
         import pyarrow.parquet as pq
 
-        pq.write_table(schema.empty_table(), folder / "part-0.parquet")
+        pq.write_table(schema.empty_table(), str(folder / "part-0.parquet"), filesystem=LOCAL)
     return count
 
 

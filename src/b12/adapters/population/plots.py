@@ -39,9 +39,10 @@ def findings_over_time(findings: pa.Table, path: Path) -> None:
     months = sorted({m for counts in per.values() for m in counts})
     fig, ax = plt.subplots(figsize=(10, 4.2))
     bottom = [0] * len(months)
-    for rule in sorted(per):
+    colours = plt.get_cmap("tab20").colors  # 11 rules: the default cycle repeats after 10
+    for i, rule in enumerate(sorted(per)):
         heights = [per[rule].get(m, 0) for m in months]
-        ax.bar(months, heights, bottom=bottom, label=rule)
+        ax.bar(months, heights, bottom=bottom, label=rule, color=colours[(2 * i) % 20 + (i >= 10)])
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     ax.set_title("Findings per month of administration, by rule")
     ax.set_xlabel("month of the dose (UTC)")

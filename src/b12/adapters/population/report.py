@@ -15,6 +15,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from b12.adapters.population.audit import AuditResult, by_month, by_ward
+from b12.adapters.population.parquet import LOCAL
 
 PER_RULE = 3
 TEMPLATE = """<!doctype html>
@@ -136,8 +137,9 @@ def write(result: AuditResult, folder: Path) -> Path:
     from b12.adapters.population import plots
 
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(result.findings, folder / "findings.parquet")
-    pcsv.write_csv(result.findings, folder / "findings.csv")
+    pq.write_table(result.findings, str((folder / "findings.parquet").absolute()), filesystem=LOCAL)
+    with (folder / "findings.csv").open("wb") as csv:
+        pcsv.write_csv(result.findings, csv)
     plots.findings_over_time(result.findings, folder / "plots" / "findings_over_time.png")
     plots.doses_by_indication(result, folder / "plots" / "doses_by_indication.png")
     plots.intervals(result, folder / "plots" / "intervals.png")

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from b12.adapters.population.layout import TABLES
-from b12.adapters.population.parquet import write_table
+from b12.adapters.population.parquet import LOCAL, write_table
 from b12.knowledge.base import Knowledge
 from b12.services.audit_thresholds import AuditThresholds, audit_thresholds
 
@@ -403,7 +403,7 @@ def synthesize(
     truth = pa.Table.from_pylist(rows.truth, schema=TRUTH)
     import pyarrow.parquet as pq
 
-    pq.write_table(truth, out / "truth.parquet")
+    pq.write_table(truth, str((out / "truth.parquet").absolute()), filesystem=LOCAL)
     from b12.adapters.population.audit import write_meta
 
     write_meta(out, as_of)
