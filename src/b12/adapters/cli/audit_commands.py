@@ -4,45 +4,19 @@ Thin on purpose: each command reads its options, then calls one typed function o
 ``b12.adapters.population`` (imported inside the command, so that no other command pays for Ibis,
 DuckDB, Arrow or matplotlib at start).
 """
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from __future__ import annotations
 
 import contextlib
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.output import console, emit_json, write_out
-from b12.adapters.cli.record_options import DbOption, on
 from b12.errors import InputError
-
-audit_app = typer.Typer(no_args_is_help=True, help="Audit every administration of a population.")
-export_app = typer.Typer(no_args_is_help=True, help="Export the record for other tools.")
-app.add_typer(audit_app, name="audit")
-app.add_typer(export_app, name="export")
-
-EngineOption = Annotated[
-    str, typer.Option("--engine", help="duckdb (embedded, default) or spark (needs b12[spark]).")
-]
-MasterOption = Annotated[
-    str | None,
-    typer.Option(
-        "--spark-master",
-        help="Spark master URL (default: $B12_SPARK_MASTER, else local[2]).",
-    ),
-]
-AsOfOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        help="End of the audit, UTC (YYYY-MM-DD or YYYY-MM-DDTHH:MM; default: the folder's own, "
-        "else the day after the last dose).",
-    ),
-]
 
 
 def _as_of(text: str | None) -> datetime | None:
@@ -100,20 +74,16 @@ def _progress(bar: bool = False) -> Any:
     )
 
 
-@on(audit_app, "population")
 def audit_population(
-    directory: Annotated[
-        Path | None, typer.Argument(help="Folder in the audit layout (from `b12 export parquet`).")
-    ] = None,
-    db: DbOption = None,
-    engine: EngineOption = "duckdb",
-    spark_master: MasterOption = None,
-    as_of: AsOfOption = None,
-    report: Annotated[
-        Path | None, typer.Option("--report", help="Write the HTML report and findings here.")
-    ] = None,
-    kb: KbOption = None,
-    as_json: JsonOption = False,
+    *,
+    directory: str | None = None,
+    db: str | None = None,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+    as_of: str | None = None,
+    report: str | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Run every audit rule over every administration; exit 3 when a stop-level rule found any."""
     from b12.adapters.population import audit, record
@@ -123,6 +93,8 @@ def audit_population(
         raise InputError(
             "give a folder in the audit layout, or --db URL (one of them)", field="directory"
         )
+    folder = None if directory is None else Path(directory)
+    written = None if report is None else Path(report)
     the_app = open_app(db, kb)
     with _progress() as bar, tempfile.TemporaryDirectory(prefix="b12-audit-") as scratch:
         task = bar.add_task("starting", total=None)
@@ -130,25 +102,25 @@ def audit_population(
         def say(text: str) -> None:
             bar.update(task, description=text)
 
-        if directory is None:
+        if folder is None:
             say("exporting the record")
-            directory = Path(scratch)
-            record.export(_record_url(the_app), directory)
-        with _files("directory", directory):
+            folder = Path(scratch)
+            record.export(_record_url(the_app), folder, record.regimen_phases(the_app.knowledge))
+        with _files("directory", folder):
             result = audit.run(
                 the_app.knowledge,
-                audit.check_directory(directory),
+                audit.check_directory(folder),
                 engine=engine,
                 spark_master=spark_master,
                 as_of=_as_of(as_of),
-                charts=report is not None,
+                charts=written is not None,
                 progress=say,
             )
         page = None
-        if report is not None:
+        if written is not None:
             say("writing the report")
-            with _files("report", report):
-                page = reports.write(result, report)
+            with _files("report", written):
+                page = reports.write(result, written)
     summary = reports.summary_line(result)
     if as_json:
         emit_json(
@@ -172,27 +144,25 @@ def audit_population(
     return 3 if result.stops else 0
 
 
-@on(audit_app, "synth")
 def audit_synth(
-    patients: Annotated[int, typer.Option("--patients", min=1, help="How many patients.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write (its tables are replaced).")],
-    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed, the same data.")] = 0,
-    errors_per_rule: Annotated[
-        int | None,
-        typer.Option("--errors-per-rule", min=1, help="Injected errors of each rule's kind."),
-    ] = None,
-    kb: KbOption = None,
-    as_json: JsonOption = False,
+    *,
+    patients: int,
+    out: str,
+    seed: int = 0,
+    errors_per_rule: int | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Write a synthetic population with a known set of injected errors (truth.parquet)."""
     from b12.adapters.population.synth import synthesize
 
+    folder = Path(out)
     the_app = open_app(None, kb)
-    with _files("out", out), _progress(bar=True) as bar:
+    with _files("out", folder), _progress(bar=True) as bar:
         task = bar.add_task("synthesizing patients", total=patients)
         done = synthesize(
             the_app.knowledge,
-            out,
+            folder,
             patients,
             seed,
             errors_per_rule,
@@ -220,23 +190,25 @@ def audit_synth(
     return 0
 
 
-@on(export_app, "parquet")
 def export_parquet(
-    out: Annotated[Path, typer.Argument(help="Folder to write the layout's tables in.")],
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    *,
+    out: str,
+    db: str | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Write the record as the audit's layout: partitioned Parquet, streamed in batches."""
     from datetime import UTC
 
     from b12.adapters.population.audit import write_meta
-    from b12.adapters.population.record import export
+    from b12.adapters.population.record import export, regimen_phases
 
-    the_app = open_app(db, None)
+    folder = Path(out)
+    the_app = open_app(db, kb)
     url = _record_url(the_app)
-    with _files("out", out):
-        counts = export(url, out)
-        write_meta(out, the_app.clock.now().astimezone(UTC).replace(tzinfo=None))
+    with _files("out", folder):
+        counts = export(url, folder, regimen_phases(the_app.knowledge))
+        write_meta(folder, the_app.clock.now().astimezone(UTC).replace(tzinfo=None))
     if as_json:
         emit_json({"out": str(out), "rows": counts})
     else:
