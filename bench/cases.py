@@ -134,6 +134,12 @@ def labs_interpretation_in_process() -> bool:
     )
 
 
+def population_audit() -> bool:
+    from bench.population import population_audit as run
+
+    return run()
+
+
 ALL: list[Callable[[], bool]] = [
     screening_false_alarms,
     labs_interpretation_in_process,
@@ -144,4 +150,5 @@ ALL: list[Callable[[], bool]] = [
     plan_in_process,
     sqlite_durable_writes,
     postgres_durable_writes,
+    population_audit,
 ]

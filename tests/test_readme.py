@@ -25,7 +25,7 @@ def _rows() -> dict[str, tuple[str, str, list[str]]]:
     out = {}
     for line in table.splitlines():
         match = re.fullmatch(
-            r"\| `b12 ([a-z -]+?)((?: [A-Z_]+(?: \.\.\.)?)*)` \| (.+) \| (.+) \|", line
+            r"\| `b12 ([a-z -]+?)((?: \[?[A-Z_]+\]?(?: \.\.\.)?)*)` \| (.+) \| (.+) \|", line
         )
         if not match:
             continue
@@ -43,7 +43,10 @@ def test_the_readme_lists_every_command_as_declared() -> None:
     for command in COMMANDS:
         args, said, flags = rows[command.words]
         declared = [p for p in command.params if isinstance(p, Arg)]
-        assert args == " ".join(a.metavar + (" ..." if a.many else "") for a in declared)
+        assert args == " ".join(
+            (f"[{a.metavar}]" if a.optional else a.metavar) + (" ..." if a.many else "")
+            for a in declared
+        )
         assert said == command.help
         assert flags == [p.flag for p in command.params if isinstance(p, Opt)], command.words
 
@@ -211,6 +214,16 @@ EXPECTED: dict[str, tuple[int, str, Check]] = {
         0,
         "Audit trail intact",
         lambda d: d["intact"] and d["problems"] == [],
+    ),
+    "b12 export parquet audit-2026": (
+        0,
+        "Exported to audit-2026: patients 2, prescriptions 1, planned_doses 31, administrations 1",
+        lambda d: d["rows"]["planned_doses"] == 31 and d["rows"]["administrations"] == 1,
+    ),
+    "b12 audit population audit-2026 --as-of 2026-01-12": (
+        0,
+        "1 finding (0 stop) in 1 administrations by 1 of 11 rules, on duckdb",
+        lambda d: d["administrations"] == 1 and d["by_rule"] == {"NO_POTASSIUM_48H": 1},
     ),
 }
 

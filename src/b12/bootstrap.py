@@ -232,3 +232,19 @@ def grant(settings: Settings, role: str) -> str:
         return shown_url(engine)
     finally:
         engine.dispose()
+
+
+def readable_record(settings: Settings) -> str:
+    """The URL of the record of ``settings``, once it is known to exist at the head revision (for
+    a door that reads the record in bulk, such as the population audit's export): a missing file,
+    an unknown database or an older revision is refused with b12's own message."""
+    from b12.adapters.storage.database import make_engine, reached, require_head
+
+    url = settings.resolved_database_url()
+    engine = make_engine(url, existing=True)
+    try:
+        with reached(engine):
+            require_head(engine)
+    finally:
+        engine.dispose()
+    return url

@@ -26,7 +26,7 @@ from b12.knowledge.behaviour import (
 _set = object.__setattr__  # how a frozen entry sets its fields, once, in __init__
 
 #: A hash of the definitions below; the artifact names the one it was built for.
-SCHEMA_HASH = "2e20be56f701fdec"
+SCHEMA_HASH = "ecc828b4d5687a72"
 
 
 @dataclass(slots=True, kw_only=True, init=False, repr=False, eq=False)
@@ -1593,6 +1593,61 @@ class Fact(Attributed):
 
 
 @dataclass(slots=True, kw_only=True, init=False, repr=False, eq=False)
+class AuditRule(Entry):
+    """One rule of the population audit: what it checks across every administration, how loud,"""
+
+    id: str
+    code: str
+    checks: str
+    level: Literal["stop", "warning", "info"]
+    reads: tuple[str, ...]
+    factor: Decimal | None = None
+    tolerance_hours: Decimal | None = None
+    monitoring: tuple[str, ...] = ()
+    indications: tuple[str, ...] = ()
+    sources: tuple[str, ...]
+    note: str | None = None
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        code: str,
+        checks: str,
+        level: Literal["stop", "warning", "info"],
+        reads: tuple[str, ...],
+        factor: Decimal | None = None,
+        tolerance_hours: Decimal | None = None,
+        monitoring: tuple[str, ...] = (),
+        indications: tuple[str, ...] = (),
+        sources: tuple[str, ...],
+        note: str | None = None,
+    ) -> None:
+        _set(self, "id", id)
+        _set(self, "code", code)
+        _set(self, "checks", checks)
+        _set(self, "level", level)
+        _set(self, "reads", reads)
+        _set(self, "factor", factor)
+        _set(self, "tolerance_hours", tolerance_hours)
+        _set(self, "monitoring", monitoring)
+        _set(self, "indications", indications)
+        _set(self, "sources", sources)
+        _set(self, "note", note)
+
+    def __repr__(self) -> str:
+        return f"AuditRule(id={self.id!r}, code={self.code!r}, checks={self.checks!r}, level={self.level!r}, reads={self.reads!r}, factor={self.factor!r}, tolerance_hours={self.tolerance_hours!r}, monitoring={self.monitoring!r}, indications={self.indications!r}, sources={self.sources!r}, note={self.note!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not AuditRule:
+            return NotImplemented
+        return (self.id, self.code, self.checks, self.level, self.reads, self.factor, self.tolerance_hours, self.monitoring, self.indications, self.sources, self.note,) == (other.id, other.code, other.checks, other.level, other.reads, other.factor, other.tolerance_hours, other.monitoring, other.indications, other.sources, other.note,)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.code, self.checks, self.level, self.reads, self.factor, self.tolerance_hours, self.monitoring, self.indications, self.sources, self.note,))
+
+
+@dataclass(slots=True, kw_only=True, init=False, repr=False, eq=False)
 class Position(Entry):
     id: str
     says: str
@@ -1786,6 +1841,7 @@ CLASSES: dict[str, type[Entry]] = {
     "LoincCode": LoincCode,
     "Analyte": Analyte,
     "Fact": Fact,
+    "AuditRule": AuditRule,
     "Position": Position,
     "Conflict": Conflict,
     "InventoryItem": InventoryItem,
@@ -2266,6 +2322,22 @@ def _Fact(d: dict[str, Any]) -> Fact:
     )
 
 
+def _AuditRule(d: dict[str, Any]) -> AuditRule:
+    return AuditRule(
+        id=d["id"],
+        code=d["code"],
+        checks=d["checks"],
+        level=d["level"],
+        reads=tuple(d["reads"]),
+        factor=None if d["factor"] is None else Decimal(d["factor"]),
+        tolerance_hours=None if d["tolerance_hours"] is None else Decimal(d["tolerance_hours"]),
+        monitoring=tuple(d["monitoring"]),
+        indications=tuple(d["indications"]),
+        sources=tuple(d["sources"]),
+        note=d["note"],
+    )
+
+
 def _Position(d: dict[str, Any]) -> Position:
     return Position(
         id=d["id"],
@@ -2350,6 +2422,7 @@ READERS: dict[str, Callable[[dict[str, Any]], Entry]] = {
     "LoincCode": _LoincCode,
     "Analyte": _Analyte,
     "Fact": _Fact,
+    "AuditRule": _AuditRule,
     "Position": _Position,
     "Conflict": _Conflict,
     "InventoryItem": _InventoryItem,

@@ -57,6 +57,7 @@ FILES: dict[str, tuple[str, ...]] = {
     "facts.yaml": ("facts",),
     "conflicts.yaml": ("conflicts",),
     "screening.yaml": ("rules",),
+    "audit.yaml": ("audit-rules",),
 }
 SHARED_SECTIONS = ("facts", "conflicts")
 

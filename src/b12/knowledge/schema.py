@@ -554,6 +554,41 @@ class Fact(Attributed):
     says: str
 
 
+# --- population audit rules ----------------------------------------------------------------
+
+
+class AuditRule(Frozen):
+    """One rule of the population audit: what it checks across every administration, how loud,
+    and the knowledge its thresholds come from (the rule's one implementation reads them there).
+
+    ``factor``, ``tolerance_hours``, ``monitoring`` and ``indications`` are the rule's own figures
+    and scope where the clinical entries (regimens, products, monitoring) do not hold them.
+    """
+
+    id: Id
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$", max_length=60)
+    checks: str = Field(min_length=10)
+    level: Literal["stop", "warning", "info"]
+    #: the entries the thresholds come from, "collection:id" or "collection:*" (all of them)
+    reads: tuple[Annotated[str, Field(pattern=r"^[a-z-]+:(\*|[a-z0-9][a-z0-9-]*)$")], ...] = Field(
+        min_length=1
+    )
+    factor: Decimal | None = None
+    tolerance_hours: Decimal | None = None
+    monitoring: tuple[Annotated[Id, Ref("monitoring")], ...] = ()
+    indications: tuple[Annotated[Id, Ref("indications")], ...] = ()
+    sources: tuple[SourceId, ...] = Field(min_length=1)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _positive(self) -> "AuditRule":
+        for name in ("factor", "tolerance_hours"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative")
+        return self
+
+
 # --- conflicts and the seed inventory ---------------------------------------------------------
 
 

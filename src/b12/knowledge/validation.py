@@ -51,6 +51,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "facts": s.Fact,
     "conflicts": s.Conflict,
     "rules": s.ScreeningRule,
+    "audit-rules": s.AuditRule,
 }
 
 E = TypeVar("E", bound=BaseModel)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Arg:
-    """A positional argument; ``many``: one or more."""
+    """A positional argument; ``many``: one or more; ``optional``: it may be left out."""
 
     dest: str
     help: str
     many: bool = False
+    optional: bool = False
 
     @property
     def metavar(self) -> str:
@@ -133,6 +134,8 @@ GROUPS: dict[str, str] = {
     "lab": "Laboratory results of the record.",
     "event": "Adverse events of the record.",
     "audit-log": "The hash-chained audit trail.",
+    "audit": "Audit every administration of a population (needs b12[audit]).",
+    "export": "Export the record for other tools (needs b12[audit]).",
 }
 
 ABOUT = (
@@ -516,6 +519,59 @@ COMMANDS: tuple[Command, ...] = (
             KB,
             JSON,
         ),
+    ),
+    # --- the population audit (docs/population-audit.md) ------------------------------------------
+    Command(
+        "audit population",
+        "audit_commands:audit_population",
+        "Run every audit rule over every administration of a folder in the audit layout, or of "
+        "the record (--db); exit 3 when a stop-level rule found any.",
+        (
+            Arg(
+                "directory",
+                "Folder in the audit layout (from `b12 export parquet` or `b12 audit synth`).",
+                optional=True,
+            ),
+            Opt("--db", "Audit this record instead of a folder (URL or SQLite file)."),
+            Opt("--engine", "duckdb (embedded) or spark (needs b12[spark]).", default="duckdb"),
+            Opt("--spark-master", "Spark master URL (default: $B12_SPARK_MASTER, else local[2])."),
+            Opt(
+                "--as-of",
+                "End of the audit, UTC (YYYY-MM-DD or YYYY-MM-DDTHH:MM; default: the folder's "
+                "own, else the day after the last dose).",
+            ),
+            Opt("--report", "Write the HTML report, its plots and the findings to this folder."),
+            KB,
+            JSON,
+        ),
+    ),
+    Command(
+        "audit synth",
+        "audit_commands:audit_synth",
+        "Write a synthetic population in the audit layout with a known set of injected errors "
+        "(truth.parquet), seeded.",
+        (
+            Opt("--patients", "How many patients.", takes="count", required=True, minimum=1),
+            Opt("--out", "Folder to write (its tables are replaced).", required=True),
+            Opt(
+                "--seed", "Seed: the same seed, the same data.", takes="count", default=0, minimum=0
+            ),
+            Opt(
+                "--errors-per-rule",
+                "Injected errors of each rule's kind (default: one).",
+                takes="count",
+                minimum=1,
+            ),
+            KB,
+            JSON,
+        ),
+    ),
+    Command(
+        "export parquet",
+        "audit_commands:export_parquet",
+        "Write the record as the population audit's layout: Parquet, partitioned by month, "
+        "streamed in batches.",
+        (Arg("out", "Folder to write the layout's tables in."), DB, KB, JSON),
     ),
     Command(
         "example",

@@ -66,7 +66,11 @@ def build(command: Command) -> argparse.ArgumentParser:
         prog=f"b12 {command.words}",
         usage=" ".join(
             ["b12", command.words]
-            + [p.metavar + (" ..." if p.many else "") for p in command.params if isinstance(p, Arg)]
+            + [
+                (f"[{p.metavar}]" if p.optional else p.metavar) + (" ..." if p.many else "")
+                for p in command.params
+                if isinstance(p, Arg)
+            ]
             + ["[OPTIONS]"]
         ),
         description=_escaped(command.help),
@@ -78,7 +82,9 @@ def build(command: Command) -> argparse.ArgumentParser:
             parser.add_argument(
                 param.dest,
                 metavar=param.metavar,
-                nargs="+" if param.many else None,
+                nargs=("*" if param.optional else "+")
+                if param.many
+                else ("?" if param.optional else None),
                 help=_escaped(param.help),
             )
             continue
