@@ -7,7 +7,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from b12.adapters.storage import tables as t
-from b12.adapters.storage.repositories import SqlAuditTrail, SqlPatients, SqlRecords
+from b12.adapters.storage.repositories import SqlAccounts, SqlAuditTrail, SqlPatients, SqlRecords
 from b12.domain.records import (
     Administration,
     AdverseEvent,
@@ -40,6 +40,7 @@ class SqlUnitOfWork:
         self.labs = SqlRecords(connection, t.lab_results, LabResult, t.lab_results.c.taken_on)
         self.events = SqlRecords(connection, t.adverse_events, AdverseEvent, t.adverse_events.c.on)
         self.audit = SqlAuditTrail(connection)
+        self.accounts = SqlAccounts(connection)
         return self
 
     def __exit__(
