@@ -186,8 +186,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "adapters.clock": CORE,
     "adapters.calendar": CORE,
     "adapters.plot": CORE,
-    "adapters.cli": CORE | {"bootstrap", "adapters.calendar", "adapters.plot"},
-    "bootstrap": CORE | {"adapters.storage", "adapters.clock"},
+    "adapters.passwords": CORE,
+    # `b12 serve` starts the web door (imported inside the command, never at the CLI's start)
+    "adapters.cli": CORE | {"bootstrap", "adapters.calendar", "adapters.plot", "adapters.web"},
+    "adapters.web": CORE | {"bootstrap", "adapters.plot"},
+    "bootstrap": CORE | {"adapters.storage", "adapters.clock", "adapters.passwords"},
     "b12": CORE | {"bootstrap"},  # the public API names the App, the use cases and their results
     "__main__": {"adapters.cli"},
     "adapters": set(),

@@ -81,6 +81,7 @@ COMMAND_MODULES: dict[str, str] = {
     **dict.fromkeys(("lab", "event", "audit-log", "status", "due"), "follow_commands"),
     "correct": "correct_command",
     "example": "example_command",
+    **dict.fromkeys(("serve", "user"), "web_commands"),
 }
 
 
