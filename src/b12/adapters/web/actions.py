@@ -98,6 +98,12 @@ def patient_view(app: App, actor: Actor, code: str) -> Status:
     return result
 
 
+def open_form(app: App, actor: Actor, code: str, permission: acc.Permission) -> None:
+    """A form about patient ``code``: the patient exists, the actor may see it and act (audited)."""
+    acc.require(actor, code, permission)
+    acc.audited_read(app.unit_of_work, actor, code, f"open-{permission}-form", lambda uow: None)
+
+
 # --- giving ---------------------------------------------------------------------------------------
 
 

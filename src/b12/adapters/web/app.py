@@ -266,3 +266,22 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
         request, name, {"actor": actor, **context}, status_code=status
     )
     return response
+
+
+def route_table(web: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app answers, routers' prefixes included (HEAD and static left out);
+    the tests generate their matrices from it."""
+    out: set[tuple[str, str]] = set()
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:  # FastAPI keeps an included router whole, with its prefix
+                walk(included.routes, prefix + route.include_context.prefix)
+                continue
+            path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+            if path is not None and methods:
+                out.update((m, prefix + path) for m in methods if m != "HEAD")
+
+    walk(list(web.routes), "")
+    return sorted(out)

@@ -179,7 +179,7 @@ def give_scan(
     """htmx: the lot and expiry fields filled from a scanned GS1 string."""
     from b12.adapters.web.scan import read_scan
 
-    acc.require(actor, code, "give")
+    actions.open_form(app, actor, code, "give")
     try:
         pack, problem = read_scan(scan), None
     except InputError as error:
@@ -192,7 +192,7 @@ def give_scan(
 
 @router.get("/patients/{code}/not-given", response_class=HTMLResponse)
 def not_given_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
-    acc.require(actor, code, "missed")
+    actions.open_form(app, actor, code, "missed")
     return page(request, "not_given.html", {"code": code, "kinds": actions.MISS_KINDS})
 
 
@@ -206,7 +206,7 @@ def not_given(
 
 @router.get("/patients/{code}/labs", response_class=HTMLResponse)
 def labs_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
-    acc.require(actor, code, "labs")
+    actions.open_form(app, actor, code, "labs")
     return page(request, "labs.html", {"code": code, "today": actions.today(app)})
 
 
@@ -232,7 +232,7 @@ def _choices(app: Any, collection: str) -> list[tuple[str, str]]:
 
 @router.get("/patients/{code}/prescribe", response_class=HTMLResponse)
 def prescribe_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
-    acc.require(actor, code, "prescribe")
+    actions.open_form(app, actor, code, "prescribe")
     return page(
         request, "prescribe.html",
         {"code": code, "today": actions.today(app), "indications": _choices(app, "indications"),
