@@ -6,7 +6,8 @@ hashed by a ``PasswordHasher`` the composition root provides (argon2id); session
 rows found by the sha256 of their token (the token itself is only in the person's cookie).
 
 Roles and what each may do (``PERMISSIONS``):
-  prescriber   read every patient; prescribe, stop, correct, bypass a stop with a reason
+  prescriber   read every patient; prescribe, stop, correct, bypass a stop with a reason; give
+               (the one who may lift a give's stop with a reason gives that dose)
   nurse        read every patient; give, hold, refuse, miss; labs and events
   pharmacist   read every patient; review overrides; the audit trail
   patient      their own record; record their own dose when the link says they self-inject
@@ -43,7 +44,7 @@ Permission = Literal[
 #: What each role may do. "read" is checked against the patient too (``can_see``); a patient's or
 #: caregiver's "give" also needs the link's self-injection mark.
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    "prescriber": frozenset({"read", "prescribe", "stop", "correct", "bypass"}),
+    "prescriber": frozenset({"read", "prescribe", "stop", "correct", "bypass", "give"}),
     "nurse": frozenset({"read", "give", "missed", "labs", "events"}),
     "pharmacist": frozenset({"read", "review", "audit"}),
     "patient": frozenset({"read", "give"}),
