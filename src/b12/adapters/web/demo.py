@@ -88,3 +88,28 @@ def dose_text(mcg: Decimal) -> str:
     text = f"{mcg.normalize():f} mcg"
     parse_dose(text)
     return text
+
+
+def main() -> None:
+    """`python -m b12.adapters.web.demo` (`make run`): seed the user's record once, print the URL
+    and the demo logins, then serve on 127.0.0.1:8000 (B12_HOST, B12_PORT to change)."""
+    import os
+
+    from b12.adapters.web import serve
+    from b12.bootstrap import Settings, build
+
+    settings = Settings.read()
+    host, port = os.environ.get("B12_HOST", "127.0.0.1"), int(os.environ.get("B12_PORT", "8000"))
+    app = build(settings)
+    fresh = seed(app)
+    app.close()
+    print("Demo clinic " + ("seeded." if fresh else "already seeded (accounts exist)."))
+    print(f"Open http://{host}:{port}/ and log in with password {PASSWORD!r} as:")
+    for name, (role, codes, _self) in ACCOUNTS.items():
+        print(f"  {name:<10} {role}" + (f" ({', '.join(codes)})" if codes else ""))
+    print("Ctrl+C stops the server.")
+    serve(settings, host, port)
+
+
+if __name__ == "__main__":
+    main()
