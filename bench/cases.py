@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bench.record_writes import postgres_durable_writes, sqlite_durable_writes
 from bench.run import BIN, per_call, report, wall
 from bench.screening import screening_false_alarms
+from bench.web import web_mar_and_give
 
 
 def knowledge_cold_load() -> bool:
@@ -177,4 +178,5 @@ ALL: list[Callable[[], bool]] = [
     plan_in_process,
     sqlite_durable_writes,
     postgres_durable_writes,
+    web_mar_and_give,
 ]

@@ -86,7 +86,11 @@ def test_a_session_ends_after_its_idle_time_and_not_before(clinic_db: Any, role:
     assert idle == (timedelta(minutes=15) if role in acc.STAFF else timedelta(hours=12))
     clock.at = NOW + idle  # exactly the idle time: still open, and the use starts it again
     assert client.get("/api/v1/me").status_code == 200
-    clock.at = NOW + idle + idle + timedelta(seconds=1)
+    clock.at = NOW + idle + acc.TOUCH_EVERY - timedelta(seconds=1)  # not written again yet
+    assert client.get("/api/v1/me").status_code == 200
+    clock.at = NOW + idle + idle  # the idle time from the last written use: still open
+    assert client.get("/api/v1/me").status_code == 200
+    clock.at = NOW + idle + idle + idle + timedelta(seconds=1)
     r = client.get("/api/v1/me")
     assert r.status_code == 401 and _error(r)["code"] == "session_expired"
     clock.at = NOW  # an ended session stays ended

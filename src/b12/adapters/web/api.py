@@ -29,7 +29,9 @@ router = APIRouter(responses=ERROR_RESPONSES)
 Text = Annotated[str, Field(max_length=4000)]
 Short = Annotated[str, Field(max_length=200)]
 #: A patient's pseudonymous code in a path (the record keeps at most 64 characters).
-Code = Annotated[str, Path(max_length=64, description="the patient's pseudonymous code")]
+Code = Annotated[
+    str, Path(max_length=64, description="the patient's pseudonymous code", examples=["P-0001"])
+]
 
 
 class Login(BaseModel):
