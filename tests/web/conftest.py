@@ -44,7 +44,7 @@ class MovableClock:
         return self.at
 
 
-def make_app(path: Path, clock: object | None = None) -> b12.App:
+def make_app(path: Path | str, clock: object | None = None) -> b12.App:
     settings = b12.Settings.read(database_url=str(path), time_zone="UTC", environ={})
     return b12.build(settings, clock=clock or FixedClock(NOW), passwords=argon2id(light=True))  # type: ignore[arg-type]
 
@@ -84,6 +84,26 @@ class Web:
 @pytest.fixture
 def web(clinic_db: Path) -> Iterator[Web]:
     app = make_app(clinic_db)
+    asgi = create_app(app)
+    yield Web(app, lambda: TestClient(asgi, raise_server_exceptions=False))
+    app.close()
+
+
+# --- both databases -------------------------------------------------------------------------------
+
+from tests.record.conftest import _fresh_pg_schema, pg_server  # noqa: E402, F401
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_web(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Web]:
+    """The demo clinic seeded on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = str(tmp_path / "clinic.db")
+    else:
+        url = _fresh_pg_schema(request.getfixturevalue("pg_server"))
+    b12.upgrade(b12.Settings.read(database_url=url, environ={}))
+    app = make_app(url)
+    assert demo.seed(app)
     asgi = create_app(app)
     yield Web(app, lambda: TestClient(asgi, raise_server_exceptions=False))
     app.close()

@@ -47,13 +47,25 @@ def test_the_pharmacist_sees_each_findings_raised_and_overridden_counts(web: Web
     plan = {"indication": "lebers-optic-atrophy", "start": "2027-03-11",
             "product": "cyanocobalamin-us-1000mcg-ml-10ml-vial"}  # fmt: skip
     signed = {**plan, "override_code": "benefit-outweighs-risk", "override_reason": "reviewed"}
-    assert doctor.post("/api/v1/patients/P-0005/prescriptions", json=signed, headers=h).status_code == 200
-    assert doctor.post("/api/v1/patients/P-0002/prescriptions", json=plan, headers=h).status_code == 200
+    assert (
+        doctor.post("/api/v1/patients/P-0005/prescriptions", json=signed, headers=h).status_code
+        == 200
+    )
+    assert (
+        doctor.post("/api/v1/patients/P-0002/prescriptions", json=plan, headers=h).status_code
+        == 200
+    )
     # a dose other than the prescribed one: a stop, refused, then given past it with a reason
     wrong = {"dose": "1000 mcg"}
-    assert doctor.post("/api/v1/patients/P-0001/give", json=wrong, headers=h).json()["recorded"] is False
+    assert (
+        doctor.post("/api/v1/patients/P-0001/give", json=wrong, headers=h).json()["recorded"]
+        is False
+    )
     lifted = {**wrong, "override_code": "prescriber-confirmed", "override_reason": "loading dose"}
-    assert doctor.post("/api/v1/patients/P-0001/give", json=lifted, headers=h).json()["recorded"] is True
+    assert (
+        doctor.post("/api/v1/patients/P-0001/give", json=lifted, headers=h).json()["recorded"]
+        is True
+    )
     after = _rates(web)
 
     def grew(code: str) -> tuple[int, int]:
