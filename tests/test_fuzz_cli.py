@@ -98,7 +98,10 @@ def _commands() -> dict[str, list[typer.core.click.Parameter]]:  # type: ignore[
     return out  # type: ignore[return-value]
 
 
-COMMANDS = _commands()
+#: Commands that serve until they are stopped: `b12 serve` is started on a free port and stopped
+#: by tests/web/test_doors.py; fuzzed here it would serve for ever on a port that happens to be free.
+SERVERS = {"serve"}
+COMMANDS = {name: params for name, params in _commands().items() if name not in SERVERS}
 
 #: Plausible values by parameter name (the hostile ones are added to every one).
 PLAUSIBLE: dict[str, list[str]] = {

@@ -374,3 +374,17 @@ def test_every_read_and_write_of_a_patient_leaves_an_audit_entry_with_the_sessio
         ("nurse.bo", "missed"),
     ]
     assert list(new[2].payload["patients"]) == ["P-0003", "P-0004", "P-0001", "P-0002", "P-0005"]
+
+
+def test_the_login_form_works_only_with_the_token_of_its_own_page(web: Web) -> None:
+    form = {"username": "nurse.bo", "password": demo.PASSWORD}
+    foreign = web.client().post(
+        "/login", data={**form, "login_token": "made-up"}, follow_redirects=False
+    )
+    assert foreign.status_code == 403 and "session" not in foreign.headers.get("set-cookie", "")
+    client = web.client()
+    page = client.get("/login")
+    token = page.text.split('name="login_token" value="')[1].split('"')[0]
+    done = client.post("/login", data={**form, "login_token": token}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/mar"
+    assert "b12_session=" in done.headers["set-cookie"]

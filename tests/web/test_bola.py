@@ -25,6 +25,7 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/api/v1/patients/{code}/prescriptions/preview"): ("json", PRESCRIBE),
     ("POST", "/api/v1/patients/{code}/prescriptions"): ("json", PRESCRIBE),
     ("GET", "/patients/{code}"): (None, None),
+    ("GET", "/patients/{code}/chart.svg"): (None, None),
     ("GET", "/patients/{code}/give"): (None, None),
     ("POST", "/patients/{code}/give/check"): ("form", GIVE),
     ("POST", "/patients/{code}/give"): ("form", GIVE),

@@ -133,3 +133,50 @@ def test_any_other_text_is_an_input_error_about_the_scan(text: str) -> None:
         read_scan(text)
     except InputError as error:
         assert error.field == "scan"
+
+
+def test_b12_serve_serves_the_record_until_it_is_stopped(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    db = str(tmp_path / "r.db")
+    b12.upgrade(b12.Settings.read(database_url=db, environ={}))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "b12", "serve", "--port", str(port), "--db", db],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline, answer = time.monotonic() + 60, None
+        while answer is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status_code == 200, proc.stderr
+        assert 'name="login_token"' in answer.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["--db", "/nonexistent/folder/r.db"], 1, "no record at"),
+        (["--port", "0"], 2, "port"),
+        (["--port", "70000"], 2, "port"),
+    ],
+)
+def test_b12_serve_refuses_a_record_or_port_it_cannot_use_at_once(
+    args: list[str], code: int, said: str
+) -> None:
+    done = _b12("serve", *args)
+    assert done.returncode == code and said in done.stderr
+    assert "Traceback" not in done.stderr

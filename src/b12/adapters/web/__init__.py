@@ -18,4 +18,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
     from b12.bootstrap import build
 
     app = build(settings)
+    # the record is opened (and its revision checked) now: a wrong --db stops here, not later
+    with app.unit_of_work():
+        pass
     uvicorn.run(create_app(app), host=host, port=port, log_level="warning", access_log=False)

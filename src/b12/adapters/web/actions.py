@@ -104,6 +104,20 @@ def open_form(app: App, actor: Actor, code: str, permission: acc.Permission) -> 
     acc.audited_read(app.unit_of_work, actor, code, f"open-{permission}-form", lambda uow: None)
 
 
+def lab_chart(app: App, actor: Actor, code: str) -> bytes:
+    """The patient's results over time with the injection dates, as SVG (the read is audited)."""
+    import tempfile
+    from pathlib import Path
+
+    from b12.adapters.plot import plot_trends
+
+    status = patient_view(app, actor, code)
+    with tempfile.TemporaryDirectory(prefix="b12-chart-") as folder:
+        path = Path(folder) / "chart.svg"
+        plot_trends(str(path), status.patient.code, status.labs, status.injection_dates)
+        return path.read_bytes()
+
+
 # --- giving ---------------------------------------------------------------------------------------
 
 
@@ -223,7 +237,8 @@ def not_given(app: App, actor: Actor, code: str, kind: str, reason: str) -> Miss
 # --- labs -----------------------------------------------------------------------------------------
 
 
-def _reading(app: App, text: str) -> Measurement:
+def reading(app: App, text: str) -> Measurement:
+    """'hb=11.2 g/dL' -> the measurement (the analyte's unit as the knowledge declares it)."""
     kb = app.knowledge
     with about("readings"):
         written = parse_reading(text)
@@ -247,7 +262,7 @@ def labs(app: App, actor: Actor, code: str, readings: Sequence[str], taken_on: d
             f"taken on {taken_on.isoformat()} is in the future: write the day the sample was taken",
             field="taken_on",
         )
-    read = [_reading(app, t) for t in texts]
+    read = [reading(app, t) for t in texts]
     now = app.clock.now().replace(microsecond=0, tzinfo=None)
     return add_labs(
         app.unit_of_work, app.knowledge, code.strip(), read, taken_on, actor.username, now

@@ -17,7 +17,7 @@ from b12.domain.patient import Patient
 from b12.services import accounts as acc
 from b12.services.administering import GiveRequest, give
 from b12.services.planning import PlanRequest
-from b12.services.record import add_patient, prescribe
+from b12.services.record import add_labs, add_patient, prescribe
 
 PRODUCT = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
 #: Every demo account's password (a demo only: change or disable them before real use).
@@ -34,7 +34,7 @@ class DemoPatient:
 
 
 PATIENTS = (
-    DemoPatient("P-0001", 62, "female", 9, 4),
+    DemoPatient("P-0001", 62, "female", 9, 4),  # with results before and during the course
     DemoPatient("P-0002", 71, "male", 3, 1),
     DemoPatient("P-0003", 45, "female", 40, 12),
     DemoPatient("P-0004", 83, "female", 12, 5),
@@ -75,12 +75,33 @@ def seed(app: App) -> bool:
                 break
             dose = GiveRequest(p.code, at(day, 9), lot="C4471", expiry=today + timedelta(days=300))
             give(uow, kb, dose, "nurse.bo", app.clock)
+        if p.code == "P-0001":
+            _results(app, p.code, start)
     for name, (role, codes, self_injects) in ACCOUNTS.items():
         acc.add_account(
             app.accounts, app.passwords, name, PASSWORD, role, "demo", app.clock,
             patients=codes, self_injects=self_injects,
         )  # fmt: skip
     return True
+
+
+#: (days after the start, results as a lab reports them)
+RESULTS = (
+    (-2, ("b12=110pg/mL", "hb=8.9g/dL", "reticulocytes=0.8%", "mcv=112fL")),
+    (6, ("reticulocytes=4.6%", "potassium=3.9mmol/L", "hb=9.6g/dL")),
+)
+
+
+def _results(app: App, code: str, start: date) -> None:
+    from b12.adapters.web.actions import reading
+
+    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    for days, texts in RESULTS:
+        day = start + timedelta(days=days)
+        if day <= now.date():
+            readings = [reading(app, text) for text in texts]
+            when = min(datetime.combine(day, time(15)), now - timedelta(minutes=1))
+            add_labs(app.unit_of_work, app.knowledge, code, readings, day, "lab", when)
 
 
 def dose_text(mcg: Decimal) -> str:

@@ -68,19 +68,44 @@ def home(request: Request, app: B12) -> Response:
     return _see_other("/patients")
 
 
+#: Before a session exists the login form is tied to its browser by a double-submit token: a
+#: SameSite=Strict cookie and the same value in the form (another site's form has neither).
+LOGIN_COOKIE = "b12_login"
+
+
+def _login_page(request: Request, message: str | None, status: int = 200) -> HTMLResponse:
+    import secrets
+
+    token = secrets.token_urlsafe(24)
+    response = page(request, "login.html", {"message": message, "login_token": token}, status)
+    response.set_cookie(
+        LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login",
+        secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return response
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> HTMLResponse:
-    return page(request, "login.html", {"message": None})
+    return _login_page(request, None)
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, app: B12, username: Field = "", password: Field = "") -> Response:
+def login(
+    request: Request, app: B12, username: Field = "", password: Field = "", login_token: Field = ""
+) -> Response:
+    import hmac
+
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), login_token.encode()):
+        return _login_page(request, "the login form has expired: log in again", status=403)
     try:
         done = acc.log_in(app.accounts, app.passwords, username, password, app.clock)
     except acc.LoginError as error:
-        return page(request, "login.html", {"message": str(error)}, status=401)
+        return _login_page(request, str(error), status=401)
     response = _see_other("/mar" if done.actor.staff else "/patients")
     set_session_cookie(request, response, done.token)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
@@ -113,6 +138,12 @@ def patient(request: Request, code: str, actor: Reader, app: B12) -> HTMLRespons
         request, "patient.html",
         {"code": code, "status": status, "shown": status.to_dict(), **_helpers()},
     )  # fmt: skip
+
+
+@router.get("/patients/{code}/chart.svg")
+def chart(code: str, actor: Reader, app: B12) -> Response:
+    """The results chart with the injections (an image the patient page shows)."""
+    return Response(actions.lab_chart(app, actor, code), media_type="image/svg+xml")
 
 
 @router.get("/overrides", response_class=HTMLResponse)
