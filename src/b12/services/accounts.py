@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self, TypeVar, get_args
+from typing import Any, Literal, Protocol, TypeVar, get_args
 
 from b12.domain.jsonable import to_json
 from b12.errors import InputError
@@ -418,29 +418,6 @@ def require(actor: Actor, code: str, permission: Permission) -> None:
 def require_role(actor: Actor, permission: Permission) -> None:
     if not actor.may(permission):
         raise ForbiddenError(actor.role, permission)
-
-
-class DryRun:
-    """A unit of work whose commits are not kept: a use case runs on it to show what it would
-    record (the give's five rights, the plan's findings) and everything is rolled back."""
-
-    def __init__(self, inner: UnitOfWork) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __enter__(self) -> Self:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._inner.__exit__(kind, exc, tb)  # leaving without a commit rolls back
-
-    def commit(self) -> None:
-        """Kept back: nothing a dry run does is committed."""
 
 
 def audited_read(

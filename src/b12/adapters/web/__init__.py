@@ -19,6 +19,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
 
     app = build(settings)
     # the record is opened (and its revision checked) now: a wrong --db stops here, not later
-    with app.unit_of_work():
-        pass
+    from b12.services.accounts import list_accounts
+
+    list_accounts(app.accounts)
     uvicorn.run(create_app(app), host=host, port=port, log_level="warning", access_log=False)

@@ -2,7 +2,7 @@
 
 The pages (pages.py) and the JSON API (api.py) both call these; neither holds a transaction or
 repeats a rule. Who acts is always ``actor.username`` from the session. A preview (the give's five
-rights, a plan before it is signed) is the use case itself run on a ``DryRun`` unit of work:
+rights, a plan before it is signed) is the use case itself run on a dry unit of work (services.previews):
 exactly what it would record, then rolled back.
 """
 
@@ -22,7 +22,8 @@ from b12.domain.labs import find_unit, is_panel
 from b12.domain.records import current
 from b12.errors import InputError, about
 from b12.services import accounts as acc
-from b12.services.accounts import Actor, DryRun
+from b12.services import previews
+from b12.services.accounts import Actor
 from b12.services.administering import Given, GiveRequest, Missed, give, record_missed
 from b12.services.follow_up import Status, patient_status
 from b12.services.ports import UnitOfWork
@@ -199,8 +200,7 @@ def give_dose(app: App, actor: Actor, code: str, form: GiveForm, *, preview: boo
     request, gtin, scanned = _give_request(app, code, form)
     kb, who = app.knowledge, actor.username
     if preview:
-        with DryRun(app.unit_of_work()) as dry:
-            tried: Given = _unwrapped(give)(dry, kb, request, who, app.clock)
+        tried: Given = previews.preview(app.unit_of_work, give, kb, request, who, app.clock)
         return GiveOutcome(tried, request.lot, request.expiry, gtin, scanned, True)
     lifts = request.override is not None and not actor.may("bypass")
     if lifts and _stopped_without_reason(app, request, who):
@@ -212,10 +212,9 @@ def give_dose(app: App, actor: Actor, code: str, form: GiveForm, *, preview: boo
 def _stopped_without_reason(app: App, request: GiveRequest, who: str) -> bool:
     from dataclasses import replace
 
-    with DryRun(app.unit_of_work()) as dry:
-        tried: Given = _unwrapped(give)(
-            dry, app.knowledge, replace(request, override=None), who, app.clock
-        )
+    tried: Given = previews.preview(
+        app.unit_of_work, give, app.knowledge, replace(request, override=None), who, app.clock
+    )
     return any(f.level is Level.STOP for f in tried.findings)
 
 
@@ -309,10 +308,10 @@ def prescribe_plan(
     reason = override_reason(form.override_code, form.override_text)
     now = app.clock.now().replace(microsecond=0, tzinfo=None)
     if preview:
-        with DryRun(app.unit_of_work()) as dry:
-            shown: Prescribed = _unwrapped(prescribe)(
-                dry, app.knowledge, code.strip(), request, actor.username, now, override=reason
-            )
+        shown: Prescribed = previews.preview(
+            app.unit_of_work, prescribe, app.knowledge, code.strip(), request, actor.username,
+            now, override=reason,
+        )  # fmt: skip
         return shown
     return prescribe(
         app.unit_of_work, app.knowledge, code.strip(), request, actor.username, now,
