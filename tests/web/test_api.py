@@ -161,11 +161,14 @@ ACTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "prescribe": ("POST", "/api/v1/patients/{code}/prescriptions/preview",
                   {"indication": "pernicious-anaemia", "start": "2027-03-10"}),
     "review": ("GET", "/api/v1/overrides", {}),
+    "stop": ("POST", "/api/v1/patients/{code}/prescriptions/stop", {"reason": "remission confirmed"}),
+    "events": ("POST", "/api/v1/patients/{code}/events",
+               {"on": "2027-03-09", "description": "sore arm at the site", "severity": "mild"}),
     "mar": ("GET", "/api/v1/mar", {}),
 }  # fmt: skip
 ALLOWED = {
-    "prescriber": {"prescribe", "give", "mar"},
-    "nurse": {"give", "missed", "labs", "mar"},
+    "prescriber": {"prescribe", "give", "stop", "mar"},
+    "nurse": {"give", "missed", "labs", "events", "mar"},
     "pharmacist": {"review", "mar"},
     "patient": {"give"},  # the demo patient self-injects
     "caregiver": set(),  # linked, not set to record doses
@@ -388,3 +391,38 @@ def test_the_login_form_works_only_with_the_token_of_its_own_page(web: Web) -> N
     done = client.post("/login", data={**form, "login_token": token}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/mar"
     assert "b12_session=" in done.headers["set-cookie"]
+
+
+def test_a_reaction_recorded_by_a_nurse_stops_the_next_dose_until_a_prescriber_lifts_it(
+    web: Web,
+) -> None:
+    nurse, n_csrf = web.as_role("nurse")
+    h = {"X-CSRF-Token": n_csrf}
+    reaction = {"on": "2027-03-04", "description": "hives and wheeze after the injection",
+                "severity": "severe"}  # fmt: skip
+    r = nurse.post("/api/v1/patients/P-0001/events", json=reaction, headers=h)
+    assert r.status_code == 200 and r.json()["event"]["administration_id"]
+    refused = nurse.post("/api/v1/patients/P-0001/give", json={}, headers=h).json()
+    assert refused["recorded"] is False
+    assert "RECORD_REACTION_STOP" in [f["code"] for f in refused["findings"]]
+    mar = nurse.get("/api/v1/mar").json()["due"]
+    assert next(d for d in mar if d["patient"] == "P-0001")["state"] == "stop"
+    lift = {"override_code": "prescriber-confirmed", "override_reason": "adrenaline at hand"}
+    assert nurse.post("/api/v1/patients/P-0001/give", json=lift, headers=h).status_code == 403
+    doctor, d_csrf = web.as_role("prescriber")
+    done = doctor.post("/api/v1/patients/P-0001/give", json=lift, headers={"X-CSRF-Token": d_csrf})
+    assert done.json()["recorded"] is True
+    assert (
+        done.json()["administration"]["override_reason"]
+        == "prescriber confirmed the order: adrenaline at hand"
+    )
+
+
+def test_a_prescriber_stops_a_prescription_and_the_patient_leaves_the_mar(web: Web) -> None:
+    doctor, csrf = web.as_role("prescriber")
+    r = doctor.post(
+        "/api/v1/patients/P-0002/prescriptions/stop", json={"reason": "remission confirmed"},
+        headers={"X-CSRF-Token": csrf},
+    )  # fmt: skip
+    assert r.status_code == 200 and r.json()["prescription"]["status"] == "stopped"
+    assert "P-0002" not in [d["patient"] for d in doctor.get("/api/v1/mar").json()["due"]]

@@ -15,6 +15,8 @@ from tests.web.conftest import ABSENT, FOREIGN, OWN, USER_OF, Web
 
 GIVE = {"lot": "L1", "expiry": "2027-12-31"}
 PRESCRIBE = {"indication": "pernicious-anaemia", "start": "2027-03-10"}
+STOP = {"reason": "remission confirmed by the haematologist"}
+EVENT = {"on": "2027-03-09", "description": "sore arm at the site", "severity": "mild"}
 #: (method, path) -> how to call it: ("json", body) or ("form", fields) or (None, None)
 REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/api/v1/patients/{code}"): (None, None),
@@ -24,6 +26,8 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/api/v1/patients/{code}/labs"): ("json", {"readings": ["hb=12g/dL"], "taken_on": "2027-03-09"}),
     ("POST", "/api/v1/patients/{code}/prescriptions/preview"): ("json", PRESCRIBE),
     ("POST", "/api/v1/patients/{code}/prescriptions"): ("json", PRESCRIBE),
+    ("POST", "/api/v1/patients/{code}/prescriptions/stop"): ("json", STOP),
+    ("POST", "/api/v1/patients/{code}/events"): ("json", EVENT),
     ("GET", "/patients/{code}"): (None, None),
     ("GET", "/patients/{code}/chart.svg"): (None, None),
     ("GET", "/patients/{code}/give"): (None, None),
@@ -37,6 +41,9 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/patients/{code}/prescribe"): (None, None),
     ("POST", "/patients/{code}/prescribe/preview"): ("form", PRESCRIBE),
     ("POST", "/patients/{code}/prescribe"): ("form", PRESCRIBE),
+    ("POST", "/patients/{code}/stop"): ("form", STOP),
+    ("GET", "/patients/{code}/events"): (None, None),
+    ("POST", "/patients/{code}/events"): ("form", EVENT),
 }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ def _shown_as_text(html: str) -> None:
         ),  # refused: echoed
         ("/patients/P-0001/give/scan", {"scan": MARKUP}),  # refused by the GS1 reader: echoed
         ("/patients/P-0001/give/check", {"expiry": MARKUP}),  # not a date: echoed
+        ("/patients/P-0001/events", {"description": "rash " + MARKUP, "severity": "mild"}),
     ],
 )
 def test_markup_typed_into_a_form_is_shown_escaped(

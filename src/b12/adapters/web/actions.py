@@ -233,6 +233,34 @@ def not_given(app: App, actor: Actor, code: str, kind: str, reason: str) -> Miss
     )  # fmt: skip
 
 
+def stop(app: App, actor: Actor, code: str, reason: str) -> Any:
+    """Stop the active prescription (a new row replaces it; the old one is kept)."""
+    from b12.services.record import stop_prescription
+
+    acc.require(actor, code, "stop")
+    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    return stop_prescription(app.unit_of_work, code.strip(), reason, actor.username, now)
+
+
+def event(
+    app: App, actor: Actor, code: str, on: date, description: str, severity: str,
+    neurological: bool,
+) -> Any:  # fmt: skip
+    """Something that happened to the patient (linked to that day's injection, if any)."""
+    from b12.services.record import add_event
+
+    acc.require(actor, code, "events")
+    if on > today(app):
+        raise InputError(
+            f"on {on.isoformat()} is in the future: write the day it happened", field="on"
+        )
+    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    return add_event(
+        app.unit_of_work, code.strip(), on, description, severity, actor.username, now,
+        neurological=neurological,
+    )  # fmt: skip
+
+
 # --- labs -----------------------------------------------------------------------------------------
 
 

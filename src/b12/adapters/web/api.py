@@ -82,6 +82,17 @@ class PrescribeIn(BaseModel):
     override_reason: Text | None = None
 
 
+class StopIn(BaseModel):
+    reason: Text
+
+
+class EventIn(BaseModel):
+    on: date
+    description: Text
+    severity: Literal["mild", "moderate", "severe"]
+    neurological: bool = False
+
+
 class ScanIn(BaseModel):
     text: Short
 
@@ -195,6 +206,23 @@ def prescribe(code: Code, body: PrescribeIn, actor: Writer, app: B12) -> Any:
     """Sign the plan (a stop needs an override reason, kept with it)."""
     done = actions.prescribe_plan(app, actor, code, _prescribe_form(body), preview=False)
     return to_json(done.to_dict())
+
+
+@router.post("/patients/{code}/prescriptions/stop", response_model=Body, tags=["record"])
+def stop(code: Code, body: StopIn, actor: Writer, app: B12) -> Any:
+    """Stop the active prescription, with the reason (the old one is kept)."""
+    from b12.services.record import prescription_dict
+
+    return to_json({"prescription": prescription_dict(actions.stop(app, actor, code, body.reason))})
+
+
+@router.post("/patients/{code}/events", response_model=Body, tags=["record"])
+def events(code: Code, body: EventIn, actor: Writer, app: B12) -> Any:
+    """An adverse event (a reaction after an injection stops the next dose until reviewed)."""
+    done = actions.event(
+        app, actor, code, body.on, body.description, body.severity, body.neurological
+    )
+    return to_json({"event": vars(done)})
 
 
 @router.get("/overrides", response_model=Body, tags=["review"])

@@ -235,6 +235,28 @@ def not_given(
     return page(request, "not_given_done.html", {"code": code, "done": done, **_helpers()})
 
 
+@router.post("/patients/{code}/stop", response_class=HTMLResponse)
+def stop(request: Request, code: str, actor: Writer, app: B12, reason: Field = "") -> HTMLResponse:
+    done = actions.stop(app, actor, code, reason)
+    return page(request, "stopped.html", {"code": code, "rx": done})
+
+
+@router.get("/patients/{code}/events", response_class=HTMLResponse)
+def event_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
+    actions.open_form(app, actor, code, "events")
+    return page(request, "event.html", {"code": code, "today": actions.today(app)})
+
+
+@router.post("/patients/{code}/events", response_class=HTMLResponse)
+def event(
+    request: Request, code: str, actor: Writer, app: B12, on: Field = "", description: Field = "",
+    severity: Field = "", neurological: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    day = _date(on, "on") or actions.today(app)
+    done = actions.event(app, actor, code, day, description, severity, neurological == "on")
+    return page(request, "event_done.html", {"code": code, "done": done})
+
+
 @router.get("/patients/{code}/labs", response_class=HTMLResponse)
 def labs_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     actions.open_form(app, actor, code, "labs")
