@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bench.cli_starts import every_command_cold_start
 from bench.record_writes import postgres_durable_writes, sqlite_durable_writes
 from bench.run import BIN, per_call, report, wall
 from bench.screening import screening_false_alarms
@@ -27,38 +28,6 @@ def knowledge_validation_cold_load() -> bool:
     code = "from b12.knowledge.loader import DEFAULT_PATH, load_knowledge; load_knowledge(DEFAULT_PATH)"
     return report(
         "  the same from YAML + pydantic (baseline)",
-        wall([str(BIN / "python"), "-c", code]),
-        None,
-        "ms",
-    )
-
-
-def cli_list_cold_start() -> bool:
-    return report(
-        "CLI cold start: b12 sources --json",
-        wall([str(BIN / "b12"), "sources", "--json"]),
-        None,
-        "ms",
-    )
-
-
-def cli_dose_cold_start() -> bool:
-    """The order a clinician types; served by the fast path (no Typer, Rich or pydantic)."""
-    argv = [str(BIN / "b12"), "dose", "500mcg", "--concentration", "1000mcg/mL"]
-    return report(
-        "CLI cold start: b12 dose 500mcg --concentration 1000mcg/mL", wall(argv), 0.300, "ms"
-    )
-
-
-def cli_dose_cold_start_typer() -> bool:
-    """The same order through the Typer command (as every other command starts): the baseline the
-    fast path is measured against."""
-    code = (
-        "import sys; from b12.adapters.cli import app; "
-        "app.main(['dose', '500mcg', '--concentration', '1000mcg/mL'])"
-    )
-    return report(
-        "  the same through the Typer command (baseline)",
         wall([str(BIN / "python"), "-c", code]),
         None,
         "ms",
@@ -171,9 +140,7 @@ ALL: list[Callable[[], bool]] = [
     labs_interpretation_in_process,
     knowledge_cold_load,
     knowledge_validation_cold_load,
-    cli_list_cold_start,
-    cli_dose_cold_start,
-    cli_dose_cold_start_typer,
+    every_command_cold_start,
     dose_check_in_process,
     plan_in_process,
     sqlite_durable_writes,

@@ -1,8 +1,14 @@
-"""Durable administration writes: one committed administration and its audit link per transaction."""
+"""Durable administration writes: one committed administration and its audit link per transaction.
+
+SQLite: against bare sqlite3 with the same durability (WAL, synchronous=FULL) in the same run;
+budget >= 0.5x its commits/s. PostgreSQL: 1 writer, then 8 concurrent writers of 8 different
+patients (each its own engine): with one chain per patient they do not wait for each other.
+"""
 
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -11,14 +17,25 @@ from bench.run import report
 
 WRITES = 500
 REPEATS = 5
+WRITERS = 8
+RATIO = 0.5
 
 
-def _per_commit(url: str) -> list[float]:
+def _settings(url: str, folder: str):  # type: ignore[no-untyped-def]
+    from b12.bootstrap import Settings
+
+    return Settings(database_url=url, audit_key_file=str(Path(folder) / "audit.key"))
+
+
+def _per_commit(url: str, folder: str) -> tuple[list[float], int]:
+    """Seconds per write, one figure per repeat; and the SQL statements one write executes
+    (SQLite's BEGIN IMMEDIATE among them; the COMMIT is not a statement the cursor runs)."""
+    from sqlalchemy import event
     from tests.record.helpers import patient, write_one
 
-    from b12.bootstrap import Settings, build, upgrade
+    from b12.bootstrap import build, upgrade
 
-    settings = Settings(database_url=url)
+    settings = _settings(url, folder)
     upgrade(settings)  # as `b12 db upgrade`: migrations are an explicit step
     app = build(settings)
     pid = patient(app.unit_of_work)
@@ -29,8 +46,42 @@ def _per_commit(url: str) -> list[float]:
             with app.unit_of_work() as uow:
                 write_one(uow, pid, n)
         figures.append((time.perf_counter() - start) / WRITES)
+    statements = []
+    engine = app._engine  # the bench counts what one write sends
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with app.unit_of_work() as uow:
+        write_one(uow, pid, -1)
     app.close()
-    return figures
+    return figures, len(statements)
+
+
+def _concurrent(url: str, folder: str, writers: int, each: int) -> float:
+    """Commits per second of ``writers`` threads, each its own App and patient."""
+    from tests.record.helpers import patient, write_one
+
+    from b12.bootstrap import build
+
+    apps = [build(_settings(url, folder)) for _ in range(writers)]
+    ids = [patient(app.unit_of_work, f"W-{uuid.uuid4().hex[:8]}") for app in apps]
+    barrier = threading.Barrier(writers + 1)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        for n in range(each):
+            with apps[i].unit_of_work() as uow:
+                write_one(uow, ids[i], n)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    for app in apps:
+        app.close()
+    return writers * each / elapsed
 
 
 def _raw_sqlite(path: Path) -> list[float]:
@@ -59,13 +110,16 @@ def _rate(figures: list[float]) -> float:
 
 def sqlite_durable_writes() -> bool:
     with tempfile.TemporaryDirectory() as folder:
-        ours = _per_commit(f"sqlite:///{Path(folder) / 'bench.db'}")
+        ours, statements = _per_commit(f"sqlite:///{Path(folder) / 'bench.db'}", folder)
         raw = _raw_sqlite(Path(folder) / "raw.db")
-    ok = report("administration commit, SQLite WAL+FULL", ours, 0.001, "us")  # >= 1,000/s
+    report("administration commit, SQLite WAL+FULL", ours, None, "us")
     report("bare sqlite3 commit, WAL+FULL (baseline)", raw, None, "us")
+    ratio = _rate(ours) / _rate(raw)
+    ok = ratio >= RATIO
     print(
-        f"{'':<48} {_rate(ours):,.0f} commits/s (budget >= 1,000/s); bare sqlite3 "
-        f"{_rate(raw):,.0f}/s, ratio {_rate(ours) / _rate(raw):.2f}"
+        f"{'':<48} {_rate(ours):,.0f} commits/s, bare sqlite3 {_rate(raw):,.0f}/s: ratio "
+        f"{ratio:.2f} (budget >= {RATIO}: {'met' if ok else 'MISSED'}); {statements} SQL "
+        "statements and a commit per write"
     )
     return ok
 
@@ -86,9 +140,16 @@ def postgres_durable_writes() -> bool:
         return True
     try:
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        figures = _per_commit(url)
+        with tempfile.TemporaryDirectory() as folder:
+            figures, statements = _per_commit(url, folder)
+            one = _concurrent(url, folder, 1, WRITES)
+            many = _concurrent(url, folder, WRITERS, WRITES // WRITERS * 2)
         ok = report("administration commit, PostgreSQL", figures, None, "us")
-        print(f"{'':<48} {_rate(figures):,.0f} commits/s (no budget set for PostgreSQL)")
+        print(
+            f"{'':<48} {_rate(figures):,.0f} commits/s, {statements} SQL statements and a commit per write; "
+            f"1 writer {one:,.0f}/s, {WRITERS} writers of {WRITERS} patients {many:,.0f}/s "
+            f"({many / one:.1f}x)"
+        )
         return ok
     finally:
         with admin.connect() as c:

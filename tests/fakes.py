@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from b12.domain.audit import GENESIS, link_hash
+from b12.domain.audit import (
+    GENESIS,
+    RECORD_STREAM,
+    RowDigest,
+    link_mac,
+    link_message,
+    row_digest,
+)
 from b12.domain.jsonable import freeze, to_json
 from b12.domain.records import AuditEntry, PatientRecord
 
@@ -29,16 +36,39 @@ class FixedClock:
         return self.at
 
 
+#: The fake's audit key (the SQL trail's comes from the settings).
+FAKE_KEY = b"fake audit key, for tests only.."
+
+
+def _digest(record: Any) -> str:
+    return row_digest(to_json({k: getattr(record, k) for k in record.__dataclass_fields__}))
+
+
+def _planned(record: Any) -> Iterator[tuple[str, str, Any]]:
+    """The planned doses and checks of a prescription, as the SQL record keeps them (rows of
+    planned_doses and planned_labs, keyed "<prescription id>/<number>")."""
+    for table, field in (("planned_doses", "doses"), ("planned_labs", "labs")):
+        for item in getattr(record, field, ()):
+            yield table, f"{record.id}/{item.number}", item
+
+
 class FakeRecords(Generic[R]):
     """Append-only rows of one kind, read back by ``order`` then id (as the SQL tables are)."""
 
-    def __init__(self, rows: list[Any], order: str) -> None:
-        self._rows, self._order = rows, order
+    def __init__(
+        self, rows: list[Any], order: str, table: str = "", written: dict[str, Any] | None = None
+    ) -> None:
+        self._rows, self._order, self._table = rows, order, table
+        self._written = {} if written is None else written
 
     def add(self, record: R) -> None:
         if self.get(record.id) is not None:  # type: ignore[attr-defined]
             raise ValueError(f"duplicate id {record.id}")  # type: ignore[attr-defined]
         self._rows.append(record)
+        patient = getattr(record, "patient_id", record.id)  # type: ignore[attr-defined]
+        self._written[self._table, record.id] = (_digest(record), patient)  # type: ignore[attr-defined]
+        for table, key, planned in _planned(record):  # a prescription's course: rows of their own
+            self._written[table, key] = (_digest(planned), patient)
 
     def get(self, record_id: str) -> R | None:
         return next((r for r in self._rows if r.id == record_id), None)
@@ -46,6 +76,9 @@ class FakeRecords(Generic[R]):
     def for_patient(self, patient_id: str) -> list[R]:
         mine = [r for r in self._rows if r.patient_id == patient_id]
         return sorted(mine, key=lambda r: (getattr(r, self._order), r.id))
+
+    def every(self) -> Iterator[R]:
+        return iter(sorted(self._rows, key=lambda r: (r.patient_id, getattr(r, self._order), r.id)))
 
 
 class FakePatients(FakeRecords[PatientRecord]):
@@ -60,33 +93,66 @@ class FakePatients(FakeRecords[PatientRecord]):
     def all(self) -> list[PatientRecord]:
         return sorted(self._rows, key=lambda p: (p.code, p.recorded_at))
 
+    def page(self, after: str | None, limit: int) -> list[PatientRecord]:
+        corrected = {p.corrects_id for p in self._rows}
+        live = [p for p in self.all() if p.id not in corrected]
+        return [p for p in live if after is None or p.code > after][:limit]
+
+    def duplicates(self, code: str, patient_id: str) -> list[tuple[str, str, str]]:
+        """The fake is written by this b12 only: no doubles of an older one."""
+        return []
+
 
 class FakeAuditTrail:
-    """The hash chain, linked exactly as the SQL trail links it."""
+    """The keyed chains per stream, linked exactly as the SQL trail links them."""
 
-    def __init__(self, rows: list[AuditEntry]) -> None:
-        self._rows = rows
+    def __init__(
+        self, rows: list[AuditEntry], written: dict[str, Any], tables: dict[str, list[Any]]
+    ) -> None:
+        self._rows, self._written, self._tables = rows, written, tables
 
     def append(
         self, who: str, action: str, entity: str, entity_id: str, patient: str | None,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, Any], table: str | None = None,
     ) -> AuditEntry:  # fmt: skip
-        seq, prev = (len(self._rows) + 1, self._rows[-1].hash if self._rows else GENESIS)
-        at = datetime.now(UTC).isoformat(timespec="microseconds")
-        link = {"seq": seq, "at": at, "who": who, "action": action, "entity": entity,
-                "entity_id": entity_id, "patient": patient, "payload": to_json(payload),
+        stream = patient or RECORD_STREAM
+        mine = [e for e in self._rows if e.stream == stream]
+        number, prev = (len(mine) + 1, mine[-1].hash if mine else GENESIS)
+        if table is None:
+            table = next((tb for tb, key in self._written if key == entity_id), None)
+        digest = None if table is None else self._written.pop((table, entity_id), (None,))[0]
+        link = {"stream": stream, "stream_seq": number,
+                "at": datetime.now(UTC).isoformat(timespec="microseconds"), "who": who,
+                "action": action, "entity": entity, "entity_id": entity_id, "patient": patient,
+                "record_table": table, "row_hash": digest, "payload": to_json(payload),
                 "prev_hash": prev}  # fmt: skip
-        entry = AuditEntry(**{**link, "payload": freeze(link["payload"]), "hash": link_hash(link)})
+        entry = AuditEntry(
+            **{**link, "seq": len(self._rows) + 1, "payload": freeze(link["payload"]),
+               "hash": self.sign(link_message(link))},
+        )  # fmt: skip
         self._rows.append(entry)
         return entry
 
     def entries(self) -> Iterator[AuditEntry]:
         return iter(list(self._rows))
 
+    def record_rows(self) -> Iterator[RowDigest]:
+        for table, rows in self._tables.items():
+            for r in rows:
+                yield RowDigest(table, r.id, _digest(r), getattr(r, "duplicate_of", None))
+                for planned_table, key, planned in _planned(r):
+                    yield RowDigest(planned_table, key, _digest(planned))
+
+    def sign(self, message: bytes) -> str:
+        return link_mac(FAKE_KEY, message)
+
 
 #: Each repository of the unit of work: its name and the field its records are ordered by.
 ORDER = {"prescriptions": "prescribed_at", "administrations": "given_at", "missed": "on",
          "labs": "taken_on", "events": "on"}  # fmt: skip
+#: Each repository's table in the SQL record.
+TABLE = {"prescriptions": "prescriptions", "administrations": "administrations",
+         "missed": "missed_doses", "labs": "lab_results", "events": "adverse_events"}  # fmt: skip
 
 
 class FakeUnitOfWork:
@@ -100,10 +166,13 @@ class FakeUnitOfWork:
         self._rows = {
             name: list(self.store.setdefault(name, [])) for name in [*ORDER, "patients", "audit"]
         }
-        self.patients = FakePatients(self._rows["patients"], "recorded_at")
+        written: dict[str, Any] = {}
+        self._written = written
+        self.patients = FakePatients(self._rows["patients"], "recorded_at", "patients", written)
         for name, order in ORDER.items():
-            setattr(self, name, FakeRecords(self._rows[name], order))
-        self.audit = FakeAuditTrail(self._rows["audit"])
+            setattr(self, name, FakeRecords(self._rows[name], order, TABLE[name], written))
+        tables = {TABLE.get(name, name): self._rows[name] for name in [*ORDER, "patients"]}
+        self.audit = FakeAuditTrail(self._rows["audit"], written, tables)
         return self
 
     def __exit__(
@@ -112,6 +181,9 @@ class FakeUnitOfWork:
         del self._rows  # what was not committed is dropped
 
     def commit(self) -> None:
+        for table, row_id in list(self._written):
+            patient = self._written[table, row_id][1]
+            self.audit.append("b12", "bind", table, row_id, patient, {}, table)
         for name, rows in self._rows.items():
             self.store[name] = list(rows)
         self.commits += 1

@@ -19,15 +19,16 @@ from b12.errors import InputError, RecordVersionError
 from tests.record.helpers import cli
 
 GIVEN = {"database_url": "sqlite:///given.db", "knowledge_dir": "/given/kb",
-         "time_zone": "Europe/Paris", "user": "dr Given"}  # fmt: skip
+         "time_zone": "Europe/Paris", "user": "dr Given", "audit_key_file": "/given/audit.key"}  # fmt: skip
 FROM_ENV = {"database_url": "sqlite:///env.db", "knowledge_dir": "/env/kb",
-            "time_zone": "Asia/Tokyo", "user": "dr Env"}  # fmt: skip
+            "time_zone": "Asia/Tokyo", "user": "dr Env", "audit_key_file": "/env/audit.key"}  # fmt: skip
 
 
 def test_every_setting_has_its_environment_variable() -> None:
     assert set(ENVIRONMENT) == {f.name for f in fields(Settings)}
     assert ENVIRONMENT == {"database_url": "B12_DATABASE_URL", "knowledge_dir": "B12_KB",
-                           "time_zone": "B12_TIMEZONE", "user": "B12_USER"}  # fmt: skip
+                           "time_zone": "B12_TIMEZONE", "user": "B12_USER",
+                           "audit_key_file": "B12_AUDIT_KEY_FILE"}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(ENVIRONMENT))
@@ -135,16 +136,25 @@ def test_every_record_command_on_an_empty_record_says_to_upgrade(
     )
 
 
-def test_db_upgrade_creates_then_reports_up_to_date(tmp_path: Path) -> None:
+def test_db_upgrade_creates_then_reports_up_to_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "keys" / "audit.key"
+    monkeypatch.setenv("B12_AUDIT_KEY_FILE", str(key))
     code, out, _ = cli("db", "upgrade", "--db", _url(tmp_path))
-    said = "".join(out.split("\n"))  # the console wraps a long path; the words are what matter
+    said = "".join(out.split())  # the console wraps a long path; the words are what matter
     assert (code, said) == (
         0,
-        f"Record {_url(tmp_path)} upgraded: was empty, now at revision 0007.",
+        "".join(
+            f"Record {_url(tmp_path)} upgraded: was empty, now at revision 0007. Audit key "
+            f"created: {key} (mode 0600; keep a copy apart from the record's backups).".split()
+        ),
     )
+    assert key.stat().st_mode & 0o777 == 0o600 and len(bytes.fromhex(key.read_text())) == 32
     code, out, _ = cli("db", "upgrade", "--db", _url(tmp_path), "--json")
     assert code == 0
-    assert json.loads(out) == {"database": _url(tmp_path), "before": "0007", "after": "0007"}
+    assert json.loads(out) == {"database": _url(tmp_path), "before": "0007", "after": "0007",
+                               "audit_key_file": str(key), "audit_key_created": False}  # fmt: skip
     assert cli("patient", "add", "P-1", "--age-years", "60", "--db", _url(tmp_path))[0] == 0
 
 

@@ -112,12 +112,17 @@ def test_unknown_indication_exits_2_with_close_matches() -> None:
     assert "unknown indication 'pernicous anaemia': did you mean pernicious-anaemia" in done.stderr
 
 
-def test_every_command_is_in_the_lazy_registration_table() -> None:
-    from b12.adapters.cli.app import COMMAND_MODULES, app, register
+def test_every_handler_the_declaration_names_exists_and_takes_its_parameters() -> None:
+    import inspect
+    from importlib import import_module
 
-    register([])  # everything, as for --help
-    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
-    assert names == set(COMMAND_MODULES)
+    from b12.adapters.cli.commands import COMMANDS, Arg
+
+    for command in COMMANDS:
+        module, _, name = command.handler.partition(":")
+        handler = getattr(import_module(f"b12.adapters.cli.{module}"), name)
+        declared = {p.dest if isinstance(p, Arg) else p.name for p in command.params}
+        assert set(inspect.signature(handler).parameters) == declared, command.words
 
 
 def test_help_lists_every_command() -> None:

@@ -18,7 +18,7 @@ EXPORTED = [
     "LabReport", "LabsAdded", "Level", "Missed", "Patient", "Plan", "PlanRequest", "Prescribed",
     "RecordVersionError", "Requirement", "Screening", "ScreeningPolicy", "Settings", "Status",
     "UnitOfWork", "UnknownNameError", "Upgraded", "__version__", "add_event", "add_labs",
-    "add_patient", "build", "calculate_dose", "check", "correct", "due_on", "estimate_intake",
+    "add_patient", "audit_anchor", "build", "calculate_dose", "check", "correct", "due_on", "estimate_intake",
     "give", "interpret_labs", "list_patients", "load_knowledge", "patient_status", "plan",
     "plan_therapy", "prescribe", "record_missed", "requirement", "screen_patient",
     "stop_prescription", "upgrade", "verify_audit",

@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 import b12
 import b12.errors as errors
 from b12.adapters.cli import read
-from b12.adapters.cli.app import app, register
 from b12.adapters.cli.fields import ARGUMENTS, OPTION_OF_FIELD, options_for
 from b12.domain.findings import Finding, Level, Outcome, finding, outcome, suggest
 from b12.domain.intake import Portion
@@ -36,6 +34,7 @@ from b12.services.planning import plan_therapy
 from b12.services.record import prescribe
 from b12.services.screening import screen_patient
 from tests.fakes import fake_factory
+from tests.record.helpers import run_main
 
 PACKAGE = Path(b12.__file__).parent
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
@@ -261,9 +260,7 @@ CLI_ERRORS = [
     ("argv", "said"), CLI_ERRORS, ids=lambda a: " ".join(a) if isinstance(a, list) else ""
 )
 def test_the_command_line_names_the_option_to_fix(argv: list[str], said: str) -> None:
-    register(argv)
-    done = CliRunner().invoke(app, argv)
-    assert (done.exit_code, done.stdout, done.stderr) == (2, "", said)
+    assert run_main(argv) == (2, "", said)
 
 
 def test_an_option_the_command_lacks_is_never_named() -> None:
@@ -276,10 +273,9 @@ def test_an_option_the_command_lacks_is_never_named() -> None:
 
 
 def test_a_slip_suggests_the_dose_as_an_action_in_the_json() -> None:
-    register(["dose"])
-    done = CliRunner().invoke(app, ["dose", "500 mg", "--concentration", STRENGTH, "--json"])
-    assert done.exit_code == 3
-    slip = next(f for f in json.loads(done.stdout)["findings"] if f["code"] == "DOSE_UNIT_SLIP")
+    code, out, _ = run_main(["dose", "500 mg", "--concentration", STRENGTH, "--json"])
+    assert code == 3
+    slip = next(f for f in json.loads(out)["findings"] if f["code"] == "DOSE_UNIT_SLIP")
     assert slip["suggestion"] == {
         "says": "if 500 mcg was meant, order 500 mcg",
         "action": {"set": "dose", "to": "500 mcg"},

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from b12.adapters.cli.app import app, register
+from b12.adapters.cli.commands import COMMANDS as DECLARED
+from b12.adapters.cli.commands import Arg, Opt
 from tests.record.helpers import run_main
 
 #: Examples per command (about 25 commands: several thousand in all, ~30-60 s on 2 cores);
@@ -40,6 +40,10 @@ HOSTILE = [
     "2026-02-30", "2026-13-01", "9999-12-31T23:59", "0001-01-01T00:00", "2026-01-05T25:00",
     "", " ", "--", "-", "--json", "a" * 5000, "é" * 65, "x" * 121, "P-" + "9" * 63,
 ]  # fmt: skip
+
+
+#: Options and words no command declares (each answered "did you mean ...", exit 2).
+SLIPS = ["--jsno", "--dbb", "--help", "-h", "--", "-x", "--=", "--json=1", "--age-years=", "dose"]
 
 
 @dataclass(frozen=True)
@@ -82,26 +86,13 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
                 os.environ[k] = v
 
 
-def _commands() -> dict[str, list[typer.core.click.Parameter]]:  # type: ignore[name-defined]
-    register([])
-    out: dict[str, list[object]] = {}
-
-    def walk(command: object, path: list[str]) -> None:
-        subs = getattr(command, "commands", None)
-        if subs:
-            for name, sub in subs.items():
-                walk(sub, [*path, name])
-        else:
-            out[" ".join(path)] = list(command.params)  # type: ignore[attr-defined]
-
-    walk(typer.main.get_command(app), [])
-    return out  # type: ignore[return-value]
-
-
 #: Commands that serve until they are stopped: `b12 serve` is started on a free port and stopped
 #: by tests/web/test_doors.py; fuzzed here it would serve for ever on a port that happens to be free.
 SERVERS = {"serve"}
-COMMANDS = {name: params for name, params in _commands().items() if name not in SERVERS}
+#: Every command's parameters, from the one declaration (a new option is fuzzed too).
+COMMANDS: dict[str, tuple[Arg | Opt, ...]] = {
+    c.words: c.params for c in DECLARED if c.words not in SERVERS
+}
 
 #: Plausible values by parameter name (the hostile ones are added to every one).
 PLAUSIBLE: dict[str, list[str]] = {
@@ -116,7 +107,7 @@ PLAUSIBLE: dict[str, list[str]] = {
     "indication": ["pernicious-anaemia", "Addison-Biermer anaemia", "leber"],
     "regimen": ["uk-bnf-hydroxo-pernicious", "x"],
     "start": ["2026-01-05", "2027-01-04"],
-    "at": ["2026-01-06", "2026-01-07T09:00", "2026-01-05"],
+    "at": ["2026-01-06", "2026-01-07T09:00", "2026-01-05", "2025-12-01"],
     "expiry": ["2027-09-30", "2020-01-01"],
     "months": ["12", "1", "60", "0", "61", "99999999999999999999"],
     "age_years": ["60", "2.5", "0", "130", "131"],
@@ -147,6 +138,7 @@ PLAUSIBLE: dict[str, list[str]] = {
                 "dose_mcg=1e999999", "reading=hb=11.2g/dL", "lot=L2", "neurological=maybe"],
     "by": ["nurse A"],
     "lot": ["C4471"],
+    "role": ["b12_app", "postgres"],
 }  # fmt: skip
 #: Parameters whose value names a file or folder: only paths under the record's folder (relative:
 #: the test runs there), never random text, which would write files where it names.
@@ -157,6 +149,8 @@ PATHS: dict[str, list[str]] = {
     "plot": ["trend.png", "trend.svg", "trend.txt", "no/folder/trend.png"],
     "ics": ["course.ics", "no/folder/course.ics", "course.txt"],
     "folder": ["example", "no/folder"],
+    "anchor": ["anchor.json", "record.db", "missing.json", "no/folder/anchor.json"],
+    "out": ["anchor.json", "no/folder/anchor.json"],
 }  # fmt: skip
 
 
@@ -178,23 +172,23 @@ def arguments(draw: st.DrawFn, command: str, administration: str) -> list[str]:
     """``command``'s words, its arguments, then some of its options, each with a drawn value."""
     argv = command.split()
     for param in COMMANDS[command]:
-        name = str(param.name)
-        if type(param).__name__ == "TyperArgument":
-            value = _value(name)
-            if name == "record_id":
+        if isinstance(param, Arg):
+            value = _value(param.dest)
+            if param.dest == "record_id":
                 value = st.one_of(st.just(administration), value)
-            count = draw(st.integers(1, 3)) if param.nargs == -1 else 1
+            count = draw(st.integers(1, 3)) if param.many else 1
             argv += [draw(value) for _ in range(count)]
             continue
         if not draw(st.booleans()):
             continue
-        option = param.opts[0]  # type: ignore[attr-defined]
-        if param.is_flag:  # type: ignore[attr-defined]
-            argv.append(option)
+        if param.takes == "flag":
+            argv.append(param.flag)
         else:
-            repeats = draw(st.integers(1, 2)) if param.multiple else 1  # type: ignore[attr-defined]
+            repeats = draw(st.integers(1, 2)) if param.takes == "texts" else 1
             for _ in range(repeats):
-                argv += [option, draw(_value(name))]
+                argv += [param.flag, draw(_value(param.name))]
+    if draw(st.integers(0, 9)) == 0:  # a slip: an option the command lacks, or a stray word
+        argv.insert(draw(st.integers(0, len(argv))), draw(st.sampled_from(SLIPS)))
     return argv
 
 

@@ -8,7 +8,7 @@ ingredient; every separator of a combination medicine's name.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -312,7 +312,11 @@ def record(tmp_path: Path) -> Any:
     upgrade(Settings(database_url=url))
     rec = open_app(url)
     add_patient(
-        rec.unit_of_work, "P-1", Patient(age_months=Decimal(600)), "dr", datetime(2027, 1, 1, 9)
+        rec.unit_of_work,
+        "P-1",
+        Patient(age_months=Decimal(600)),
+        "dr",
+        datetime(2027, 1, 1, 9, tzinfo=UTC),
     )
     prescribe(
         rec.unit_of_work,
@@ -324,7 +328,7 @@ def record(tmp_path: Path) -> Any:
             concentration=read.concentration("1000mcg/mL"),
         ),
         "dr",
-        datetime(2027, 1, 1, 10),
+        datetime(2027, 1, 1, 10, tzinfo=UTC),
     )
     yield rec
     rec.close()
@@ -337,7 +341,7 @@ def test_give_checks_the_route_against_the_prescribed_substance(record: Any, rou
     given = give(
         record.unit_of_work,
         KB,
-        GiveRequest("P-1", datetime(2027, 1, 4, 9), route=route, lot="L1",
+        GiveRequest("P-1", datetime(2027, 1, 4, 9, tzinfo=UTC), route=route, lot="L1",
                     expiry=date(2028, 1, 1)),
         "nurse",
         record.clock,
@@ -355,7 +359,7 @@ def test_give_never_records_a_preserved_product_into_the_spinal_canal(record: An
     given = give(
         record.unit_of_work,
         KB,
-        GiveRequest("P-1", datetime(2027, 1, 4, 9), dose=read.dose("100mcg"),
+        GiveRequest("P-1", datetime(2027, 1, 4, 9, tzinfo=UTC), dose=read.dose("100mcg"),
                     product="cyanocobalamin-us-1000mcg-ml-10ml-vial", route="intrathecal",
                     lot="L1", expiry=date(2028, 1, 1), override="specialist decision"),
         "dr",

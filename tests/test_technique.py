@@ -9,10 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from b12.adapters.cli import fast_dose
-from b12.adapters.cli.app import app, register
 from b12.domain.patient import Patient
 from b12.domain.routes import INJECTED, ROUTES
 from b12.knowledge import load_knowledge
@@ -23,7 +20,7 @@ from b12.services.technique import (
     POPULATION_BANDS,
     needle_for,
 )
-from tests.record.helpers import cli
+from tests.record.helpers import cli, run_main
 
 AGES = {"0 years": Decimal(0), "6 years": Decimal(72), "11 years": Decimal(132),
         "adult": Decimal(480)}  # fmt: skip
@@ -101,13 +98,10 @@ def test_every_needle_population_in_the_knowledge_has_a_band() -> None:
     assert populations <= set(POPULATION_BANDS)
 
 
-def _both_paths(argv: list[str], capsys: Any) -> str:
-    code = fast_dose.run(argv)
-    fast = capsys.readouterr().out
-    register(argv)
-    typer = CliRunner().invoke(app, argv)
-    assert (code, fast) == (typer.exit_code, typer.stdout)
-    return fast
+def _dose(argv: list[str], capsys: Any) -> str:
+    code, out, err = run_main(argv)
+    assert code == 0, err
+    return out
 
 
 DOSE = ["dose", "1000mcg", "--concentration", "1000mcg/mL"]
@@ -122,20 +116,20 @@ DOSE = ["dose", "1000mcg", "--concentration", "1000mcg/mL"]
         (["--route", "SC", "--age-years", "6"], "NEEDLE  25-27 G, 16 mm, at 45 degrees (SC; any age and size)"),
     ],
 )  # fmt: skip
-def test_dose_prints_the_needle_on_both_paths(options: list[str], line: str, capsys: Any) -> None:
-    out = _both_paths(DOSE + options, capsys)
+def test_dose_prints_the_needle_on_dose(options: list[str], line: str, capsys: Any) -> None:
+    out = _dose(DOSE + options, capsys)
     assert line in out.splitlines()
     assert "basis: australian-immunisation-handbook" in out
-    technique = json.loads(_both_paths([*DOSE, *options, "--json"], capsys))["technique"]
+    technique = json.loads(_dose([*DOSE, *options, "--json"], capsys))["technique"]
     assert technique["says"] == line.removeprefix("NEEDLE  ")
     assert technique["basis"]["sources"] == HANDBOOK
 
 
 @pytest.mark.parametrize("route", ["oral", "nasal", "sublingual"])
 def test_dose_prints_no_needle_for_a_route_without_one(route: str, capsys: Any) -> None:
-    out = _both_paths([*DOSE, "--route", route], capsys)
+    out = _dose([*DOSE, "--route", route], capsys)
     assert "NEEDLE" not in out
-    assert json.loads(_both_paths([*DOSE, "--route", route, "--json"], capsys))["technique"] is None
+    assert json.loads(_dose([*DOSE, "--route", route, "--json"], capsys))["technique"] is None
 
 
 def test_give_prints_the_needle_for_the_patient(tmp_path: Path) -> None:

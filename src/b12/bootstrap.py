@@ -15,6 +15,8 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from b12.errors import InputError
@@ -32,6 +34,7 @@ ENVIRONMENT = {
     "knowledge_dir": "B12_KB",
     "time_zone": "B12_TIMEZONE",
     "user": "B12_USER",
+    "audit_key_file": "B12_AUDIT_KEY_FILE",
 }
 
 
@@ -43,6 +46,9 @@ class Settings:
     knowledge_dir: str | None = None  # a folder of knowledge files; default the shipped one
     time_zone: str | None = None  # the clinic's IANA zone, e.g. Europe/Paris; default the machine's
     user: str | None = None  # who records when nobody is named; default the login name
+    audit_key_file: str | None = (
+        None  # the audit chain's HMAC key; default audit.key in user config
+    )
 
     @classmethod
     def read(
@@ -52,6 +58,7 @@ class Settings:
         knowledge_dir: str | None = None,
         time_zone: str | None = None,
         user: str | None = None,
+        audit_key_file: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Arguments first, then the environment (ENVIRONMENT), then the defaults."""
@@ -61,6 +68,7 @@ class Settings:
             "knowledge_dir": knowledge_dir,
             "time_zone": time_zone,
             "user": user,
+            "audit_key_file": audit_key_file,
         }
         values = {k: (v or env.get(ENVIRONMENT[k]) or None) for k, v in given.items()}
         settings = cls(**values)
@@ -91,6 +99,20 @@ class Settings:
         if "://" not in self.database_url:
             return f"sqlite:///{os.path.abspath(self.database_url)}"
         return self.database_url
+
+    def resolved_audit_key_file(self) -> Path:
+        """The file of the audit key: kept outside the database (see adapters/storage/audit_key)."""
+        if self.audit_key_file is None:
+            from b12.adapters.storage.audit_key import default_key_file
+
+            return default_key_file()
+        return Path(self.audit_key_file).expanduser().absolute()
+
+    def audit_key(self) -> bytes:
+        """The audit key (AuditKeyError when absent, malformed or open to other users)."""
+        from b12.adapters.storage.audit_key import read_key
+
+        return read_key(self.resolved_audit_key_file())
 
 
 class App:
@@ -155,7 +177,9 @@ class App:
             engine.dispose()
             raise
         self._engine = engine
-        return lambda: SqlUnitOfWork(engine)
+        zone = self.settings.zone
+        key = cache(self.settings.audit_key)  # read when a link is first written or verified
+        return lambda: SqlUnitOfWork(engine, zone, key)
 
     def close(self) -> None:
         """Release the database connections (the App may open them again)."""
@@ -187,11 +211,15 @@ class Upgraded:
     url: str
     before: str | None
     after: str
+    key_file: str | None = None  # the audit key's file
+    key_created: bool = False  # the key was created by this upgrade
 
 
 def upgrade(settings: Settings) -> Upgraded:
     """Bring the record of ``settings`` to the head revision (creating its tables when empty, and
-    its SQLite file when there is none, in an existing folder)."""
+    its SQLite file when there is none, in an existing folder), and create the audit key (mode
+    0600) when there is none."""
+    from b12.adapters.storage.audit_key import ensure_key, read_key
     from b12.adapters.storage.database import (
         head_revision,
         make_engine,
@@ -200,10 +228,27 @@ def upgrade(settings: Settings) -> Upgraded:
         shown_url,
     )
 
+    key_file = settings.resolved_audit_key_file()
     engine = make_engine(settings.resolved_database_url())
     try:
+        created = ensure_key(key_file)
         with reached(engine):
-            before = migrate(engine)
-        return Upgraded(shown_url(engine), before, head_revision())
+            before = migrate(engine, zone=settings.zone, audit_key=read_key(key_file))
+        return Upgraded(shown_url(engine), before, head_revision(), str(key_file), created)
+    finally:
+        engine.dispose()
+
+
+def grant(settings: Settings, role: str) -> str:
+    """Give the PostgreSQL role ``role`` what the application needs and nothing more: SELECT and
+    INSERT on every b12 table, the audit sequence, SELECT on the revision table. Run it as the
+    role that owns the tables (the one `b12 db upgrade` ran as); returns the record's URL."""
+    from b12.adapters.storage.database import grant_app_role, make_engine, reached, shown_url
+
+    engine = make_engine(settings.resolved_database_url(), existing=True)
+    try:
+        with reached(engine):
+            grant_app_role(engine, role)
+        return shown_url(engine)
     finally:
         engine.dispose()

@@ -325,6 +325,13 @@ class AlreadyRecordedError(InputError):
         super().__init__(f"{what} already recorded by {by} at {at}: {advice}", field=field)
 
 
+class AuditKeyError(InputError):
+    """The audit key (B12_AUDIT_KEY_FILE) is missing, unreadable, not a key, or open to others."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="audit_key_file")
+
+
 @dataclass(frozen=True)
 class ErrorStatus:
     """How each door reports an error: the command line's exit code, the web's HTTP status."""
@@ -373,6 +380,8 @@ ERROR_STATUS: Mapping[type[B12Error], ErrorStatus] = {
     RecordUrlError: _INPUT,
     # recorded already, by someone else: nothing to retry, read the record
     AlreadyRecordedError: ErrorStatus(2, 409),
+    # the operator gives the key's file (or `b12 db upgrade` creates it)
+    AuditKeyError: _INPUT,
 }
 
 

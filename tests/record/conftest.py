@@ -74,3 +74,9 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def db_url(empty_db_url: str) -> str:
     """A record at the head revision, SQLite and PostgreSQL."""
     return _upgraded(empty_db_url)
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """A PostgreSQL record at the head revision (for what only PostgreSQL has: roles, TRUNCATE)."""
+    return _upgraded(_fresh_pg_schema(pg_server))

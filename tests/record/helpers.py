@@ -25,13 +25,13 @@ def open_app(url: str) -> App:
 def patient(unit_of_work: UnitOfWorkFactory, code: str = "P-1") -> str:
     return add_patient(
         unit_of_work, code, Patient(age_months=Decimal(600), sex="female"), "tester",
-        datetime(2026, 1, 5, 8),
+        datetime(2026, 1, 5, 8, tzinfo=UTC),
     ).id  # fmt: skip
 
 
 def administration(patient_id: str, n: int, who: str = "writer") -> Administration:
     return Administration(
-        new_id(), patient_id, None, datetime(2026, 1, 5, 9), Decimal("1000"), Decimal("1"),
+        new_id(), patient_id, None, datetime(2026, 1, 5, 9, tzinfo=UTC), Decimal("1000"), Decimal("1"),
         "cyanocobalamin-us-1000mcg-ml-10ml-vial", f"LOT{n}", date(2027, 1, 1), "IM",
         "left deltoid", who, None, (), "test",
     )  # fmt: skip
@@ -48,14 +48,7 @@ def write_one(uow: SqlUnitOfWork, patient_id: str, n: int, who: str = "writer") 
 
 def cli(*argv: str) -> tuple[int, str, str]:
     """Run a b12 command as the console would: (exit code, stdout, stderr)."""
-    from typer.testing import CliRunner
-
-    from b12.adapters.cli.app import app, register
-
-    args = list(argv)
-    register(args)
-    done = CliRunner().invoke(app, args)
-    return done.exit_code, done.stdout, done.stderr
+    return run_main(list(argv))
 
 
 def run_main(argv: list[str]) -> tuple[int, str, str]:

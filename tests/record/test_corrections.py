@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -29,14 +29,16 @@ def _course(url: str):  # type: ignore[no-untyped-def]
     kb = load_knowledge()
     record = open_app(url)
     work = record.unit_of_work
-    add_patient(work, "P-7", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2, 9))
+    add_patient(
+        work, "P-7", Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2, 9, tzinfo=UTC)
+    )
     prescribe(work, kb, "P-7", PlanRequest(date(2026, 1, 5), "pernicious-anaemia", product=PRODUCT),
-              "dr B", datetime(2026, 1, 2, 10))  # fmt: skip
-    given = give(work, kb, GiveRequest("P-7", datetime(2026, 1, 5, 9), lot="L1",
+              "dr B", datetime(2026, 1, 2, 10, tzinfo=UTC))  # fmt: skip
+    given = give(work, kb, GiveRequest("P-7", datetime(2026, 1, 5, 9, tzinfo=UTC), lot="L1",
                                        expiry=date(2027, 1, 1)), "nurse A", record.clock)  # fmt: skip
     labs = add_labs(
         work, kb, "P-7", [read.reading(kb, "hb=9.1g/dL")], date(2026, 1, 5), "lab",
-        datetime(2026, 1, 5, 12),
+        datetime(2026, 1, 5, 12, tzinfo=UTC),
     )  # fmt: skip
     assert given.recorded is not None
     return kb, record, given.recorded, labs.results[0]
@@ -46,7 +48,7 @@ def test_a_corrected_administration_is_replaced_and_kept(db_url: str) -> None:
     _, record, first, _ = _course(db_url)
     done = correct(record.unit_of_work, "P-7", "administration", first.id,
                    {"site": "right deltoid", "lot": "L2"}, "site written on the wrong side",
-                   "nurse A", datetime(2026, 1, 5, 10))  # fmt: skip
+                   "nurse A", datetime(2026, 1, 5, 10, tzinfo=UTC))  # fmt: skip
     assert (done.new.corrects_id, done.new.site, done.new.lot) == (first.id, "right deltoid", "L2")
     assert done.new.dose_mcg == first.dose_mcg == Decimal(100)
     status = patient_status(record.unit_of_work, "P-7", date(2026, 1, 5))
@@ -78,7 +80,7 @@ def test_a_lab_result_is_corrected_by_a_new_reading(db_url: str) -> None:
         changes,
         "unit misread",
         "lab",
-        datetime(2026, 1, 6),
+        datetime(2026, 1, 6, tzinfo=UTC),
     )
     assert (done.new.value, done.new.unit, done.new.normalised_value) == (
         Decimal(91),
@@ -101,7 +103,7 @@ def test_a_correction_is_refused_when_it_cannot_be_right(db_url: str) -> None:
             {"patient_id": "x"},
             "why",
             "a",
-            datetime(2026, 1, 6),
+            datetime(2026, 1, 6, tzinfo=UTC),
         )
     with pytest.raises(InputError, match="the reason for the correction must say why"):
         correct(
@@ -112,7 +114,7 @@ def test_a_correction_is_refused_when_it_cannot_be_right(db_url: str) -> None:
             {"lot": "L9"},
             " ",
             "a",
-            datetime(2026, 1, 6),
+            datetime(2026, 1, 6, tzinfo=UTC),
         )
     correct(
         record.unit_of_work,
@@ -122,7 +124,7 @@ def test_a_correction_is_refused_when_it_cannot_be_right(db_url: str) -> None:
         {"lot": "L9"},
         "typo",
         "a",
-        datetime(2026, 1, 6),
+        datetime(2026, 1, 6, tzinfo=UTC),
     )
     with pytest.raises(InputError, match="already corrected"):
         correct(
@@ -133,7 +135,7 @@ def test_a_correction_is_refused_when_it_cannot_be_right(db_url: str) -> None:
             {"lot": "L8"},
             "again",
             "a",
-            datetime(2026, 1, 7),
+            datetime(2026, 1, 7, tzinfo=UTC),
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from b12.domain.course import PlannedDose, next_owed, reflow
@@ -21,14 +21,14 @@ def _plan(gaps: list[int]) -> list[PlannedDose]:
 
 def _given(number: int, day: date) -> Administration:
     return Administration(
-        f"a{number}", "p", "rx", datetime.combine(day, datetime.min.time()), Decimal(100),
+        f"a{number}", "p", "rx", datetime.combine(day, datetime.min.time(), UTC), Decimal(100),
         None, None, None, None, "IM", None, "n", number,
     )  # fmt: skip
 
 
 def _missed(number: int, day: date) -> MissedDose:
     return MissedDose(
-        f"m{number}", "p", "rx", number, day, "missed", "ill", datetime(2026, 1, 1), "n"
+        f"m{number}", "p", "rx", number, day, "missed", "ill", datetime(2026, 1, 1, tzinfo=UTC), "n"
     )
 
 

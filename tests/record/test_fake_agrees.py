@@ -3,7 +3,7 @@ on the fake (tests/fakes.py), SQLite and PostgreSQL, so the fake service tests s
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -36,17 +36,19 @@ def _course(app: App) -> dict[str, Any]:
     out: dict[str, Any] = {}
     steps.add_patient(app)
     out["prescribed"] = steps.prescribe(app).to_dict()
-    first = steps.give(app, datetime(2026, 1, 5, 9))
-    out["given"] = [first.to_dict(), steps.give(app, datetime(2026, 1, 6, 9)).to_dict()]
+    first = steps.give(app, datetime(2026, 1, 5, 9, tzinfo=UTC))
+    out["given"] = [first.to_dict(), steps.give(app, datetime(2026, 1, 6, 9, tzinfo=UTC)).to_dict()]
     out["missed"] = steps.missed(app, date(2026, 1, 7)).to_dict()
     # one result a day: results of one day are ordered by their (random) ids, here as there
     out["labs"] = [steps.labs(app, ["hb=9.1g/dL"], date(2026, 1, 6)).to_dict(),
                    steps.labs(app, ["k=3.0mmol/L"], date(2026, 1, 7)).to_dict()]  # fmt: skip
-    out["given"].append(steps.give(app, datetime(2026, 1, 8, 9)).to_dict())
+    out["given"].append(steps.give(app, datetime(2026, 1, 8, 9, tzinfo=UTC)).to_dict())
     steps.event(app, date(2026, 1, 8), "urticaria", "severe")
-    out["given"].append(steps.give(app, datetime(2026, 1, 9, 9)).to_dict())  # refused
+    out["given"].append(steps.give(app, datetime(2026, 1, 9, 9, tzinfo=UTC)).to_dict())  # refused
     bypass = "prescriber reviewed: adrenaline at hand"
-    out["given"].append(steps.give(app, datetime(2026, 1, 9, 9), override=bypass).to_dict())
+    out["given"].append(
+        steps.give(app, datetime(2026, 1, 9, 9, tzinfo=UTC), override=bypass).to_dict()
+    )
     assert first.recorded is not None
     out["corrected"] = steps.correct(
         app, "administration", first.recorded.id, {"site": "left thigh"}
@@ -77,7 +79,7 @@ def test_what_is_not_committed_is_dropped(db_url: str, where: str) -> None:
     )
     patient = steps.add_patient(app)
     event = AdverseEvent("e1", patient.id, date(2026, 1, 5), "sore arm", "mild", False, None,
-                         datetime(2026, 1, 5, 10), "nurse Bo")  # fmt: skip
+                         datetime(2026, 1, 5, 10, tzinfo=UTC), "nurse Bo")  # fmt: skip
     with app.unit_of_work() as uow:
         uow.events.add(event)
         uow.audit.append("nurse Bo", "event-add", "AdverseEvent", "e1", patient.id, {})

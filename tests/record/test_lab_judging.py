@@ -3,7 +3,7 @@ treatment, and `status` judging each stored result, not only the latest of each 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,10 +24,10 @@ def _record_with_course(db_url: str) -> Any:
     record = open_app(db_url)
     work = record.unit_of_work
     add_patient(work, "P-K", Patient(age_months=Decimal(720), sex="female"), "dr",
-                datetime(2026, 1, 2, 10))  # fmt: skip
+                datetime(2026, 1, 2, 10, tzinfo=UTC))  # fmt: skip
     prescribe(work, KB, "P-K", PlanRequest(start=date(2026, 1, 5), indication="pernicious-anaemia",
-              product="cyanocobalamin-us-1000mcg-ml-10ml-vial"), "dr", datetime(2026, 1, 2, 11))  # fmt: skip
-    given = give(work, KB, GiveRequest("P-K", datetime(2026, 1, 5, 9), lot="L1",
+              product="cyanocobalamin-us-1000mcg-ml-10ml-vial"), "dr", datetime(2026, 1, 2, 11, tzinfo=UTC))  # fmt: skip
+    given = give(work, KB, GiveRequest("P-K", datetime(2026, 1, 5, 9, tzinfo=UTC), lot="L1",
                  expiry=date(2027, 6, 30)), "nurse", record.clock)  # fmt: skip
     assert given.recorded is not None
     return record
@@ -39,9 +39,9 @@ def test_lab_add_warns_of_hypokalaemia_on_day_2_and_status_keeps_judging_it(db_u
 
     record = _record_with_course(db_url)
     early = add_labs(record.unit_of_work, KB, "P-K", [read.reading(KB, "k=3.0mmol/L")],
-                     date(2026, 1, 7), "lab", datetime(2026, 1, 7, 12))  # fmt: skip
+                     date(2026, 1, 7), "lab", datetime(2026, 1, 7, 12, tzinfo=UTC))  # fmt: skip
     later = add_labs(record.unit_of_work, KB, "P-K", [read.reading(KB, "k=3.6mmol/L")],
-                     date(2026, 1, 20), "lab", datetime(2026, 1, 20, 12),
+                     date(2026, 1, 20), "lab", datetime(2026, 1, 20, 12, tzinfo=UTC),
                      read.lab_ranges(KB, ["k=3.5-5.1mmol/L"]))  # fmt: skip
     status = patient_status(record.unit_of_work, "P-K", date(2026, 1, 21), KB)
     with_lab_range = patient_status(record.unit_of_work, "P-K", date(2026, 1, 21), KB,

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import JSON, column, func, select
+from sqlalchemy import table as sql_table
 
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.database import make_engine, migrate
@@ -28,7 +29,7 @@ from tests.record.helpers import LATER, cli, open_app
 
 WRITERS = 8
 START = date(2026, 1, 5)
-AT = datetime(2026, 1, 5, 9, 0)
+AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PRODUCT = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
 
 
@@ -71,9 +72,11 @@ def test_simultaneous_gives_for_one_patient_record_one_dose_per_round(apps, kb) 
     work = apps[0].unit_of_work
     for round_ in range(20):
         code = f"G-{round_}"
-        add_patient(work, code, Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2))
+        add_patient(
+            work, code, Patient(age_months=Decimal(600)), "dr B", datetime(2026, 1, 2, tzinfo=UTC)
+        )
         prescribe(work, kb, code, PlanRequest(start=START, indication="pernicious-anaemia",
-                  product=PRODUCT), "dr B", datetime(2026, 1, 2))  # fmt: skip
+                  product=PRODUCT), "dr B", datetime(2026, 1, 2, tzinfo=UTC))  # fmt: skip
 
         def one(app: App, i: int, code: str = code) -> Given:
             request = GiveRequest(code, AT, lot="L1", expiry=date(2027, 1, 1))
@@ -92,7 +95,7 @@ def test_simultaneous_gives_for_one_patient_record_one_dose_per_round(apps, kb) 
             (said,) = [f for f in loser.stops if f.code == "RECORD_ALREADY_GIVEN_TODAY"]
             assert said.message == (
                 f"A dose was already given on 2026-01-05, recorded by {winner.recorded.given_by} "
-                "at 2026-01-05T09:00: a second would double it."
+                "at 2026-01-05T09:00+00:00: a second would double it."
             )
 
 
@@ -101,7 +104,7 @@ def test_simultaneous_adds_of_one_code_make_one_patient(apps) -> None:  # type: 
         code = f"A-{round_}"
 
         def one(app: App, i: int, code: str = code) -> PatientRecord:
-            at = datetime(2026, 1, 5, 8, i)
+            at = datetime(2026, 1, 5, 8, i, tzinfo=UTC)
             return add_patient(app.unit_of_work, code, Patient(age_months=Decimal(600)),
                                f"clerk-{i}", at)  # fmt: skip
 
@@ -145,10 +148,26 @@ def _administration(patient_id: str, rx_id: str | None, number: int | None, who:
     )  # fmt: skip
 
 
+def _as_0003(table: Any, record: Any) -> dict[str, Any]:
+    """A record's row as revision 0003 kept it: wall-clock times, text amounts, the plan JSON."""
+    from b12.adapters.storage.codec import to_row
+
+    row = to_row(record, frozenset({"born", "age_months", "age_given_on", "regimen_id",
+                                    "concentration", "substance", "doses", "labs"}))  # fmt: skip
+    if table.name == "prescriptions":
+        row["plan"] = {"administrations": []}
+    for k, v in row.items():
+        if isinstance(v, Decimal):
+            row[k] = format(v, "f")
+        elif isinstance(v, datetime):
+            row[k] = v.replace(tzinfo=None)
+    return row
+
+
 def _prescription(patient_id: str) -> Prescription:
     return Prescription(
-        new_id(), patient_id, {"administrations": []}, PRODUCT, "pernicious-anaemia", START,
-        "active", datetime(2026, 1, 2), "dr B", "test",
+        new_id(), patient_id, None, PRODUCT, "pernicious-anaemia", START,
+        "active", datetime(2026, 1, 2, tzinfo=UTC), "dr B", "test",
     )  # fmt: skip
 
 
@@ -159,22 +178,22 @@ def _patient(code: str, who: str, at: datetime, corrects: str | None = None) -> 
 def test_an_insert_past_the_lock_breaking_a_key_is_answered_with_who_and_when(db_url: str) -> None:
     engine = make_engine(db_url)
     with SqlUnitOfWork(engine) as uow:
-        first = _patient("K-1", "clerk A", datetime(2026, 1, 5, 8))
+        first = _patient("K-1", "clerk A", datetime(2026, 1, 5, 8, tzinfo=UTC))
         uow.patients.add(first)
         rx = _prescription(first.id)
         uow.prescriptions.add(rx)
         uow.administrations.add(_administration(first.id, rx.id, 1, "nurse A"))
         uow.commit()
     with SqlUnitOfWork(engine) as uow, pytest.raises(AlreadyRecordedError) as twice:
-        uow.patients.add(_patient("K-1", "clerk B", datetime(2026, 1, 5, 9)))
+        uow.patients.add(_patient("K-1", "clerk B", datetime(2026, 1, 5, 9, tzinfo=UTC)))
     assert str(twice.value) == (
-        "patient 'K-1' already recorded by clerk A at 2026-01-05T08:00:00: "
+        "patient 'K-1' already recorded by clerk A at 2026-01-05T08:00:00+00:00: "
         "to change the profile, correct it"
     )
     with SqlUnitOfWork(engine) as uow, pytest.raises(AlreadyRecordedError) as doubled:
         uow.administrations.add(_administration(first.id, rx.id, 1, "nurse B"))
     assert str(doubled.value) == (
-        f"dose 1 of prescription {rx.id} already recorded by nurse A at 2026-01-05T09:00:00: "
+        f"dose 1 of prescription {rx.id} already recorded by nurse A at 2026-01-05T09:00:00+00:00: "
         "it is given; see the patient's status before giving another"
     )
     # a correction, a dose outside the plan (twice) and the next planned dose stay possible
@@ -190,7 +209,9 @@ def test_an_insert_past_the_lock_breaking_a_key_is_answered_with_who_and_when(db
             _administration(first.id, rx.id, None, "nurse A", override_reason="y")
         )
         uow.administrations.add(_administration(first.id, rx.id, 2, "nurse A"))
-        uow.patients.add(_patient("K-1", "clerk B", datetime(2026, 1, 6), corrects=first.id))
+        uow.patients.add(
+            _patient("K-1", "clerk B", datetime(2026, 1, 6, tzinfo=UTC), corrects=first.id)
+        )
         uow.commit()
         assert len(uow.administrations.for_patient(first.id)) == 5
     engine.dispose()
@@ -203,16 +224,20 @@ def test_a_record_of_revision_0003_with_doubles_upgrades_keeping_and_marking_the
     first of its group (earliest time, then id), which alone holds the key."""
     engine = make_engine(empty_db_url)
     migrate(engine, "0003")
-    p1 = _patient("D-1", "clerk A", datetime(2026, 1, 5, 8))
-    p1_again = _patient("D-1", "clerk B", datetime(2026, 1, 5, 8, 1))
-    p2 = _patient("D-2", "clerk A", datetime(2026, 1, 5, 8))
-    p2_fix = _patient("D-2", "clerk A", datetime(2026, 1, 6), corrects=p2.id)
+    p1 = _patient("D-1", "clerk A", datetime(2026, 1, 5, 8, tzinfo=UTC))
+    p1_again = _patient("D-1", "clerk B", datetime(2026, 1, 5, 8, 1, tzinfo=UTC))
+    p2 = _patient("D-2", "clerk A", datetime(2026, 1, 5, 8, tzinfo=UTC))
+    p2_fix = _patient("D-2", "clerk A", datetime(2026, 1, 6, tzinfo=UTC), corrects=p2.id)
     rx = _prescription(p1.id)
     dose1 = _administration(p1.id, rx.id, 1, "nurse A")
-    dose1_again = _administration(p1.id, rx.id, 1, "nurse B", at=datetime(2026, 1, 5, 9, 1))
-    dose1_third = _administration(p1.id, rx.id, 1, "nurse C", at=datetime(2026, 1, 5, 9, 2))
-    dose2 = _administration(p1.id, rx.id, 2, "nurse A", at=datetime(2026, 2, 5, 9))
-    dose2_fix = _administration(p1.id, rx.id, 2, "nurse A", at=datetime(2026, 2, 5, 10),
+    dose1_again = _administration(
+        p1.id, rx.id, 1, "nurse B", at=datetime(2026, 1, 5, 9, 1, tzinfo=UTC)
+    )
+    dose1_third = _administration(
+        p1.id, rx.id, 1, "nurse C", at=datetime(2026, 1, 5, 9, 2, tzinfo=UTC)
+    )
+    dose2 = _administration(p1.id, rx.id, 2, "nurse A", at=datetime(2026, 2, 5, 9, tzinfo=UTC))
+    dose2_fix = _administration(p1.id, rx.id, 2, "nurse A", at=datetime(2026, 2, 5, 10, tzinfo=UTC),
                                 corrects_id=dose2.id)  # fmt: skip
     extras = [_administration(p1.id, rx.id, None, "nurse A", override_reason="extra")
               for _ in range(2)]  # fmt: skip
@@ -220,9 +245,19 @@ def test_a_record_of_revision_0003_with_doubles_upgrades_keeping_and_marking_the
         for table, record in [(t.patients, p) for p in (p1, p1_again, p2, p2_fix)] + [
             (t.prescriptions, rx)] + [(t.administrations, a) for a in
             (dose1, dose1_again, dose1_third, dose2, dose2_fix, *extras)]:  # fmt: skip
-            from b12.adapters.storage.codec import to_row
-
-            c.execute(table.insert().values(**to_row(record)))
+            row = _as_0003(table, record)
+            columns = [
+                column(
+                    k,
+                    table.c[k].type
+                    if k in table.c and isinstance(table.c[k].type, JSON)
+                    else JSON
+                    if k == "plan"
+                    else None,
+                )
+                for k in row
+            ]
+            c.execute(sql_table(table.name, *columns).insert().values(**row))
     engine.dispose()
     upgrade(Settings(database_url=empty_db_url))
     engine = make_engine(empty_db_url)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,7 +24,7 @@ def _course(db: str, given: int) -> str:
     _, out, _ = cli("prescribe", "P-1", *US, "--start", "2026-01-05", "--at", "2026-01-02T10:00",
                     "--db", db, "--json")  # fmt: skip
     for n in range(given):
-        at = (datetime(2026, 1, 5, 9) + timedelta(days=n)).isoformat()
+        at = (datetime(2026, 1, 5, 9, tzinfo=UTC) + timedelta(days=n)).isoformat()
         code, _, err = cli("give", "P-1", "--lot", "L", "--expiry", "2027-01-01", "--at", at,
                            "--db", db)  # fmt: skip
         assert code == 0, err

@@ -3,7 +3,7 @@ and re-flow, results showing a reticulocyte response and remission, then status 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -50,59 +50,71 @@ def test_a_course_from_prescription_to_remission(db_url: str, kb) -> None:  # ty
     record = open_app(db_url)
     work = record.unit_of_work
     add_patient(work, "P-0042", Patient(age_months=Decimal(744), sex="female"), "dr B",
-                datetime(2026, 1, 2, 10))  # fmt: skip
+                datetime(2026, 1, 2, 10, tzinfo=UTC))  # fmt: skip
     lab = add_labs(work, kb, "P-0042", _read(kb, "hb=8.9g/dL", "rbc=2.6", "reticulocytes=0.8%",
-                                        "b12=110pg/mL"), date(2026, 1, 2), "lab", datetime(2026, 1, 2, 12))  # fmt: skip
+                                        "b12=110pg/mL"), date(2026, 1, 2), "lab", datetime(2026, 1, 2, 12, tzinfo=UTC))  # fmt: skip
     rx = prescribe(work, kb, "P-0042", PlanRequest(start=date(2026, 1, 5),
-                   indication="pernicious-anaemia", product=PRODUCT), "dr B", datetime(2026, 1, 2, 14))  # fmt: skip
+                   indication="pernicious-anaemia", product=PRODUCT), "dr B", datetime(2026, 1, 2, 14, tzinfo=UTC))  # fmt: skip
     b12 = next(r for r in lab.results if r.analyte == "b12")
     assert (b12.value, b12.unit, b12.normalised_value, b12.normalised_unit) == (
         Decimal(110), "pg/mL", Decimal("81.18"), "pmol/L")  # fmt: skip
     assert rx.prescription is not None and rx.prescription.product == PRODUCT
-    planned = rx.prescription.plan["administrations"]
-    assert [(a["date"], a["dose_mcg"], a["volume_ml"]) for a in planned[:3]] == [
-        ("2026-01-05", "100", "0.1"), ("2026-01-06", "100", "0.1"), ("2026-01-07", "100", "0.1")]  # fmt: skip
+    planned = rx.prescription.doses
+    assert [(d.date, d.dose_mcg, d.volume_ml) for d in planned[:3]] == [
+        (date(2026, 1, 5), Decimal(100), Decimal("0.1")), (date(2026, 1, 6), Decimal(100), Decimal("0.1")),
+        (date(2026, 1, 7), Decimal(100), Decimal("0.1"))]  # fmt: skip
 
-    first = _give(record, kb, datetime(2026, 1, 5, 9))
+    first = _give(record, kb, datetime(2026, 1, 5, 9, tzinfo=UTC))
     assert first.recorded is not None and first.site == "left deltoid"
     assert (first.recorded.dose_mcg, first.recorded.volume_ml) == (Decimal(100), Decimal("0.1"))
-    assert _give(record, kb, datetime(2026, 1, 6, 9)).site == "right deltoid"
+    assert _give(record, kb, datetime(2026, 1, 6, 9, tzinfo=UTC)).site == "right deltoid"
 
-    late = _give(record, kb, datetime(2026, 1, 8, 16))  # dose 3 was due on the 7th
+    late = _give(record, kb, datetime(2026, 1, 8, 16, tzinfo=UTC))  # dose 3 was due on the 7th
     assert late.recorded is not None and "RECORD_LATE" in _codes(late.findings)
     assert late.recorded.findings[0]["code"] == "RECORD_LATE"  # findings kept with the record
 
-    wrong = _give(record, kb, datetime(2026, 1, 9, 9), dose=read.dose("1000mcg"))
+    wrong = _give(record, kb, datetime(2026, 1, 9, 9, tzinfo=UTC), dose=read.dose("1000mcg"))
     assert wrong.recorded is None
     assert _codes(wrong.stops) == ["RECORD_NOT_RECORDED", "RECORD_DOSE_DIFFERS"]
     assert wrong.stops[1].suggestion is not None
     assert wrong.stops[1].suggestion.action == {"set": "dose", "to": "100 mcg"}
-    assert _give(record, kb, datetime(2026, 1, 9, 9, 5)).recorded is not None  # dose 4, right dose
+    assert (
+        _give(record, kb, datetime(2026, 1, 9, 9, 5, tzinfo=UTC)).recorded is not None
+    )  # dose 4, right dose
 
-    twice = _give(record, kb, datetime(2026, 1, 9, 17))
+    twice = _give(record, kb, datetime(2026, 1, 9, 17, tzinfo=UTC))
     assert twice.recorded is None and "RECORD_ALREADY_GIVEN_TODAY" in _codes(twice.stops)
 
     missed = record_missed(record.unit_of_work, "P-0042", "in hospital", date(2026, 1, 10),
-                           "nurse A", datetime(2026, 1, 10, 18))  # fmt: skip
+                           "nurse A", datetime(2026, 1, 10, 18, tzinfo=UTC))  # fmt: skip
     assert missed.recorded.planned_number == 5
     assert missed.next_due is not None
     assert (missed.next_due.planned.number, missed.next_due.due) == (5, date(2026, 1, 11))
     assert _codes(missed.findings) == ["RECORD_MISSED_REVIEW"]
     assert "needs the prescriber's review" in missed.findings[0].message
-    assert _give(record, kb, datetime(2026, 1, 11, 9)).planned.planned.number == 5  # type: ignore[union-attr]
+    assert _give(record, kb, datetime(2026, 1, 11, 9, tzinfo=UTC)).planned.planned.number == 5  # type: ignore[union-attr]
 
     work = record.unit_of_work
     add_labs(work, kb, "P-0042", _read(kb, "reticulocytes=6.5%", "hb=10.4g/dL"),
-             date(2026, 1, 12), "lab", datetime(2026, 1, 12, 12))  # fmt: skip
+             date(2026, 1, 12), "lab", datetime(2026, 1, 12, 12, tzinfo=UTC))  # fmt: skip
     add_labs(work, kb, "P-0042", _read(kb, "rbc=4.6", "hb=12.1g/dL", "haematocrit=38%"),
-             date(2026, 2, 20), "lab", datetime(2026, 2, 20, 12))  # fmt: skip
+             date(2026, 2, 20), "lab", datetime(2026, 2, 20, 12, tzinfo=UTC))  # fmt: skip
     add_event(work, "P-0042", date(2026, 1, 11), "pain at the injection site", "mild",
-              "nurse A", datetime(2026, 1, 11, 10))  # fmt: skip
+              "nurse A", datetime(2026, 1, 11, 10, tzinfo=UTC))  # fmt: skip
     status = patient_status(work, "P-0042", date(2026, 1, 13))
     due = due_on(work, date(2026, 1, 13))
     chain = verify_audit(work)
     with record.unit_of_work() as uow:
-        actions = [e.action for e in uow.audit.entries()]
+        entries = list(uow.audit.entries())
+    actions = [e.action for e in entries if e.action != "bind"]
+    # each planned dose and check is a row of its own, bound by a link of its own
+    rx = status.prescription
+    assert rx is not None
+    bound = sorted((e.record_table, e.entity_id) for e in entries if e.action == "bind")
+    assert bound == sorted(
+        [("planned_doses", f"{rx.id}/{d.number}") for d in rx.doses]
+        + [("planned_labs", f"{rx.id}/{lab.number}") for lab in rx.labs]
+    )
 
     assert status.to_dict()["given"] == 5
     dose6 = status.course[5]

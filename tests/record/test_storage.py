@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.exc import DBAPIError
-from typer.testing import CliRunner
 
-import b12.adapters.cli.follow_commands
-import b12.adapters.cli.record_commands  # noqa: F401
-from b12.adapters.cli.app import app
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.database import current_revision, head_revision, make_engine, migrate
 from b12.bootstrap import Settings, upgrade
 from b12.errors import RecordVersionError
 from b12.services.record import verify_audit
-from tests.record.helpers import administration, open_app, patient, write_one
+from tests.record.helpers import administration, cli, open_app, patient, write_one
 
 
 def test_sqlite_connections_are_wal_full_sync_with_foreign_keys(sqlite_url: str) -> None:
@@ -45,7 +41,7 @@ def test_decimals_and_findings_round_trip_exactly(db_url: str) -> None:
         back = uow.administrations.get(exact.id)
     assert back is not None
     assert back.dose_mcg == Decimal("333.333333") and back.volume_ml == Decimal("0.333333")
-    assert back.expiry == date(2027, 1, 1) and back.given_at == datetime(2026, 1, 5, 9)
+    assert back.expiry == date(2027, 1, 1) and back.given_at == datetime(2026, 1, 5, 9, tzinfo=UTC)
     assert back.findings[0]["values"]["v"] == "0.1"
 
 
@@ -77,7 +73,7 @@ def test_a_database_of_the_first_revision_upgrades_and_keeps_its_rows(empty_db_u
     with engine.begin() as c:
         assert current_revision(c) == "0001"
         c.execute(insert(t.patients).values(id="p1", code="P-OLD", profile={"sex": "male"},
-                                            recorded_at=datetime(2025, 3, 1, 10), recorded_by="v1"))  # fmt: skip
+                                            recorded_at=datetime(2025, 3, 1, 10, tzinfo=UTC), recorded_by="v1"))  # fmt: skip
         c.execute(text(
             "INSERT INTO administrations (id, patient_id, given_at, dose_mcg, volume_ml, route,"
             " given_by, findings, fingerprint) VALUES ('a1', 'p1', '2025-03-01 10:30:00',"
@@ -116,16 +112,19 @@ def test_audit_log_verify_finds_a_tampered_row(db_url: str) -> None:
         for n in range(4):
             write_one(uow, pid, n)
     record.close()
-    runner = CliRunner()
-    ok = runner.invoke(app, ["audit-log", "verify", "--db", db_url, "--json"])
-    assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.stdout) == {**json.loads(ok.stdout), "intact": True, "links": 5}
+    code, said, err = cli("audit-log", "verify", "--db", db_url, "--json")
+    assert code == 0, err
+    assert json.loads(said) == {**json.loads(said), "intact": True, "links": 5}
     _tamper(db_url, 3)
-    broken = runner.invoke(app, ["audit-log", "verify", "--db", db_url, "--json"])
-    assert broken.exit_code == 3
-    out = json.loads(broken.stdout)
+    code, said, _ = cli("audit-log", "verify", "--db", db_url, "--json")
+    assert code == 3
+    out = json.loads(said)
     assert out["intact"] is False and out["broken_seq"] == 3
-    assert out["problem"] == "the content does not match its hash (the row was changed)"
+    assert [(p["kind"], p["seq"]) for p in out["problems"]] == [("link-changed", 3)]
+    assert out["problem"].endswith(
+        "link 3 (seq 3): its content does not match its keyed hash (changed, or hashed with "
+        "another key)"
+    )
 
 
 def test_a_row_removed_from_the_chain_is_found(sqlite_url: str) -> None:
@@ -139,7 +138,13 @@ def test_a_row_removed_from_the_chain_is_found(sqlite_url: str) -> None:
         c.execute(text("DROP TRIGGER audit_log_no_delete"))
         c.execute(text("DELETE FROM audit_log WHERE seq = 2"))
     check = verify_audit(record.unit_of_work)
-    assert (check.broken_seq, check.problem) == (3, "seq 3 where 2 was due (a link is missing)")
+    assert [(p.kind, p.seq, p.table) for p in check.problems] == [
+        ("link-missing", 3, "administrations"),
+        ("row-without-link", None, "administrations"),
+    ]
+    assert check.problem is not None and check.problem.endswith(
+        "link 3 (seq 3): link 2 was due (a link was deleted)"
+    )
 
 
 def test_every_change_has_its_audit_link_in_the_same_transaction(sqlite_url: str) -> None:
@@ -153,3 +158,15 @@ def test_every_change_has_its_audit_link_in_the_same_transaction(sqlite_url: str
         rows = uow.connection.execute(select(t.audit_log.c.action)).scalars().all()
         given = uow.administrations.for_patient(pid)
     assert rows == ["patient-add"] and given == []
+
+
+def test_the_head_and_the_record_revision_are_read_as_alembic_reads_them(db_url: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+
+    from b12.adapters.storage.database import _alembic_head
+
+    assert head_revision() == _alembic_head()
+    engine = make_engine(db_url)
+    with engine.connect() as c:
+        assert current_revision(c) == MigrationContext.configure(c).get_current_revision()
+    engine.dispose()

@@ -29,14 +29,16 @@ def fake_app(kb: Any, now: datetime = NOW) -> App:
 
 def add_patient(app: App, code: str = "P-1", **profile: Any) -> Any:
     patient = Patient(age_months=Decimal(744), sex="female", **profile)
-    return record.add_patient(app.unit_of_work, code, patient, "dr Ames", datetime(2026, 1, 2, 9))
+    return record.add_patient(
+        app.unit_of_work, code, patient, "dr Ames", datetime(2026, 1, 2, 9, tzinfo=UTC)
+    )
 
 
 def prescribe(app: App, code: str = "P-1", *, override: str | None = None, **request: Any) -> Any:
     plan = PlanRequest(**{"start": START, "indication": "pernicious-anaemia", "product": PRODUCT,
                           **request})  # fmt: skip
     return record.prescribe(app.unit_of_work, app.knowledge, code, plan, "dr Ames",
-                            datetime(2026, 1, 2, 10), override=override)  # fmt: skip
+                            datetime(2026, 1, 2, 10, tzinfo=UTC), override=override)  # fmt: skip
 
 
 def give(app: App, at: datetime, code: str = "P-1", **options: Any) -> administering.Given:
@@ -47,25 +49,25 @@ def give(app: App, at: datetime, code: str = "P-1", **options: Any) -> administe
 def missed(app: App, on: date, reason: str = "in hospital", code: str = "P-1",
            refused: bool = False) -> Any:  # fmt: skip
     return administering.record_missed(app.unit_of_work, code, reason, on, "nurse Bo",
-                                       datetime.combine(on, datetime.min.time()), refused=refused)  # fmt: skip
+                                       datetime.combine(on, datetime.min.time(), UTC), refused=refused)  # fmt: skip
 
 
 def labs(app: App, readings: list[str], on: date, code: str = "P-1") -> Any:
     typed, _ = read.labs(app.knowledge, readings)  # as the command line reads them
     return record.add_labs(app.unit_of_work, app.knowledge, code, typed, on, "lab",
-                           datetime.combine(on, datetime.min.time()))  # fmt: skip
+                           datetime.combine(on, datetime.min.time(), UTC))  # fmt: skip
 
 
 def event(app: App, on: date, description: str, severity: str = "mild", code: str = "P-1",
           **options: Any) -> Any:  # fmt: skip
     return record.add_event(app.unit_of_work, code, on, description, severity, "nurse Bo",
-                            datetime.combine(on, datetime.min.time()), **options)  # fmt: skip
+                            datetime.combine(on, datetime.min.time(), UTC), **options)  # fmt: skip
 
 
 def correct(app: App, kind: str, record_id: str, changes: dict[str, Any],
             reason: str = "written in the wrong row", code: str = "P-1") -> Any:  # fmt: skip
     return corrections.correct(app.unit_of_work, code, kind, record_id, changes, reason,
-                               "nurse Bo", datetime(2026, 1, 20, 9))  # fmt: skip
+                               "nurse Bo", datetime(2026, 1, 20, 9, tzinfo=UTC))  # fmt: skip
 
 
 def status(app: App, on: date, code: str = "P-1") -> follow_up.Status:

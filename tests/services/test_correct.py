@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,7 @@ from tests.services import steps
 
 def _records(app: App) -> dict[str, Any]:
     """One current record of each correctable kind."""
-    given = steps.give(app, datetime(2026, 1, 5, 9)).recorded
+    given = steps.give(app, datetime(2026, 1, 5, 9, tzinfo=UTC)).recorded
     (lab,) = steps.labs(app, ["hb=9.1g/dL"], date(2026, 1, 5)).results
     event = steps.event(app, date(2026, 1, 5), "sore arm")
     return {"administration": given, "lab": lab, "event": event}

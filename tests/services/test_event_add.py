@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from tests.services import steps
 
 
 def test_an_event_is_linked_to_the_injection_of_its_day_only(course: App) -> None:
-    given = steps.give(course, datetime(2026, 1, 5, 9)).recorded
+    given = steps.give(course, datetime(2026, 1, 5, 9, tzinfo=UTC)).recorded
     assert given is not None
     assert steps.event(course, date(2026, 1, 5), "sore arm").administration_id == given.id
     assert steps.event(course, date(2026, 1, 6), "headache").administration_id is None
@@ -25,9 +25,9 @@ def test_an_event_is_linked_to_the_injection_of_its_day_only(course: App) -> Non
 def test_only_a_severe_reaction_after_an_injection_stops_the_next_dose(
     course: App, severity: str, stops: bool
 ) -> None:
-    steps.give(course, datetime(2026, 1, 5, 9))
+    steps.give(course, datetime(2026, 1, 5, 9, tzinfo=UTC))
     steps.event(course, date(2026, 1, 5), "flushing", severity)
-    done = steps.give(course, datetime(2026, 1, 6, 9))
+    done = steps.give(course, datetime(2026, 1, 6, 9, tzinfo=UTC))
     assert (done.recorded is None) is stops
     assert ("RECORD_REACTION_STOP" in {f.code for f in done.findings}) is stops
 

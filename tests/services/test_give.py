@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ SECOND = timedelta(seconds=1)
 
 
 def test_the_owed_dose_is_recorded_with_its_volume_and_audit_link(course: App) -> None:
-    done = steps.give(course, datetime(2026, 1, 5, 9))
+    done = steps.give(course, datetime(2026, 1, 5, 9, tzinfo=UTC))
     a = done.recorded
     assert a is not None and done.stops == ()
     assert (a.planned_number, a.dose_mcg, a.volume_ml, a.product, a.route) == (
@@ -61,7 +61,7 @@ def test_a_time_beyond_the_clock_skew_is_refused_in_any_zone(
 
 def test_the_clock_is_the_apps(kb: object) -> None:
     """The same dose time is refused or recorded by the clock the App was built with."""
-    at = datetime(2026, 1, 6, 9)
+    at = datetime(2026, 1, 6, 9, tzinfo=UTC)
     early, late = (
         steps.fake_app(kb, datetime(2026, 1, 5, 12, tzinfo=ZoneInfo("UTC"))),
         steps.fake_app(kb),
@@ -75,16 +75,16 @@ def test_the_clock_is_the_apps(kb: object) -> None:
 
 
 def test_a_reaction_stops_the_next_dose_until_a_reasoned_bypass(course: App) -> None:
-    first = steps.give(course, datetime(2026, 1, 5, 9)).recorded
+    first = steps.give(course, datetime(2026, 1, 5, 9, tzinfo=UTC)).recorded
     assert first is not None
     steps.event(course, first.given_at.date(), "urticaria and wheeze", "severe")
-    refused = steps.give(course, datetime(2026, 1, 6, 9))
+    refused = steps.give(course, datetime(2026, 1, 6, 9, tzinfo=UTC))
     assert refused.recorded is None and refused.site is None
     assert [f.code for f in refused.stops] == ["RECORD_NOT_RECORDED", "RECORD_REACTION_STOP"]
     assert steps.given(course) == [first]
     assert steps.audit_actions(course)[-1] == "give-refused"  # the refusal is kept
     bypass = "prescriber reviewed: give with adrenaline at hand"
-    done = steps.give(course, datetime(2026, 1, 6, 9), override=bypass)
+    done = steps.give(course, datetime(2026, 1, 6, 9, tzinfo=UTC), override=bypass)
     assert done.recorded is not None and done.recorded.override_reason == bypass
     assert "RECORD_REACTION_STOP" in [f.code for f in done.findings]
 
@@ -92,5 +92,5 @@ def test_a_reaction_stops_the_next_dose_until_a_reasoned_bypass(course: App) -> 
 @pytest.mark.parametrize("reason", ["", " ", ".", "x", "ok", "..."])
 def test_an_override_that_says_nothing_is_refused(course: App, reason: str) -> None:
     with pytest.raises(ReasonError):
-        steps.give(course, datetime(2026, 1, 5, 9), override=reason)
+        steps.give(course, datetime(2026, 1, 5, 9, tzinfo=UTC), override=reason)
     assert steps.given(course) == []

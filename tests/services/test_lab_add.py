@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -39,7 +39,7 @@ def test_one_unreadable_reading_keeps_none_of_them(course: App) -> None:
 
 
 def test_low_potassium_after_the_first_injection_is_a_warning(course: App) -> None:
-    steps.give(course, datetime(2026, 1, 5, 9))
+    steps.give(course, datetime(2026, 1, 5, 9, tzinfo=UTC))
     done = steps.labs(course, ["k=3.0mmol/L"], date(2026, 1, 6))
     levels = {f.code: f.level.value for f in done.findings}
     assert levels["LAB_HYPOKALAEMIA"] == "warning"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from tests.services import steps
 
 @pytest.mark.parametrize("refused", [False, True])
 def test_a_missed_dose_stays_owed_and_the_next_give_takes_it(course: App, refused: bool) -> None:
-    steps.give(course, datetime(2026, 1, 5, 9))
+    steps.give(course, datetime(2026, 1, 5, 9, tzinfo=UTC))
     done = steps.missed(course, date(2026, 1, 6), refused=refused)
     assert (done.recorded.planned_number, done.recorded.kind) == (
         2,
@@ -21,7 +21,7 @@ def test_a_missed_dose_stays_owed_and_the_next_give_takes_it(course: App, refuse
     )
     (review,) = done.findings
     assert review.code == "RECORD_MISSED_REVIEW" and "Never double the next dose" in review.message
-    given = steps.give(course, datetime(2026, 1, 7, 9)).recorded
+    given = steps.give(course, datetime(2026, 1, 7, 9, tzinfo=UTC)).recorded
     assert given is not None and (given.planned_number, given.dose_mcg) == (2, 100)
     assert steps.audit_actions(course)[-2:] == ["missed", "give"]
 

@@ -16,7 +16,11 @@ def test_the_plan_is_kept_with_its_knowledge_fingerprint(app: App) -> None:
         "active", START, steps.PRODUCT, "pernicious-anaemia",
     )  # fmt: skip
     assert rx.fingerprint == app.knowledge.fingerprint
-    assert len(rx.plan["administrations"]) == len(done.plan["administrations"]) > 0
+    assert len(rx.doses) == len(done.plan["administrations"]) > 0
+    assert [(d.date.isoformat(), format(d.dose_mcg, "f")) for d in rx.doses] == [
+        (a["date"], a["dose_mcg"]) for a in done.plan["administrations"]
+    ]
+    assert rx.regimen_id == done.plan["regimen"]["id"]
     assert steps.audit_actions(app) == ["patient-add", "prescribe"]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import inspect
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from b12.services import corrections, record
 from tests.fakes import FakeUnitOfWork, FixedClock
 from tests.services import steps
 
-AT = datetime(2026, 1, 20, 9)
+AT = datetime(2026, 1, 20, 9, tzinfo=UTC)
 
 
 class Opened:
@@ -43,7 +43,7 @@ def opened(kb: Any) -> tuple[App, Opened]:
     app = build(Settings(), knowledge=kb, uow_factory=factory, clock=FixedClock(steps.NOW))
     steps.add_patient(app)
     steps.prescribe(app)
-    steps.give(app, datetime(2026, 1, 5, 9))
+    steps.give(app, datetime(2026, 1, 5, 9, tzinfo=UTC))
     factory.units.clear()
     return app, factory
 
@@ -60,7 +60,7 @@ CASES: dict[str, tuple[Callable[[App, str], object], bool]] = {
         ),
         True,
     ),
-    "give": (lambda app, given: steps.give(app, datetime(2026, 1, 6, 9)), True),
+    "give": (lambda app, given: steps.give(app, datetime(2026, 1, 6, 9, tzinfo=UTC)), True),
     "record_missed": (lambda app, given: steps.missed(app, date(2026, 1, 7)), True),
     "add_labs": (lambda app, given: steps.labs(app, ["hb=12.1g/dL"], date(2026, 1, 6)), True),
     "add_event": (lambda app, given: steps.event(app, date(2026, 1, 5), "sore arm"), True),
@@ -81,7 +81,14 @@ CASES: dict[str, tuple[Callable[[App, str], object], bool]] = {
     "patient_status": (lambda app, given: steps.status(app, date(2026, 1, 10)), False),
     "due_on": (lambda app, given: record.due_on(app.unit_of_work, date(2026, 1, 10)), False),
     "verify_audit": (lambda app, given: record.verify_audit(app.unit_of_work), False),
+    "audit_anchor": (lambda app, given: record.audit_anchor(app.unit_of_work), False),
 }
+
+
+def test_the_fake_record_binds_every_row_as_the_sql_one_does(opened: tuple[App, Opened]) -> None:
+    app, _ = opened
+    check = record.verify_audit(app.unit_of_work)
+    assert check.intact and check.rows == 3 and check.links == 3
 
 
 @pytest.mark.parametrize("name", CASES)

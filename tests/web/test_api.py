@@ -241,7 +241,7 @@ def test_a_nurse_gives_the_dose_due_with_a_scanned_pack_then_a_second_is_refused
     )
     assert (
         said
-        == "A dose was already given on 2027-03-10, recorded by nurse.bo at 2027-03-10T10:00: a second would double it."
+        == "A dose was already given on 2027-03-10, recorded by nurse.bo at 2027-03-10T10:00+00:00: a second would double it."
     )
 
 

@@ -22,26 +22,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
-from b12.domain.records import Administration, MissedDose
+from b12.domain.records import Administration, MissedDose, PlannedDose
 
 DoseState = Literal["given", "missed", "planned"]
 ONE_DAY = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class PlannedDose:
-    """One dose as prescribed (from the plan snapshot)."""
-
-    number: int  # 1-based over the whole prescription
-    date: date
-    dose_mcg: Decimal
-    volume_ml: Decimal | None
-    route: str
-    phase: str
-    phase_kind: str = ""  # loading, consolidation, maintenance (the phase name when not known)
 
 
 @dataclass(frozen=True)
@@ -59,25 +45,6 @@ class CourseDose:
     @property
     def moved_days(self) -> int:
         return (self.due - self.planned.date).days
-
-
-def planned_doses(plan: Mapping[str, Any]) -> tuple[PlannedDose, ...]:
-    """The dated doses of a plan snapshot (``Plan.to_dict()`` stored as JSON)."""
-    out = []
-    for number, item in enumerate(plan.get("administrations", ()), start=1):
-        volume = item.get("volume_ml")
-        out.append(
-            PlannedDose(
-                number,
-                date.fromisoformat(str(item["date"])),
-                Decimal(str(item["dose_mcg"])),
-                None if volume is None else Decimal(str(volume)),
-                str(item["route"]),
-                str(item.get("phase", "")),
-                str(item.get("phase_kind") or item.get("phase", "")),
-            )
-        )
-    return tuple(out)
 
 
 def carry_over(

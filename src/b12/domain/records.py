@@ -2,7 +2,8 @@
 
 Records are never changed or deleted. A correction is a new record whose ``corrects_id`` names the
 one it replaces; a prescription that is changed or stopped is a new prescription whose
-``replaces_id`` names the old one. Times are the clinic's wall-clock time (naive datetimes).
+``replaces_id`` names the old one. Times are instants (aware datetimes): the record keeps them
+in UTC and reads them back in the clinic's time zone, so ``.date()`` is the clinic's day.
 """
 
 from __future__ import annotations
@@ -24,23 +25,59 @@ def _frozen(value: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class PatientRecord:
-    """A patient under a pseudonymous identifier, with the profile screening and dosing use."""
+    """A patient under a pseudonymous identifier, with the profile screening and dosing use.
+
+    The age is a date of birth (``born``), or an age in months with the day it was given
+    (``age_months``, ``age_given_on``), or not known; the age on any day is derived from them
+    (``services.record.patient_on``), so it is never stale."""
 
     id: str
     code: str  # the pseudonymous identifier a clinic gives; never a name
-    profile: Mapping[str, Any]  # Patient fields as JSON; age_months is as of ``recorded_at``
+    profile: Mapping[str, Any]  # the other Patient fields as JSON (sex, weight, conditions...)
     recorded_at: datetime
     recorded_by: str
     corrects_id: str | None = None
+    born: date | None = None
+    age_months: Decimal | None = None
+    age_given_on: date | None = None
+
+
+@dataclass(frozen=True)
+class PlannedDose:
+    """One dose as prescribed."""
+
+    number: int  # 1-based over the whole prescription
+    date: date
+    dose_mcg: Decimal
+    volume_ml: Decimal | None
+    route: str
+    phase: str
+    phase_kind: str = ""  # loading, consolidation, maintenance (the phase name when not known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class PlannedLab:
+    """Laboratory checks a prescription plans on a day, and the sources of the rules that plan them."""
+
+    number: int
+    date: date
+    tests: tuple[str, ...]
+    sources: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)
 class Prescription:
-    """A plan as prescribed: regimen, dated doses, product and the knowledge fingerprint."""
+    """A plan as prescribed: regimen, dated doses and checks, product and knowledge fingerprint."""
 
     id: str
     patient_id: str
-    plan: Mapping[str, Any]  # regimen, administrations (date, dose_mcg, volume_ml, route, phase)
+    regimen_id: str | None
     product: str | None
     indication: str | None
     start: date
@@ -48,6 +85,10 @@ class Prescription:
     prescribed_at: datetime
     prescribed_by: str
     fingerprint: str
+    doses: tuple[PlannedDose, ...] = ()
+    labs: tuple[PlannedLab, ...] = ()
+    concentration: str | None = None  # a strength prescribed without a product, as b12 shows it
+    substance: str | None = None  # the regimen's cobalamin
     replaces_id: str | None = None
     reason: str | None = None
     corrects_id: str | None = None
@@ -141,6 +182,12 @@ class AuditEntry:
     payload: Mapping[str, Any] = field(default_factory=_frozen)
     prev_hash: str = ""
     hash: str = ""
+    # revision 0006: the link's stream (a patient's id, or "record"), its number in the stream,
+    # and the table and canonical digest of the row it records (None before 0006 / no row).
+    stream: str | None = None
+    stream_seq: int | None = None
+    record_table: str | None = None
+    row_hash: str | None = None
 
 
 class Correctable(Protocol):

@@ -85,7 +85,7 @@ class Account:
     role: Role
     disabled: bool
     failed_logins: int
-    locked_until: datetime | None  # UTC, naive
+    locked_until: datetime | None  # an instant (aware)
     created_at: datetime
     created_by: str
 
@@ -193,7 +193,7 @@ class Actor:
 
 
 def _utc(clock: Clock) -> datetime:
-    return clock.now().astimezone(UTC).replace(tzinfo=None)
+    return clock.now().astimezone(UTC)
 
 
 def token_id(token: str) -> str:

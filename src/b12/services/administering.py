@@ -21,7 +21,7 @@ Finding codes raised here (level):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -117,8 +117,11 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
             request.override, "override_reason", "the override", OVERRIDE_EXAMPLE
         )
     now = clock.now()
-    if request.at.tzinfo is None:
-        now = now.replace(tzinfo=None)
+    if now.tzinfo is None:  # a clock without a zone tells the machine's wall clock
+        now = now.astimezone()
+    if request.at.tzinfo is None:  # the clinic's wall clock
+        request = replace(request, at=request.at.replace(tzinfo=now.tzinfo))
+    request = replace(request, at=request.at.astimezone(now.tzinfo))  # the clinic's day
     if request.at > now + CLOCK_SKEW:
         raise GiveTimeError(
             f"the time given, {request.at.isoformat()}, is in the future "
@@ -158,11 +161,11 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
     findings += [reaction_stop(e, why) for e, why in open_reactions(events, history)]
     prescribed_product = None if rx is None else rx.product
     product = request.product or prescribed_product
-    # the record keeps the plan as JSON, its strength as b12 showed it ('1,000 mcg/mL')
-    kept = None if rx is None or product else rx.plan.get("concentration")
+    # the prescription keeps its strength as b12 showed it ('1,000 mcg/mL')
+    kept = None if rx is None or product else rx.concentration
     concentration = None if kept is None else parse_concentration(kept)
     # a prescription's strength without a product still names its cobalamin (the regimen's)
-    substance = None if rx is None or product else rx.plan.get("regimen", {}).get("substance")
+    substance = None if rx is None or product else rx.substance
     ordered_dose = request.dose
     if ordered_dose is None:
         if owed is None:  # the course is complete (no prescription was refused above)

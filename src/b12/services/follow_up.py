@@ -10,6 +10,7 @@ Finding codes raised here (level):
   RECORD_DUE_TODAY (info)      a dose is due on the status date
   RECORD_NEXT_LABS (info)      the next planned laboratory checks (maintenance rhythm included)
   RECORD_REACTION_STOP (stop)  a reaction after an injection stops the next dose (domain/reactions.py)
+  RECORD_KNOWN_DUPLICATE (info) a row an older b12 recorded twice (kept, marked by revision 0004)
   RETIC_*, REMISSION_*, HB_FALLING, NEURO_NEW_SYMPTOMS (lab_response.py)
   LAB_* (services/labs.py)     every stored result judged again, each with its date and the
                                range used (a low potassium: LAB_HYPOKALAEMIA, never only the latest)
@@ -129,6 +130,17 @@ def patient_status(
     findings += response(course, labs, events, record.profile.get("sex"))
     if rx is not None:
         findings += _next_labs(rx, on)
+    findings += [
+        finding(
+            "RECORD_KNOWN_DUPLICATE",
+            Level.INFO,
+            f"{table} {row_id} was recorded twice by an older b12: it doubles {first} and is "
+            "kept as it was; count it once.",
+            (),
+            {"table": table, "id": row_id, "duplicate_of": first},
+        )
+        for table, row_id, first in uow.patients.duplicates(record.code, record.id)
+    ]
     return Status(
         record, rx, course, labs, events, timeline, on, tuple(findings), replaced, results
     )
@@ -326,29 +338,15 @@ def response(
 
 
 def _next_labs(rx: Prescription, on: date) -> list[Finding]:
-    planned = [
-        item for item in rx.plan.get("labs", ()) if str(item.get("date", "")) >= on.isoformat()
-    ]
+    planned = [lab for lab in rx.labs if lab.date >= on]
     if not planned:
         return []
-    shown = "; ".join(f"{item.get('date')}: {_tests(item)}" for item in planned[:3])
+    shown = "; ".join(f"{lab.date.isoformat()}: {', '.join(lab.tests)}" for lab in planned[:3])
     return [
         finding(
             "RECORD_NEXT_LABS",
             Level.INFO,
             f"Next laboratory checks of the prescription: {shown}.",
-            tuple(dict.fromkeys(s for item in planned[:3] for s in _sources(item))),
+            tuple(dict.fromkeys(s for lab in planned[:3] for s in lab.sources)),
         )
     ]
-
-
-def _tests(item: Any) -> str:
-    tests = item.get("tests", ())
-    return ", ".join(
-        str(t.get("name", t.get("id", t))) if hasattr(t, "get") else str(t) for t in tests
-    )
-
-
-def _sources(item: Any) -> list[str]:
-    reasons = item.get("rules", ())
-    return [str(s) for r in reasons if hasattr(r, "get") for s in r.get("sources", ())]

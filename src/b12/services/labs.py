@@ -126,6 +126,9 @@ class InterpretedResult:
             "text": f"{', '.join(sources)} bands in {unit}: {shown}",
             "unit": unit,
             "sources": sources,
+            # each band's bounds, and the value in their unit (a chart draws them together)
+            "bands": [{"name": b.name, "low": b.low, "high": b.high} for b in self.bands],
+            "value_in_unit": self.scale.value,
         }
 
     def to_dict(self) -> dict[str, Any]:

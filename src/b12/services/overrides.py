@@ -48,9 +48,9 @@ def _findings(action: str, payload: Mapping[str, Any]) -> tuple[Iterable[Any], s
         return payload.get("findings") or (), payload.get("override_reason")
     if action == "give-refused":
         return payload.get("findings") or (), None
-    if action == "prescribe":
-        plan = payload.get("plan") or {}
-        return plan.get("findings") or (), payload.get("reason")
+    if action == "prescribe":  # the plan's findings; a record older than typed facts: in its plan
+        found = payload.get("findings") or (payload.get("plan") or {}).get("findings")
+        return found or (), payload.get("reason")
     return (), None
 
 

@@ -1,7 +1,7 @@
 """The patient groups regimens are written for (children, neurological involvement), and the
 regimens of B12 deficiency that serve a group when an indication's own regimens leave it out.
 
-No schema import at run time: the fast dose path reads the plain copy of the knowledge.
+No schema import at run time: a knowledge command's start loads no pydantic.
 """
 
 from __future__ import annotations

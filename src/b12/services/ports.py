@@ -8,6 +8,7 @@ from functools import wraps
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
+from b12.domain.audit import RowDigest
 from b12.domain.records import (
     Administration,
     AdverseEvent,
@@ -29,6 +30,9 @@ class Records(Protocol[R]):
     def add(self, record: R) -> None: ...
     def get(self, record_id: str) -> R | None: ...
     def for_patient(self, patient_id: str) -> list[R]: ...
+    def every(self) -> Iterator[R]:
+        """Every record, by patient then in order: one pass, whatever the number of patients."""
+        ...
 
 
 class Patients(Protocol):
@@ -42,6 +46,15 @@ class Patients(Protocol):
     def get(self, record_id: str) -> PatientRecord | None: ...
     def with_code(self, code: str) -> list[PatientRecord]: ...
     def all(self) -> list[PatientRecord]: ...
+    def page(self, after: str | None, limit: int) -> list[PatientRecord]:
+        """At most ``limit`` current patients by code, after the code ``after`` (None: from the
+        first)."""
+        ...
+
+    def duplicates(self, code: str, patient_id: str) -> list[tuple[str, str, str]]:
+        """The patient's rows an older b12 recorded twice, kept and marked by revision 0004:
+        (table, id, the id of the first one)."""
+        ...
 
 
 class AuditTrail(Protocol):
@@ -53,8 +66,19 @@ class AuditTrail(Protocol):
         entity_id: str,
         patient: str | None,
         payload: Mapping[str, Any],
-    ) -> AuditEntry: ...
+    ) -> AuditEntry:
+        """Append a link to the stream of ``patient`` (or the "record" stream); when a row was
+        added in this unit of work with id ``entity_id``, the link binds that row's digest."""
+        ...
+
     def entries(self) -> Iterator[AuditEntry]: ...
+    def record_rows(self) -> Iterator[RowDigest]:
+        """Every row of every record table, read back and digested (for verify)."""
+        ...
+
+    def sign(self, message: bytes) -> str:
+        """The keyed hash of a link's message: the key stays behind the port."""
+        ...
 
 
 class UnitOfWork(Protocol):

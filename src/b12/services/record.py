@@ -13,14 +13,14 @@ Finding codes raised here (level):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from b12.domain.audit import ChainCheck, verify_chain
-from b12.domain.course import CourseDose, carry_over, next_owed, planned_doses, reflow
+from b12.domain.audit import ChainCheck, anchor_of, verify_record
+from b12.domain.course import CourseDose, carry_over, next_owed, reflow
 from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.jsonable import to_json
 from b12.domain.lab_values import Measurement, ReferenceRange
@@ -31,7 +31,10 @@ from b12.domain.records import (
     Administration,
     AdverseEvent,
     LabResult,
+    MissedDose,
     PatientRecord,
+    PlannedDose,
+    PlannedLab,
     Prescription,
     current,
 )
@@ -60,30 +63,42 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def audit(uow: UnitOfWork, who: str, action: str, record: Any, patient: str | None) -> None:
-    """The audit link of a change, with the record itself as the payload."""
-    payload = to_json({k: getattr(record, k) for k in record.__dataclass_fields__})
+def audit(
+    uow: UnitOfWork, who: str, action: str, record: Any, patient: str | None, **extra: Any
+) -> None:
+    """The audit link of a change, with the record itself as the payload (and ``extra``: what
+    the record's row does not keep, such as the findings a plan was signed past)."""
+    fields = {k: getattr(record, k) for k in record.__dataclass_fields__}
+    payload = to_json({**fields, **extra})
     uow.audit.append(who, action, type(record).__name__, record.id, patient, payload)
 
 
 # --- patients -----------------------------------------------------------------------------------
 
 
-def profile_of(patient: Patient, on: date) -> dict[str, Any]:
+def profile_of(patient: Patient) -> dict[str, Any]:
+    """The profile's JSON: every Patient field but the age (columns of its own)."""
     data = to_json({k: getattr(patient, k) for k in patient.__dataclass_fields__})
-    data["as_of"] = on.isoformat()
+    data.pop("age_months", None)
     return dict(data)
 
 
+def whole_months(since: date, on: date) -> int:
+    """Whole months from ``since`` to ``on`` (0 when ``on`` is earlier)."""
+    months = (on.year - since.year) * 12 + on.month - since.month - (on.day < since.day)
+    return max(months, 0)
+
+
 def patient_on(record: PatientRecord, on: date) -> Patient:
-    """The screening profile on ``on``: the age moves on from the day it was recorded."""
+    """The screening profile on ``on``: the age is derived on that day, from the date of birth
+    or from the age given and the day it was given."""
     p = record.profile
-    age = p.get("age_months")
     months: Decimal | None = None
-    if age is not None:
-        as_of = date.fromisoformat(str(p.get("as_of", record.recorded_at.date().isoformat())))
-        elapsed = (on.year - as_of.year) * 12 + on.month - as_of.month - (on.day < as_of.day)
-        months = Decimal(str(age)) + max(elapsed, 0)
+    if record.born is not None:
+        months = Decimal(whole_months(record.born, on))
+    elif record.age_months is not None:
+        given_on = record.age_given_on or record.recorded_at.date()
+        months = record.age_months + whole_months(given_on, on)
     weight = p.get("weight_kg")
     return Patient(
         age_months=months,
@@ -106,10 +121,30 @@ def find_patient(uow: UnitOfWork, code: str) -> PatientRecord:
 
 @opens_unit_of_work
 def add_patient(
-    uow: UnitOfWork, code: str, patient: Patient, who: str, now: datetime, *, correct: bool = False
+    uow: UnitOfWork,
+    code: str,
+    patient: Patient,
+    who: str,
+    now: datetime,
+    *,
+    correct: bool = False,
+    born: date | None = None,
 ) -> PatientRecord:
-    """A new patient; with ``correct`` a new profile that corrects the current one."""
+    """A new patient; with ``correct`` a new profile that corrects the current one. The age is
+    ``born`` (a date of birth) or the patient's age, given on ``now``'s day; not both."""
     code = code.strip()
+    if born is not None and patient.age_months is not None:
+        raise InputError(
+            "give the date of birth or the age, not both", field="born", alternatives=("age",)
+        )
+    if born is not None and born > now.date():
+        raise InputError(
+            f"date of birth {born.isoformat()} is after today ({now.date().isoformat()}): "
+            "write the date the patient was born",
+            field="born",
+        )
+    if born is not None:
+        Patient(age_months=Decimal(whole_months(born, now.date())))  # a plausible age, or refused
     if not code or len(code) > 64 or any(ch.isspace() for ch in code):
         raise InputError(
             f"patient identifier {code!r}: write a pseudonymous code of 1-64 characters "
@@ -130,16 +165,39 @@ def add_patient(
     if correct and not existing:
         raise UnknownPatientError(code)
     corrects = existing[-1].id if correct else None
-    record = PatientRecord(new_id(), code, profile_of(patient, now.date()), now, who, corrects)
+    record = PatientRecord(
+        new_id(), code, profile_of(patient), now, who, corrects, born=born,
+        age_months=patient.age_months,
+        age_given_on=None if patient.age_months is None else now.date(),
+    )  # fmt: skip
     uow.patients.add(record)
     audit(uow, who, "patient-correct" if correct else "patient-add", record, record.id)
     uow.commit()
     return record
 
 
+#: The most patients a page holds when no limit is given.
+PAGE = 100
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    """One page of patients by code; ``after`` is the code to ask the next page after (None:
+    this is the last page)."""
+
+    patients: tuple[PatientRecord, ...]
+    after: str | None
+
+
 @opens_unit_of_work
-def list_patients(uow: UnitOfWork) -> list[PatientRecord]:
-    return current(uow.patients.all())
+def list_patients(uow: UnitOfWork, after: str | None = None, limit: int = PAGE) -> PatientPage:
+    """The current patients by code, at most ``limit`` after the code ``after``."""
+    if not 1 <= limit <= 10_000:
+        raise InputError(f"limit {limit}: write a number from 1 to 10000", field="limit")
+    rows = uow.patients.page(after, limit + 1)
+    more = len(rows) > limit
+    shown = tuple(rows[:limit])
+    return PatientPage(shown, shown[-1].code if more and shown else None)
 
 
 @opens_unit_of_work
@@ -154,7 +212,12 @@ def patient_record(uow: UnitOfWork, code: str) -> tuple[PatientRecord, list[Pres
 
 def active_prescription(uow: UnitOfWork, patient_id: str) -> Prescription | None:
     """The prescription no later one replaces, when it is not a stop."""
-    rows = current(uow.prescriptions.for_patient(patient_id))
+    return active_among(uow.prescriptions.for_patient(patient_id))
+
+
+def active_among(prescriptions: Iterable[Prescription]) -> Prescription | None:
+    """``active_prescription`` among one patient's prescriptions (oldest first)."""
+    rows = current(prescriptions)
     replaced = {r.replaces_id for r in rows if r.replaces_id}
     live = [r for r in rows if r.id not in replaced]
     if not live or live[-1].status != "active":
@@ -186,8 +249,8 @@ def prescription_dict(rx: Prescription) -> dict[str, Any]:
         "start": rx.start.isoformat(),
         "indication": rx.indication,
         "product": rx.product,
-        "regimen": rx.plan.get("regimen", {}).get("id") if rx.plan else None,
-        "doses": len(rx.plan.get("administrations", ())) if rx.plan else 0,
+        "regimen": rx.regimen_id,
+        "doses": len(rx.doses),
         "prescribed_at": rx.prescribed_at.isoformat(),
         "prescribed_by": rx.prescribed_by,
         "replaces": rx.replaces_id,
@@ -221,31 +284,36 @@ def prescribe(
     request = replace(request, patient=patient_on(record, request.start))
     plan = plan_therapy(kb, request)
     findings = list(plan.findings)
-    snapshot = to_json(plan.to_dict())
+    kept_plan = to_json(plan.to_dict())
     if plan.stops and not override:
         findings.insert(0, _plan_stopped(len(plan.stops)))
-        return Prescribed(None, None, tuple(findings), snapshot)
+        return Prescribed(None, None, tuple(findings), kept_plan)
     old = active_prescription(uow, record.id)
+    regimen = kept_plan.get("regimen") or {}
     rx = Prescription(
         new_id(),
         record.id,
-        snapshot,
-        snapshot.get("product"),
-        snapshot.get("indication", {}).get("id"),
+        regimen.get("id"),
+        kept_plan.get("product"),
+        (kept_plan.get("indication") or {}).get("id"),
         request.start,
         "active",
         now,
         who,
         kb.fingerprint,
+        doses=planned_doses(kept_plan),
+        labs=planned_labs(kept_plan),
+        concentration=kept_plan.get("concentration"),
+        substance=regimen.get("substance"),
         replaces_id=None if old is None else old.id,
         reason=override,
     )
     uow.prescriptions.add(rx)
-    audit(uow, who, "prescribe", rx, record.id)
+    audit(uow, who, "prescribe", rx, record.id, findings=[f.to_dict() for f in plan.findings])
     uow.commit()
     if old is not None:
         findings.insert(0, _replaces(old))
-    return Prescribed(rx, old, tuple(findings), snapshot)
+    return Prescribed(rx, old, tuple(findings), kept_plan)
 
 
 @opens_unit_of_work
@@ -291,9 +359,52 @@ def _replaces(old: Prescription) -> Finding:
     )
 
 
+def planned_doses(plan: Mapping[str, Any]) -> tuple[PlannedDose, ...]:
+    """The dated doses of a plan (``Plan.to_dict()`` as JSON), as the prescription keeps them."""
+    out = []
+    for number, item in enumerate(plan.get("administrations", ()), start=1):
+        volume = item.get("volume_ml")
+        out.append(
+            PlannedDose(
+                number,
+                date.fromisoformat(str(item["date"])),
+                Decimal(str(item["dose_mcg"])),
+                None if volume is None else Decimal(str(volume)),
+                str(item["route"]),
+                str(item.get("phase", "")),
+                str(item.get("phase_kind") or item.get("phase", "")),
+            )
+        )
+    return tuple(out)
+
+
+def planned_labs(plan: Mapping[str, Any]) -> tuple[PlannedLab, ...]:
+    """The dated laboratory checks of a plan: the tests' names and their rules' sources."""
+    out = []
+    for number, item in enumerate(plan.get("labs", ()), start=1):
+        tests = tuple(
+            str(t.get("name", t.get("id", t))) if isinstance(t, Mapping) else str(t)
+            for t in item.get("tests", ())
+        )
+        sources = tuple(
+            dict.fromkeys(
+                str(s)
+                for r in item.get("rules", ())
+                if isinstance(r, Mapping)
+                for s in r.get("sources", ())
+            )
+        )
+        out.append(PlannedLab(number, date.fromisoformat(str(item["date"])), tests, sources))
+    return tuple(out)
+
+
 def replaced_by(uow: UnitOfWork, rx: Prescription) -> list[Prescription]:
     """The prescriptions ``rx`` replaced, one after the other (newest first)."""
-    rows = {r.id: r for r in uow.prescriptions.for_patient(rx.patient_id)}
+    return replaced_among(uow.prescriptions.for_patient(rx.patient_id), rx)
+
+
+def replaced_among(prescriptions: Iterable[Prescription], rx: Prescription) -> list[Prescription]:
+    rows = {r.id: r for r in prescriptions}
     out: list[Prescription] = []
     at = rows.get(rx.replaces_id or "")
     while at is not None and at not in out:
@@ -305,17 +416,30 @@ def replaced_by(uow: UnitOfWork, rx: Prescription) -> list[Prescription]:
 def course_of(uow: UnitOfWork, rx: Prescription) -> tuple[CourseDose, ...]:
     """The course of ``rx``, with the doses given under the prescriptions it replaced counted
     toward it (domain/course.py: carry_over)."""
-    given = [a for a in current(uow.administrations.for_patient(rx.patient_id))]
-    missed = [m for m in current(uow.missed.for_patient(rx.patient_id))]
+    return course_among(
+        rx,
+        replaced_by(uow, rx),
+        current(uow.administrations.for_patient(rx.patient_id)),
+        current(uow.missed.for_patient(rx.patient_id)),
+    )
+
+
+def course_among(
+    rx: Prescription,
+    replaced: Sequence[Prescription],
+    given: Sequence[Administration],
+    missed: Sequence[MissedDose],
+) -> tuple[CourseDose, ...]:
+    """The course of ``rx`` from the patient's current records (no query)."""
     earlier: list[tuple[str, Administration]] = []
-    for old in replaced_by(uow, rx):
-        kinds = {d.number: d.phase_kind for d in planned_doses(old.plan)}
+    for old in replaced:
+        kinds = {d.number: d.phase_kind for d in old.doses}
         earlier += [
             (kinds[a.planned_number], a)
             for a in given
             if a.prescription_id == old.id and a.planned_number in kinds
         ]
-    planned, carried = carry_over(planned_doses(rx.plan), rx.start, earlier)
+    planned, carried = carry_over(rx.doses, rx.start, earlier)
     return reflow(
         planned,
         [a for a in given if a.prescription_id == rx.id],
@@ -470,27 +594,52 @@ class Due:
         }
 
 
+def by_patient(records: Iterator[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for r in records:
+        out.setdefault(r.patient_id, []).append(r)
+    return out
+
+
 @opens_unit_of_work
 def due_on(uow: UnitOfWork, on: date) -> list[Due]:
-    """Every patient whose next dose is due on ``on`` or overdue by then."""
+    """Every patient whose next dose is due on ``on`` or overdue by then.
+
+    One read of each table, whatever the number of patients and doses (no query per patient)."""
+    prescriptions = by_patient(uow.prescriptions.every())
+    given = by_patient(uow.administrations.every())
+    missed = by_patient(uow.missed.every())
+    events = by_patient(uow.events.every())
     out = []
     for record in current(uow.patients.all()):
-        rx = active_prescription(uow, record.id)
+        mine = prescriptions.get(record.id, [])
+        rx = active_among(mine)
         if rx is None:
             continue
-        owed = next_owed(course_of(uow, rx))
+        doses = current(given.get(record.id, []))
+        course = course_among(
+            rx, replaced_among(mine, rx), doses, current(missed.get(record.id, []))
+        )
+        owed = next_owed(course)
         if owed is not None and owed.due <= on:
             stops = tuple(
                 reaction_stop(e, why)
-                for e, why in open_reactions(
-                    current(uow.events.for_patient(record.id)),
-                    current(uow.administrations.for_patient(record.id)),
-                )
+                for e, why in open_reactions(current(events.get(record.id, [])), doses)
             )
             out.append(Due(record.code, owed, (on - owed.due).days, stops))
     return sorted(out, key=lambda d: (d.dose.due, d.patient))
 
 
 @opens_unit_of_work
-def verify_audit(uow: UnitOfWork) -> ChainCheck:
-    return verify_chain(uow.audit.entries())
+def verify_audit(uow: UnitOfWork, anchor: Mapping[str, Any] | None = None) -> ChainCheck:
+    """Every audit stream's keyed chain, every record row against the link that binds it, and the
+    heads against ``anchor`` (what `audit_anchor` gave earlier) when one is given."""
+    return verify_record(uow.audit.entries(), uow.audit.record_rows(), uow.audit.sign, anchor)
+
+
+@opens_unit_of_work
+def audit_anchor(uow: UnitOfWork) -> tuple[ChainCheck, dict[str, Any]]:
+    """The heads to keep outside the database (each stream's count and head, and their root),
+    with the check they come from: an anchor of a trail that does not verify is no anchor."""
+    check = verify_record(uow.audit.entries(), uow.audit.record_rows(), uow.audit.sign)
+    return check, anchor_of(check)

@@ -1,9 +1,8 @@
 """The `b12` command line. Exit codes: 0 done, 2 input not understood, 3 done with a `stop` finding.
 
-A dose order (`b12 dose 500mcg --concentration 1000mcg/mL`, with any of its options) is served by
-``fast_dose`` from the knowledge's generated artifact, without importing Typer, Rich or pydantic: a
-clinician waits on that start. Everything else (other commands, --help, input the fast path cannot
-read) goes to the Typer application (``b12.adapters.cli.app``).
+Every command is declared once (``commands``) and read with argparse (``parser``); its handler
+module is imported only when it runs, so a knowledge command starts without SQLAlchemy, Rich or
+pydantic, and JSON never imports Rich.
 
 Every argument is text b12 can keep: one that is not valid UTF-8 (Python hands its bytes over as
 lone surrogates) or holds a NUL is refused before any command runs, naming the option it was given
@@ -24,8 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     if problem is not None:
         sys.exit(fail(problem))
     try:
-        code = _run(args)
-    except BrokenPipeError:  # a printer outside b12's own (--help): say nothing more
+        code = run(args)
+    except BrokenPipeError:  # a printer outside b12's own: say nothing more
         reader_gone()
         code = 0
     try:
@@ -35,19 +34,30 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
-def _run(args: list[str]) -> int:
-    from b12.adapters.cli.fast_dose import run
+def run(args: list[str]) -> int:
+    """The exit code of the command ``args`` names, its output printed."""
+    from importlib import import_module
 
-    code = run(args)
-    if code is not None:
-        return code
-    from b12.adapters.cli import app
+    from b12.adapters.cli import parser
+    from b12.adapters.cli.output import fail, guarded, report
+    from b12.errors import B12Error
 
+    asked = parser.wants_help(args)
+    if asked is not None:
+        parser.print_help(asked)
+        return 0
     try:
-        app.main(args)
-    except SystemExit as done:
-        return done.code if isinstance(done.code, int) else 0 if done.code is None else 1
-    return 0
+        command, rest = parser.find(args)
+        values = parser.parse(command, rest)
+    except parser.HelpShown:
+        return 0
+    except parser.UsageError as exc:
+        return fail(str(exc))
+    except B12Error as exc:  # a value read while parsing (a whole number)
+        return report(exc, command.offered)
+    module, _, name = command.handler.partition(":")
+    handler = getattr(import_module(f"b12.adapters.cli.{module}"), name)
+    return guarded(handler, offered=command.offered, **values)
 
 
 def unreadable_argument(args: list[str]) -> str | None:

@@ -1,25 +1,10 @@
 """`b12 check`: screen a patient and an order; every finding with its basis. Exit 3 on an interrupt."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from typing import Annotated
+from __future__ import annotations
 
-import typer
-
-from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.option_values import build_patient
 from b12.adapters.cli.output import EXIT_CODE, emit_json, show_findings
-from b12.adapters.cli.patient_options import (
-    AgeMonths,
-    AgeYears,
-    Allergies,
-    Breastfeeding,
-    Conditions,
-    Medications,
-    Mix,
-    Pregnant,
-    Sex,
-    WeightKg,
-)
 from b12.errors import InputError
 
 
@@ -37,34 +22,24 @@ def bypass_option(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-@command("check")
 def check(
-    age_years: AgeYears = None,
-    age_months: AgeMonths = None,
-    sex: Sex = None,
-    weight_kg: WeightKg = None,
-    pregnant: Pregnant = False,
-    breastfeeding: Breastfeeding = False,
-    condition: Conditions = None,
-    medication: Medications = None,
-    allergy: Allergies = None,
-    product: Annotated[
-        str | None, typer.Option(help="Product id or name (see `b12 products`).")
-    ] = None,
-    route: Annotated[
-        str | None,
-        typer.Option(help="Planned route: IM, SC, deep-SC, IV, intrathecal, oral ..."),
-    ] = None,
-    mix: Mix = None,
-    bypass: Annotated[
-        list[str] | None,
-        typer.Option(help="Bypass a hard stop: CODE=REASON (the reason is reported)."),
-    ] = None,
-    interrupt_on: Annotated[
-        str, typer.Option(help="Lowest level that interrupts (exit 3): stop, warning or info.")
-    ] = "stop",
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    age_years: str | None = None,
+    age_months: str | None = None,
+    sex: str | None = None,
+    weight_kg: str | None = None,
+    pregnant: bool = False,
+    breastfeeding: bool = False,
+    condition: list[str] | None = None,
+    medication: list[str] | None = None,
+    allergy: list[str] | None = None,
+    product: str | None = None,
+    route: str | None = None,
+    mix: list[str] | None = None,
+    bypass: list[str] | None = None,
+    interrupt_on: str = "stop",
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """Screen a patient: contraindications, cautions, interactions, syringe partners, route."""
     from b12.adapters.cli import read

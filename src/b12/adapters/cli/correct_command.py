@@ -1,37 +1,27 @@
 """`b12 correct`: replace a recorded administration, result or event; the old record is kept."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from datetime import date
-from typing import Annotated, Any
+from __future__ import annotations
 
-import typer
+from datetime import date, datetime
+from typing import Any
 
-from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.output import console, emit_json
-from b12.adapters.cli.record_options import DbOption, WhoOption, when, who
+from b12.adapters.cli.record_options import in_clinic, when, who
 from b12.errors import InputError
 
 
-@command("correct")
 def correct_command(
-    kind: Annotated[str, typer.Argument(help="administration, lab or event.")],
-    code: Annotated[str, typer.Argument(help="The patient's pseudonymous identifier.")],
-    record_id: Annotated[
-        str, typer.Argument(help="The record's id (see `b12 status CODE --json`).")
-    ],
-    changes: Annotated[
-        list[str],
-        typer.Argument(
-            help="FIELD=VALUE, e.g. dose_mcg=100 site='left deltoid'; for a lab: reading=hb=11.2g/dL."
-        ),
-    ],
-    reason: Annotated[
-        str, typer.Option(help="Why the record is corrected (kept in the audit trail).")
-    ],
-    db: DbOption = None,
-    by: WhoOption = None,
-    kb: KbOption = None,
-    as_json: JsonOption = False,
+    *,
+    kind: str,
+    code: str,
+    record_id: str,
+    changes: list[str],
+    reason: str,
+    db: str | None = None,
+    by: str | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Correct a record: a new record replaces it and points at it; nothing is changed or deleted."""
     from b12.adapters.cli import read
@@ -49,6 +39,8 @@ def correct_command(
             reading = read.reading(b12.knowledge, value.strip())
         else:
             parsed[field.strip()] = parse_change(field.strip(), value.strip())
+            if isinstance(parsed[field.strip()], datetime):
+                parsed[field.strip()] = in_clinic(parsed[field.strip()], b12)
     if reading is not None:
         taken_on = parsed.get("taken_on")
         on = taken_on if isinstance(taken_on, date) else moment.date()

@@ -1,7 +1,7 @@
 """What `b12 dose` prints: one JSON object, or the dose, the volume, what to open, the needle and
 angle for the route and the patient (services/technique.py), and every finding.
 
-Shared by the Typer command and the fast path, so both print the same thing; no Typer or Rich here.
+No Rich here: the dose prints as plain text, styled on a terminal.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from b12.services.technique import NeedleAdvice, needle_for
 
 
 def run(load: Callable[[str | None], Knowledge], **options: Any) -> int:
-    """The dose command: ``options`` by the Typer command's parameter names (dose, product ...,
+    """The dose command: ``options`` by the declared parameter names (dose, product ...,
     as_json, kb); ``load`` reads the knowledge (``load_knowledge``)."""
     patient = build_patient(
         options["age_years"],

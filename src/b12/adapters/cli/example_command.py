@@ -1,15 +1,15 @@
 """`b12 example`: the worked example `make run` shows, every step a real call on a real database."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.output import console, emit_json, show_findings
+from b12.adapters.cli.record_options import in_clinic
 
 PATIENT = "DEMO-0001"
 PRODUCT = "cyanocobalamin-us-1000mcg-ml-10ml-vial"
@@ -22,14 +22,11 @@ def _default_folder() -> Path:
     return Path(platformdirs.user_data_dir("b12"))
 
 
-@command("example")
 def example(
-    folder: Annotated[
-        str | None,
-        typer.Option(help="Where the example database and plot go (default: b12's data folder)."),
-    ] = None,
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    folder: str | None = None,
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """A worked example: a patient, a prescription, doses given and missed, results, status, plot."""
     from b12.adapters.cli import read
@@ -48,12 +45,13 @@ def example(
     record = open_app(f"sqlite:///{database}", kb)
     upgrade(record.settings)  # the example makes its record, so it creates its tables too
     knowledge = record.knowledge
-    now = record.clock.now().replace(tzinfo=None)
+    now = record.clock.now()  # the clinic's time: a step's time is its wall clock
     today = now.date()
     start = today - timedelta(days=DAYS_AGO)
 
     def at(day: date, hour: int = 9) -> datetime:
-        return min(datetime.combine(day, time(hour)), now)  # today's steps: not after the clock
+        # today's steps: not after the clock
+        return min(in_clinic(datetime.combine(day, time(hour)), record), now)
 
     steps: list[dict[str, Any]] = []
     unit_of_work = record.unit_of_work  # each step opens and commits its own
@@ -101,9 +99,7 @@ def example(
     chain = verify_audit(unit_of_work)
     from b12.adapters.plot import plot_trends
 
-    plot = plot_trends(
-        str(where / "example-plot.png"), PATIENT, status.labs, status.injection_dates
-    )
+    plot = plot_trends(str(where / "example-plot.png"), status)
     summary = {
         "database": str(database),
         "plot": plot,

@@ -1,41 +1,27 @@
-"""Follow-up commands: `b12 lab add`, `b12 status`, `b12 due`, `b12 event add`, `b12 audit-log verify`."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+"""Follow-up commands: `b12 lab add`, `b12 status`, `b12 due`, `b12 event add`, `b12 audit-log verify`
+and `b12 audit-log anchor`."""
 
-from typing import Annotated, Any
+from __future__ import annotations
 
-import typer
+from typing import Any
 
-from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
-from b12.adapters.cli.record_options import DbOption, WhoOption, on, when, who
+from b12.adapters.cli.record_options import when, who
 from b12.domain.findings import outcome
 from b12.domain.jsonable import to_json
 
-lab_app = typer.Typer(no_args_is_help=True, help="Laboratory results of the record.")
-event_app = typer.Typer(no_args_is_help=True, help="Adverse events of the record.")
-audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit trail.")
-app.add_typer(lab_app, name="lab")
-app.add_typer(event_app, name="event")
-app.add_typer(audit_app, name="audit-log")
-Code = Annotated[str, typer.Argument(help="The patient's pseudonymous identifier.")]
-RangeOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--range", help="The lab's own range NAME=LOW-HIGH[UNIT], both ends inclusive (repeat)."
-    ),
-]
 
-
-@on(lab_app, "add")
 def lab_add(
-    code: Code,
-    results: Annotated[list[str], typer.Argument(help="NAME=VALUE[UNIT], e.g. hb=11.2g/dL.")],
-    at: Annotated[str | None, typer.Option(help="Day the sample was taken, YYYY-MM-DD.")] = None,
-    lab_range: RangeOption = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    kb: KbOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    results: list[str],
+    at: str | None = None,
+    lab_range: list[str] | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Add results (normalised to each test's canonical unit, with their LOINC code), judged."""
     from b12.adapters.cli import read
@@ -74,19 +60,15 @@ def lab_add(
     return 0
 
 
-@on(app, "status")
 def status(
-    code: Code,
-    at: Annotated[
-        str | None, typer.Option(help="The day to judge due and overdue (default today).")
-    ] = None,
-    plot: Annotated[
-        str | None, typer.Option(help="Write the laboratory trends to FILE (.png or .svg).")
-    ] = None,
-    lab_range: RangeOption = None,
-    db: DbOption = None,
-    kb: KbOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    at: str | None = None,
+    plot: str | None = None,
+    lab_range: list[str] | None = None,
+    db: str | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Timeline of planned, given and missed doses and results; due, overdue; every result judged."""
     from b12.adapters.cli import read
@@ -101,7 +83,7 @@ def status(
         from b12.adapters.plot import plot_trends
 
         with writing("plot", plot, (".png", ".svg")):
-            written = plot_trends(plot, code, found.labs, found.injection_dates)
+            written = plot_trends(plot, found)
     stopped = EXIT_CODE[outcome(found.findings)]
     if as_json:
         emit_json({**found.to_dict(), "plot": written})
@@ -152,11 +134,11 @@ def status(
     return stopped
 
 
-@on(app, "due")
 def due(
-    at: Annotated[str | None, typer.Option("--date", help="The day (default today).")] = None,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    *,
+    at: str | None = None,
+    db: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Everyone due or overdue for a dose on a day."""
     from b12.services.record import due_on
@@ -193,21 +175,17 @@ def _due_state(due: dict[str, Any]) -> str:
     )
 
 
-@on(event_app, "add")
 def event_add(
-    code: Code,
-    description: Annotated[str, typer.Option(help="What happened.")],
-    severity: Annotated[str, typer.Option(help="mild, moderate or severe.")] = "mild",
-    neurological: Annotated[
-        bool, typer.Option("--neurological", help="New neurological symptoms.")
-    ] = False,
-    administration: Annotated[
-        str | None, typer.Option(help="The injection it followed (id).")
-    ] = None,
-    at: Annotated[str | None, typer.Option(help="The day, YYYY-MM-DD (default today).")] = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    description: str,
+    severity: str = "mild",
+    neurological: bool = False,
+    administration: str | None = None,
+    at: str | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Record an adverse event (linked to that day's injection when there was one)."""
     from b12.services.record import add_event
@@ -223,17 +201,90 @@ def event_add(
     return 0
 
 
-@on(audit_app, "verify")
-def audit_verify(db: DbOption = None, as_json: JsonOption = False) -> int:
-    """Walk the hash chain; report the first broken link (exit 3 when broken)."""
+def _read_anchor(path: str) -> Any:
+    import json
+
+    from b12.errors import InputError
+
+    try:
+        with open(path, encoding="utf-8") as kept:
+            return json.load(kept)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(
+            f"anchor {path!r} cannot be read ({exc.__class__.__name__}): give the file "
+            "`b12 audit-log anchor --out FILE` wrote",
+            field="anchor",
+        ) from None
+
+
+def audit_verify(
+    *,
+    db: str | None = None,
+    anchor: str | None = None,
+    as_json: bool = False,
+) -> int:
+    """Check every audit stream's keyed chain and every record row against its link; with
+    --anchor, the heads kept outside the database too (exit 3 when anything does not hold)."""
     from b12.services.record import verify_audit
 
-    check = verify_audit(open_app(db).unit_of_work)
+    kept = None if anchor is None else _read_anchor(anchor)
+    check = verify_audit(open_app(db).unit_of_work, kept)
     if as_json:
         emit_json(check.to_dict())
     elif check.intact:
-        console().print(f"Audit trail intact: {check.links} links, head {check.head[:16]}.")
+        console().print(
+            "Audit trail intact: {links} links in {streams} streams, {rows} record rows bound, "
+            "root {head}.",
+            links=check.links, streams=len(check.heads), rows=check.rows, head=check.head[:16],
+        )  # fmt: skip
     else:
-        console().print("[bold red]Audit trail broken at seq {seq}[/bold red]: {problem}.",
-                        seq=check.broken_seq, problem=check.problem)  # fmt: skip
+        console().print("[bold red]Audit trail broken[/bold red]: {n} problems.",
+                        n=len(check.problems))  # fmt: skip
+        for problem in check.problems:
+            console().print("  {kind}: {message}", kind=problem.kind, message=problem.message)
+    if check.duplicates and not as_json:
+        console().print(
+            "{n} known old duplicates (kept, marked by revision 0004): {ids}.",
+            n=len(check.duplicates),
+            ids=", ".join(f"{d.table} {d.id} = {d.duplicate_of}" for d in check.duplicates),
+        )
     return 0 if check.intact else 3
+
+
+def audit_anchor_command(
+    *,
+    db: str | None = None,
+    out: str | None = None,
+    as_json: bool = False,
+) -> int:
+    """Print (or write) the heads of the audit streams and their root, to keep outside the
+    database; `verify --anchor FILE` later finds a truncated tail or a rewritten history."""
+    import json
+
+    from b12.services.record import audit_anchor
+
+    check, anchor = audit_anchor(open_app(db).unit_of_work)
+    if not check.intact:
+        console().print("[bold red]Audit trail broken[/bold red]: no anchor written; run "
+                        "`b12 audit-log verify` to see why.")  # fmt: skip
+        return 3
+    if out is None:
+        emit_json(anchor)
+        return 0
+    from b12.errors import InputError
+
+    try:
+        with open(out, "x", encoding="utf-8") as kept:
+            json.dump(anchor, kept, indent=2, sort_keys=True)
+            kept.write("\n")
+    except FileExistsError:
+        raise InputError(f"{out!r} exists: give a new file for the anchor", field="out") from None
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or "not a file name"
+        raise InputError(f"cannot write the anchor to {out!r}: {why}", field="out") from None
+    if as_json:
+        emit_json({"anchor_file": out, "streams": len(anchor["streams"]), "root": anchor["root"]})
+        return 0
+    console().print("Anchor written: {out} ({n} streams, root {root}).",
+                    out=out, n=len(anchor["streams"]), root=anchor["root"][:16])  # fmt: skip
+    return 0

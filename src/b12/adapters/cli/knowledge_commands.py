@@ -1,14 +1,14 @@
 """`b12 sources | products | indications | regimens | conflicts | info | example`."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from typing import Annotated, Any
+from __future__ import annotations
 
-import typer
+from decimal import Decimal
+from typing import Any
 
-from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.output import console, emit_json, table
 from b12.knowledge import Knowledge
-from b12.knowledge.views import TOPICS, info, list_items
+from b12.knowledge.views import info, list_items
 
 
 def _header(kb: Knowledge) -> dict[str, Any]:
@@ -60,12 +60,59 @@ def _show_list(kb: Knowledge, what: str, items: list[dict[str, Any]]) -> None:
                 f"     [italic]followed: {i['default']['position']}. {i['default']['reason']}[/italic]\n"
             )
         out.print(f"{len(items)} conflicts - knowledge {kb.fingerprint}")
+    elif what == "products":
+        rows = [
+            (i["id"], per_ml(i), container(i), ", ".join(i.get("routes", ())) or "-", _flag(i))
+            for i in items
+        ]
+        out.print(table(title, ("id", "per mL", "container", "routes", "status"), rows))
     elif what == "regimens":
         rows = [(i["id"], i["indication"], i["title"], _sources(i), _flag(i)) for i in items]
         out.print(table(title, ("id", "indication", "regimen", "sources", "status"), rows))
     else:
         named = [(i["id"], i["name"], _sources(i), _flag(i)) for i in items]
         out.print(table(title, ("id", "name", "sources", "status"), named))
+
+
+def _amount(mcg: Decimal) -> str:
+    """A strength as a clinician reads it: mcg below 10 mg, mg from there."""
+    from b12.domain.display import format_mass
+
+    return format_mass(mcg, "mg" if mcg >= 10_000 else "mcg")
+
+
+def per_ml(product: dict[str, Any]) -> str:
+    """Each ingredient per mL ('cyanocobalamin 1,000 mcg'); a strength not known is said so."""
+    from decimal import Decimal
+
+    said = []
+    for ingredient in product.get("ingredients", ()):
+        amount, volume = ingredient.get("amount_mcg"), ingredient.get("per_ml")
+        if amount is None or volume is None:
+            said.append(f"{ingredient['substance']} (strength not given)")
+        else:
+            each = Decimal(amount) / Decimal(volume)
+            if each == each.quantize(Decimal("0.001")):
+                said.append(f"{ingredient['substance']} {_amount(each)}")
+            else:  # not a round figure per mL: as the label gives it
+                said.append(f"{ingredient['substance']} {_amount(Decimal(amount))}/{volume} mL")
+    return "; ".join(said) or "-"
+
+
+def container(product: dict[str, Any]) -> str:
+    """'10 x ampoule of 1 mL'; a container's volume or units when the sources give them."""
+    from b12.domain.display import format_number
+
+    held = product.get("container") or {}
+    if not held:
+        return "-"
+    count = held.get("pack_count", 1)
+    said = f"{count} x {held['kind']}" if count != 1 else str(held["kind"])
+    if held.get("volume_ml") is not None:
+        said += f" of {format_number(held['volume_ml'])} mL"
+    elif held.get("units") is not None:
+        said += f" of {held['units']} units"
+    return said
 
 
 def _list(what: str, as_json: bool, kb_path: str | None, indication: str | None = None) -> int:
@@ -78,47 +125,57 @@ def _list(what: str, as_json: bool, kb_path: str | None, indication: str | None 
     return 0
 
 
-@command("sources")
-def sources(as_json: JsonOption = False, kb: KbOption = None) -> int:
+def sources(
+    *,
+    as_json: bool = False,
+    kb: str | None = None,
+) -> int:
     """List the sources with their kind and trust (regulatory > guideline > reference > educational > anecdotal)."""
     return _list("sources", as_json, kb)
 
 
-@command("products")
-def products(as_json: JsonOption = False, kb: KbOption = None) -> int:
+def products(
+    *,
+    as_json: bool = False,
+    kb: str | None = None,
+) -> int:
     """List the products: ingredients per mL, container, routes, sources."""
     return _list("products", as_json, kb)
 
 
-@command("indications")
-def indications(as_json: JsonOption = False, kb: KbOption = None) -> int:
+def indications(
+    *,
+    as_json: bool = False,
+    kb: str | None = None,
+) -> int:
     """List the indications with their synonyms and sources."""
     return _list("indications", as_json, kb)
 
 
-@command("regimens")
 def regimens(
-    indication: Annotated[
-        str | None, typer.Option(help="Only the regimens for this indication (id or name).")
-    ] = None,
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    indication: str | None = None,
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """List the regimens (most trusted first with --indication), each as phases."""
     return _list("regimens", as_json, kb, indication)
 
 
-@command("conflicts")
-def conflicts(as_json: JsonOption = False, kb: KbOption = None) -> int:
+def conflicts(
+    *,
+    as_json: bool = False,
+    kb: str | None = None,
+) -> int:
     """List every disagreement between sources, each position, and the one followed by default."""
     return _list("conflicts", as_json, kb)
 
 
-@command("info")
 def info_command(
-    topic: Annotated[str, typer.Argument(help=f"One of: {', '.join(TOPICS)}.")],
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    topic: str,
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """Monograph sections of a topic, each item with its sources and any conflict."""
     knowledge = open_app(kb=kb).knowledge

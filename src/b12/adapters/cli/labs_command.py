@@ -1,57 +1,27 @@
 """`b12 labs`, `b12 requirement`, `b12 intake`: results banded with their basis; need and intake."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from typing import Annotated, Any
+from __future__ import annotations
 
-import typer
+from typing import Any
 
-from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.option_values import build_patient
 from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
-from b12.adapters.cli.patient_options import (
-    AgeMonths,
-    AgeYears,
-    Breastfeeding,
-    Pregnant,
-    Sex,
-)
 from b12.domain.findings import outcome
 
-TableOption = Annotated[
-    str | None,
-    typer.Option(
-        "--table", help="Requirement table id (default: the IOM table; see `b12 requirement`)."
-    ),
-]
 
-
-@command("labs")
 def labs(
-    readings: Annotated[
-        list[str],
-        typer.Argument(help="Results as NAME=VALUE[UNIT]: b12=150pg/mL hb=11.2g/dL mcv=104fL"),
-    ],
-    lab_range: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--range", help="The lab's own range NAME=LOW-HIGH[UNIT], both ends inclusive (repeat)."
-        ),
-    ] = None,
-    day: Annotated[
-        int | None,
-        typer.Option(
-            "--day",
-            min=0,
-            help="Day of treatment the sample was taken (0 = the day of the first injection of the course).",
-        ),
-    ] = None,
-    age_years: AgeYears = None,
-    age_months: AgeMonths = None,
-    sex: Sex = None,
-    pregnant: Pregnant = False,
-    breastfeeding: Breastfeeding = False,
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    readings: list[str],
+    lab_range: list[str] | None = None,
+    day: int | None = None,
+    age_years: str | None = None,
+    age_months: str | None = None,
+    sex: str | None = None,
+    pregnant: bool = False,
+    breastfeeding: bool = False,
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """Interpret results: each banded in the unit written (NICE NG239 for B12), the range used shown."""
     from b12.adapters.cli import read
@@ -70,15 +40,15 @@ def labs(
     return EXIT_CODE[outcome(report.findings)]
 
 
-@command("requirement")
 def requirement_command(
-    age_years: AgeYears = None,
-    age_months: AgeMonths = None,
-    pregnant: Pregnant = False,
-    breastfeeding: Breastfeeding = False,
-    table_id: TableOption = None,
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    age_years: str | None = None,
+    age_months: str | None = None,
+    pregnant: bool = False,
+    breastfeeding: bool = False,
+    table_id: str | None = None,
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """The daily B12 requirement, with every table's value and where they disagree."""
     from b12.adapters.cli import read
@@ -108,18 +78,16 @@ def requirement_command(
     return 0
 
 
-@command("intake")
 def intake(
-    foods: Annotated[
-        list[str], typer.Argument(help="Foods eaten in a day as FOOD=GRAMS: liver=100 milk=250g")
-    ],
-    age_years: AgeYears = None,
-    age_months: AgeMonths = None,
-    pregnant: Pregnant = False,
-    breastfeeding: Breastfeeding = False,
-    table_id: TableOption = None,
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    foods: list[str],
+    age_years: str | None = None,
+    age_months: str | None = None,
+    pregnant: bool = False,
+    breastfeeding: bool = False,
+    table_id: str | None = None,
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """A day's dietary B12 from foods, against the daily requirement."""
     from b12.adapters.cli import read

@@ -1,6 +1,6 @@
 """Option values read into b12's types (numbers, dates, the patient), with clear input errors.
 
-No Typer here: the fast dose path reads its options with these too.
+Plain functions of text: every command and door that takes these options reads them here.
 """
 
 from __future__ import annotations

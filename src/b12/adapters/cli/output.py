@@ -1,6 +1,7 @@
-"""How the command line prints: one JSON object with --json, Rich tables for people.
+"""How the command line prints: one JSON object with --json; for people, Rich on a terminal and
+plain aligned text on a pipe or in a file.
 
-Nothing here imports Rich until it is used: the fast dose path prints with it too.
+Nothing here imports Rich: only ``RichScreen`` does, when it prints to a terminal; JSON never does.
 
 Text that came from a user (a patient code, a lot, a reason, a path ...) is printed as written and
 never acts on the screen: every printer here shows control characters (C0 but newline and tab,
@@ -19,6 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -115,9 +117,58 @@ def emit_json(obj: Mapping[str, Any]) -> None:
     write_out(_JSON_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table as text: printed by Rich on a terminal, as aligned plain columns elsewhere. Cells
+    are kept as written; each printer escapes them. ``keep``: the columns never wrapped (ids,
+    codes, dates), which a long id must not be broken in."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    caption: str | None = None
+    keep: frozenset[int] = frozenset({0})
+
+    def lines(self) -> list[str]:
+        """The table as plain aligned lines (no wrapping: a pipe or a file has no width)."""
+        cells = [self.columns, *self.rows]
+        widths = [max(len(visible(row[i])) for row in cells) for i in range(len(self.columns))]
+
+        def line(row: Sequence[str]) -> str:
+            return "  ".join(visible(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+
+        out = [visible(self.title), line(self.columns), line(["-" * w for w in widths])]
+        out += [line(row) for row in self.rows]
+        if not self.rows:
+            out.append("(none)")
+        if self.caption:
+            out.append(visible(self.caption))
+        return out
+
+    def rich(self) -> Any:
+        """The same table for Rich, every title, cell and caption escaped (text, never markup)."""
+        from rich.table import Table as RichTable
+
+        out = RichTable(
+            title=shown(self.title),
+            caption=None if self.caption is None else shown(self.caption),
+            show_lines=False,
+            title_justify="left",
+            expand=False,
+        )
+        for i, column in enumerate(self.columns):
+            if i in self.keep:  # an id is read whole: never folded mid-word
+                out.add_column(shown(column), no_wrap=True)
+            else:
+                out.add_column(shown(column), overflow="fold")
+        for row in self.rows:
+            out.add_row(*(shown(cell) for cell in row))
+        return out
+
+
 class RichScreen:
-    """Rich's console behind b12's ``print(template, **values)``; tables and other renderables
-    print as they are (their text escaped when built)."""
+    """Rich's console behind b12's ``print(template, **values)``, for a terminal; a ``Table``
+    prints as a Rich table."""
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -130,32 +181,37 @@ class RichScreen:
         self.console = _Console(highlight=False, soft_wrap=False, emoji=False)
 
     def print(self, template: Any = "", **values: Any) -> None:
-        shown_ = render(template, values) if isinstance(template, str) else template
-        self.console.print(shown_)
+        if isinstance(template, Table):
+            self.console.print(template.rich())
+            return
+        self.console.print(render(template, values) if isinstance(template, str) else template)
 
 
-def console() -> Any:
-    return RichScreen()
+def on_terminal() -> bool:
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def console() -> RichScreen | PlainConsole:
+    """Rich on a terminal; plain text (no Rich import) when printing to a pipe or a file."""
+    return RichScreen() if on_terminal() else PlainConsole()
 
 
 def table(
-    title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], caption: str | None = None
-) -> Any:
-    """A Rich table; every title, cell and caption is text, never markup."""
-    from rich.table import Table
-
-    out = Table(
-        title=shown(title),
-        caption=None if caption is None else shown(caption),
-        show_lines=False,
-        title_justify="left",
-        expand=False,
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    caption: str | None = None,
+    keep: Iterable[int] = (0,),
+) -> Table:
+    """A table of text (never markup); ``keep``: the columns never wrapped (default: the first)."""
+    return Table(
+        str(title),
+        tuple(map(str, columns)),
+        tuple(tuple(str(c) for c in row) for row in rows),
+        caption,
+        frozenset(keep),
     )
-    for column in columns:
-        out.add_column(shown(column), overflow="fold")
-    for row in rows:
-        out.add_row(*(shown(cell) for cell in row))
-    return out
 
 
 @contextlib.contextmanager
@@ -195,12 +251,12 @@ def guarded(
     **kwargs: Any,
 ) -> int:
     """Run a command body: its exit code, or the error's message and exit code (``ERROR_STATUS``:
-    2 input not understood, 1 any other b12 error). ``offered``: the command's options (default:
-    those ``func`` declares, when it is a Typer command)."""
+    2 input not understood, 1 any other b12 error). ``offered``: the command's options and
+    arguments (``Command.offered``), which an error may name."""
     try:
         return int(func(*args, **kwargs) or 0)
     except B12Error as exc:
-        return report(exc, offered if offered is not None else declared_options(func))
+        return report(exc, offered)
 
 
 def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
@@ -212,29 +268,6 @@ def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
         if named:
             message = f"{' or '.join(named)}: {message}"
     return fail(message, status_of(exc).exit_code)
-
-
-def declared_options(func: Callable[..., Any]) -> set[str] | None:
-    """The options and arguments a Typer command function declares (``Annotated[...,
-    typer.Option(...)]``; an argument by its name in capitals, as Typer shows it); None when it
-    declares none (not a command: what it takes is unknown)."""
-    import inspect
-    from typing import get_args
-
-    out: set[str] = set()
-    for name, param in inspect.signature(func).parameters.items():
-        for info in get_args(param.annotation)[1:]:
-            if type(info).__name__ == "ArgumentInfo":
-                out.add(name.upper())
-            if type(info).__name__ != "OptionInfo":
-                continue
-            # In ``Annotated``, typer.Option("--json") keeps its first declaration as the default.
-            first = [info.default] if isinstance(info.default, str) else []
-            declared = [d for decl in (*first, *(info.param_decls or ())) for d in decl.split("/")]
-            out.update(d.strip() for d in declared if d.strip().startswith("-"))
-            if not declared:
-                out.add("--" + name.replace("_", "-"))
-    return out or None
 
 
 #: The Rich marks b12 prints, as terminal (SGR) codes for ``PlainConsole``.
@@ -253,9 +286,12 @@ class PlainConsole:
     """Prints the few Rich marks b12 uses ([bold], [dim], the level styles ...) as terminal styles
     on a terminal and as plain text elsewhere (NO_COLOR and TERM=dumb respected); any other text in
     brackets is printed as it is, and a tag escaped as Rich escapes it (``shown``) is text. No Rich
-    import: the fast dose path prints with it."""
+    import."""
 
-    def print(self, template: str = "", **values: Any) -> None:
+    def print(self, template: str | Table = "", **values: Any) -> None:
+        if isinstance(template, Table):
+            write_out("\n".join(template.lines()) + "\n")
+            return
         stream = sys.stdout
         styled = (
             stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"

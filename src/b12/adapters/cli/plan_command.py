@@ -1,64 +1,36 @@
 """`b12 plan`: a dated treatment plan with volumes, laboratory checks, supply and its basis."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
 
-from typing import Annotated
+from __future__ import annotations
 
-import typer
-
-from b12.adapters.cli.app import JsonOption, KbOption, command, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
-from b12.adapters.cli.patient_options import (
-    AgeMonths,
-    AgeYears,
-    Allergies,
-    Breastfeeding,
-    Conditions,
-    Medications,
-    Pregnant,
-    Sex,
-    WeightKg,
-)
 from b12.domain.findings import outcome
 from b12.errors import InputError
 
 
-@command("plan")
 def plan(
-    start: Annotated[str, typer.Option(help="The date of the first dose, YYYY-MM-DD.")],
-    indication: Annotated[
-        str | None, typer.Option(help="Indication id or name (see `b12 indications`).")
-    ] = None,
-    regimen: Annotated[
-        str | None, typer.Option(help="A regimen id instead of the default (see `b12 regimens`).")
-    ] = None,
-    product: Annotated[
-        str | None, typer.Option(help="Product id or name (see `b12 products`).")
-    ] = None,
-    concentration: Annotated[
-        str | None, typer.Option(help="Strength instead of a product, e.g. 1000mcg/mL.")
-    ] = None,
-    months: Annotated[int, typer.Option(help="How far to plan, in months (1-60).")] = 12,
-    neuro: Annotated[
-        bool, typer.Option("--neuro", help="Neurological involvement (selects the regimen).")
-    ] = False,
-    b12: Annotated[
-        str | None, typer.Option("--b12", help="Baseline B12 level, e.g. 150pg/mL or 110pmol/L.")
-    ] = None,
-    ics: Annotated[
-        str | None, typer.Option("--ics", help="Also write the plan as an iCalendar file.")
-    ] = None,
-    age_years: AgeYears = None,
-    age_months: AgeMonths = None,
-    sex: Sex = None,
-    weight_kg: WeightKg = None,
-    pregnant: Pregnant = False,
-    breastfeeding: Breastfeeding = False,
-    condition: Conditions = None,
-    medication: Medications = None,
-    allergy: Allergies = None,
-    as_json: JsonOption = False,
-    kb: KbOption = None,
+    *,
+    start: str,
+    indication: str | None = None,
+    regimen: str | None = None,
+    product: str | None = None,
+    concentration: str | None = None,
+    months: int = 12,
+    neuro: bool = False,
+    b12: str | None = None,
+    ics: str | None = None,
+    age_years: str | None = None,
+    age_months: str | None = None,
+    sex: str | None = None,
+    weight_kg: str | None = None,
+    pregnant: bool = False,
+    breastfeeding: bool = False,
+    condition: list[str] | None = None,
+    medication: list[str] | None = None,
+    allergy: list[str] | None = None,
+    as_json: bool = False,
+    kb: str | None = None,
 ) -> int:
     """Plan a course: regimen, dated doses and volumes, laboratory checks, supply. Exit 3 on a stop."""
     from b12.adapters.cli import read
@@ -99,7 +71,7 @@ def plan(
     return EXIT_CODE[outcome(result.findings)]
 
 
-def _show(result: "object", written: "object") -> None:
+def _show(result: object, written: object) -> None:
     from b12.domain.display import format_mass, format_number, format_volume
     from b12.services.planning import Plan
 

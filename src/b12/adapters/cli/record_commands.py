@@ -1,61 +1,42 @@
 """Record commands: `b12 patient add|list|show`, `b12 prescribe`, `b12 give`, `b12 missed`."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Any
 
-import typer
-
-from b12.adapters.cli.app import JsonOption, KbOption, app, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
-from b12.adapters.cli.patient_options import (
-    AgeMonths,
-    AgeYears,
-    Allergies,
-    Breastfeeding,
-    Conditions,
-    Medications,
-    Pregnant,
-    Sex,
-    WeightKg,
-)
-from b12.adapters.cli.record_options import DbOption, WhoOption, on, when, who
+from b12.adapters.cli.record_options import when, who
 from b12.domain.display import format_mass, format_volume
 from b12.domain.findings import Finding, outcome
 from b12.domain.jsonable import to_json
 from b12.errors import InputError
-
-patient_app = typer.Typer(
-    no_args_is_help=True, help="Patients of the therapy record (pseudonymous)."
-)
-app.add_typer(patient_app, name="patient")
-Code = Annotated[str, typer.Argument(help="The patient's pseudonymous identifier, e.g. P-0042.")]
 
 
 def _stop_code(findings: Iterable[Finding]) -> int:
     return EXIT_CODE[outcome(findings)]
 
 
-@on(patient_app, "add")
 def patient_add(
-    code: Code,
-    correct: Annotated[
-        bool, typer.Option("--correct", help="Record a corrected profile for an existing patient.")
-    ] = False,
-    age_years: AgeYears = None,
-    age_months: AgeMonths = None,
-    sex: Sex = None,
-    weight_kg: WeightKg = None,
-    pregnant: Pregnant = False,
-    breastfeeding: Breastfeeding = False,
-    condition: Conditions = None,
-    medication: Medications = None,
-    allergy: Allergies = None,
-    at: Annotated[str | None, typer.Option(help="When, YYYY-MM-DD[THH:MM] (default now).")] = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    correct: bool = False,
+    age_years: str | None = None,
+    age_months: str | None = None,
+    sex: str | None = None,
+    weight_kg: str | None = None,
+    pregnant: bool = False,
+    breastfeeding: bool = False,
+    condition: list[str] | None = None,
+    medication: list[str] | None = None,
+    allergy: list[str] | None = None,
+    born: str | None = None,
+    at: str | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Add a patient (a pseudonymous code and the screening profile)."""
     from b12.services.record import add_patient
@@ -71,10 +52,17 @@ def patient_add(
         medication,
         allergy,
     )
+    birth = date_option(born, "--born")
+    if birth is not None and (age_years is not None or age_months is not None):
+        raise InputError(
+            "--born and --age-years/--age-months: give the date of birth or the age, not both",
+            field="born",
+        )
     b12 = open_app(db)
     record = add_patient(
-        b12.unit_of_work, code, patient, who(by, b12), when(at, b12), correct=correct
-    )
+        b12.unit_of_work, code, patient, who(by, b12), when(at, b12), correct=correct,
+        born=birth,
+    )  # fmt: skip
     if as_json:
         emit_json({"patient": to_json(vars(record))})
     else:
@@ -82,34 +70,66 @@ def patient_add(
     return 0
 
 
-@on(patient_app, "list")
-def patient_list(db: DbOption = None, as_json: JsonOption = False) -> int:
-    """Every patient in the record."""
+def patient_list(
+    *,
+    limit: int = 100,
+    after: str | None = None,
+    db: str | None = None,
+    as_json: bool = False,
+) -> int:
+    """The patients of the record by code, a page at a time (--limit, --after)."""
     from b12.services.record import list_patients
 
-    patients = list_patients(open_app(db).unit_of_work)
+    b12 = open_app(db)
+    page = list_patients(b12.unit_of_work, after, limit)
+    today = when(None, b12).date()
     if as_json:
-        emit_json({"patients": [to_json(vars(p)) for p in patients]})
+        emit_json({"patients": [to_json(vars(p)) for p in page.patients], "next": page.after})
         return 0
     rows = [
         (
             p.code,
-            str(p.profile.get("age_months", "")),
+            _age(p, today),
             str(p.profile.get("sex") or ""),
-            p.recorded_at.isoformat(),
+            p.recorded_at.strftime("%Y-%m-%d %H:%M"),  # the clinic's clock
         )
-        for p in patients
+        for p in page.patients
     ]
-    console().print(table("Patients", ("patient", "age (months)", "sex", "recorded"), rows))
+    caption = None if page.after is None else f"more: --after {page.after}"
+    console().print(table("Patients", ("patient", "age", "sex", "recorded"), rows, caption=caption))
     return 0
 
 
-@on(patient_app, "show")
-def patient_show(code: Code, db: DbOption = None, as_json: JsonOption = False) -> int:
+def _age(p: Any, today: Any) -> str:
+    """The age on ``today`` in years and months, derived from the date of birth or from the age
+    given and the day it was given (never stale); empty when not known."""
+    from b12.services.record import patient_on
+
+    months = patient_on(p, today).age_months
+    return "" if months is None else age_words(months)
+
+
+def _age_basis(p: Any) -> str:
+    """What the age is derived from: the date of birth, or the age given and when."""
+    if p.born is not None:
+        return f"born {p.born.isoformat()}"
+    if p.age_months is not None:
+        given = "" if p.age_given_on is None else f" on {p.age_given_on.isoformat()}"
+        return f"given as {age_words(p.age_months)}{given}"
+    return ""
+
+
+def patient_show(
+    *,
+    code: str,
+    db: str | None = None,
+    as_json: bool = False,
+) -> int:
     """One patient's profile and prescriptions."""
     from b12.services.record import patient_record, prescription_dict
 
-    record, prescriptions = patient_record(open_app(db).unit_of_work, code)
+    b12 = open_app(db)
+    record, prescriptions = patient_record(b12.unit_of_work, code)
     out = {
         "patient": to_json(vars(record)),
         "prescriptions": [prescription_dict(rx) for rx in prescriptions],
@@ -117,39 +137,99 @@ def patient_show(code: Code, db: DbOption = None, as_json: JsonOption = False) -
     if as_json:
         emit_json(out)
         return 0
-    c = console()
-    c.print("[bold]Patient {code}[/bold]  profile: {profile}", code=record.code,
-            profile=to_json(dict(record.profile)))  # fmt: skip
-    for rx in out["prescriptions"]:
-        c.print("  prescription {id}: {status} from {start}, {regimen}, {product} ({doses} doses)",
-                **rx)  # fmt: skip
+    _show_patient(record, out["prescriptions"], when(None, b12).date())
     return 0
 
 
-@on(app, "prescribe")
+def age_words(months: object) -> str:
+    """'750.0' (months) -> '62 years 6 months'; an infant's age in months (and weeks under one)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        total = Decimal(str(months))
+    except InvalidOperation:
+        return str(months)
+    whole = int(total)
+    years, rest = divmod(whole, 12)
+    if years == 0:
+        if whole == 0:
+            return f"{int(total * Decimal('4.345'))} weeks"
+        return f"{whole} month{'s' if whole != 1 else ''}"
+    said = f"{years} year{'s' if years != 1 else ''}"
+    return said + (f" {rest} month{'s' if rest != 1 else ''}" if rest else "")
+
+
+def _listed(items: Iterable[str]) -> str:
+    return ", ".join(items) or "none recorded"
+
+
+def _show_patient(record: Any, prescriptions: list[dict[str, Any]], today: Any) -> None:
+    """The profile and each prescription in words; a replaced one says what replaced it."""
+    c = console()
+    p = record.profile
+    c.print("[bold]Patient {code}[/bold]  recorded {at} by {who}", code=record.code,
+            at=record.recorded_at.strftime("%Y-%m-%d %H:%M"), who=record.recorded_by)  # fmt: skip
+    age = _age(record, today)
+    c.print(
+        "  age          {age}",
+        age=f"{age} ({_age_basis(record)})" if age else "not recorded",
+    )
+    c.print("  sex          {sex}", sex=p.get("sex") or "not recorded")
+    weight = p.get("weight_kg")
+    c.print("  weight       {w}", w="not recorded" if weight is None else f"{weight} kg")
+    states = [s for s in ("pregnant", "breastfeeding") if p.get(s)]
+    c.print(
+        "  pregnancy    {s}", s=" and ".join(states) if states else "not pregnant or breastfeeding"
+    )
+    c.print("  conditions   {x}", x=_listed(p.get("conditions") or ()))
+    c.print("  medications  {x}", x=_listed(p.get("medications") or ()))
+    c.print("  allergies    {x}", x=_listed(p.get("allergies") or ()))
+    if not prescriptions:
+        c.print("  No prescription.")
+        return
+    replaced_by = {rx["replaces"]: rx for rx in prescriptions if rx["replaces"]}
+    number = {rx["id"]: n for n, rx in enumerate(prescriptions, 1)}
+    c.print("[bold]Prescriptions[/bold] (oldest first)")
+    for n, rx in enumerate(prescriptions, 1):
+        later = replaced_by.get(rx["id"])
+        if rx["status"] == "stopped":
+            which = number.get(rx["replaces"])
+            state = f"STOP of prescription {which or rx['replaces']}" + (
+                f": {rx['reason']}" if rx["reason"] else ""
+            )
+        elif later is not None and later["status"] == "stopped":
+            state = f"STOPPED on {later['prescribed_at'][:10]} (see {later['id']})"
+        elif later is not None:
+            state = f"REPLACED on {later['prescribed_at'][:10]} by {later['id']}"
+        else:
+            state = "ACTIVE"
+        c.print("  {n}. {state}", n=n, state=state)
+        if rx["status"] != "stopped":
+            c.print("     from {start}: {regimen}, {product}, {doses} doses", start=rx["start"],
+                    regimen=rx["regimen"] or "no regimen", doses=rx["doses"],
+                    product=rx["product"] or "the given strength")  # fmt: skip
+        c.print("     prescribed {at} by {who}; id {id}", at=rx["prescribed_at"].replace("T", " ")[:16],
+                who=rx["prescribed_by"], id=rx["id"])  # fmt: skip
+
+
 def prescribe(
-    code: Code,
-    start: Annotated[str | None, typer.Option(help="Date of the first dose, YYYY-MM-DD.")] = None,
-    indication: Annotated[str | None, typer.Option(help="Indication id or name.")] = None,
-    regimen: Annotated[
-        str | None, typer.Option(help="A regimen id instead of the default.")
-    ] = None,
-    product: Annotated[str | None, typer.Option(help="Product id or name.")] = None,
-    concentration: Annotated[
-        str | None, typer.Option(help="Strength instead of a product.")
-    ] = None,
-    months: Annotated[int, typer.Option(help="How far to plan, in months.")] = 12,
-    neuro: Annotated[bool, typer.Option("--neuro", help="Neurological involvement.")] = False,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop the active prescription.")] = False,
-    reason: Annotated[str | None, typer.Option(help="Why it stops (with --stop).")] = None,
-    override: Annotated[
-        str | None, typer.Option(help="Prescribe despite a stop; the reason is kept.")
-    ] = None,
-    at: Annotated[str | None, typer.Option(help="When prescribed (default now).")] = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    kb: KbOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    start: str | None = None,
+    indication: str | None = None,
+    regimen: str | None = None,
+    product: str | None = None,
+    concentration: str | None = None,
+    months: int = 12,
+    neuro: bool = False,
+    stop: bool = False,
+    reason: str | None = None,
+    override: str | None = None,
+    at: str | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Prescribe a planned course (kept with its regimen, schedule, product and knowledge fingerprint)."""
     from b12.services.record import prescribe as prescribe_plan
@@ -189,31 +269,21 @@ def prescribe(
     return _stop_code(done.findings)
 
 
-@on(app, "give")
 def give(
-    code: Code,
-    dose: Annotated[
-        str | None, typer.Option(help="Dose given (default: the prescribed dose).")
-    ] = None,
-    product: Annotated[
-        str | None, typer.Option(help="Product (default: the prescribed one).")
-    ] = None,
-    route: Annotated[str | None, typer.Option(help="Route (default: the prescribed one).")] = None,
-    site: Annotated[
-        str | None, typer.Option(help="Site, e.g. 'left deltoid' (default: suggested).")
-    ] = None,
-    lot: Annotated[str | None, typer.Option(help="Lot number on the vial or ampoule.")] = None,
-    expiry: Annotated[str | None, typer.Option(help="Expiry date of the lot, YYYY-MM-DD.")] = None,
-    at: Annotated[
-        str | None, typer.Option(help="When given, YYYY-MM-DDTHH:MM (default now).")
-    ] = None,
-    override: Annotated[
-        str | None, typer.Option(help="Record despite a stop; the reason is kept.")
-    ] = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    kb: KbOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    dose: str | None = None,
+    product: str | None = None,
+    route: str | None = None,
+    site: str | None = None,
+    lot: str | None = None,
+    expiry: str | None = None,
+    at: str | None = None,
+    override: str | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    kb: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Give the dose due: the five rights, the volume to draw, the site, then the record. Exit 3 on a stop."""
     from b12.adapters.cli import read
@@ -247,15 +317,15 @@ def give(
     return _stop_code(done.findings)
 
 
-@on(app, "missed")
 def missed(
-    code: Code,
-    reason: Annotated[str, typer.Option(help="Why the dose was not given.")],
-    refused: Annotated[bool, typer.Option("--refused", help="The patient refused it.")] = False,
-    at: Annotated[str | None, typer.Option(help="The day it was missed (default today).")] = None,
-    db: DbOption = None,
-    by: WhoOption = None,
-    as_json: JsonOption = False,
+    *,
+    code: str,
+    reason: str,
+    refused: bool = False,
+    at: str | None = None,
+    db: str | None = None,
+    by: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Record a missed dose: never doubled; the course re-flows; the prescriber must review."""
     from b12.services.administering import record_missed

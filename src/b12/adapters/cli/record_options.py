@@ -1,38 +1,13 @@
-"""What the record commands share: --db, --who, --at, building the App, registering sub-commands."""
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+"""What the record commands share: who records, and when."""
+
+from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
-
-import typer
 
 from b12.bootstrap import App
 from b12.domain.dates import in_range
 from b12.errors import InputError
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="SQLAlchemy URL or SQLite file of the record (default: $B12_DATABASE_URL, else b12.db "
-        "in the user data folder).",
-    ),
-]
-WhoOption = Annotated[
-    str | None,
-    typer.Option("--who", help="Who records this (default: $B12_USER, else the login name)."),
-]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def on(group: typer.Typer, name: str) -> Callable[[F], F]:
-    """Register ``func`` on ``group`` with b12's error mapping (2 input, 1 other, 3 stop)."""
-    from b12.adapters.cli.app import command
-
-    return command(name, group)
 
 
 def who(given: str | None, app: App) -> str:
@@ -48,9 +23,10 @@ def who(given: str | None, app: App) -> str:
 
 
 def when(text: str | None, app: App, option: str = "--at") -> datetime:
-    """A date or date-time as written (YYYY-MM-DD[THH:MM]); the clinic's time now when not given."""
+    """A date or date-time as written (YYYY-MM-DD[THH:MM][+HH:MM]), without an offset the
+    clinic's wall clock; the clinic's time now when not given. Always aware."""
     if text is None:
-        return app.clock.now().replace(microsecond=0, tzinfo=None)
+        return app.clock.now().replace(microsecond=0)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -58,4 +34,18 @@ def when(text: str | None, app: App, option: str = "--at") -> datetime:
             f"{option} {text!r} is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM, "
             "e.g. 2026-01-05T09:30"
         ) from None
-    return in_range(moment, option.removeprefix("--"))
+    return in_clinic(in_range(moment, option.removeprefix("--")), app)
+
+
+def in_clinic(moment: datetime, app: App) -> datetime:
+    """``moment``; without a zone, read as the clinic's wall clock (B12_TIMEZONE, else the
+    clock's zone, else the machine's)."""
+    if moment.tzinfo is not None:
+        return moment
+    from zoneinfo import ZoneInfo
+
+    zone = app.settings.zone
+    if zone is None:
+        clock_zone = app.clock.now().tzinfo
+        zone = clock_zone if isinstance(clock_zone, ZoneInfo) else None
+    return moment.astimezone() if zone is None else moment.replace(tzinfo=zone)

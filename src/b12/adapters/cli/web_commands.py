@@ -1,29 +1,22 @@
 """`b12 serve` and `b12 user add|disable|passwd`: the web door's start and its first accounts.
 
-One small module, so that the command line's parser can declare the same commands again; the web
-stack (FastAPI, uvicorn) is imported inside `serve` only, never when the command line starts.
+The web stack (FastAPI, uvicorn) is imported inside `serve` only, never when the command line
+starts.
 """
-# No `from __future__ import annotations` in command modules: Typer reads the annotations at run time.
+
+from __future__ import annotations
 
 import getpass
 import os
 import sys
-from typing import Annotated
 
-import typer
-
-from b12.adapters.cli.app import JsonOption, app, open_app
+from b12.adapters.cli.app import open_app
 from b12.adapters.cli.output import console, emit_json
-from b12.adapters.cli.record_options import DbOption, on
 from b12.errors import InputError
 
-user_app = typer.Typer(
-    no_args_is_help=True, help="Accounts of the web app (staff, patients, caregivers)."
-)
-app.add_typer(user_app, name="user")
-
 PASSWORD_ENV = "B12_PASSWORD"
-Username = Annotated[str, typer.Argument(help="The account's username, e.g. n.martin.")]
+#: The highest TCP port.
+TOP_PORT = 65535
 
 
 def _password() -> str:
@@ -48,12 +41,7 @@ def _admin() -> str:
         return "cli"
 
 
-@on(app, "serve")
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
-    db: DbOption = None,
-) -> int:
+def serve(*, host: str = "127.0.0.1", port: int = 8000, db: str | None = None) -> int:
     """Run the web app and its JSON API (needs `pip install 'b12[web]'`)."""
     try:
         from b12.adapters.web import serve as run
@@ -61,26 +49,25 @@ def serve(
         raise InputError(
             f"the web app needs the 'web' extra ({missing.name} is missing): pip install 'b12[web]'"
         ) from None
+    if port > TOP_PORT:
+        raise InputError(
+            f"--port {port}: write a port from 1 to {TOP_PORT}, e.g. --port 8000", field="port"
+        )
     from b12.bootstrap import Settings
 
-    console().print(f"b12 web app on http://{host}:{port}/ (Ctrl+C stops it)")
+    console().print("b12 web app on http://{host}:{port}/ (Ctrl+C stops it)", host=host, port=port)
     run(Settings.read(database_url=db), host, port)
     return 0
 
 
-@on(user_app, "add")
 def user_add(
-    username: Username,
-    role: Annotated[str, typer.Option(help="prescriber, nurse, pharmacist, patient or caregiver.")],
-    patient: Annotated[
-        list[str] | None,
-        typer.Option(help="The patient code a patient's or caregiver's account may see (repeat)."),
-    ] = None,
-    self_injects: Annotated[
-        bool, typer.Option("--self-injects", help="The patient or caregiver records the doses.")
-    ] = False,
-    db: DbOption = None,
-    as_json: JsonOption = False,
+    *,
+    username: str,
+    role: str,
+    patient: list[str] | None = None,
+    self_injects: bool = False,
+    db: str | None = None,
+    as_json: bool = False,
 ) -> int:
     """Add an account (the password from $B12_PASSWORD or asked twice)."""
     from b12.services.accounts import add_account
@@ -97,8 +84,7 @@ def user_add(
     return 0
 
 
-@on(user_app, "disable")
-def user_disable(username: Username, db: DbOption = None, as_json: JsonOption = False) -> int:
+def user_disable(*, username: str, db: str | None = None, as_json: bool = False) -> int:
     """Disable an account: it can no longer log in, its sessions end now."""
     from b12.services.accounts import disable_account
 
@@ -110,8 +96,7 @@ def user_disable(username: Username, db: DbOption = None, as_json: JsonOption = 
     return 0
 
 
-@on(user_app, "passwd")
-def user_passwd(username: Username, db: DbOption = None, as_json: JsonOption = False) -> int:
+def user_passwd(*, username: str, db: str | None = None, as_json: bool = False) -> int:
     """Set a new password (from $B12_PASSWORD or asked twice); the account's sessions end."""
     from b12.services.accounts import set_password
 

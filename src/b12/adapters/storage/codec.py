@@ -1,40 +1,41 @@
-"""Records to rows and back: Decimals as exact text, mappings as JSON with Decimals as text."""
+"""Records to rows and back: amounts as Decimals (NUMERIC), times as instants, mappings as JSON.
+
+Times are stored in UTC and read back in the clinic's time zone (``zone``; None: the machine's),
+so that a record's ``.date()`` is the clinic's day and a printed time is the clinic's clock.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from decimal import Decimal
+from datetime import datetime, tzinfo
 from typing import Any, TypeVar
 
 from b12.domain.jsonable import freeze, to_json
 
 T = TypeVar("T")
 
-#: Columns that hold an exact Decimal as text.
-DECIMAL_COLUMNS = frozenset({"dose_mcg", "volume_ml", "value", "normalised_value"})
 
-
-def to_row(record: Any) -> dict[str, Any]:
+def to_row(record: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for f in dataclasses.fields(record):
+        if f.name in skip:
+            continue
         value = getattr(record, f.name)
-        if isinstance(value, Decimal):
-            value = format(value, "f")
-        elif isinstance(value, Mapping | tuple | list):
+        if isinstance(value, Mapping | tuple | list):
             value = to_json(value)
         row[f.name] = value
     return row
 
 
-def from_row(kind: type[T], row: Mapping[Any, Any]) -> T:
+def from_row(kind: type[T], row: Mapping[Any, Any], zone: tzinfo | None = None, **extra: Any) -> T:
     names = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
-    for name in names:
+    for name in names - extra.keys():
         value = row[name]
-        if name in DECIMAL_COLUMNS and value is not None:
-            value = Decimal(value)
+        if isinstance(value, datetime):
+            value = value.astimezone(zone)
         elif isinstance(value, Mapping | list):
             value = freeze(value)
         values[name] = value
-    return kind(**values)
+    return kind(**values, **extra)

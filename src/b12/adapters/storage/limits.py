@@ -5,16 +5,24 @@ characters); a ``Text`` column at most ``TEXT_LIMIT``. No text anywhere in a row
 may hold a NUL (PostgreSQL refuses it, SQLite would cut the text at it) or a lone surrogate (the
 undecodable bytes of an argument, which neither database can encode). The error names the field
 of the command that set the column and the limit.
+
+Each amount (an ``ExactDecimal`` column: NUMERIC(15, 6)) is a finite number of at most 9 digits
+before the point and 6 after it, so that both databases give it back exactly as it was written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, String, Table
 
+from b12.adapters.storage.types import PRECISION, SCALE, ExactDecimal, plain
 from b12.errors import InputError
+
+#: The largest amount a NUMERIC(PRECISION, SCALE) column keeps is below this.
+AMOUNT_BOUND = Decimal(10) ** (PRECISION - SCALE)
 
 #: The most characters a free-text column (a reason, a description) keeps.
 TEXT_LIMIT = 4000
@@ -26,6 +34,9 @@ FIELD_OF_COLUMN: Mapping[str, str] = {
     "given_by": "who",
     "prescribed_by": "who",
     "text": "readings",
+    "value": "readings",
+    "normalised_value": "readings",
+    "age_months": "age",
 }
 
 
@@ -55,6 +66,8 @@ def check_row(table: Table, row: Mapping[str, Any]) -> None:
         field = FIELD_OF_COLUMN.get(name, name)
         if isinstance(value, str):
             check_text(field, value, limit_of(table, name))
+        elif isinstance(value, Decimal) and isinstance(table.c[name].type, ExactDecimal):
+            check_amount(field, name, value)
         elif isinstance(value, Mapping | list | tuple):
             _check_json(field, value)
 
@@ -72,6 +85,29 @@ def check_text(field: str, text: str, limit: int | None = None) -> None:
         raise StoredTextError(
             f"the {label} is {len(text)} characters long; the record keeps at most {limit}: "
             "shorten it",
+            field=field,
+        )
+
+
+def check_amount(field: str, column: str, value: Decimal) -> None:
+    """Refuse an amount an ExactDecimal column cannot give back exactly."""
+    label = LABEL.get(field, field.replace("_", " "))
+    what = column.replace("_", " ")
+    if not value.is_finite():
+        raise StoredTextError(
+            f"the {label}: {what} {value} is not a number: write a number", field=field
+        )
+    if abs(value) >= AMOUNT_BOUND:
+        raise StoredTextError(
+            f"the {label}: {what} {value:f} is too large; the record keeps amounts below "
+            f"{AMOUNT_BOUND:,}: check the value and its unit",
+            field=field,
+        )
+    exponent = plain(value).as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > SCALE:
+        raise StoredTextError(
+            f"the {label}: {what} {value:f} has more than {SCALE} decimal places; the record "
+            f"keeps {SCALE}: write it with at most {SCALE}",
             field=field,
         )
 

@@ -1,7 +1,8 @@
 """The tables of the therapy record, as SQLAlchemy Core objects (the schema at the head revision).
 
-Exact numbers (doses, volumes, laboratory values) are stored as decimal text, so SQLite and
-PostgreSQL keep every digit; JSON columns hold findings, plans and profiles with Decimals as text.
+Amounts (doses, volumes, laboratory values, an age in months) are NUMERIC(15, 6) and times are
+instants in UTC (``types.py``); a prescription's dated doses and laboratory checks are rows
+(``planned_doses``, ``planned_labs``). JSON columns hold findings and the rest of a profile.
 The migrations in ``migrations/versions`` build this schema; a test compares the two.
 """
 
@@ -13,16 +14,18 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
     text,
 )
+
+from b12.adapters.storage.types import ExactDecimal, UtcDateTime
 
 metadata = MetaData()
 
@@ -46,11 +49,15 @@ patients = Table(
     metadata,
     _id(),
     Column("code", String(64), nullable=False, index=True),
-    Column("profile", JSON, nullable=False),
-    Column("recorded_at", DateTime, nullable=False),
+    Column("profile", JSON, nullable=False),  # sex, weight, pregnancy, conditions...: not the age
+    Column("recorded_at", UtcDateTime, nullable=False),
     Column("recorded_by", String(120), nullable=False),
     _corrects("patients"),
     Column("duplicate_of", String(ID)),  # revision 0004: see ONE_ONLY
+    # revision 0005: a date of birth, or an age with the day it was given (either, or neither)
+    Column("born", Date),
+    Column("age_months", ExactDecimal),
+    Column("age_given_on", Date),
 )
 
 prescriptions = Table(
@@ -58,17 +65,47 @@ prescriptions = Table(
     metadata,
     _id(),
     _patient(),
-    Column("plan", JSON, nullable=False),
+    Column("regimen_id", String(120)),
     Column("product", String(120)),
     Column("indication", String(120)),
+    Column("concentration", String(64)),  # a strength prescribed without a product, as shown
+    Column("substance", String(64)),  # the regimen's cobalamin
     Column("start", Date, nullable=False),
     Column("status", String(16), nullable=False),
-    Column("prescribed_at", DateTime, nullable=False),
+    Column("prescribed_at", UtcDateTime, nullable=False),
     Column("prescribed_by", String(120), nullable=False),
     Column("fingerprint", String(120), nullable=False),
     Column("replaces_id", String(ID), ForeignKey("prescriptions.id")),
     Column("reason", Text),
     _corrects("prescriptions"),
+)
+
+# Revision 0005: a prescription's dated doses and laboratory checks, as prescribed.
+planned_doses = Table(
+    "planned_doses",
+    metadata,
+    Column("prescription_id", String(ID), ForeignKey("prescriptions.id"), nullable=False),
+    Column("number", Integer, nullable=False),  # 1-based over the whole prescription
+    Column("due_on", Date, nullable=False),
+    Column("dose_mcg", ExactDecimal, nullable=False),
+    Column("volume_ml", ExactDecimal),
+    Column("route", String(32), nullable=False),
+    Column("phase", String(120), nullable=False),
+    Column("phase_kind", String(32), nullable=False),
+    Column("regimen_id", String(120)),
+    Column("fingerprint", String(120), nullable=False),
+    PrimaryKeyConstraint("prescription_id", "number", name="pk_planned_doses"),
+)
+
+planned_labs = Table(
+    "planned_labs",
+    metadata,
+    Column("prescription_id", String(ID), ForeignKey("prescriptions.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("tests", JSON, nullable=False),  # the tests' names
+    Column("sources", JSON, nullable=False),  # the source ids of the rules that plan them
+    PrimaryKeyConstraint("prescription_id", "number", name="pk_planned_labs"),
 )
 
 administrations = Table(
@@ -77,9 +114,9 @@ administrations = Table(
     _id(),
     _patient(),
     Column("prescription_id", String(ID), ForeignKey("prescriptions.id")),
-    Column("given_at", DateTime, nullable=False),
-    Column("dose_mcg", String(40), nullable=False),
-    Column("volume_ml", String(40)),
+    Column("given_at", UtcDateTime, nullable=False),
+    Column("dose_mcg", ExactDecimal, nullable=False),
+    Column("volume_ml", ExactDecimal),
     Column("product", String(120)),
     Column("lot", String(64)),
     Column("expiry", Date),
@@ -104,7 +141,7 @@ missed_doses = Table(
     Column("on", Date, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
     Column("recorded_by", String(120), nullable=False),
     _corrects("missed_doses"),
 )
@@ -117,12 +154,12 @@ lab_results = Table(
     Column("taken_on", Date, nullable=False),
     Column("analyte", String(64), nullable=False),
     Column("loinc", String(16)),
-    Column("value", String(40), nullable=False),
+    Column("value", ExactDecimal, nullable=False),
     Column("unit", String(32), nullable=False),
-    Column("normalised_value", String(40)),
+    Column("normalised_value", ExactDecimal),
     Column("normalised_unit", String(32)),
     Column("text", Text, nullable=False),
-    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
     Column("recorded_by", String(120), nullable=False),
     _corrects("lab_results"),
 )
@@ -137,7 +174,7 @@ adverse_events = Table(
     Column("severity", String(16), nullable=False),
     Column("neurological", Boolean, nullable=False),
     Column("administration_id", String(ID), ForeignKey("administrations.id")),
-    Column("recorded_at", DateTime, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
     Column("recorded_by", String(120), nullable=False),
     _corrects("adverse_events"),
 )
@@ -145,23 +182,35 @@ adverse_events = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    # seq is assigned by the writer as the previous seq + 1 under the chain lock: a primary key,
-    # so two writers can never both append the same link (the chain cannot fork).
+    # seq orders every link of every stream (before revision 0006 it was the one chain's order;
+    # since, PostgreSQL takes it from the sequence b12_audit_seq, SQLite as the last + 1 under
+    # its write lock); the hash of a keyed link does not cover it.
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("at", String(40), nullable=False),
     Column("who", String(120), nullable=False),
     Column("action", String(64), nullable=False),
     Column("entity", String(64), nullable=False),
-    Column("entity_id", String(ID), nullable=False),
+    # A row's key (b12.domain.audit.row_key): an id, or "<prescription id>/<number>" (0006).
+    Column("entity_id", String(80), nullable=False),
     Column("patient", String(ID)),
     Column("payload", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # Revision 0006: one chain per stream (a patient's id, or "record"), numbered from 1; the
+    # unique key (stream, stream_seq) means a stream cannot fork. NULL: a link before 0006.
+    Column("stream", String(ID)),
+    Column("stream_seq", BigInteger),
+    # The table and canonical digest (b12.domain.audit.row_digest) of the row the link records.
+    Column("record_table", String(64)),
+    Column("row_hash", String(64)),
 )
+Index("uq_audit_log_stream_seq", audit_log.c.stream, audit_log.c.stream_seq, unique=True)
 
 RECORD_TABLES = (
     patients,
     prescriptions,
+    planned_doses,
+    planned_labs,
     administrations,
     missed_doses,
     lab_results,
@@ -209,8 +258,8 @@ accounts = Table(
     Column("role", String(16), nullable=False),
     Column("disabled", Boolean, nullable=False),
     Column("failed_logins", Integer, nullable=False),
-    Column("locked_until", DateTime),
-    Column("created_at", DateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", String(120), nullable=False),
 )
 
@@ -228,7 +277,11 @@ web_sessions = Table(
     Column("id", String(64), primary_key=True),  # sha256 of the cookie's token, never the token
     Column("account_id", String(ID), ForeignKey("accounts.id"), nullable=False, index=True),
     Column("csrf", String(64), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("last_seen", DateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
     Column("ended", Boolean, nullable=False),
 )
+
+#: The tables whose rows change in place (a password, a lock-out, a session's last use): the
+#: application's PostgreSQL role may UPDATE these and no other (`b12 db grant`).
+CHANGING_TABLES = (accounts, web_sessions)

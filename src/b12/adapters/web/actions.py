@@ -115,7 +115,7 @@ def lab_chart(app: App, actor: Actor, code: str) -> bytes:
     status = patient_view(app, actor, code)
     with tempfile.TemporaryDirectory(prefix="b12-chart-") as folder:
         path = Path(folder) / "chart.svg"
-        plot_trends(str(path), status.patient.code, status.labs, status.injection_dates)
+        plot_trends(str(path), status)
         return path.read_bytes()
 
 
@@ -183,7 +183,7 @@ def _give_request(app: App, code: str, form: GiveForm) -> tuple[GiveRequest, str
     site = form.site.strip() if form.site and form.site.strip() else None
     if site is not None:
         site = read_site(app.knowledge, site)
-    at = app.clock.now().replace(microsecond=0, tzinfo=None)
+    at = app.clock.now().replace(microsecond=0)
     reason = override_reason(form.override_code, form.override_text)
     request = GiveRequest(
         code.strip(), at, dose, None, None, site, lot and lot.strip(), expiry, reason
@@ -226,7 +226,7 @@ def not_given(app: App, actor: Actor, code: str, kind: str, reason: str) -> Miss
     text = reason.strip()
     if kind == "held" and text:
         text = f"held: {text}"
-    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    now = app.clock.now().replace(microsecond=0)
     return record_missed(
         app.unit_of_work, code.strip(), text, now.date(), actor.username, now,
         refused=kind == "refused",
@@ -238,7 +238,7 @@ def stop(app: App, actor: Actor, code: str, reason: str) -> Any:
     from b12.services.record import stop_prescription
 
     acc.require(actor, code, "stop")
-    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    now = app.clock.now().replace(microsecond=0)
     return stop_prescription(app.unit_of_work, code.strip(), reason, actor.username, now)
 
 
@@ -254,7 +254,7 @@ def event(
         raise InputError(
             f"on {on.isoformat()} is in the future: write the day it happened", field="on"
         )
-    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    now = app.clock.now().replace(microsecond=0)
     return add_event(
         app.unit_of_work, code.strip(), on, description, severity, actor.username, now,
         neurological=neurological,
@@ -290,7 +290,7 @@ def labs(app: App, actor: Actor, code: str, readings: Sequence[str], taken_on: d
             field="taken_on",
         )
     read = [reading(app, t) for t in texts]
-    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    now = app.clock.now().replace(microsecond=0)
     return add_labs(
         app.unit_of_work, app.knowledge, code.strip(), read, taken_on, actor.username, now
     )
@@ -334,7 +334,7 @@ def prescribe_plan(
     acc.require(actor, code, "prescribe")
     request = _plan_request(app, form)
     reason = override_reason(form.override_code, form.override_text)
-    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    now = app.clock.now().replace(microsecond=0)
     if preview:
         shown: Prescribed = previews.preview(
             app.unit_of_work, prescribe, app.knowledge, code.strip(), request, actor.username,
@@ -361,9 +361,16 @@ def visible_patients(app: App, actor: Actor) -> list[str]:
     """The patient codes the actor may open (staff: all)."""
     from b12.services.record import list_patients
 
-    if actor.staff:
-        return [p.code for p in list_patients(app.unit_of_work)]
-    return [link.patient_code for link in actor.links]
+    if not actor.staff:
+        return [link.patient_code for link in actor.links]
+    codes: list[str] = []
+    after: str | None = None
+    while True:  # a page at a time, by code
+        page = list_patients(app.unit_of_work, after, 10_000)
+        codes += [p.code for p in page.patients]
+        if page.after is None:
+            return codes
+        after = page.after
 
 
 def given_history(uow: UnitOfWork, patient_id: str) -> list[Any]:

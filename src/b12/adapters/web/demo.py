@@ -55,11 +55,11 @@ def seed(app: App) -> bool:
     if acc.list_accounts(app.accounts):
         return False
     kb = app.knowledge
-    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    now = app.clock.now().replace(microsecond=0)
     today = now.date()
 
     def at(day: date, hour: int) -> datetime:
-        return min(datetime.combine(day, time(hour)), now - timedelta(minutes=1))
+        return min(datetime.combine(day, time(hour), now.tzinfo), now - timedelta(minutes=1))
 
     uow = app.unit_of_work
     for p in PATIENTS:
@@ -68,8 +68,7 @@ def seed(app: App) -> bool:
         add_patient(uow, p.code, profile, "dr.ames", at(start - timedelta(days=2), 10))
         request = PlanRequest(start=start, indication="pernicious-anaemia", product=PRODUCT)
         done = prescribe(uow, kb, p.code, request, "dr.ames", at(start - timedelta(days=1), 11))
-        plan = dict(done.plan or {})
-        days = [date.fromisoformat(a["date"]) for a in plan.get("administrations", [])]
+        days = [] if done.prescription is None else [d.date for d in done.prescription.doses]
         for day in days[: p.given]:
             if day >= today:
                 break
@@ -95,12 +94,12 @@ RESULTS = (
 def _results(app: App, code: str, start: date) -> None:
     from b12.adapters.web.actions import reading
 
-    now = app.clock.now().replace(microsecond=0, tzinfo=None)
+    now = app.clock.now().replace(microsecond=0)
     for days, texts in RESULTS:
         day = start + timedelta(days=days)
         if day <= now.date():
             readings = [reading(app, text) for text in texts]
-            when = min(datetime.combine(day, time(15)), now - timedelta(minutes=1))
+            when = min(datetime.combine(day, time(15), now.tzinfo), now - timedelta(minutes=1))
             add_labs(app.unit_of_work, app.knowledge, code, readings, day, "lab", when)
 
 
