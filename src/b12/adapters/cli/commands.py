@@ -135,7 +135,7 @@ GROUPS: dict[str, str] = {
     "lab": "Laboratory results of the record.",
     "event": "Adverse events of the record.",
     "audit-log": "The hash-chained audit trail.",
-    "user": "Accounts of the web app (staff, patients, caregivers).",
+    "user": "Accounts of the web app: staff, patients and their carers.",
 }
 
 ABOUT = (
