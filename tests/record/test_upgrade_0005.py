@@ -188,6 +188,16 @@ def test_every_record_survives_with_the_same_values(empty_db_url: str, tmp_path:
     assert adopted == {(name, row_key(name, row)) for name in RECORD for row in new[name]}
 
 
+def _as_answered(new: Any, old: Any) -> Any:
+    """``new`` with only the keys the release answered (the JSON contract only adds fields: a
+    key added since, such as a guideline range's bands, is not a change of answer)."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: _as_answered(v, old[k]) for k, v in new.items() if k in old}
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        return [_as_answered(n, o) for n, o in zip(new, old, strict=True)]
+    return new
+
+
 def _comparable_status(answer: dict[str, Any]) -> dict[str, Any]:
     """A status without what only says when things were written (shown in the clinic's zone
     now, with its offset)."""
@@ -206,7 +216,8 @@ def test_status_and_due_answer_as_the_release_did(
     for key, old in ANSWERS["status"].items():
         code, day = key.split()
         status, out, _err = cli("status", code, "--at", day, "--db", url, "--json")
-        assert _comparable_status(json.loads(out)) == _comparable_status(old), key
+        now = _as_answered(json.loads(out), old)
+        assert _comparable_status(now) == _comparable_status(old), key
         assert status in (0, 3)
     for day, old in ANSWERS["due"].items():
         _status, out, _err = cli("due", "--date", day, "--db", url, "--json")
