@@ -282,6 +282,8 @@ web_sessions = Table(
     Column("ended", Boolean, nullable=False),
 )
 
+#: The web door's tables (revision 0007): not patient data, not append-only, bound by no audit link.
+WEB_TABLES = (accounts, account_patients, web_sessions)
 #: The tables whose rows change in place (a password, a lock-out, a session's last use): the
 #: application's PostgreSQL role may UPDATE these and no other (`b12 db grant`).
 CHANGING_TABLES = (accounts, web_sessions)
