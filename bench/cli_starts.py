@@ -60,6 +60,12 @@ RECORD: dict[str, list[str]] = {
     "audit-log anchor": ["audit-log", "anchor"],
     "correct": ["correct", "administration", "P-3", "{given}", "site=right deltoid",
                 "--reason", "side misrecorded"],
+    "user add": ["user", "add", "u{n}", "--role", "nurse"],
+    "user disable": ["user", "disable", "u{n}"],
+    "user passwd": ["user", "passwd", "bench.nurse"],
+    # It serves until stopped: timed up to its refusal of a port out of range, which comes after
+    # the web stack is imported (the start a clinician waits for, less opening the record).
+    "serve": ["serve", "--port", "65536"],
 }  # fmt: skip
 
 #: Run on its own: it makes a whole course (a record, doses, results, a plot).
@@ -86,7 +92,7 @@ def _record(folder: Path) -> tuple[dict[str, str], list[str]]:
     import json
 
     env = {**os.environ, "B12_DATABASE_URL": f"sqlite:///{folder / 'b12.db'}"}
-    env.update(B12_TIMEZONE="UTC", B12_USER="bench")
+    env.update(B12_TIMEZONE="UTC", B12_USER="bench", B12_PASSWORD="bench-password-2026")
     for argv in (
         ["db", "upgrade"],
         ["patient", "add", "P-1", "--age-years", "62", "--sex", "female", "--at", "2026-01-01"],
@@ -98,6 +104,7 @@ def _record(folder: Path) -> tuple[dict[str, str], list[str]]:
         ["patient", "add", "P-3", "--age-years", "40", "--at", "2026-01-01"],
         ["prescribe", "P-3", "--indication", "pernicious-anaemia", "--start", "2026-01-05",
          "--product", PRODUCT, "--at", "2026-01-01"],
+        ["user", "add", "bench.nurse", "--role", "nurse"],
     ):  # fmt: skip
         done = _b12(argv, env)
         assert done.returncode == 0, (argv, done.stderr)

@@ -86,8 +86,13 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
                 os.environ[k] = v
 
 
+#: Commands that serve until they are stopped: `b12 serve` is started on a free port and stopped
+#: by tests/web/test_doors.py; fuzzed here it would serve for ever on a port that happens to be free.
+SERVERS = {"serve"}
 #: Every command's parameters, from the one declaration (a new option is fuzzed too).
-COMMANDS: dict[str, tuple[Arg | Opt, ...]] = {c.words: c.params for c in DECLARED}
+COMMANDS: dict[str, tuple[Arg | Opt, ...]] = {
+    c.words: c.params for c in DECLARED if c.words not in SERVERS
+}
 
 #: Plausible values by parameter name (the hostile ones are added to every one).
 PLAUSIBLE: dict[str, list[str]] = {

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from b12.knowledge.base import Knowledge
+    from b12.services.accounts import AccountsUnitOfWork, PasswordHasher
     from b12.services.ports import Clock, UnitOfWork
 
 #: Each setting and the environment variable that gives it when no argument does.
@@ -124,11 +125,13 @@ class App:
         knowledge: Knowledge | None = None,
         uow_factory: Callable[[], UnitOfWork] | None = None,
         clock: Clock | None = None,
+        passwords: PasswordHasher | None = None,
     ) -> None:
         from b12.adapters.clock import SystemClock
 
         self.settings = settings
         self.clock: Clock = clock or SystemClock(settings.zone)
+        self._passwords = passwords
         self._knowledge = knowledge
         self._uow_factory = uow_factory
         self._engine: Engine | None = None
@@ -141,6 +144,19 @@ class App:
 
             self._knowledge = load_knowledge(self.settings.knowledge_dir)
         return self._knowledge
+
+    @property
+    def passwords(self) -> PasswordHasher:
+        """argon2id password hashes (the web extra), made on first use."""
+        if self._passwords is None:
+            from b12.adapters.passwords import argon2id
+
+            self._passwords = argon2id()
+        return self._passwords
+
+    def accounts(self) -> AccountsUnitOfWork:
+        """A new unit of work on the record that reaches the accounts too (the SQL one does)."""
+        return self.unit_of_work()  # type: ignore[return-value]
 
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work on the record (the engine opens, and its revision is checked, once)."""
@@ -179,9 +195,13 @@ def build(
     knowledge: Knowledge | None = None,
     uow_factory: Callable[[], UnitOfWork] | None = None,
     clock: Clock | None = None,
+    passwords: PasswordHasher | None = None,
 ) -> App:
-    """The App for ``settings``; tests may hand in a knowledge, a fake unit of work, a fixed clock."""
-    return App(settings, knowledge=knowledge, uow_factory=uow_factory, clock=clock)
+    """The App for ``settings``; tests may hand in a knowledge, a fake unit of work, a fixed clock,
+    a lighter password hasher."""
+    return App(
+        settings, knowledge=knowledge, uow_factory=uow_factory, clock=clock, passwords=passwords
+    )
 
 
 @dataclass(frozen=True)

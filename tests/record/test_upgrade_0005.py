@@ -274,6 +274,8 @@ def test_append_only_and_the_keys_hold_after_the_upgrade(empty_db_url: str, tmp_
     url = _upgraded(empty_db_url, tmp_path)
     engine = make_engine(url)
     for name, table in t.metadata.tables.items():
+        if table in t.WEB_TABLES:  # accounts and sessions change in place (revision 0007)
+            continue
         first = next(iter(table.columns)).name
         for statement in (f"UPDATE {name} SET {first} = {first}", f"DELETE FROM {name}"):
             with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as c:

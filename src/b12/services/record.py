@@ -63,9 +63,13 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def audit(uow: UnitOfWork, who: str, action: str, record: Any, patient: str | None) -> None:
-    """The audit link of a change, with the record itself as the payload."""
-    payload = to_json({k: getattr(record, k) for k in record.__dataclass_fields__})
+def audit(
+    uow: UnitOfWork, who: str, action: str, record: Any, patient: str | None, **extra: Any
+) -> None:
+    """The audit link of a change, with the record itself as the payload (and ``extra``: what
+    the record's row does not keep, such as the findings a plan was signed past)."""
+    fields = {k: getattr(record, k) for k in record.__dataclass_fields__}
+    payload = to_json({**fields, **extra})
     uow.audit.append(who, action, type(record).__name__, record.id, patient, payload)
 
 
@@ -305,7 +309,7 @@ def prescribe(
         reason=override,
     )
     uow.prescriptions.add(rx)
-    audit(uow, who, "prescribe", rx, record.id)
+    audit(uow, who, "prescribe", rx, record.id, findings=[f.to_dict() for f in plan.findings])
     uow.commit()
     if old is not None:
         findings.insert(0, _replaces(old))

@@ -122,6 +122,8 @@ NEURO = Opt(
     "--neuro", "Neurological involvement (selects the regimen).", takes="flag", default=False
 )
 
+USERNAME = Arg("username", "The account's username, e.g. n.martin.")
+
 _TOPICS = (
     "indications, contraindications, interactions, adverse-effects, overdose, storage, technique, "
     "requirements, foods, monitoring, products, laboratory, pharmacology, deficiency"
@@ -136,6 +138,7 @@ GROUPS: dict[str, str] = {
     "audit-log": "The hash-chained audit trail.",
     "audit": "Audit every administration of a population (needs b12[audit]).",
     "export": "Export the record for other tools (needs b12[audit]).",
+    "user": "Accounts of the web app: staff, patients and their carers.",
 }
 
 ABOUT = (
@@ -312,8 +315,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "db grant",
         "db_command:db_grant",
-        "Let ROLE read and insert, and nothing more (PostgreSQL; run as the tables' owner, after "
-        "upgrade).",
+        "Let ROLE read and insert, and update only the web app's accounts and sessions (PostgreSQL; "
+        "run as the tables' owner, after upgrade).",
         (Arg("role", "The PostgreSQL role the application connects as."), DB, JSON),
     ),
     Command(
@@ -583,6 +586,54 @@ COMMANDS: tuple[Command, ...] = (
             JSON,
             KB,
         ),
+    ),
+    Command(
+        "serve",
+        "web_commands:serve",
+        "Run the web app and its JSON API (needs `pip install 'b12[web]'`).",
+        (
+            Opt("--host", "Address to listen on.", default="127.0.0.1"),
+            Opt("--port", "Port to listen on (1-65535).", takes="count", default=8000, minimum=1),
+            DB,
+        ),
+    ),
+    Command(
+        "user add",
+        "web_commands:user_add",
+        "Add an account (the password from $B12_PASSWORD or asked twice).",
+        (
+            USERNAME,
+            Opt(
+                "--role",
+                "prescriber, nurse, pharmacist, patient or caregiver.",
+                required=True,
+            ),
+            Opt(
+                "--patient",
+                "The patient code a patient's or caregiver's account may see (repeat).",
+                takes="texts",
+            ),
+            Opt(
+                "--self-injects",
+                "The patient or caregiver records the doses.",
+                takes="flag",
+                default=False,
+            ),
+            DB,
+            JSON,
+        ),
+    ),
+    Command(
+        "user disable",
+        "web_commands:user_disable",
+        "Disable an account: it can no longer log in, its sessions end now.",
+        (USERNAME, DB, JSON),
+    ),
+    Command(
+        "user passwd",
+        "web_commands:user_passwd",
+        "Set a new password (from $B12_PASSWORD or asked twice); the account's sessions end.",
+        (USERNAME, DB, JSON),
     ),
 )
 

@@ -282,12 +282,14 @@ def grant_app_role(engine: Engine, role: str) -> None:
                 field="role",
             )
         tables = ", ".join([*(table.name for table in t.metadata.sorted_tables)])
+        changing = ", ".join(table.name for table in t.CHANGING_TABLES)
         quoted = f'"{role}"'
         for statement in (
             f"REVOKE ALL ON {tables}, alembic_version FROM {quoted}",
             f"REVOKE ALL ON SEQUENCE b12_audit_seq FROM {quoted}",
             f"GRANT USAGE ON SCHEMA public TO {quoted}",
             f"GRANT SELECT, INSERT ON {tables} TO {quoted}",
+            f"GRANT UPDATE ON {changing} TO {quoted}",
             f"GRANT SELECT ON alembic_version TO {quoted}",
             f"GRANT USAGE ON SEQUENCE b12_audit_seq TO {quoted}",
         ):

@@ -118,7 +118,9 @@ class SqlRecords(Generic[R]):
     def every(self) -> Iterator[R]:
         """Every row, by patient then in the order they happened: one query, streamed."""
         query = select(self._table).order_by(self._table.c.patient_id, *self._order)
-        for row in self._connection.execution_options(yield_per=500).execute(query):
+        # on the statement: Connection.execution_options would stream every later statement of
+        # the unit of work too (a server-side cursor for an INSERT fails on PostgreSQL)
+        for row in self._connection.execute(query.execution_options(yield_per=500)):
             yield from_row(self._kind, row._mapping, self._zone)
 
 
@@ -429,3 +431,81 @@ class SqlAuditTrail:
     def sign(self, message: bytes) -> str:
         """The keyed hash of a link's message (b12.domain.audit.link_message)."""
         return link_mac(self._key(), message)
+
+
+class SqlAccounts:
+    """Accounts, their patient links and sessions (revision 0007): rows that change in place.
+    Their instants are stored in UTC and read back in the clinic's zone, as the record's are."""
+
+    def __init__(self, connection: Connection, zone: tzinfo | None = None) -> None:
+        self._connection = connection
+        self._zone = zone
+
+    def _values(self, row: Any) -> dict[str, Any]:
+        values = dict(row._mapping)
+        if self._zone is None:
+            return values
+        return {
+            k: v.astimezone(self._zone) if isinstance(v, datetime) else v for k, v in values.items()
+        }
+
+    def _account(self, row: Any) -> Any:
+        from b12.services.accounts import Account
+
+        return None if row is None else Account(**self._values(row))
+
+    def add(self, account: Any) -> None:
+        self._connection.execute(t.accounts.insert(), vars(account))
+
+    def get(self, account_id: str) -> Any:
+        query = select(t.accounts).where(t.accounts.c.id == account_id)
+        return self._account(self._connection.execute(query).first())
+
+    def named(self, username: str) -> Any:
+        check_text("username", username)
+        query = select(t.accounts).where(t.accounts.c.username == username)
+        return self._account(self._connection.execute(query).first())
+
+    def all(self) -> list[Any]:
+        query = select(t.accounts).order_by(t.accounts.c.username)
+        return [self._account(row) for row in self._connection.execute(query)]
+
+    def update(self, account: Any) -> None:
+        values = {k: v for k, v in vars(account).items() if k != "id"}
+        self._connection.execute(
+            t.accounts.update().where(t.accounts.c.id == account.id).values(**values)
+        )
+
+    def link(self, link: Any) -> None:
+        self._connection.execute(t.account_patients.insert(), vars(link))
+
+    def links(self, account_id: str) -> list[Any]:
+        from b12.services.accounts import PatientLink
+
+        query = (
+            select(t.account_patients)
+            .where(t.account_patients.c.account_id == account_id)
+            .order_by(t.account_patients.c.patient_code)
+        )
+        return [PatientLink(**dict(row._mapping)) for row in self._connection.execute(query)]
+
+    def add_session(self, session: Any) -> None:
+        self._connection.execute(t.web_sessions.insert(), vars(session))
+
+    def session(self, session_id: str) -> Any:
+        from b12.services.accounts import WebSession
+
+        query = select(t.web_sessions).where(t.web_sessions.c.id == session_id)
+        row = self._connection.execute(query).first()
+        return None if row is None else WebSession(**self._values(row))
+
+    def touch_session(self, session_id: str, at: datetime) -> None:
+        self._connection.execute(
+            t.web_sessions.update().where(t.web_sessions.c.id == session_id).values(last_seen=at)
+        )
+
+    def end_sessions(self, account_id: str, session_id: str | None = None) -> None:
+        query = t.web_sessions.update().where(t.web_sessions.c.account_id == account_id)
+        if session_id is not None:
+            query = query.where(t.web_sessions.c.id == session_id)
+        self._connection.execute(query.values(ended=True))

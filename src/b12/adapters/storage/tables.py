@@ -246,3 +246,44 @@ for _name, (_index, _columns, _where) in ONE_ONLY.items():
         sqlite_where=text(_where),
         postgresql_where=text(_where),
     )
+
+# Revision 0007: the web door's accounts, the patients each may see, and server-side sessions.
+# Not part of the append-only record: a password, a lock-out and a session's last use change.
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+)
+
+account_patients = Table(
+    "account_patients",
+    metadata,
+    Column("account_id", String(ID), ForeignKey("accounts.id"), primary_key=True),
+    Column("patient_code", String(64), primary_key=True),
+    Column("self_injects", Boolean, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the cookie's token, never the token
+    Column("account_id", String(ID), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("ended", Boolean, nullable=False),
+)
+
+#: The web door's tables (revision 0007): not patient data, not append-only, bound by no audit link.
+WEB_TABLES = (accounts, account_patients, web_sessions)
+#: The tables whose rows change in place (a password, a lock-out, a session's last use): the
+#: application's PostgreSQL role may UPDATE these and no other (`b12 db grant`).
+CHANGING_TABLES = (accounts, web_sessions)

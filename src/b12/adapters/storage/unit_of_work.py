@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.repositories import (
+    SqlAccounts,
     SqlAuditTrail,
     SqlPatients,
     SqlPrescriptions,
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
             connection, t.adverse_events, AdverseEvent, t.adverse_events.c.on, zone, written
         )
         self.audit = SqlAuditTrail(connection, self._audit_key, written)
+        self.accounts = SqlAccounts(connection, zone)
         return self
 
     def __exit__(

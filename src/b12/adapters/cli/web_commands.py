@@ -1,0 +1,109 @@
+"""`b12 serve` and `b12 user add|disable|passwd`: the web door's start and its first accounts.
+
+The web stack (FastAPI, uvicorn) is imported inside `serve` only, never when the command line
+starts.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+from b12.adapters.cli.app import open_app
+from b12.adapters.cli.output import console, emit_json
+from b12.errors import InputError
+
+PASSWORD_ENV = "B12_PASSWORD"
+#: The highest TCP port.
+TOP_PORT = 65535
+
+
+def _password() -> str:
+    """The new password: $B12_PASSWORD (scripts), else asked twice on the terminal."""
+    given = os.environ.get(PASSWORD_ENV)
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise InputError(
+            f"no terminal to ask the password on: set {PASSWORD_ENV} for a script", field="password"
+        )
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise InputError("the two passwords differ: type the same one twice", field="password")
+    return first
+
+
+def _admin() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8000, db: str | None = None) -> int:
+    """Run the web app and its JSON API (needs `pip install 'b12[web]'`)."""
+    try:
+        from b12.adapters.web import serve as run
+    except ImportError as missing:
+        raise InputError(
+            f"the web app needs the 'web' extra ({missing.name} is missing): pip install 'b12[web]'"
+        ) from None
+    if port > TOP_PORT:
+        raise InputError(
+            f"--port {port}: write a port from 1 to {TOP_PORT}, e.g. --port 8000", field="port"
+        )
+    from b12.bootstrap import Settings
+
+    console().print("b12 web app on http://{host}:{port}/ (Ctrl+C stops it)", host=host, port=port)
+    run(Settings.read(database_url=db), host, port)
+    return 0
+
+
+def user_add(
+    *,
+    username: str,
+    role: str,
+    patient: list[str] | None = None,
+    self_injects: bool = False,
+    db: str | None = None,
+    as_json: bool = False,
+) -> int:
+    """Add an account (the password from $B12_PASSWORD or asked twice)."""
+    from b12.services.accounts import add_account
+
+    b12 = open_app(db)
+    account = add_account(
+        b12.accounts, b12.passwords, username, _password(), role, _admin(), b12.clock,
+        patients=tuple(patient or ()), self_injects=self_injects,
+    )  # fmt: skip
+    if as_json:
+        emit_json({"username": account.username, "role": account.role, "id": account.id})
+    else:
+        console().print("Account {name} ({role}) added.", name=account.username, role=account.role)
+    return 0
+
+
+def user_disable(*, username: str, db: str | None = None, as_json: bool = False) -> int:
+    """Disable an account: it can no longer log in, its sessions end now."""
+    from b12.services.accounts import disable_account
+
+    account = disable_account(open_app(db).accounts, username, _admin())
+    if as_json:
+        emit_json({"username": account.username, "disabled": True})
+    else:
+        console().print("Account {name} disabled.", name=account.username)
+    return 0
+
+
+def user_passwd(*, username: str, db: str | None = None, as_json: bool = False) -> int:
+    """Set a new password (from $B12_PASSWORD or asked twice); the account's sessions end."""
+    from b12.services.accounts import set_password
+
+    b12 = open_app(db)
+    account = set_password(b12.accounts, b12.passwords, username, _password(), _admin())
+    if as_json:
+        emit_json({"username": account.username, "password": "changed"})
+    else:
+        console().print("Password of {name} changed.", name=account.username)
+    return 0

@@ -1,0 +1,381 @@
+"""What a page or an API call asks, turned into use-case calls in the name of the session's actor.
+
+The pages (pages.py) and the JSON API (api.py) both call these; neither holds a transaction or
+repeats a rule. Who acts is always ``actor.username`` from the session. A preview (the give's five
+rights, a plan before it is signed) is the use case itself run on a dry unit of work (services.previews):
+exactly what it would record, then rolled back.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from b12.bootstrap import App
+from b12.domain.dose_input import parse_dose
+from b12.domain.findings import Finding, Level
+from b12.domain.lab_values import LabInputError, Measurement, no_reading, parse_reading
+from b12.domain.labs import find_unit, is_panel
+from b12.domain.records import current
+from b12.errors import InputError, about
+from b12.services import accounts as acc
+from b12.services import previews
+from b12.services.accounts import Actor
+from b12.services.administering import Given, GiveRequest, Missed, give, record_missed
+from b12.services.follow_up import Status, patient_status
+from b12.services.ports import UnitOfWork
+from b12.services.record import Due, LabsAdded, Prescribed, add_labs, due_on, prescribe
+from b12.services.site_rotation import read_site
+
+#: Coded reasons offered beside the free text wherever a warning or a stop is proceeded past; the
+#: record keeps "CODE: free text" in the use case's reason field.
+OVERRIDE_CODES: dict[str, str] = {
+    "benefit-outweighs-risk": "benefit outweighs the risk",
+    "prescriber-confirmed": "prescriber confirmed the order",
+    "patient-informed": "patient informed and agrees",
+    "known-tolerated": "given before and tolerated",
+    "other": "other (say why)",
+}
+MISS_KINDS = ("missed", "refused", "held")
+
+
+def _unwrapped(use_case: Any) -> Any:
+    """The body of a use case decorated with ``opens_unit_of_work``: run on a unit of work we open."""
+    return inspect.unwrap(use_case)
+
+
+def override_reason(code: str | None, text: str | None) -> str | None:
+    """A coded choice and free text -> the reason the record keeps (None when neither is given)."""
+    code = (code or "").strip()
+    text = (text or "").strip()
+    if not code and not text:
+        return None
+    if code and code not in OVERRIDE_CODES:
+        raise InputError(
+            f"override reason {code!r}: choose one of {', '.join(OVERRIDE_CODES)}",
+            field="override_code",
+        )
+    if code == "other" and not text:
+        raise InputError("say why in words when the reason is 'other'", field="override_reason")
+    if not code:
+        return text
+    return f"{OVERRIDE_CODES[code]}: {text}" if text else OVERRIDE_CODES[code]
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+def today(app: App) -> date:
+    return app.clock.now().date()
+
+
+def mar(app: App, actor: Actor, on: date | None = None) -> list[Due]:
+    """Everyone due or overdue on ``on`` (staff only; one audit entry naming them)."""
+    acc.require_role(actor, "read")
+    if not actor.staff:
+        raise acc.ForbiddenError(actor.role, "see the ward's list")
+    day = on or today(app)
+    body = _unwrapped(due_on)
+    result: list[Due] = acc.audited_list(
+        app.unit_of_work,
+        actor,
+        "read-mar",
+        lambda uow: body(uow, day),
+        lambda d: [x.patient for x in d],
+    )
+    return result
+
+
+def patient_view(app: App, actor: Actor, code: str) -> Status:
+    body = _unwrapped(patient_status)
+    day = today(app)
+    kb = app.knowledge
+    result: Status = acc.audited_read(
+        app.unit_of_work, actor, code, "read-patient", lambda uow: body(uow, code, day, kb)
+    )
+    return result
+
+
+def open_form(app: App, actor: Actor, code: str, permission: acc.Permission) -> None:
+    """A form about patient ``code``: the patient exists, the actor may see it and act (audited)."""
+    acc.require(actor, code, permission)
+    acc.audited_read(app.unit_of_work, actor, code, f"open-{permission}-form", lambda uow: None)
+
+
+def lab_chart(app: App, actor: Actor, code: str) -> bytes:
+    """The patient's results over time with the injection dates, as SVG (the read is audited)."""
+    import tempfile
+    from pathlib import Path
+
+    from b12.adapters.plot import plot_trends
+
+    status = patient_view(app, actor, code)
+    with tempfile.TemporaryDirectory(prefix="b12-chart-") as folder:
+        path = Path(folder) / "chart.svg"
+        plot_trends(str(path), status)
+        return path.read_bytes()
+
+
+# --- giving ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GiveForm:
+    """A give as typed: every field optional; the prescription supplies the rest."""
+
+    dose: str | None = None
+    site: str | None = None
+    lot: str | None = None
+    expiry: date | None = None
+    scan: str | None = None  # a GS1 element string from a scanner
+    override_code: str | None = None
+    override_text: str | None = None
+
+
+@dataclass(frozen=True)
+class GiveOutcome:
+    given: Given
+    lot: str | None
+    expiry: date | None
+    gtin: str | None
+    scanned: bool
+    preview: bool
+
+    @property
+    def stops(self) -> tuple[Finding, ...]:
+        return self.given.stops
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.given.to_dict(),
+            "preview": self.preview,
+            "scan": {"scanned": self.scanned, "gtin": self.gtin, "lot": self.lot,
+                     "expiry": None if self.expiry is None else self.expiry.isoformat()},
+        }  # fmt: skip
+
+
+def _give_request(app: App, code: str, form: GiveForm) -> tuple[GiveRequest, str | None, bool]:
+    from b12.adapters.web.scan import read_scan
+
+    lot, expiry, gtin, scanned = form.lot or None, form.expiry, None, False
+    if form.scan and form.scan.strip():
+        pack = read_scan(form.scan)
+        gtin, scanned = pack.gtin, True
+        if lot and pack.lot and lot.strip() != pack.lot:
+            raise InputError(
+                f"the typed lot {lot!r} is not the scanned lot {pack.lot!r}: check the pack",
+                field="lot",
+            )
+        if expiry and pack.expiry and expiry != pack.expiry:
+            raise InputError(
+                f"the typed expiry {expiry.isoformat()} is not the scanned expiry "
+                f"{pack.expiry.isoformat()}: check the pack",
+                field="expiry",
+            )
+        lot, expiry = lot or pack.lot, expiry or pack.expiry
+    dose = None
+    if form.dose and form.dose.strip():
+        with about("dose"):
+            dose = parse_dose(form.dose)
+    site = form.site.strip() if form.site and form.site.strip() else None
+    if site is not None:
+        site = read_site(app.knowledge, site)
+    at = app.clock.now().replace(microsecond=0)
+    reason = override_reason(form.override_code, form.override_text)
+    request = GiveRequest(
+        code.strip(), at, dose, None, None, site, lot and lot.strip(), expiry, reason
+    )
+    return request, gtin, scanned
+
+
+def give_dose(app: App, actor: Actor, code: str, form: GiveForm, *, preview: bool) -> GiveOutcome:
+    """The five rights, the volume, the site and the needle; recorded unless ``preview``.
+
+    A stop is lifted by a reason only for a role that may bypass one: for any other role the give
+    is first run as a preview, and a stop there refuses it before anything is recorded."""
+    acc.require(actor, code, "give")
+    request, gtin, scanned = _give_request(app, code, form)
+    kb, who = app.knowledge, actor.username
+    if preview:
+        tried: Given = previews.preview(app.unit_of_work, give, kb, request, who, app.clock)
+        return GiveOutcome(tried, request.lot, request.expiry, gtin, scanned, True)
+    lifts = request.override is not None and not actor.may("bypass")
+    if lifts and _stopped_without_reason(app, request, who):
+        raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must")
+    done = give(app.unit_of_work, kb, request, who, app.clock)
+    return GiveOutcome(done, request.lot, request.expiry, gtin, scanned, False)
+
+
+def _stopped_without_reason(app: App, request: GiveRequest, who: str) -> bool:
+    from dataclasses import replace
+
+    tried: Given = previews.preview(
+        app.unit_of_work, give, app.knowledge, replace(request, override=None), who, app.clock
+    )
+    return any(f.level is Level.STOP for f in tried.findings)
+
+
+def not_given(app: App, actor: Actor, code: str, kind: str, reason: str) -> Missed:
+    """Missed, refused or held (a held dose is recorded as not given, its reason says held)."""
+    acc.require(actor, code, "missed")
+    if kind not in MISS_KINDS:
+        raise InputError(f"kind {kind!r}: write one of {', '.join(MISS_KINDS)}", field="kind")
+    text = reason.strip()
+    if kind == "held" and text:
+        text = f"held: {text}"
+    now = app.clock.now().replace(microsecond=0)
+    return record_missed(
+        app.unit_of_work, code.strip(), text, now.date(), actor.username, now,
+        refused=kind == "refused",
+    )  # fmt: skip
+
+
+def stop(app: App, actor: Actor, code: str, reason: str) -> Any:
+    """Stop the active prescription (a new row replaces it; the old one is kept)."""
+    from b12.services.record import stop_prescription
+
+    acc.require(actor, code, "stop")
+    now = app.clock.now().replace(microsecond=0)
+    return stop_prescription(app.unit_of_work, code.strip(), reason, actor.username, now)
+
+
+def event(
+    app: App, actor: Actor, code: str, on: date, description: str, severity: str,
+    neurological: bool,
+) -> Any:  # fmt: skip
+    """Something that happened to the patient (linked to that day's injection, if any)."""
+    from b12.services.record import add_event
+
+    acc.require(actor, code, "events")
+    if on > today(app):
+        raise InputError(
+            f"on {on.isoformat()} is in the future: write the day it happened", field="on"
+        )
+    now = app.clock.now().replace(microsecond=0)
+    return add_event(
+        app.unit_of_work, code.strip(), on, description, severity, actor.username, now,
+        neurological=neurological,
+    )  # fmt: skip
+
+
+# --- labs -----------------------------------------------------------------------------------------
+
+
+def reading(app: App, text: str) -> Measurement:
+    """'hb=11.2 g/dL' -> the measurement (the analyte's unit as the knowledge declares it)."""
+    kb = app.knowledge
+    with about("readings"):
+        written = parse_reading(text)
+        test = kb.lookup("analytes", written.name, "laboratory test")
+        if is_panel(test):
+            raise LabInputError(
+                text, f"{test.name} is a panel, not one value",
+                "write each test of the panel as NAME=VALUE[UNIT], e.g. hb=12g/dL",
+            )  # fmt: skip
+        unit = find_unit(test, written.unit, text)
+    return Measurement(test.id, written.value, unit.unit, not written.unit, written.name, text)
+
+
+def labs(app: App, actor: Actor, code: str, readings: Sequence[str], taken_on: date) -> LabsAdded:
+    acc.require(actor, code, "labs")
+    texts = [r for r in (x.strip() for x in readings) if r]
+    if not texts:
+        raise no_reading()
+    if taken_on > today(app):
+        raise InputError(
+            f"taken on {taken_on.isoformat()} is in the future: write the day the sample was taken",
+            field="taken_on",
+        )
+    read = [reading(app, t) for t in texts]
+    now = app.clock.now().replace(microsecond=0)
+    return add_labs(
+        app.unit_of_work, app.knowledge, code.strip(), read, taken_on, actor.username, now
+    )
+
+
+# --- prescribing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrescribeForm:
+    indication: str
+    start: date
+    product: str | None = None
+    months: int = 12
+    neuro: bool = False
+    override_code: str | None = None
+    override_text: str | None = None
+
+
+def _plan_request(app: App, form: PrescribeForm) -> Any:
+    from b12.services.planning import PlanRequest
+
+    kb = app.knowledge
+    with about("indication"):
+        indication = kb.lookup("indications", form.indication, "indication").id
+    product = None
+    if form.product and form.product.strip():
+        with about("product"):
+            product = kb.lookup("products", form.product, "product").id
+    if not 1 <= form.months <= 120:
+        raise InputError("plan for 1 to 120 months", field="months")
+    return PlanRequest(form.start, indication=indication, product=product, months=form.months,
+                       neuro=form.neuro)  # fmt: skip
+
+
+def prescribe_plan(
+    app: App, actor: Actor, code: str, form: PrescribeForm, *, preview: bool
+) -> Prescribed:
+    """The plan with its findings (``preview``: nothing kept), or signed: kept, with the reason
+    that carried it past a stop or a warning."""
+    acc.require(actor, code, "prescribe")
+    request = _plan_request(app, form)
+    reason = override_reason(form.override_code, form.override_text)
+    now = app.clock.now().replace(microsecond=0)
+    if preview:
+        shown: Prescribed = previews.preview(
+            app.unit_of_work, prescribe, app.knowledge, code.strip(), request, actor.username,
+            now, override=reason,
+        )  # fmt: skip
+        return shown
+    return prescribe(
+        app.unit_of_work, app.knowledge, code.strip(), request, actor.username, now,
+        override=reason,
+    )  # fmt: skip
+
+
+# --- review -------------------------------------------------------------------------------------
+
+
+def override_rates(app: App, actor: Actor) -> list[Any]:
+    from b12.services.overrides import override_rates as rates
+
+    acc.require_role(actor, "review")
+    return rates(app.unit_of_work, actor.username)
+
+
+def visible_patients(app: App, actor: Actor) -> list[str]:
+    """The patient codes the actor may open (staff: all)."""
+    from b12.services.record import list_patients
+
+    if not actor.staff:
+        return [link.patient_code for link in actor.links]
+    codes: list[str] = []
+    after: str | None = None
+    while True:  # a page at a time, by code
+        page = list_patients(app.unit_of_work, after, 10_000)
+        codes += [p.code for p in page.patients]
+        if page.after is None:
+            return codes
+        after = page.after
+
+
+def given_history(uow: UnitOfWork, patient_id: str) -> list[Any]:
+    return current(uow.administrations.for_patient(patient_id))
+
+
+def when_text(at: datetime) -> str:
+    return at.isoformat(timespec="minutes")

@@ -1,0 +1,240 @@
+"""The JSON API under /api/v1: the same use cases as the pages, described by the OpenAPI document.
+
+Log in with POST /session (the cookie is set; the answer carries the CSRF token to send back as
+the X-CSRF-Token header on every POST and DELETE).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from b12.adapters.web import actions
+from b12.adapters.web.app import (
+    B12,
+    ERROR_RESPONSES,
+    Reader,
+    Writer,
+    clear_session_cookie,
+    set_session_cookie,
+)
+from b12.domain.jsonable import to_json
+from b12.services import accounts as acc
+
+router = APIRouter(responses=ERROR_RESPONSES)
+
+Text = Annotated[str, Field(max_length=4000)]
+Short = Annotated[str, Field(max_length=200)]
+#: A patient's pseudonymous code in a path (the record keeps at most 64 characters).
+Code = Annotated[
+    str, Path(max_length=64, description="the patient's pseudonymous code", examples=["P-0001"])
+]
+
+
+class Login(BaseModel):
+    username: Annotated[str, Field(max_length=200)]
+    password: Annotated[str, Field(max_length=1000)]
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    patients: list[str]
+    csrf: str
+
+
+class Body(BaseModel):
+    """A use case's answer, as its to_dict() gives it."""
+
+    model_config = {"extra": "allow"}
+
+
+class GiveIn(BaseModel):
+    dose: Short | None = Field(None, description="default: the prescribed dose, e.g. 1000 mcg")
+    site: Short | None = Field(None, description="default: the suggested site, e.g. left deltoid")
+    lot: Annotated[str, Field(max_length=64)] | None = None
+    expiry: date | None = None
+    scan: Short | None = Field(None, description="a GS1 element string read from the pack")
+    override_code: Short | None = Field(None, description=", ".join(actions.OVERRIDE_CODES))
+    override_reason: Text | None = None
+
+
+class NotGivenIn(BaseModel):
+    kind: Literal["missed", "refused", "held"]
+    reason: Text
+
+
+class LabsIn(BaseModel):
+    readings: Annotated[list[Short], Field(max_length=40)]
+    taken_on: date
+
+
+class PrescribeIn(BaseModel):
+    indication: Short
+    start: date
+    product: Short | None = None
+    months: Annotated[int, Field(ge=1, le=120)] = 12
+    neuro: bool = False
+    override_code: Short | None = None
+    override_reason: Text | None = None
+
+
+class StopIn(BaseModel):
+    reason: Text
+
+
+class EventIn(BaseModel):
+    on: date
+    description: Text
+    severity: Literal["mild", "moderate", "severe"]
+    neurological: bool = False
+
+
+class ScanIn(BaseModel):
+    text: Short
+
+
+class ScanOut(BaseModel):
+    gtin: str | None
+    expiry: date | None
+    lot: str | None
+    serial: str | None
+
+
+def _me(actor: acc.Actor) -> Me:
+    return Me(
+        username=actor.username,
+        role=actor.role,
+        patients=[link.patient_code for link in actor.links],
+        csrf=actor.csrf,
+    )
+
+
+@router.post("/session", response_model=Me, tags=["session"])
+def log_in(body: Login, request: Request, response: Response, app: B12) -> Me:
+    """Log in: sets the session cookie; send the answer's csrf back as X-CSRF-Token."""
+    done = acc.log_in(app.accounts, app.passwords, body.username, body.password, app.clock)
+    set_session_cookie(request, response, done.token)
+    return _me(done.actor)
+
+
+@router.delete("/session", status_code=204, tags=["session"])
+def log_out(actor: Writer, app: B12, response: Response) -> Response:
+    acc.log_out(app.accounts, actor)
+    out = Response(status_code=204)
+    clear_session_cookie(out)
+    return out
+
+
+@router.get("/me", response_model=Me, tags=["session"])
+def me(actor: Reader) -> Me:
+    return _me(actor)
+
+
+@router.get("/mar", response_model=Body, tags=["record"])
+def mar(actor: Reader, app: B12, on: Annotated[date | None, Query()] = None) -> Any:
+    """Everyone due or overdue (staff): dose in mcg and the volume in mL."""
+    due = actions.mar(app, actor, on)
+    return {
+        "date": (on or actions.today(app)).isoformat(),
+        "due": to_json([d.to_dict() for d in due]),
+    }
+
+
+@router.get("/patients", response_model=Body, tags=["record"])
+def patients(actor: Reader, app: B12) -> Any:
+    """The patients this account may open."""
+    return {"patients": actions.visible_patients(app, actor)}
+
+
+@router.get("/patients/{code}", response_model=Body, tags=["record"])
+def patient(code: Code, actor: Reader, app: B12) -> Any:
+    """The patient's course, timeline, results and findings (the read is audited)."""
+    return to_json(actions.patient_view(app, actor, code).to_dict())
+
+
+def _give_form(body: GiveIn) -> actions.GiveForm:
+    return actions.GiveForm(
+        body.dose, body.site, body.lot, body.expiry, body.scan, body.override_code,
+        body.override_reason,
+    )  # fmt: skip
+
+
+@router.post("/patients/{code}/give/preview", response_model=Body, tags=["record"])
+def give_preview(code: Code, body: GiveIn, actor: Writer, app: B12) -> Any:
+    """The five rights, the volume to draw, the site and the needle: nothing is recorded."""
+    return to_json(actions.give_dose(app, actor, code, _give_form(body), preview=True).to_dict())
+
+
+@router.post("/patients/{code}/give", response_model=Body, tags=["record"])
+def give(code: Code, body: GiveIn, actor: Writer, app: B12) -> Any:
+    """Record the dose due (unless a stop; a second dose the same day is refused)."""
+    return to_json(actions.give_dose(app, actor, code, _give_form(body), preview=False).to_dict())
+
+
+@router.post("/patients/{code}/not-given", response_model=Body, tags=["record"])
+def not_given(code: Code, body: NotGivenIn, actor: Writer, app: B12) -> Any:
+    """The dose due was missed, refused or held, and why (never doubled later)."""
+    return to_json(actions.not_given(app, actor, code, body.kind, body.reason).to_dict())
+
+
+@router.post("/patients/{code}/labs", response_model=Body, tags=["record"])
+def labs(code: Code, body: LabsIn, actor: Writer, app: B12) -> Any:
+    """Results as written (b12=150pg/mL ...), judged and kept."""
+    return to_json(actions.labs(app, actor, code, body.readings, body.taken_on).to_dict())
+
+
+def _prescribe_form(body: PrescribeIn) -> actions.PrescribeForm:
+    return actions.PrescribeForm(
+        body.indication, body.start, body.product, body.months, body.neuro, body.override_code,
+        body.override_reason,
+    )  # fmt: skip
+
+
+@router.post("/patients/{code}/prescriptions/preview", response_model=Body, tags=["record"])
+def prescribe_preview(code: Code, body: PrescribeIn, actor: Writer, app: B12) -> Any:
+    """The plan and its findings before signing: nothing is kept."""
+    done = actions.prescribe_plan(app, actor, code, _prescribe_form(body), preview=True)
+    return to_json({**done.to_dict(), "plan": done.plan})
+
+
+@router.post("/patients/{code}/prescriptions", response_model=Body, tags=["record"])
+def prescribe(code: Code, body: PrescribeIn, actor: Writer, app: B12) -> Any:
+    """Sign the plan (a stop needs an override reason, kept with it)."""
+    done = actions.prescribe_plan(app, actor, code, _prescribe_form(body), preview=False)
+    return to_json(done.to_dict())
+
+
+@router.post("/patients/{code}/prescriptions/stop", response_model=Body, tags=["record"])
+def stop(code: Code, body: StopIn, actor: Writer, app: B12) -> Any:
+    """Stop the active prescription, with the reason (the old one is kept)."""
+    from b12.services.record import prescription_dict
+
+    return to_json({"prescription": prescription_dict(actions.stop(app, actor, code, body.reason))})
+
+
+@router.post("/patients/{code}/events", response_model=Body, tags=["record"])
+def events(code: Code, body: EventIn, actor: Writer, app: B12) -> Any:
+    """An adverse event (a reaction after an injection stops the next dose until reviewed)."""
+    done = actions.event(
+        app, actor, code, body.on, body.description, body.severity, body.neurological
+    )
+    return to_json({"event": vars(done)})
+
+
+@router.get("/overrides", response_model=Body, tags=["review"])
+def overrides(actor: Reader, app: B12) -> Any:
+    """Override rates per finding code (pharmacist, prescriber)."""
+    return {"rates": [r.to_dict() for r in actions.override_rates(app, actor)]}
+
+
+@router.post("/scan", response_model=ScanOut, tags=["record"])
+def scan(body: ScanIn, actor: Writer) -> ScanOut:
+    """A pack's GS1 element string read: GTIN, expiry, lot, serial."""
+    from b12.adapters.web.scan import read_scan
+
+    pack = read_scan(body.text)
+    return ScanOut(gtin=pack.gtin, expiry=pack.expiry, lot=pack.lot, serial=pack.serial)

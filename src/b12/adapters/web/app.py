@@ -1,0 +1,287 @@
+"""The web door: a FastAPI application over an App (pages under /, the JSON API under /api/v1).
+
+    create_app(app) -> FastAPI      built once at start; every request uses the one App
+
+Sessions are server-side (services.accounts): the cookie holds a random token, HttpOnly and
+SameSite=Strict; the session's CSRF token must come back with every state-changing request (a
+form's hidden ``csrf`` field, or the ``X-CSRF-Token`` header of an API call or an htmx request).
+Every error is answered in one shape: ``{"error": {"code", "message", "field"}}`` for the API, one
+error page for a page; the status is ``b12.errors.ERROR_STATUS``'s, and no stack trace ever
+reaches a client (an unexpected error is logged here and answered with a bare 500).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from b12.bootstrap import App
+from b12.errors import B12Error, InputError, status_of
+from b12.services import accounts as acc
+from b12.services.accounts import Actor
+from b12.services.record import UnknownPatientError
+
+HERE = Path(__file__).parent
+COOKIE = "b12_session"
+CSRF_HEADER = "X-CSRF-Token"
+API = "/api/v1"
+log = logging.getLogger("b12.web")
+
+#: Errors of the services beyond b12.errors' table, and the status the web gives them.
+SERVICE_STATUS: dict[type[B12Error], int] = {
+    UnknownPatientError: 404,
+    acc.LoginError: 401,
+    acc.SessionExpiredError: 401,
+    acc.ForbiddenError: 403,
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers, whatever its status."""
+
+    error: ErrorDetail
+
+
+#: The error statuses every API route documents (for the OpenAPI document and schemathesis).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": why}
+    for status, why in (
+        (401, "no session, or it ended: log in"),
+        (403, "the role may not do this, or the CSRF token is missing"),
+        (404, "no such patient, or one this account may not see (the same answer)"),
+        (409, "recorded already by someone else"),
+        (422, "the input could not be understood: the message says what to write instead"),
+        (503, "the record cannot be used now"),
+    )
+}
+
+
+class CsrfError(InputError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the form or request is missing its CSRF token, or it is not this session's: reload "
+            "the page and try again",
+            field="csrf",
+        )
+
+
+class NotFoundError(InputError):
+    def __init__(self, what: str = "page") -> None:
+        super().__init__(f"no such {what}", field=None)
+
+
+def _code(error: BaseException) -> str:
+    """UnknownPatientError -> unknown_patient."""
+    name = type(error).__name__.removesuffix("Error") or "error"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+def status_for(error: B12Error) -> int:
+    for kind in type(error).__mro__:
+        if kind in SERVICE_STATUS:
+            return SERVICE_STATUS[kind]
+    if isinstance(error, CsrfError):
+        return 403
+    if isinstance(error, NotFoundError):
+        return 404
+    return status_of(error).http_status
+
+
+def message_of(error: B12Error) -> str:
+    if isinstance(error, UnknownPatientError):
+        # the command line's advice (`b12 patient add`) is not the web's, and the words must not
+        # tell a foreign patient from an absent one
+        return f"no patient {error.code!r} that this account can open"
+    return str(error)
+
+
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(API) and request.url.path not in (
+        "/openapi.json",
+        "/docs",
+    )
+
+
+def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
+    """The web application of ``app`` (its knowledge, record and clock)."""
+    web = FastAPI(
+        title="b12",
+        version="1",
+        summary="Plan, check and record vitamin B12 injection therapy: the staff's JSON API.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    web.state.b12 = app
+    templates = Jinja2Templates(directory=str(templates_dir or HERE / "templates"))
+    web.state.templates = templates
+    web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    def render_error(
+        request: Request, status: int, code: str, message: str, field: str | None
+    ) -> Response:
+        if wants_html(request):
+            return templates.TemplateResponse(
+                request, "error.html",
+                {"status": status, "code": code, "message": message, "field": field,
+                 "actor": getattr(request.state, "actor", None)},
+                status_code=status,
+            )  # fmt: skip
+        return JSONResponse(error_body(code, message, field), status_code=status)
+
+    @web.exception_handler(B12Error)
+    async def b12_error(request: Request, error: B12Error) -> Response:
+        status = status_for(error)
+        if status >= 500:
+            log.error("b12 error on %s: %s", request.url.path, error)
+        field = getattr(error, "field", None)
+        return render_error(request, status, _code(error), message_of(error), field)
+
+    @web.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {}
+        where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        field = ".".join(where) or None
+        message = str(first.get("msg", "not understood"))
+        return render_error(
+            request, 422, "invalid_input", f"{field or 'the request'}: {message}", field
+        )
+
+    @web.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "session_expired"}
+        code = codes.get(error.status_code, "http_error")
+        message = {404: "no such page", 405: "this address does not take that method"}.get(
+            error.status_code, str(error.detail)
+        )
+        return render_error(request, error.status_code, code, message, None)
+
+    @web.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return render_error(
+            request, 500, "internal", "something went wrong on the server; nothing was recorded "
+            "by this request unless the page says so. Try again or tell the administrator.", None,
+        )  # fmt: skip
+
+    @web.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    from b12.adapters.web import api, pages
+
+    web.include_router(api.router, prefix=API)
+    web.include_router(pages.router)
+    return web
+
+
+# --- dependencies -------------------------------------------------------------------------------
+
+
+def the_app(request: Request) -> App:
+    b12: App = request.app.state.b12
+    return b12
+
+
+def current_actor(request: Request) -> Actor:
+    """The session's actor (401 without a live session)."""
+    app = the_app(request)
+    token = request.cookies.get(COOKIE, "")
+    actor = acc.session_actor(app.accounts, token, app.clock)
+    request.state.actor = actor
+    return actor
+
+
+async def checked_actor(request: Request) -> Actor:
+    """The session's actor, for a request that changes something: its CSRF token must match."""
+    from starlette.concurrency import run_in_threadpool
+
+    actor = await run_in_threadpool(current_actor, request)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf")
+        sent = value if isinstance(value, str) else None
+    import hmac
+
+    if not sent or not hmac.compare_digest(sent.encode(), actor.csrf.encode()):
+        raise CsrfError()
+    return actor
+
+
+Reader = Annotated[Actor, Depends(current_actor)]
+Writer = Annotated[Actor, Depends(checked_actor)]
+B12 = Annotated[App, Depends(the_app)]
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        path="/",
+    )  # fmt: skip
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/")
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    actor = getattr(request.state, "actor", None)
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, {"actor": actor, **context}, status_code=status
+    )
+    return response
+
+
+def route_table(web: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app answers, routers' prefixes included (HEAD and static left out);
+    the tests generate their matrices from it."""
+    out: set[tuple[str, str]] = set()
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:  # FastAPI keeps an included router whole, with its prefix
+                walk(included.routes, prefix + route.include_context.prefix)
+                continue
+            path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+            if path is not None and methods:
+                out.update((m, prefix + path) for m in methods if m != "HEAD")
+
+    walk(list(web.routes), "")
+    return sorted(out)

@@ -1,0 +1,338 @@
+"""The server-rendered pages (Jinja2, htmx from /static: nothing is loaded from elsewhere).
+
+Every form carries the session's CSRF token in a hidden ``csrf`` field; htmx requests send it as
+the X-CSRF-Token header (set once on the page's body).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from b12.adapters.web import actions
+from b12.adapters.web.app import (
+    B12,
+    COOKIE,
+    Reader,
+    Writer,
+    clear_session_cookie,
+    page,
+    set_session_cookie,
+)
+from b12.domain.display import format_mass, format_volume
+from b12.errors import InputError
+from b12.services import accounts as acc
+
+router = APIRouter(include_in_schema=False)
+Field = Annotated[str, Form(max_length=4000)]
+
+
+def _date(text: str, field: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{field} {text[:40]!r} is not a date: write YYYY-MM-DD, e.g. 2027-09-30", field=field
+        ) from None
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _helpers() -> dict[str, Any]:
+    return {
+        "mass": format_mass,
+        "volume": lambda v: "" if v is None else format_volume(v),
+        "override_codes": actions.OVERRIDE_CODES,
+    }
+
+
+# --- session ------------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, app: B12) -> Response:
+    try:
+        actor = acc.session_actor(app.accounts, request.cookies.get(COOKIE, ""), app.clock)
+    except acc.SessionExpiredError:
+        return _see_other("/login")
+    if actor.staff:
+        return _see_other("/mar")
+    return _see_other("/patients")
+
+
+#: Before a session exists the login form is tied to its browser by a double-submit token: a
+#: SameSite=Strict cookie and the same value in the form (another site's form has neither).
+LOGIN_COOKIE = "b12_login"
+
+
+def _login_page(request: Request, message: str | None, status: int = 200) -> HTMLResponse:
+    import secrets
+
+    token = secrets.token_urlsafe(24)
+    response = page(request, "login.html", {"message": message, "login_token": token}, status)
+    response.set_cookie(
+        LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/login",
+        secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return _login_page(request, None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request, app: B12, username: Field = "", password: Field = "", login_token: Field = ""
+) -> Response:
+    import hmac
+
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected.encode(), login_token.encode()):
+        return _login_page(request, "the login form has expired: log in again", status=403)
+    try:
+        done = acc.log_in(app.accounts, app.passwords, username, password, app.clock)
+    except acc.LoginError as error:
+        return _login_page(request, str(error), status=401)
+    response = _see_other("/mar" if done.actor.staff else "/patients")
+    set_session_cookie(request, response, done.token)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(actor: Writer, app: B12) -> Response:
+    acc.log_out(app.accounts, actor)
+    response = _see_other("/login")
+    clear_session_cookie(response)
+    return response
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+@router.get("/mar", response_class=HTMLResponse)
+def mar(request: Request, actor: Reader, app: B12) -> HTMLResponse:
+    due = actions.mar(app, actor)
+    return page(request, "mar.html", {"due": due, "today": actions.today(app), **_helpers()})
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patients(request: Request, actor: Reader, app: B12) -> HTMLResponse:
+    return page(request, "patients.html", {"codes": actions.visible_patients(app, actor)})
+
+
+@router.get("/patients/{code}", response_class=HTMLResponse)
+def patient(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
+    status = actions.patient_view(app, actor, code)
+    return page(
+        request, "patient.html",
+        {"code": code, "status": status, "shown": status.to_dict(), **_helpers()},
+    )  # fmt: skip
+
+
+@router.get("/patients/{code}/chart.svg")
+def chart(code: str, actor: Reader, app: B12) -> Response:
+    """The results chart with the injections (an image the patient page shows)."""
+    return Response(actions.lab_chart(app, actor, code), media_type="image/svg+xml")
+
+
+@router.get("/overrides", response_class=HTMLResponse)
+def overrides(request: Request, actor: Reader, app: B12) -> HTMLResponse:
+    return page(request, "overrides.html", {"rates": actions.override_rates(app, actor)})
+
+
+# --- giving -------------------------------------------------------------------------------------
+
+
+def _give_form(
+    dose: str, site: str, lot: str, expiry: str, scan: str, override_code: str, override_text: str
+) -> actions.GiveForm:
+    return actions.GiveForm(
+        dose or None, site or None, lot or None, _date(expiry, "expiry"), scan or None,
+        override_code or None, override_text or None,
+    )  # fmt: skip
+
+
+@router.get("/patients/{code}/give", response_class=HTMLResponse)
+def give_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
+    """The five rights of the dose due, the volume, the suggested site, then lot and expiry."""
+    shown = actions.give_dose(app, actor, code, actions.GiveForm(), preview=True)
+    sites = [f"{side} {s}" for s in app.knowledge.all("sites") for side in ("left", "right")]
+    return page(
+        request, "give.html",
+        {"code": code, "shown": shown, "form": {}, "sites": sites, **_helpers()},
+    )  # fmt: skip
+
+
+@router.post("/patients/{code}/give/check", response_class=HTMLResponse)
+def give_check(
+    request: Request, code: str, actor: Writer, app: B12, dose: Field = "", site: Field = "",
+    lot: Field = "", expiry: Field = "", scan: Field = "", override_code: Field = "",
+    override_text: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    """The confirm step: the same checks with what was typed or scanned; nothing recorded."""
+    form = _give_form(dose, site, lot, expiry, scan, override_code, override_text)
+    shown = actions.give_dose(app, actor, code, form, preview=True)
+    return page(
+        request, "give_confirm.html",
+        {"code": code, "shown": shown, "form": form, **_helpers()},
+    )  # fmt: skip
+
+
+@router.post("/patients/{code}/give", response_class=HTMLResponse)
+def give(
+    request: Request, code: str, actor: Writer, app: B12, dose: Field = "", site: Field = "",
+    lot: Field = "", expiry: Field = "", scan: Field = "", override_code: Field = "",
+    override_text: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    form = _give_form(dose, site, lot, expiry, scan, override_code, override_text)
+    done = actions.give_dose(app, actor, code, form, preview=False)
+    return page(
+        request, "give_done.html", {"code": code, "done": done, **_helpers()},
+        status=200 if done.given.recorded is not None else 409,
+    )  # fmt: skip
+
+
+@router.post("/patients/{code}/give/scan", response_class=HTMLResponse)
+def give_scan(
+    request: Request, code: str, actor: Writer, app: B12, scan: Field = ""
+) -> HTMLResponse:
+    """htmx: the lot and expiry fields filled from a scanned GS1 string."""
+    from b12.adapters.web.scan import read_scan
+
+    actions.open_form(app, actor, code, "give")
+    try:
+        pack, problem = read_scan(scan), None
+    except InputError as error:
+        pack, problem = None, str(error)
+    return page(request, "_scan_fields.html", {"pack": pack, "problem": problem})
+
+
+# --- not given, labs, prescribing ----------------------------------------------------------------
+
+
+@router.get("/patients/{code}/not-given", response_class=HTMLResponse)
+def not_given_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
+    actions.open_form(app, actor, code, "missed")
+    return page(request, "not_given.html", {"code": code, "kinds": actions.MISS_KINDS})
+
+
+@router.post("/patients/{code}/not-given", response_class=HTMLResponse)
+def not_given(
+    request: Request, code: str, actor: Writer, app: B12, kind: Field = "", reason: Field = ""
+) -> HTMLResponse:
+    done = actions.not_given(app, actor, code, kind, reason)
+    return page(request, "not_given_done.html", {"code": code, "done": done, **_helpers()})
+
+
+@router.post("/patients/{code}/stop", response_class=HTMLResponse)
+def stop(request: Request, code: str, actor: Writer, app: B12, reason: Field = "") -> HTMLResponse:
+    done = actions.stop(app, actor, code, reason)
+    return page(request, "stopped.html", {"code": code, "rx": done})
+
+
+@router.get("/patients/{code}/events", response_class=HTMLResponse)
+def event_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
+    actions.open_form(app, actor, code, "events")
+    return page(request, "event.html", {"code": code, "today": actions.today(app)})
+
+
+@router.post("/patients/{code}/events", response_class=HTMLResponse)
+def event(
+    request: Request, code: str, actor: Writer, app: B12, on: Field = "", description: Field = "",
+    severity: Field = "", neurological: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    day = _date(on, "on") or actions.today(app)
+    done = actions.event(app, actor, code, day, description, severity, neurological == "on")
+    return page(request, "event_done.html", {"code": code, "done": done})
+
+
+@router.get("/patients/{code}/labs", response_class=HTMLResponse)
+def labs_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
+    actions.open_form(app, actor, code, "labs")
+    return page(request, "labs.html", {"code": code, "today": actions.today(app)})
+
+
+@router.post("/patients/{code}/labs", response_class=HTMLResponse)
+def labs(
+    request: Request, code: str, actor: Writer, app: B12, readings: Field = "",
+    taken_on: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    day = _date(taken_on, "taken_on") or actions.today(app)
+    done = actions.labs(app, actor, code, readings.split(), day)
+    return page(request, "labs_done.html", {"code": code, "done": done.to_dict()})
+
+
+def _choices(app: Any, collection: str) -> list[tuple[str, str]]:
+    return sorted(
+        (
+            (str(e.id), str(getattr(e, "name", e.id)))
+            for e in app.knowledge.all(collection).values()
+        ),
+        key=lambda x: x[1].lower(),
+    )
+
+
+@router.get("/patients/{code}/prescribe", response_class=HTMLResponse)
+def prescribe_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
+    actions.open_form(app, actor, code, "prescribe")
+    return page(
+        request, "prescribe.html",
+        {"code": code, "today": actions.today(app), "indications": _choices(app, "indications"),
+         "products": _choices(app, "products")},
+    )  # fmt: skip
+
+
+def _prescribe_form(
+    indication: str, start: str, product: str, months: str, neuro: str, override_code: str,
+    override_text: str,
+) -> actions.PrescribeForm:  # fmt: skip
+    first = _date(start, "start")
+    if first is None:
+        raise InputError("write the date of the first dose, YYYY-MM-DD", field="start")
+    try:
+        span = int(months or "12")
+    except ValueError:
+        raise InputError("months: write a whole number of months, 1-120", field="months") from None
+    return actions.PrescribeForm(
+        indication, first, product or None, span, neuro == "on", override_code or None,
+        override_text or None,
+    )  # fmt: skip
+
+
+@router.post("/patients/{code}/prescribe/preview", response_class=HTMLResponse)
+def prescribe_preview(
+    request: Request, code: str, actor: Writer, app: B12, indication: Field = "",
+    start: Field = "", product: Field = "", months: Field = "12", neuro: Field = "",
+    override_code: Field = "", override_text: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    form = _prescribe_form(indication, start, product, months, neuro, override_code, override_text)
+    shown = actions.prescribe_plan(app, actor, code, form, preview=True)
+    return page(
+        request, "prescribe_preview.html",
+        {"code": code, "shown": shown, "form": form, "neuro": neuro, **_helpers()},
+    )  # fmt: skip
+
+
+@router.post("/patients/{code}/prescribe", response_class=HTMLResponse)
+def prescribe(
+    request: Request, code: str, actor: Writer, app: B12, indication: Field = "",
+    start: Field = "", product: Field = "", months: Field = "12", neuro: Field = "",
+    override_code: Field = "", override_text: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    form = _prescribe_form(indication, start, product, months, neuro, override_code, override_text)
+    done = actions.prescribe_plan(app, actor, code, form, preview=False)
+    return page(
+        request, "prescribe_done.html", {"code": code, "done": done, **_helpers()},
+        status=200 if done.prescription is not None else 409,
+    )  # fmt: skip

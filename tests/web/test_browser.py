@@ -1,0 +1,164 @@
+"""The pages in a real browser: Playwright drives Debian's chromium (/usr/bin/chromium) against the
+app served by uvicorn on 127.0.0.1. Off CI without chromium these tests skip; with CI=true they run
+(`make test` installs chromium with apt-get when it is missing and the user is root)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from b12.adapters.web import demo
+from tests.web.conftest import USER_OF, make_app
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("B12_SCREENSHOTS", "/tmp/b12-screenshots"))
+SCAN = "(01)09501101530003(17)271231(10)LOT42"
+
+pytestmark = pytest.mark.browser
+
+
+def _need_browser() -> Any:
+    on_ci = os.environ.get("CI") == "true"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if on_ci:
+            pytest.fail("CI=true and the playwright package is missing")
+        pytest.skip("playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        if on_ci:
+            pytest.fail(f"CI=true and {CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, seeded_file: Path) -> Iterator[str]:
+    import uvicorn
+
+    from b12.adapters.web.app import create_app
+
+    path = tmp_path_factory.mktemp("browser") / "clinic.db"
+    shutil.copy(seeded_file, path)
+    app = make_app(path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    sync_playwright = _need_browser()
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield launched
+        launched.close()
+
+
+def _log_in(browser: Any, server: str, username: str) -> Any:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{server}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", demo.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
+@pytest.mark.parametrize("role", sorted(USER_OF))
+def test_each_role_logs_in_and_lands_on_its_page(browser: Any, server: str, role: str) -> None:
+    page = _log_in(browser, server, USER_OF[role])
+    assert f"{USER_OF[role]} · {role}" in page.inner_text("header")
+    expected = "/mar" if role in ("prescriber", "nurse", "pharmacist") else "/patients"
+    assert page.url == server + expected
+    page.context.close()
+
+
+def test_a_nurse_gives_from_the_mar_with_a_scanned_pack_and_a_second_give_is_refused(
+    browser: Any, server: str
+) -> None:
+    page = _log_in(browser, server, "nurse.bo")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "mar.png"), full_page=True)
+    row = page.locator("tr", has_text="P-0001")
+    assert "100 mcg" in row.inner_text() and "0.1 mL" in row.inner_text()
+    row.get_by_role("link", name="Give", exact=True).click()
+    page.wait_for_load_state()
+    assert "Volume to draw" in page.inner_text("table.rights")
+    page.fill("#scan", SCAN)
+    page.dispatch_event("#scan", "change")  # a scanner's Enter; htmx reads the pack
+    page.wait_for_selector("#pack .scanned")
+    assert "LOT42" in page.inner_text("#pack") and "2027-12-31" in page.inner_text("#pack")
+    page.click("text=Check before giving")
+    page.wait_for_load_state()
+    assert "scanned, GTIN 09501101530003" in page.inner_text("main")
+    page.click("#record")
+    page.wait_for_load_state()
+    assert "Recorded · patient P-0001" in page.inner_text("h1")
+    assert "lot LOT42, expiry 2027-12-31" in page.inner_text("p.recorded")
+    # the same dose again, from the MAR's link: checked, refused, nothing to press
+    page.goto(f"{server}/patients/P-0001/give")
+    page.fill("#scan", SCAN)
+    page.click("text=Check before giving")
+    page.wait_for_load_state()
+    assert page.locator("#record").count() == 0
+    text = page.inner_text("main")
+    assert "STOP: do not give this dose." in text
+    assert "A dose was already given on 2027-03-10, recorded by nurse.bo" in text
+    page.goto(f"{server}/patients/P-0001")
+    page.screenshot(path=str(SHOTS / "patient.png"), full_page=True)
+    assert "LOT42" in page.inner_text("table.course")
+    page.context.close()
+
+
+def test_a_prescriber_signs_a_plan_past_a_warning_with_a_reason(browser: Any, server: str) -> None:
+    page = _log_in(browser, server, "dr.ames")
+    page.goto(f"{server}/patients/P-0005/prescribe")
+    # Leber's optic atrophy with cyanocobalamin: the label warns against it
+    page.select_option("select[name=indication]", "lebers-optic-atrophy")
+    page.select_option("select[name=product]", demo.PRODUCT)
+    page.fill("input[name=start]", "2027-03-11")
+    page.click("text=Preview the plan")
+    page.wait_for_load_state()
+    assert "LEBERS_DISEASE" in page.inner_text(".findings")
+    page.select_option("select[name=override_code]", "benefit-outweighs-risk")
+    page.fill("input[name=override_text]", "reviewed with the patient")
+    page.click("#sign")
+    page.wait_for_load_state()
+    assert "Prescribed · patient P-0005" in page.inner_text("h1")
+    assert "benefit outweighs the risk: reviewed with the patient" in page.inner_text("main")
+    page.context.close()
+
+
+def test_a_patient_gets_404_for_another_patients_page(browser: Any, server: str) -> None:
+    page = _log_in(browser, server, "pat.p3")
+    own = page.goto(f"{server}/patients/P-0003")
+    assert own is not None and own.status == 200
+    for url in ("/patients/P-0001", "/patients/P-9999", "/patients/P-0001/give"):
+        response = page.goto(server + url)
+        assert response is not None and response.status == 404
+        assert "Not found" in page.inner_text("h1")
+    page.context.close()
