@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -17,6 +18,9 @@ from b12 import InputError, load_knowledge
 from b12.adapters.cli import read
 from b12.domain.findings import Level
 from b12.domain.patient import Patient
+from b12.domain.quantity import Mass
+from b12.services.audit_thresholds import audit_thresholds
+from b12.services.dose_checks import plausibility, slip_factor
 from b12.services.dosing import DoseResult, calculate_dose
 
 CASES = yaml.safe_load((Path(__file__).parent / "golden" / "dose_cases.yaml").read_text())["cases"]
@@ -316,3 +320,34 @@ def test_an_adult_dose_for_an_infant_names_the_childrens_doses() -> None:
         "(30-50 mcg, 100 mcg)."
     )
     assert outside.basis.sources == ("drugs-com-lexicomp",)
+
+
+@pytest.mark.parametrize(
+    ("dose", "code"),
+    [("9999 mcg", "DOSE_ABOVE_TRUSTED_MAX"), ("10000 mcg", "DOSE_UNIT_SLIP")],
+)
+def test_slip_starts_at_the_knowledge_factor(dose: str, code: str) -> None:
+    # the largest trusted injected dose is 1,000 mcg and audit.yaml's unit-slip factor is 10
+    kb = load_knowledge()
+    assert slip_factor(kb) == Decimal(10) == audit_thresholds(kb).slip_factor
+    assert code in codes(run(dose, concentration="1000 mcg/mL"))
+
+
+def test_the_order_check_reads_the_slip_factor_from_the_knowledge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kb = load_knowledge()
+    knowledge = type(kb)
+    halved = dataclasses.replace(kb.get("audit-rules", "unit-slip"), factor=Decimal(5))
+    real_get = knowledge.get
+
+    def get(self: Any, collection: str, entry_id: str) -> Any:
+        if (collection, entry_id) == ("audit-rules", "unit-slip"):
+            return halved
+        return real_get(self, collection, entry_id)
+
+    monkeypatch.setattr(knowledge, "get", get)
+    findings = plausibility(kb, Mass(Decimal(5000)), slip_possible=True)
+    assert [f.code for f in findings] == ["DOSE_UNIT_SLIP"]
+    findings = plausibility(kb, Mass(Decimal(4999)), slip_possible=False)
+    assert [f.code for f in findings] == ["DOSE_ABOVE_TRUSTED_MAX"]

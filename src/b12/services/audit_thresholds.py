@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from b12.domain.routes import INJECTED
 from b12.knowledge.base import Knowledge
-from b12.services.dose_checks import TRUSTED, largest_trusted_dose
+from b12.services.dose_checks import TRUSTED, largest_trusted_dose, slip_factor
 from b12.services.patient_groups import group_regimens, population_fits, treats_deficiency
 
 if TYPE_CHECKING:
@@ -115,7 +115,6 @@ def _figure(value: Decimal | None, rule: AuditRule, name: str) -> Decimal:
 
 
 def _thresholds(kb: Knowledge) -> AuditThresholds:
-    slip = _rule(kb, "unit-slip")
     interval = _rule(kb, "interval-below-minimum")
     lapse = _rule(kb, "maintenance-lapsed")
     potassium = _rule(kb, "no-potassium-48h")
@@ -132,7 +131,7 @@ def _thresholds(kb: Knowledge) -> AuditThresholds:
         phases=phase_rhythms(kb),
         products=product_facts(kb),
         largest_injected_dose_mcg=largest_trusted_dose(kb, True)[0],
-        slip_factor=_figure(slip.factor, slip, "factor"),
+        slip_factor=slip_factor(kb),
         interval_tolerance_hours=_figure(interval.tolerance_hours, interval, "tolerance_hours"),
         lapse_factor=_figure(lapse.factor, lapse, "factor"),
         potassium_hours=Decimal(24 * max(m.end_day or 0 for m in k_windows)),

@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from b12.knowledge.entries import InjectionSite, Product
 
 TRUSTED = 4  # guideline or regulatory
-SLIP_FACTOR = Decimal(10)
+
+
+def slip_factor(kb: Knowledge) -> Decimal:
+    """How many times the largest trusted single dose a dose must be to read as a mg/mcg slip: the
+    knowledge's unit-slip audit rule (audit.yaml), so the order check and the population audit agree."""
+    factor: Decimal | None = kb.get("audit-rules", "unit-slip").factor
+    if factor is None:
+        raise ValueError("audit rule unit-slip needs `factor` in audit.yaml")
+    return factor
 
 
 def weak_positions(conflict: Any) -> tuple[str, ...]:
@@ -72,7 +80,8 @@ def plausibility(
         return []  # the common case (or no trusted regimen to compare with): nothing to build
     sources = regimen_sources(kb, regimen_ids)
     values = {"dose": format_mass(mass.mcg), "largest trusted single dose": format_mass(top)}
-    if mass.mcg >= top * SLIP_FACTOR:
+    factor = slip_factor(kb)
+    if mass.mcg >= top * factor:
         as_mcg = mass.mcg / 1000
         if slip_possible and 1 <= as_mcg <= top:
             return [
@@ -95,7 +104,7 @@ def plausibility(
             finding(
                 "DOSE_IMPLAUSIBLE",
                 Level.STOP,
-                f"{format_mass(mass.mcg)} is at least 10 times the largest single dose any trusted regimen "
+                f"{format_mass(mass.mcg)} is at least {format_number(factor)} times the largest single dose any trusted regimen "
                 f"{gives} ({format_mass(top)}). Check the order.",
                 sources,
                 values,
