@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from b12.adapters.fhir import codes
@@ -58,6 +59,7 @@ from b12.adapters.fhir.reading import (
 from b12.domain.dose_input import ParsedDose, parse_concentration, parse_dose
 from b12.domain.patient import Patient
 from b12.domain.quantity import Concentration
+from b12.domain.records import PlannedDose, Prescription
 from b12.domain.routes import ROUTES, parse_route
 from b12.errors import InputError
 
@@ -71,6 +73,8 @@ __all__ = [
     "MedicationOrder",
     "OrderedPhase",
     "OrderedTiming",
+    "medication_request",
+    "planned_doses",
     "read_medication_request",
 ]
 
@@ -755,3 +759,186 @@ def concept(text_: str, codings: Sequence[Mapping[str, str]]) -> dict[str, Any]:
         out["coding"] = [dict(c) for c in codings]
     out["text"] = text_
     return out
+
+
+def medication_concept(
+    kb: Knowledge, product: str | None, substance: str | None, concentration: str | None
+) -> dict[str, Any]:
+    """The medicine: b12's product and substance codes, the checked codes of the substance, and
+    always the text."""
+    codings: list[dict[str, str]] = []
+    words = []
+    if product:
+        found = kb.get("products", product)
+        codings.append({"system": codes.B12_PRODUCT, "code": found.id, "display": found.name})
+        words.append(found.name)
+    if substance:
+        codings.append({"system": codes.B12_SUBSTANCE, "code": substance, "display": substance})
+        codings += codes.written(codes.MEDICATION_CODES, substance)[:1]  # UNII, when checked
+        if not product:
+            words.append(substance + (f" {concentration}" if concentration else ""))
+    return concept(" ".join(words) or "vitamin B12", codings)
+
+
+def route_concept(route: str) -> dict[str, Any]:
+    return concept(route, [{"system": codes.B12_ROUTE, "code": route, "display": route}])
+
+
+def dose_quantity(mcg: Decimal) -> dict[str, Any]:
+    """A dose as UCUM micrograms, shown "mcg" (exact: the Decimal as it is)."""
+    return {"value": mcg, "unit": "mcg", "system": codes.UCUM, "code": "ug"}
+
+
+def volume_quantity(ml: Decimal) -> dict[str, Any]:
+    return {"value": ml, "unit": "mL", "system": codes.UCUM, "code": "mL"}
+
+
+def _rhythm(days: list[date]) -> dict[str, Any]:
+    """Timing.repeat of a run of dated doses: every n days, every n months on the same day,
+    or n a week on the same weekdays; {} when none of these gives exactly these dates."""
+    from b12.domain.schedule import add_months
+
+    if len(days) < 2:
+        return {}
+    gaps = {(b - a).days for a, b in pairwise(days)}
+    if len(gaps) == 1:
+        return {"frequency": 1, "period": Decimal(gaps.pop()), "periodUnit": "d"}
+    for months in (1, 2, 3, 6, 12):
+        if all(add_months(days[0], months * i) == d for i, d in enumerate(days)):
+            return {"frequency": 1, "period": Decimal(months), "periodUnit": "mo"}
+    weekdays = sorted({d.weekday() for d in days})
+    if (days[-1] - days[0]).days >= 7 and all(g < 7 for g in gaps):
+        return {
+            "frequency": len(weekdays),
+            "period": Decimal(1),
+            "periodUnit": "wk",
+            "dayOfWeek": [DAYS[w] for w in weekdays],
+        }
+    return {}
+
+
+def medication_request(rx: Prescription, patient_code: str, kb: Knowledge) -> dict[str, Any]:
+    """A prescription as a MedicationRequest: one Dosage per phase (per step of an escalating
+    phase), sequential; the lifelong last phase without a count or an end. Each Dosage lists
+    its planned dates as ``timing.event`` beside the rhythm, so the dates read back exactly."""
+    runs: list[list[PlannedDose]] = []
+    for dose in rx.doses:
+        last = runs[-1][-1] if runs else None
+        if last is not None and (last.phase, last.dose_mcg, last.volume_ml, last.route) == (
+            dose.phase, dose.dose_mcg, dose.volume_ml, dose.route,
+        ):  # fmt: skip
+            runs[-1].append(dose)
+        else:
+            runs.append([dose])
+    regimen = kb.regimens.get(rx.regimen_id) if rx.regimen_id else None
+    lifelong = {p.name for p in regimen.phases if p.lifelong} if regimen else set()
+    dosages = []
+    for n, run in enumerate(runs, start=1):
+        first = run[0]
+        repeat: dict[str, Any] = _rhythm([d.date for d in run])
+        open_ended = n == len(runs) and first.phase in lifelong
+        if not open_ended:
+            repeat["count"] = len(run)
+        elif not repeat:
+            repeat = {"frequency": 1, "period": Decimal(1), "periodUnit": "mo"}
+        if n == 1:
+            repeat["boundsPeriod"] = {"start": first.date.isoformat()}
+        dose_and_rate: list[dict[str, Any]] = [{"doseQuantity": dose_quantity(first.dose_mcg)}]
+        if first.volume_ml is not None:
+            dose_and_rate.append(
+                {
+                    "type": concept(
+                        "volume to draw",
+                        [
+                            {
+                                "system": codes.DOSE_RATE_TYPE,
+                                "code": "calculated",
+                                "display": "Calculated",
+                            }
+                        ],
+                    ),
+                    "doseQuantity": volume_quantity(first.volume_ml),
+                }
+            )
+        dosage: dict[str, Any] = {
+            "sequence": n,
+            "text": first.phase,
+            "timing": {"event": [d.date.isoformat() for d in run], "repeat": repeat},
+            "route": route_concept(first.route),
+            "doseAndRate": dose_and_rate,
+        }
+        if first.phase_kind:
+            dosage["extension"] = [{"url": codes.EXT_PHASE_KIND, "valueCode": first.phase_kind}]
+        dosages.append(dosage)
+    out: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": rx.id,
+        "identifier": [{"system": codes.B12_RECORD, "value": rx.id}],
+        "status": "active" if rx.status == "active" else "stopped",
+        "intent": "order",
+        "medicationCodeableConcept": medication_concept(
+            kb, rx.product, rx.substance, rx.concentration
+        ),
+        "subject": {"reference": f"Patient/{patient_code}"},
+        "authoredOn": rx.prescribed_at.isoformat(),
+        "requester": {"display": rx.prescribed_by},
+    }
+    extensions: list[dict[str, Any]] = [
+        {"url": codes.EXT_FINGERPRINT, "valueString": rx.fingerprint}
+    ]
+    if rx.regimen_id:
+        extensions.insert(0, {"url": codes.EXT_REGIMEN, "valueCode": rx.regimen_id})
+    if rx.doses:
+        extensions.append({"url": codes.EXT_HORIZON, "valuePositiveInt": horizon_months(rx)})
+    out["extension"] = extensions
+    if rx.indication:
+        indication = kb.get("indications", rx.indication)
+        codings = [
+            {"system": codes.B12_INDICATION, "code": indication.id, "display": indication.name}
+        ]
+        codings += [{"system": codes.ICD10, "code": c} for c in indication.icd10[:1]]
+        out["reasonCode"] = [concept(indication.name, codings)]
+    if rx.replaces_id:
+        out["priorPrescription"] = {"reference": f"MedicationRequest/{rx.replaces_id}"}
+    if rx.reason:
+        out["note"] = [{"text": rx.reason}]
+    if rx.concentration and not rx.product:
+        out["medicationCodeableConcept"]["text"] = (
+            f"{rx.substance or 'cobalamin'} {rx.concentration}"
+        )
+    out["dosageInstruction"] = dosages
+    return out
+
+
+def horizon_months(rx: Prescription) -> int:
+    """The fewest whole months from the start that hold every planned dose (what a re-plan
+    needs to give the same dates)."""
+    from b12.domain.schedule import add_months
+
+    last = max(d.date for d in rx.doses)
+    months = 1
+    while add_months(rx.start, months) <= last and months < 60:
+        months += 1
+    return months
+
+
+def planned_doses(order: MedicationOrder) -> tuple[PlannedDose, ...]:
+    """The dated doses an order lists (``timing.event``), numbered over the whole order, as a
+    prescription keeps them; () when a phase lists no dates."""
+    out: list[PlannedDose] = []
+    for phase in order.phases:
+        if not phase.timing.events:
+            return ()
+        for day in phase.timing.events:
+            out.append(
+                PlannedDose(
+                    len(out) + 1,
+                    day,
+                    phase.dose.mass.mcg,
+                    phase.volume_ml,
+                    phase.route or "",
+                    phase.text or "",
+                    phase.phase_kind or phase.text or "",
+                )
+            )
+    return tuple(out)
