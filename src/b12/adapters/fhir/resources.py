@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from b12.adapters.fhir import codes
 from b12.adapters.fhir.medication_request import (
@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from b12.knowledge.base import Knowledge
     from b12.services.administering import GiveRequest
 
-SEXES = {"female": "female", "male": "male"}
+Sex = Literal["female", "male"]
+SEXES: dict[str, Sex] = {"female": "female", "male": "male"}
 
 
 def _expect(resource: Any, kind: str) -> Mapping[str, Any]:
@@ -79,7 +80,7 @@ def patient(record: PatientRecord) -> dict[str, Any]:
 class PatientRead:
     code: str
     born: date | None
-    sex: str | None
+    sex: Sex | None
 
 
 def read_patient(resource: Any) -> PatientRead:
