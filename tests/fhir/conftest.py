@@ -11,7 +11,15 @@ import pytest
 
 ON_CI = os.environ.get("CI") == "true"
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT / ".cache" / "fhir-schema" / "node_modules" / "@asymmetrik" / "fhir-json-schema-validator" / "fhir.schema.json"
+SCHEMA = (
+    ROOT
+    / ".cache"
+    / "fhir-schema"
+    / "node_modules"
+    / "@asymmetrik"
+    / "fhir-json-schema-validator"
+    / "fhir.schema.json"
+)
 
 
 def need(module: str) -> Any:
@@ -25,7 +33,7 @@ def need(module: str) -> Any:
 
 @pytest.fixture(scope="session")
 def schema_validator() -> Any:
-    """The R4 JSON schema's Draft-06 validator (fails on CI when `make fhir-schema` did not run)."""
+    """The R4 JSON schema's Draft-06 validators (fails on CI when `make fhir-schema` did not run)."""
     jsonschema = need("jsonschema")
     if not SCHEMA.exists():
         if ON_CI:
@@ -34,4 +42,16 @@ def schema_validator() -> Any:
     import json
 
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    return jsonschema.Draft6Validator(schema)
+    whole = jsonschema.Draft6Validator(schema)
+    by_type: dict[str, Any] = {}
+
+    def validator(kind: str | None = None) -> Any:
+        """The whole schema, or one type's definition (its errors name the element)."""
+        if kind is None:
+            return whole
+        if kind not in by_type:
+            ref = {"$ref": f"#/definitions/{kind}", "definitions": schema["definitions"]}
+            by_type[kind] = jsonschema.Draft6Validator(ref)
+        return by_type[kind]
+
+    return validator

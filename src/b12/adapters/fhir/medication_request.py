@@ -842,7 +842,7 @@ def medication_request(rx: Prescription, patient_code: str, kb: Knowledge) -> di
         elif not repeat:
             repeat = {"frequency": 1, "period": Decimal(1), "periodUnit": "mo"}
         if n == 1:
-            repeat["boundsPeriod"] = {"start": first.date.isoformat()}
+            repeat["boundsPeriod"] = {"start": rx.start.isoformat()}  # the course's first day
         dose_and_rate: list[dict[str, Any]] = [{"doseQuantity": dose_quantity(first.dose_mcg)}]
         if first.volume_ml is not None:
             dose_and_rate.append(

@@ -420,7 +420,10 @@ def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
             found = [
                 a
                 for a in kb.all("analytes").values()
-                if any(lc.code == sent and "not" not in (lc.note or "").lower() for lc in a.loinc)
+                if any(
+                    lc.code == sent and "do not map" not in (lc.note or "").lower()
+                    for lc in a.loinc
+                )
             ]
             if not found:
                 raise FhirReadError(
@@ -476,31 +479,29 @@ def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
             f"{system!r}: send UCUM units ({codes.UCUM})",
             field="readings",
         )
-    unit_text = (
-        optional_text(quantity.get("code"), f"{root}.valueQuantity.code")
-        or optional_text(quantity.get("unit"), f"{root}.valueQuantity.unit")
-        or ""
-    )
+    ucum = optional_text(quantity.get("code"), f"{root}.valueQuantity.code")
+    shown = optional_text(quantity.get("unit"), f"{root}.valueQuantity.unit")
+    unit_text = ucum or shown or ""
     try:
         unit = find_unit(
             analyte, "" if unit_text == "1" else unit_text, f"{analyte.id}={value} {unit_text}"
         )
     except InputError as exc:
         raise FhirReadError(f"{root}.valueQuantity.code", str(exc), field="readings") from None
+    if ucum and shown and shown != ucum:  # the unit as shown, when it is the code's own unit
+        alike = [u for u in analyte.units if u.unit == shown and ucum_of(u.unit) == ucum]
+        unit = alike[0] if alike else unit
     if sent_loinc is not None:
         expected = loinc_for(analyte, unit)
-        if expected is not None and expected.code != sent_loinc and len(analyte.loinc) > 1:
-            wanted = {
-                lc.code
-                for lc in analyte.loinc
-                if ("mol" in unit.unit.lower()) == ("molar" in lc.property.lower())
-            }
-            if sent_loinc not in wanted:
-                raise FhirReadError(
-                    f"{root}.valueQuantity",
-                    f"{unit_text} does not measure what LOINC {sent_loinc} measures: send {expected.code} with this unit, or a unit of {sent_loinc}",
-                    field="readings",
-                )
+        sent_code = next(lc for lc in analyte.loinc if lc.code == sent_loinc)
+        if expected is not None and sent_code.property != expected.property:
+            raise FhirReadError(
+                f"{root}.valueQuantity",
+                f"{unit_text} does not measure what LOINC {sent_loinc} measures "
+                f"({sent_code.property}): send {expected.code} ({expected.property}) with this "
+                f"unit, or a unit of {sent_loinc}",
+                field="readings",
+            )
     written = ""
     for i, ext in enumerate(items(resource.get("extension"), f"{root}.extension")):
         ext = mapping(ext, f"{root}.extension[{i}]")
