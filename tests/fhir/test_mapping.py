@@ -123,7 +123,7 @@ ADMINISTRATIONS = {
         dose_mcg=Decimal("0.5"),
         volume_ml=Decimal("0.005"),
         given_at=datetime(2026, 1, 5, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
-    ),  # fmt: skip
+    ),
     "an override, subcutaneous": _administration(
         route="deep-SC",
         override_reason="prescriber-confirmed: reviewed",
@@ -177,7 +177,7 @@ def _results() -> list[LabResult]:
                     f"{analyte.id}={value}{show_unit(unit.unit)}",
                     PRESCRIBED,
                     "nurse.bo",
-                )  # fmt: skip
+                )
             )
     return out
 
