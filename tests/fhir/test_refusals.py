@@ -44,7 +44,7 @@ def order(**dose: Any) -> dict[str, Any]:
                         "count": 7,
                         "boundsPeriod": {"start": "2027-01-04"},
                     }
-                },  # fmt: skip
+                },
                 "route": {"coding": [{"system": "http://snomed.info/sct", "code": "78421000"}]},
                 "doseAndRate": [
                     {
