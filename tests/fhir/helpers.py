@@ -71,4 +71,9 @@ def schema_errors(validators: Any, resource: dict[str, Any]) -> list[str]:
 
     plain = json.loads(dumps(resource))  # the schema sees JSON numbers
     own = validators(resource["resourceType"]).iter_errors(plain)
-    return [f"{list(e.absolute_path)}: {e.message}" for e in own]
+    return [
+        f"{list(e.absolute_path)}: {e.message}"
+        for e in own
+        # the npm schema was built from FHIR 4.0.0; R4's technical correction 4.0.1 is the release
+        if not (list(e.absolute_path) == ["fhirVersion"] and e.instance == "4.0.1")
+    ]
