@@ -3,6 +3,7 @@ and the web clinic of tests/web for the REST routes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,10 @@ from typing import Any
 import pytest
 
 ON_CI = os.environ.get("CI") == "true"
+
+# the web clinic's fixtures, for the REST tests (skipped with them off CI without fastapi)
+with contextlib.suppress(pytest.skip.Exception):
+    from tests.web.conftest import clinic_db, seeded_file, web  # noqa: F401
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = (
     ROOT

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from b12.adapters.fhir.jsonio import dumps
-from tests.web.conftest import NOW, OWN, USER_OF, Web, any_web, clinic_db, seeded_file, web  # noqa: F401
+from tests.web.conftest import NOW, OWN, USER_OF, Web
 
 FHIR = "/fhir/r4"
 MEDIA = "application/fhir+json"
