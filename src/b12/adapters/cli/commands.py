@@ -139,7 +139,7 @@ GROUPS: dict[str, str] = {
     "audit": "Audit every administration of a population (needs b12[audit]).",
     "export": "Export the record for other tools (needs b12[audit]).",
     "user": "Accounts of the web app: staff, patients and their carers.",
-    "fhir": "The record as FHIR R4: a patient's Bundle out, resources in through b12's checks.",
+    "fhir": "The record as FHIR R4: a patient's Bundle out, a Bundle in by b12's own rules.",
 }
 
 ABOUT = (
@@ -594,8 +594,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "fhir import",
         "fhir_commands:fhir_import",
-        "Record a FHIR Bundle or resource through b12's checks (a MedicationRequest as an order, "
-        "a MedicationAdministration as a give, an Observation as a result). Exit 3 on a stop.",
+        "Record a FHIR Bundle, or one MedicationRequest (an order), MedicationAdministration (an "
+        "injection done) or Observation (a result), by b12's rules. Exit 3 on a stop.",
         (
             Arg("file", "The FHIR JSON file (a Bundle or one resource)."),
             Opt("--override", "The reason a stop is overridden (kept with the record)."),
