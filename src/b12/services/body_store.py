@@ -77,7 +77,8 @@ class BodyStore:
 
     @property
     def doses_counted(self) -> int:
-        return len(self.estimate.kept)
+        """The doses given by ``at`` that the estimate counts."""
+        return sum(1 for k in self.estimate.kept if k.injection.at <= self.at)
 
     def to_dict(self) -> dict[str, Any]:
         return {
