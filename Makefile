@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench soak bytecode kb-manifest clean chromium
+.PHONY: run test lint format bench soak bytecode kb-manifest clean chromium poppler
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,14 @@ chromium:
 		 (apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null)) \
 		|| echo "chromium could not be installed: the browser tests skip off CI"; fi
 
-test: $(STAMP) chromium
+# The summary's PDF tests render it with poppler (pdftoppm, pdftotext): installed the same way.
+poppler:
+	@if ! command -v pdftoppm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y --no-install-recommends poppler-utils >/dev/null 2>&1 || \
+		 (apt-get update >/dev/null && apt-get install -y --no-install-recommends poppler-utils >/dev/null)) \
+		|| echo "poppler-utils could not be installed: the PDF tests skip off CI"; fi
+
+test: $(STAMP) chromium poppler
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -186,14 +186,17 @@ MAY_IMPORT: dict[str, set[str]] = {
     "adapters.clock": CORE,
     "adapters.calendar": CORE,
     "adapters.plot": CORE,
+    # The course summary as a document (HTML, PDF): it draws its charts with adapters.plot.
+    "adapters.summary": CORE | {"adapters.plot"},
     # The population audit (Ibis rules, engines, report) is a file writer too: the command line
     # hands it a folder or a URL and the App's knowledge, and it never touches the App's record.
     "adapters.population": CORE,
     "adapters.passwords": CORE,
     # `b12 serve` starts the web door (imported inside the command, never at the CLI's start)
     "adapters.cli": CORE
-    | {"bootstrap", "adapters.calendar", "adapters.plot", "adapters.population", "adapters.web"},
-    "adapters.web": CORE | {"bootstrap", "adapters.plot"},
+    | {"bootstrap", "adapters.calendar", "adapters.plot", "adapters.population", "adapters.summary",
+       "adapters.web"},
+    "adapters.web": CORE | {"bootstrap", "adapters.plot", "adapters.summary"},
     "bootstrap": CORE | {"adapters.storage", "adapters.clock", "adapters.passwords"},
     "b12": CORE | {"bootstrap"},  # the public API names the App, the use cases and their results
     "__main__": {"adapters.cli"},
