@@ -33,7 +33,9 @@ def summary_pdf() -> bool:
         return True
     python = sys.executable
     report("python -c pass (start floor)", wall([python, "-c", "pass"], runs=7), None, "ms")
-    report("import jinja2 (fresh process)", wall([python, "-c", "import jinja2"], runs=7), None, "ms")
+    report(
+        "import jinja2 (fresh process)", wall([python, "-c", "import jinja2"], runs=7), None, "ms"
+    )
     report("import weasyprint (fresh process)", wall([python, "-c", "import weasyprint"], runs=7),
            None, "ms")  # fmt: skip
 

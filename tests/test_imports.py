@@ -194,8 +194,14 @@ MAY_IMPORT: dict[str, set[str]] = {
     "adapters.passwords": CORE,
     # `b12 serve` starts the web door (imported inside the command, never at the CLI's start)
     "adapters.cli": CORE
-    | {"bootstrap", "adapters.calendar", "adapters.plot", "adapters.population", "adapters.summary",
-       "adapters.web"},
+    | {
+        "bootstrap",
+        "adapters.calendar",
+        "adapters.plot",
+        "adapters.population",
+        "adapters.summary",
+        "adapters.web",
+    },
     "adapters.web": CORE | {"bootstrap", "adapters.plot", "adapters.summary"},
     "bootstrap": CORE | {"adapters.storage", "adapters.clock", "adapters.passwords"},
     "b12": CORE | {"bootstrap"},  # the public API names the App, the use cases and their results

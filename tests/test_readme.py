@@ -197,8 +197,11 @@ EXPECTED: dict[str, tuple[int, str, Check]] = {
     "b12 summary P-0042 --pdf course.pdf": (
         0,
         "Course summary of patient P-0042",
-        lambda d: d["pdf"].endswith("course.pdf") and len(d["doses_given"]) == 1
-        and d["body_store"]["estimate"] is True,
+        lambda d: (
+            d["pdf"].endswith("course.pdf")
+            and len(d["doses_given"]) == 1
+            and d["body_store"]["estimate"] is True
+        ),
     ),
     "b12 due --date 2026-01-11": (
         0,

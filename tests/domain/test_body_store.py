@@ -19,7 +19,9 @@ TICK = timedelta(seconds=1)
 FIGURES = retention_figures(load_knowledge())
 
 
-def shot(mcg: int, substance: str | None = "cyanocobalamin", route: str = "IM", at: datetime = T0) -> Injection:
+def shot(
+    mcg: int, substance: str | None = "cyanocobalamin", route: str = "IM", at: datetime = T0
+) -> Injection:
     return Injection(at, Decimal(mcg), substance, route)
 
 
@@ -29,7 +31,9 @@ def test_the_figures_are_the_sourced_ones() -> None:
     assert (label.hours, label.excreted_low_percent, label.excreted_high_percent) == (48, 50, 98)
     assert (label.dose_low_mcg, label.dose_high_mcg) == (100, 1000)
     assert "us-label-cyanocobalamin" in label.sources
-    losses = {(f.substance, f.dose_low_mcg): f.excreted_low_percent for f in FIGURES if f.hours == 72}
+    losses = {
+        (f.substance, f.dose_low_mcg): f.excreted_low_percent for f in FIGURES if f.hours == 72
+    }
     assert losses == {
         ("cyanocobalamin", 500): 60, ("cyanocobalamin", 1000): 69,
         ("hydroxocobalamin", 500): 16, ("hydroxocobalamin", 1000): 27,

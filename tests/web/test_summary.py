@@ -143,7 +143,9 @@ def test_the_cli_writes_the_same_pdf(web: Web, tmp_path: Path, clinic_db: Path) 
     from tests.record.helpers import run_main
 
     out = tmp_path / "p1.pdf"
-    code, stdout, stderr = run_main(["summary", "P-0001", "--pdf", str(out), "--db", str(clinic_db), "--json"])
+    code, stdout, stderr = run_main(
+        ["summary", "P-0001", "--pdf", str(out), "--db", str(clinic_db), "--json"]
+    )
     assert code == 0, stderr
     import json
 

@@ -250,7 +250,8 @@ def plot_store(path: str, store: BodyStore, code: str) -> str:
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(9, 3.2))
+    figure, axes = plt.subplots(figsize=(9, 3.2))
+    axis: Any = axes  # matplotlib types its values as arrays; dates are what it is given here
     steps = store.series
     if steps:
         moments = [m for m, _, _ in steps]

@@ -130,7 +130,5 @@ def estimate(injections: Iterable[Injection], figures: Sequence[RetentionFigure]
                 )
             )
         else:
-            left.append(
-                NotEstimated(shot, f"no sourced urinary-loss figure for {shot.substance}")
-            )
+            left.append(NotEstimated(shot, f"no sourced urinary-loss figure for {shot.substance}"))
     return Estimate(tuple(kept), tuple(left))

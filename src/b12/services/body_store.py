@@ -58,7 +58,9 @@ def substance_given(
     product_id = given.product or (prescription.product if prescription else None)
     if product_id and product_id in kb.all("products"):
         product = kb.get("products", product_id)
-        found = sorted(i.substance for i in product.ingredients if i.substance.endswith("cobalamin"))
+        found: list[str] = sorted(
+            i.substance for i in product.ingredients if i.substance.endswith("cobalamin")
+        )
         if len(found) == 1:
             return found[0]
     return prescription.substance if prescription is not None else None
@@ -91,16 +93,24 @@ class BodyStore:
             "shown": f"{format_mass(self.low_mcg)} to {format_mass(self.high_mcg)}",
             "doses_counted": self.doses_counted,
             "not_estimated": [
-                {"given_at": n.injection.at.isoformat(), "dose_mcg": n.injection.dose_mcg,
-                 "why": n.why}
+                {
+                    "given_at": n.injection.at.isoformat(),
+                    "dose_mcg": n.injection.dose_mcg,
+                    "why": n.why,
+                }
                 for n in self.estimate.not_estimated
-            ],  # fmt: skip
+            ],
             "figures": [
-                {"id": f.id, "substance": f.substance, "hours": f.hours,
-                 "excreted_percent": [f.excreted_low_percent, f.excreted_high_percent],
-                 "dose_mcg": [f.dose_low_mcg, f.dose_high_mcg], "sources": list(f.sources)}
+                {
+                    "id": f.id,
+                    "substance": f.substance,
+                    "hours": f.hours,
+                    "excreted_percent": [f.excreted_low_percent, f.excreted_high_percent],
+                    "dose_mcg": [f.dose_low_mcg, f.dose_high_mcg],
+                    "sources": list(f.sources),
+                }
                 for f in self.estimate.figures
-            ],  # fmt: skip
+            ],
             "sources": list(self.sources),
             "series": [
                 {"at": m.isoformat(), "low_mcg": lo, "high_mcg": hi} for m, lo, hi in self.series

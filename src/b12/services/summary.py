@@ -102,11 +102,19 @@ class CourseSummary:
             "planned": self.planned,
             "next_due": None if self.next_due is None else self.next_due.isoformat(),
             "doses_given": [
-                {"number": d.number, "given_at": d.given_at.isoformat(timespec="minutes"),
-                 "dose": d.dose, "volume": d.volume, "route": d.route, "site": d.site,
-                 "lot": d.lot, "expiry": d.expiry, "given_by": d.given_by}
+                {
+                    "number": d.number,
+                    "given_at": d.given_at.isoformat(timespec="minutes"),
+                    "dose": d.dose,
+                    "volume": d.volume,
+                    "route": d.route,
+                    "site": d.site,
+                    "lot": d.lot,
+                    "expiry": d.expiry,
+                    "given_by": d.given_by,
+                }
                 for d in self.doses
-            ],  # fmt: skip
+            ],
             "doses_missed": [
                 {"number": m.number, "on": m.on.isoformat(), "kind": m.kind, "reason": m.reason}
                 for m in self.missed
@@ -114,10 +122,14 @@ class CourseSummary:
             "results": list(self.results),
             "findings": [f.to_dict() for f in self.findings],
             "conflicts": [
-                {"id": c.id, "claim": c.claim, "followed": c.followed,
-                 "positions": list(c.positions)}
+                {
+                    "id": c.id,
+                    "claim": c.claim,
+                    "followed": c.followed,
+                    "positions": list(c.positions),
+                }
                 for c in self.conflicts
-            ],  # fmt: skip
+            ],
             "body_store": self.store.to_dict(),
         }
 
@@ -189,10 +201,16 @@ def summarise(kb: Knowledge, status: Status, now: datetime) -> CourseSummary:
         product = Named("", rx.concentration, ())
     doses = tuple(
         DoseGiven(
-            c.planned.number, g.given_at, format_mass(g.dose_mcg),
-            "" if g.volume_ml is None else format_volume(g.volume_ml), g.route, g.site or "",
-            g.lot or "", "" if g.expiry is None else g.expiry.isoformat(), g.given_by,
-        )  # fmt: skip
+            c.planned.number,
+            g.given_at,
+            format_mass(g.dose_mcg),
+            "" if g.volume_ml is None else format_volume(g.volume_ml),
+            g.route,
+            g.site or "",
+            g.lot or "",
+            "" if g.expiry is None else g.expiry.isoformat(),
+            g.given_by,
+        )
         for c in status.course
         if (g := c.given) is not None
     )
@@ -236,4 +254,3 @@ def summarise(kb: Knowledge, status: Status, now: datetime) -> CourseSummary:
         store=body_store(kb, status, now),
         status=status,
     )
-

@@ -59,10 +59,19 @@ def summary(
             "Doses given",
             ("#", "given", "dose", "volume", "route", "site", "lot", "expiry", "by"),
             [
-                (str(x["number"] or ""), x["given_at"], x["dose"], x["volume"], x["route"],
-                 x["site"], x["lot"], x["expiry"], x["given_by"])
+                (
+                    str(x["number"] or ""),
+                    x["given_at"],
+                    x["dose"],
+                    x["volume"],
+                    x["route"],
+                    x["site"],
+                    x["lot"],
+                    x["expiry"],
+                    x["given_by"],
+                )
                 for x in d["doses_given"]
-            ],  # fmt: skip
+            ],
         )
     )
     if d["doses_missed"]:
@@ -79,10 +88,15 @@ def summary(
                 "Results",
                 ("date", "test", "value", "band", "range used"),
                 [
-                    (r["date"], r["analyte"], f"{r['value']} {r['unit']}".strip(), r["band"] or "",
-                     r["range_used"]["text"])
+                    (
+                        r["date"],
+                        r["analyte"],
+                        f"{r['value']} {r['unit']}".strip(),
+                        r["band"] or "",
+                        r["range_used"]["text"],
+                    )
                     for r in d["results"]
-                ],  # fmt: skip
+                ],
             )
         )
     store = found.store
