@@ -172,3 +172,24 @@ def test_the_cli_refuses_what_it_cannot_write_or_find(
 
     code, _, stderr = run_main([*argv, "--db", str(clinic_db)])
     assert code == 2 and says in stderr
+
+
+def test_the_summary_in_the_terminal_loads_no_document_library(clinic_db: Path) -> None:
+    """Without --pdf the command never imports Jinja2, matplotlib, WeasyPrint or the web stack."""
+    import sys
+
+    script = (
+        "import sys\n"
+        "from b12.adapters.cli import main\n"
+        "try:\n"
+        f"    main(['summary', 'P-0001', '--db', {str(clinic_db)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('jinja2', 'matplotlib', 'weasyprint', 'fastapi', 'b12.adapters.summary')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert "Course summary of patient P-0001" in done.stdout
+    assert done.stdout.strip().endswith("LOADED []"), done.stdout[-300:]
