@@ -193,3 +193,15 @@ def test_the_summary_in_the_terminal_loads_no_document_library(clinic_db: Path) 
     )
     assert "Course summary of patient P-0001" in done.stdout
     assert done.stdout.strip().endswith("LOADED []"), done.stdout[-300:]
+
+
+def test_each_summary_read_leaves_an_audit_entry_with_the_sessions_name(web: Web) -> None:
+    _pdf_support()
+    client, _ = web.as_role("caregiver")
+    with web.app.unit_of_work() as uow:
+        start = sum(1 for _ in uow.audit.entries())
+    for path in ("summary", "summary.pdf", "store.svg"):
+        assert client.get(f"/patients/P-0004/{path}").status_code == 200
+    with web.app.unit_of_work() as uow:
+        new = list(uow.audit.entries())[start:]
+    assert [(e.who, e.action) for e in new] == [("carer.dee", "read-summary")] * 3
