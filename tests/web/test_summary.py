@@ -59,6 +59,7 @@ def _data(summary: dict[str, Any]) -> list[str]:
     for r in summary["results"]:
         out += [r["date"], f"{r['value']} {r['unit']}", r["range_used"]["text"]]
     out += [f["code"] for f in summary["findings"]]
+    out += [c["id"] for c in summary["conflicts"]] + [c["followed"] for c in summary["conflicts"]]
     out += [summary["body_store"]["says"], summary["body_store"]["shown"]]
     out += summary["body_store"]["sources"]
     return [_flat(x) for x in out if x]
@@ -83,6 +84,8 @@ def test_the_page_and_the_pdf_show_the_same_data(web: Web, tmp_path: Path) -> No
     page_text, pdf_text = _flat(_page_text(page.text)), _flat(text.stdout)
     data = _data(expected)
     assert len(data) > 30
+    # the disagreement over the regimen followed is shown with the position followed
+    assert "conflict-pernicious-anaemia-regimen" in [c["id"] for c in expected["conflicts"]]
     assert [x for x in data if x not in page_text] == []
     assert [x for x in data if x not in pdf_text] == []
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -145,6 +145,13 @@ def _named(kb: Knowledge, collection: str, entry_id: str | None, label: str) -> 
     return Named(entry_id, str(getattr(entry, label)), titles)
 
 
+def _entry_conflict(kb: Knowledge, collection: str, entry_id: str | None) -> str | None:
+    if not entry_id or entry_id not in kb.all(collection):
+        return None
+    conflict: str | None = kb.get(collection, entry_id).conflict
+    return conflict
+
+
 def _conflicts(kb: Knowledge, ids: Sequence[str]) -> tuple[ConflictShown, ...]:
     known = kb.all("conflicts")
     out = []
@@ -220,13 +227,21 @@ def summarise(kb: Knowledge, status: Status, now: datetime) -> CourseSummary:
         for m in c.misses
     )
     owed = [c for c in status.course if c.state != "given"]
+    # The conflicts the findings name, and those behind the regimen, indication and product.
     conflict_ids = [f.conflict for f in status.findings if f.conflict]
-    for entry_ref in (("regimens", rx.regimen_id), ("indications", rx.indication)) if rx else ():
-        collection, entry_id = entry_ref
-        if entry_id and entry_id in kb.all(collection):
-            conflict = kb.get(collection, entry_id).conflict
-            if conflict:
-                conflict_ids.append(conflict)
+    behind = (("regimens", rx.regimen_id), ("indications", rx.indication)) if rx else ()
+    for collection, entry_id in behind:
+        conflict = _entry_conflict(kb, collection, entry_id)
+        if conflict:
+            conflict_ids.append(conflict)
+    if rx is not None:
+        refs = {f"regimens:{rx.regimen_id}", f"indications:{rx.indication}"}
+        refs |= {f"products:{rx.product}"} if rx.product else set()
+        conflict_ids += [
+            c.id
+            for c in kb.all("conflicts").values()
+            if any(refs.intersection(p.entries) for p in c.positions)
+        ]
     if rx is None:
         prescribed = "No active prescription."
     else:
