@@ -102,6 +102,8 @@ def render_pdf(summary: CourseSummary, drawn: dict[str, str] | None = None) -> b
             "(Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0)"
         ) from None
     html = render_html(summary, drawn=drawn)
-    document = weasyprint.HTML(string=html, base_url=str(HERE))
+    # Only the embedded charts are fetched: never a file or an address, whatever the text says.
+    fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
+    document = weasyprint.HTML(string=html, base_url=str(HERE), url_fetcher=fetcher)
     pdf: bytes = document.write_pdf(stylesheets=[weasyprint.CSS(string=stylesheet())])
     return pdf
