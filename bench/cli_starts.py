@@ -54,6 +54,7 @@ RECORD: dict[str, list[str]] = {
     "missed": ["missed", "P-2", "--reason", "in hospital", "--at", "{day}"],
     "lab add": ["lab", "add", "P-1", "reticulocytes=4.6%", "--at", "2026-01-10"],
     "status": ["status", "P-1", "--at", "2026-01-11"],
+    "summary": ["summary", "P-1"],
     "due": ["due", "--date", "2026-01-11"],
     "event add": ["event", "add", "P-1", "--description", "sore arm", "--at", "2026-01-06"],
     "audit-log verify": ["audit-log", "verify"],

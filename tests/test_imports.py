@@ -186,6 +186,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "adapters.clock": CORE,
     "adapters.calendar": CORE,
     "adapters.plot": CORE,
+    # The course summary as a document (HTML, PDF): it draws its charts with adapters.plot.
+    "adapters.summary": CORE | {"adapters.plot"},
     # The population audit (Ibis rules, engines, report) is a file writer too: the command line
     # hands it a folder or a URL and the App's knowledge, and it never touches the App's record.
     "adapters.population": CORE,
@@ -197,11 +199,12 @@ MAY_IMPORT: dict[str, set[str]] = {
         "adapters.calendar",
         "adapters.plot",
         "adapters.population",
+        "adapters.summary",
         "adapters.web",
         "adapters.fhir",
     },
     # /fhir/r4 is served by the web door with the FHIR mapping (loaded when the app is made)
-    "adapters.web": CORE | {"bootstrap", "adapters.plot", "adapters.fhir"},
+    "adapters.web": CORE | {"bootstrap", "adapters.plot", "adapters.fhir", "adapters.summary"},
     # FHIR R4 resources <-> b12's records and commands; import and export run on an App
     "adapters.fhir": CORE | {"bootstrap"},
     "bootstrap": CORE | {"adapters.storage", "adapters.clock", "adapters.passwords"},

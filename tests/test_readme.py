@@ -194,6 +194,15 @@ EXPECTED: dict[str, tuple[int, str, Check]] = {
         "Patient P-0042 on 2026-01-11: 1 of 31 doses given; next due 2026-01-07.",
         lambda d: d["given"] == 1 and d["plot"].endswith("trends.png"),
     ),
+    "b12 summary P-0042 --pdf course.pdf": (
+        0,
+        "Course summary of patient P-0042",
+        lambda d: (
+            d["pdf"].endswith("course.pdf")
+            and len(d["doses_given"]) == 1
+            and d["body_store"]["estimate"] is True
+        ),
+    ),
     "b12 due --date 2026-01-11": (
         0,
         "P-0042   2     2026-01-07  overdue  4",
@@ -272,3 +281,4 @@ def test_every_readme_example_runs_and_says_what_it_promises(
             _, said, _ = run_main(["status", "P-0042", "--json"])
             given = next(e["id"] for e in json.loads(said)["timeline"] if e["kind"] == "given")
     assert (tmp_path / "trends.png").exists() and (tmp_path / "course.ics").exists()
+    assert (tmp_path / "course.pdf").read_bytes().startswith(b"%PDF-")

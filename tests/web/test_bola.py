@@ -30,6 +30,9 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/api/v1/patients/{code}/events"): ("json", EVENT),
     ("GET", "/patients/{code}"): (None, None),
     ("GET", "/patients/{code}/chart.svg"): (None, None),
+    ("GET", "/patients/{code}/store.svg"): (None, None),
+    ("GET", "/patients/{code}/summary"): (None, None),
+    ("GET", "/patients/{code}/summary.pdf"): (None, None),
     ("GET", "/patients/{code}/give"): (None, None),
     ("POST", "/patients/{code}/give/check"): ("form", GIVE),
     ("POST", "/patients/{code}/give"): ("form", GIVE),
@@ -114,7 +117,13 @@ def test_an_absent_and_a_foreign_id_are_answered_alike(
     assert foreign == absent
 
 
+#: The reads every account that may see a patient is given (the others are role-bound actions).
+READS = ("/api/v1/patients/{code}", "/patients/{code}", "/patients/{code}/chart.svg",
+         "/patients/{code}/store.svg", "/patients/{code}/summary", "/patients/{code}/summary.pdf")  # fmt: skip
+
+
+@pytest.mark.parametrize("path", READS)
 @pytest.mark.parametrize("role", sorted(USER_OF))
-def test_each_role_reads_the_patient_it_may_see(web: Web, role: str) -> None:
-    status, _ = _call(web, role, "GET", "/api/v1/patients/{code}", OWN[role])
+def test_each_role_reads_the_patient_it_may_see(web: Web, role: str, path: str) -> None:
+    status, _ = _call(web, role, "GET", path, OWN[role])
     assert status == 200

@@ -162,3 +162,24 @@ def test_a_patient_gets_404_for_another_patients_page(browser: Any, server: str)
         assert response is not None and response.status == 404
         assert "Not found" in page.inner_text("h1")
     page.context.close()
+
+
+def test_the_summary_opens_from_the_patient_page_and_prints_without_its_links(
+    browser: Any, server: str
+) -> None:
+    page = _log_in(browser, server, "dr.ames")
+    page.goto(f"{server}/patients/P-0001")
+    assert "Estimate, not a measurement" in page.inner_text("#body-store")
+    page.click("text=Course summary (print, PDF)")
+    page.wait_for_load_state()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "summary-screen.png"), full_page=True)
+    assert page.locator("nav.screen-only").is_visible()
+    assert "Body store: an estimate" in page.inner_text("#store")
+    images = page.locator("img.chart")
+    assert images.count() == 2
+    assert all(images.nth(i).evaluate("i => i.naturalWidth > 0") for i in range(2))
+    page.emulate_media(media="print")
+    assert not page.locator("nav.screen-only").is_visible()
+    page.screenshot(path=str(SHOTS / "summary-print.png"), full_page=True)
+    page.context.close()

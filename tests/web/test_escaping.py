@@ -49,3 +49,11 @@ def test_markup_in_an_address_is_escaped_on_the_not_found_page(web: Web) -> None
     r = client.get("/patients/%3Cimg%20src=x%20onerror=alert(1)%3E")
     assert r.status_code == 404
     assert "<img src=x" not in r.text and "&lt;img src=x onerror=alert(1)&gt;" in r.text
+
+
+def test_markup_kept_in_the_record_is_escaped_on_the_summary(web: Web) -> None:
+    client, csrf = web.as_role("nurse")
+    client.post("/patients/P-0001/give", data={"lot": MARKUP, "csrf": csrf})
+    client.post("/patients/P-0002/not-given", data={"kind": "held", "reason": MARKUP, "csrf": csrf})
+    _shown_as_text(client.get("/patients/P-0001/summary").text)
+    _shown_as_text(client.get("/patients/P-0002/summary").text)

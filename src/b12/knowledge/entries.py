@@ -26,7 +26,7 @@ from b12.knowledge.behaviour import (
 _set = object.__setattr__  # how a frozen entry sets its fields, once, in __init__
 
 #: A hash of the definitions below; the artifact names the one it was built for.
-SCHEMA_HASH = "ecc828b4d5687a72"
+SCHEMA_HASH = "77b286e72a2c3a90"
 
 
 @dataclass(slots=True, kw_only=True, init=False, repr=False, eq=False)
@@ -1593,6 +1593,57 @@ class Fact(Attributed):
 
 
 @dataclass(slots=True, kw_only=True, init=False, repr=False, eq=False)
+class Retention(Attributed):
+    """How much of an injected dose leaves in the urine within some hours, as a source measured"""
+
+    id: str
+    substance: str
+    routes: tuple[Route, ...]
+    dose_mcg: Range
+    hours: int
+    excreted_percent: Range
+    says: str
+
+    def __init__(
+        self,
+        *,
+        sources: tuple[str, ...],
+        status: Status = "supported",
+        conflict: str | None = None,
+        note: str | None = None,
+        id: str,
+        substance: str,
+        routes: tuple[Route, ...],
+        dose_mcg: Range,
+        hours: int,
+        excreted_percent: Range,
+        says: str,
+    ) -> None:
+        _set(self, "sources", sources)
+        _set(self, "status", status)
+        _set(self, "conflict", conflict)
+        _set(self, "note", note)
+        _set(self, "id", id)
+        _set(self, "substance", substance)
+        _set(self, "routes", routes)
+        _set(self, "dose_mcg", dose_mcg)
+        _set(self, "hours", hours)
+        _set(self, "excreted_percent", excreted_percent)
+        _set(self, "says", says)
+
+    def __repr__(self) -> str:
+        return f"Retention(sources={self.sources!r}, status={self.status!r}, conflict={self.conflict!r}, note={self.note!r}, id={self.id!r}, substance={self.substance!r}, routes={self.routes!r}, dose_mcg={self.dose_mcg!r}, hours={self.hours!r}, excreted_percent={self.excreted_percent!r}, says={self.says!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Retention:
+            return NotImplemented
+        return (self.sources, self.status, self.conflict, self.note, self.id, self.substance, self.routes, self.dose_mcg, self.hours, self.excreted_percent, self.says,) == (other.sources, other.status, other.conflict, other.note, other.id, other.substance, other.routes, other.dose_mcg, other.hours, other.excreted_percent, other.says,)
+
+    def __hash__(self) -> int:
+        return hash((self.sources, self.status, self.conflict, self.note, self.id, self.substance, self.routes, self.dose_mcg, self.hours, self.excreted_percent, self.says,))
+
+
+@dataclass(slots=True, kw_only=True, init=False, repr=False, eq=False)
 class AuditRule(Entry):
     """One rule of the population audit: what it checks across every administration, how loud,"""
 
@@ -1841,6 +1892,7 @@ CLASSES: dict[str, type[Entry]] = {
     "LoincCode": LoincCode,
     "Analyte": Analyte,
     "Fact": Fact,
+    "Retention": Retention,
     "AuditRule": AuditRule,
     "Position": Position,
     "Conflict": Conflict,
@@ -2322,6 +2374,22 @@ def _Fact(d: dict[str, Any]) -> Fact:
     )
 
 
+def _Retention(d: dict[str, Any]) -> Retention:
+    return Retention(
+        sources=tuple(d["sources"]),
+        status=d["status"],
+        conflict=d["conflict"],
+        note=d["note"],
+        id=d["id"],
+        substance=d["substance"],
+        routes=tuple(d["routes"]),
+        dose_mcg=_Range(d["dose_mcg"]),
+        hours=d["hours"],
+        excreted_percent=_Range(d["excreted_percent"]),
+        says=d["says"],
+    )
+
+
 def _AuditRule(d: dict[str, Any]) -> AuditRule:
     return AuditRule(
         id=d["id"],
@@ -2422,6 +2490,7 @@ READERS: dict[str, Callable[[dict[str, Any]], Entry]] = {
     "LoincCode": _LoincCode,
     "Analyte": _Analyte,
     "Fact": _Fact,
+    "Retention": _Retention,
     "AuditRule": _AuditRule,
     "Position": _Position,
     "Conflict": _Conflict,

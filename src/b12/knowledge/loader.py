@@ -54,7 +54,7 @@ FILES: dict[str, tuple[str, ...]] = {
     "monitoring.yaml": ("monitoring",),
     "technique.yaml": ("sites", "needles", "technique-steps"),
     "laboratory.yaml": ("analytes",),
-    "facts.yaml": ("facts",),
+    "facts.yaml": ("facts", "retention"),
     "conflicts.yaml": ("conflicts",),
     "screening.yaml": ("rules",),
     "audit.yaml": ("audit-rules",),

@@ -554,6 +554,25 @@ class Fact(Attributed):
     says: str
 
 
+class Retention(Attributed):
+    """How much of an injected dose leaves in the urine within some hours, as a source measured
+    it: the body-store estimate reads its low and high from these (never a dose advice)."""
+
+    id: Id
+    substance: SubstanceId
+    routes: tuple[Route, ...] = Field(min_length=1)
+    dose_mcg: Range  # the doses the figure was measured at
+    hours: int = Field(gt=0)
+    excreted_percent: Range  # of the dose, found in the urine within ``hours``
+    says: str
+
+    @model_validator(mode="after")
+    def _a_percentage(self) -> "Retention":
+        if self.excreted_percent.max > 100:
+            raise ValueError("excreted_percent is a share of the dose: at most 100")
+        return self
+
+
 # --- population audit rules ----------------------------------------------------------------
 
 

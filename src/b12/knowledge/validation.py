@@ -49,6 +49,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "technique-steps": s.TechniqueStep,
     "analytes": s.Analyte,
     "facts": s.Fact,
+    "retention": s.Retention,
     "conflicts": s.Conflict,
     "rules": s.ScreeningRule,
     "audit-rules": s.AuditRule,

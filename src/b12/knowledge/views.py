@@ -117,7 +117,10 @@ TOPICS: dict[str, tuple[tuple[str, Callable[[Knowledge], list[dict[str, Any]]]],
         ("Laboratory tests", _collection("analytes")),
         ("Diagnosis", _facts("diagnosis")),
     ),
-    "pharmacology": (("Pharmacology", _facts("pharmacology", "pharmacokinetics")),),
+    "pharmacology": (
+        ("Pharmacology", _facts("pharmacology", "pharmacokinetics")),
+        ("Urinary loss after an injection", _collection("retention")),
+    ),
     "deficiency": (("Deficiency", _facts("deficiency", "diet")),),
 }
 

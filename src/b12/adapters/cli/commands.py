@@ -453,6 +453,19 @@ COMMANDS: tuple[Command, ...] = (
         ),
     ),
     Command(
+        "summary",
+        "summary_command:summary",
+        "The course on one page: regimen and source, doses with site and lot, missed, results, "
+        "findings, conflicts, the body-store estimate; --pdf writes it to print.",
+        (
+            Arg("code", "The patient's pseudonymous identifier."),
+            Opt("--pdf", "Write the summary to FILE (.pdf; needs `pip install 'b12[pdf]'`)."),
+            DB,
+            KB,
+            JSON,
+        ),
+    ),
+    Command(
         "due",
         "follow_commands:due",
         "Everyone due or overdue for a dose on a day.",

@@ -379,3 +379,37 @@ def given_history(uow: UnitOfWork, patient_id: str) -> list[Any]:
 
 def when_text(at: datetime) -> str:
     return at.isoformat(timespec="minutes")
+
+
+def course_summary(app: App, actor: Actor, code: str) -> Any:
+    """The course on one page for anyone who may read the patient (the read is audited)."""
+    from b12.services.summary import summarise
+
+    body = _unwrapped(patient_status)
+    now = app.clock.now().replace(microsecond=0)
+    kb = app.knowledge
+    return acc.audited_read(
+        app.unit_of_work, actor, code, "read-summary",
+        lambda uow: summarise(kb, body(uow, code, now.date(), kb), now),
+    )  # fmt: skip
+
+
+def store_chart(app: App, actor: Actor, code: str) -> bytes:
+    """The body-store estimate over time, as SVG (the read is audited)."""
+    import tempfile
+    from pathlib import Path
+
+    from b12.adapters.plot import plot_store
+
+    found = course_summary(app, actor, code)
+    with tempfile.TemporaryDirectory(prefix="b12-store-") as folder:
+        path = Path(folder) / "store.svg"
+        plot_store(str(path), found.store, code)
+        return path.read_bytes()
+
+
+def store_estimate(app: App, status: Status) -> Any:
+    """The body-store estimate of a status already read (shown to staff beside the results)."""
+    from b12.services.body_store import body_store
+
+    return body_store(app.knowledge, status, app.clock.now().replace(microsecond=0))

@@ -134,9 +134,11 @@ def patients(request: Request, actor: Reader, app: B12) -> HTMLResponse:
 @router.get("/patients/{code}", response_class=HTMLResponse)
 def patient(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     status = actions.patient_view(app, actor, code)
+    store = actions.store_estimate(app, status) if actor.staff else None  # the prescriber's
     return page(
         request, "patient.html",
-        {"code": code, "status": status, "shown": status.to_dict(), **_helpers()},
+        {"code": code, "status": status, "shown": status.to_dict(), "store": store,
+         **_helpers()},
     )  # fmt: skip
 
 
