@@ -225,8 +225,9 @@ def voids(record: object) -> bool:
     return bool(getattr(record, "entered_in_error", None))
 
 
-def missed_kind(missed: MissedDose) -> MissKind:
-    """The kind of a not-given dose, reading a held one kept before revision 0012 as held."""
+def missed_kind(missed: MissedDose) -> tuple[MissKind, str]:
+    """The kind of a not-given dose and its reason, a held one kept before revision 0012 (kind
+    missed, reason "held: ...") read as held with the reason after the prefix."""
     if missed.kind == "missed" and missed.reason.startswith(HELD_PREFIX):
-        return "held"
-    return missed.kind
+        return "held", missed.reason.removeprefix(HELD_PREFIX)
+    return missed.kind, missed.reason

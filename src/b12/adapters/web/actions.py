@@ -16,7 +16,7 @@ from typing import Any
 
 from b12.bootstrap import App
 from b12.domain.dose_input import parse_dose
-from b12.domain.findings import Finding, Level
+from b12.domain.findings import Finding
 from b12.domain.lab_values import LabInputError, Measurement, no_reading, parse_reading
 from b12.domain.labs import find_unit, is_panel
 from b12.domain.records import current
@@ -24,7 +24,14 @@ from b12.errors import InputError, about
 from b12.services import accounts as acc
 from b12.services import previews
 from b12.services.accounts import Actor
-from b12.services.administering import Given, GiveRequest, Missed, give, record_missed
+from b12.services.administering import (
+    Given,
+    GiveRequest,
+    Missed,
+    NotLiftedError,
+    give,
+    record_missed,
+)
 from b12.services.follow_up import Status, patient_status
 from b12.services.ports import UnitOfWork
 from b12.services.record import Due, LabsAdded, Prescribed, add_labs, due_on, prescribe
@@ -186,7 +193,7 @@ def _give_request(app: App, code: str, form: GiveForm) -> tuple[GiveRequest, str
     at = app.clock.now().replace(microsecond=0)
     reason = override_reason(form.override_code, form.override_text)
     request = GiveRequest(
-        code.strip(), at, dose, None, None, site, lot and lot.strip(), expiry, reason
+        code.strip(), at, dose, None, None, site, lot and lot.strip(), expiry, reason, scanned
     )
     return request, gtin, scanned
 
@@ -194,42 +201,33 @@ def _give_request(app: App, code: str, form: GiveForm) -> tuple[GiveRequest, str
 def give_dose(app: App, actor: Actor, code: str, form: GiveForm, *, preview: bool) -> GiveOutcome:
     """The five rights, the volume, the site and the needle; recorded unless ``preview``.
 
-    A stop is lifted by a reason only for a role that may bypass one: for any other role the give
-    is first run as a preview, and a stop there refuses it before anything is recorded."""
+    A stop is lifted by a reason only for a role that may bypass one: for any other role the use
+    case refuses the give when it finds a stop, under the patient's lock in the transaction that
+    would record it (NotLiftedError, answered as forbidden)."""
     acc.require(actor, code, "give")
     request, gtin, scanned = _give_request(app, code, form)
     kb, who = app.knowledge, actor.username
     if preview:
         tried: Given = previews.preview(app.unit_of_work, give, kb, request, who, app.clock)
         return GiveOutcome(tried, request.lot, request.expiry, gtin, scanned, True)
-    lifts = request.override is not None and not actor.may("bypass")
-    if lifts and _stopped_without_reason(app, request, who):
-        raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must")
-    done = give(app.unit_of_work, kb, request, who, app.clock)
+    try:
+        done = give(
+            app.unit_of_work, kb, request, who, app.clock, may_lift_stop=actor.may("bypass")
+        )
+    except NotLiftedError:
+        raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must") from None
     return GiveOutcome(done, request.lot, request.expiry, gtin, scanned, False)
 
 
-def _stopped_without_reason(app: App, request: GiveRequest, who: str) -> bool:
-    from dataclasses import replace
-
-    tried: Given = previews.preview(
-        app.unit_of_work, give, app.knowledge, replace(request, override=None), who, app.clock
-    )
-    return any(f.level is Level.STOP for f in tried.findings)
-
-
 def not_given(app: App, actor: Actor, code: str, kind: str, reason: str) -> Missed:
-    """Missed, refused or held (a held dose is recorded as not given, its reason says held)."""
+    """Missed, refused or held, and why (each its own kind of not given)."""
     acc.require(actor, code, "missed")
     if kind not in MISS_KINDS:
         raise InputError(f"kind {kind!r}: write one of {', '.join(MISS_KINDS)}", field="kind")
-    text = reason.strip()
-    if kind == "held" and text:
-        text = f"held: {text}"
     now = app.clock.now().replace(microsecond=0)
     return record_missed(
-        app.unit_of_work, code.strip(), text, now.date(), actor.username, now,
-        refused=kind == "refused",
+        app.unit_of_work, code.strip(), reason.strip(), now.date(), actor.username, now,
+        refused=kind == "refused", held=kind == "held",
     )  # fmt: skip
 
 

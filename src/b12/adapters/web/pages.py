@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from b12.adapters.web import actions
@@ -154,13 +154,18 @@ def overrides(request: Request, actor: Reader, app: B12) -> HTMLResponse:
 # --- giving -------------------------------------------------------------------------------------
 
 
-def _give_form(
-    dose: str, site: str, lot: str, expiry: str, scan: str, override_code: str, override_text: str
-) -> actions.GiveForm:
+def _give_fields(
+    dose: Field = "", site: Field = "", lot: Field = "", expiry: Field = "", scan: Field = "",
+    override_code: Field = "", override_text: Field = "",
+) -> actions.GiveForm:  # fmt: skip
+    """The give form's fields, read once for the confirm step and the give (a dependency)."""
     return actions.GiveForm(
         dose or None, site or None, lot or None, _date(expiry, "expiry"), scan or None,
         override_code or None, override_text or None,
     )  # fmt: skip
+
+
+GiveFields = Annotated[actions.GiveForm, Depends(_give_fields)]
 
 
 @router.get("/patients/{code}/give", response_class=HTMLResponse)
@@ -176,12 +181,9 @@ def give_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLRespo
 
 @router.post("/patients/{code}/give/check", response_class=HTMLResponse)
 def give_check(
-    request: Request, code: str, actor: Writer, app: B12, dose: Field = "", site: Field = "",
-    lot: Field = "", expiry: Field = "", scan: Field = "", override_code: Field = "",
-    override_text: Field = "",
-) -> HTMLResponse:  # fmt: skip
+    request: Request, code: str, actor: Writer, app: B12, form: GiveFields
+) -> HTMLResponse:
     """The confirm step: the same checks with what was typed or scanned; nothing recorded."""
-    form = _give_form(dose, site, lot, expiry, scan, override_code, override_text)
     shown = actions.give_dose(app, actor, code, form, preview=True)
     return page(
         request, "give_confirm.html",
@@ -190,12 +192,7 @@ def give_check(
 
 
 @router.post("/patients/{code}/give", response_class=HTMLResponse)
-def give(
-    request: Request, code: str, actor: Writer, app: B12, dose: Field = "", site: Field = "",
-    lot: Field = "", expiry: Field = "", scan: Field = "", override_code: Field = "",
-    override_text: Field = "",
-) -> HTMLResponse:  # fmt: skip
-    form = _give_form(dose, site, lot, expiry, scan, override_code, override_text)
+def give(request: Request, code: str, actor: Writer, app: B12, form: GiveFields) -> HTMLResponse:
     done = actions.give_dose(app, actor, code, form, preview=False)
     return page(
         request, "give_done.html", {"code": code, "done": done, **_helpers()},
