@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from b12.bootstrap import App
@@ -373,7 +373,3 @@ def visible_patients(app: App, actor: Actor) -> list[str]:
 
 def given_history(uow: UnitOfWork, patient_id: str) -> list[Any]:
     return current(uow.administrations.for_patient(patient_id))
-
-
-def when_text(at: datetime) -> str:
-    return at.isoformat(timespec="minutes")
