@@ -17,6 +17,8 @@ GIVE = {"lot": "L1", "expiry": "2027-12-31"}
 PRESCRIBE = {"indication": "pernicious-anaemia", "start": "2027-03-10"}
 STOP = {"reason": "remission confirmed by the haematologist"}
 EVENT = {"on": "2027-03-09", "description": "sore arm at the site", "severity": "mild"}
+CORRECT = {"dose_mcg": "500", "reason": "dose written in the wrong row"}
+VOID = {"reason": "recorded for the wrong patient"}
 #: (method, path) -> how to call it: ("json", body) or ("form", fields) or (None, None)
 REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/api/v1/patients/{code}"): (None, None),
@@ -44,7 +46,14 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/patients/{code}/stop"): ("form", STOP),
     ("GET", "/patients/{code}/events"): (None, None),
     ("POST", "/patients/{code}/events"): ("form", EVENT),
+    ("POST", "/api/v1/patients/{code}/records/{record_id}/correct"): ("json", CORRECT),
+    ("POST", "/api/v1/patients/{code}/records/{record_id}/entered-in-error"): ("json", VOID),
+    ("GET", "/patients/{code}/records/{record_id}/correct"): (None, None),
+    ("POST", "/patients/{code}/records/{record_id}/correct"): ("form", CORRECT),
+    ("POST", "/patients/{code}/records/{record_id}/entered-in-error"): ("form", VOID),
 }  # fmt: skip
+#: A record id no patient has (the tests of another patient's record ids are in test_corrections).
+RECORD_ID = "00000000-0000-4000-8000-000000000000"
 
 
 def id_routes() -> set[tuple[str, str]]:
@@ -62,7 +71,7 @@ def test_every_id_addressed_route_has_a_row_in_the_matrix() -> None:
 def _call(web: Web, role: str, method: str, path: str, code: str) -> tuple[int, str]:
     client, csrf = web.as_role(role)
     kind, body = REQUESTS[(method, path)]
-    url = path.replace("{code}", code)
+    url = path.replace("{code}", code).replace("{record_id}", RECORD_ID)
     headers = {"X-CSRF-Token": csrf}
     if kind == "json":
         r = client.request(method, url, json=body, headers=headers)

@@ -20,7 +20,7 @@ from b12.domain.dates import in_range
 from b12.domain.jsonable import to_json
 from b12.domain.lab_values import Measurement
 from b12.domain.reasons import meaningful_reason
-from b12.domain.records import current
+from b12.domain.records import current, voids
 from b12.errors import InputError, UnknownNameError
 from b12.services.ports import UnitOfWork, UnitOfWorkFactory, opens_unit_of_work
 from b12.services.record import find_patient, new_id
@@ -142,6 +142,18 @@ def _live(uow: UnitOfWork, code: str, kind: str, record_id: str) -> Any:
     return live[record_id]
 
 
+def find_current(uow: UnitOfWork, code: str, record_id: str) -> tuple[str, Any]:
+    """The kind and the record of a current administration or result of patient ``code``
+    (UnknownRecordError for one that is absent, corrected, voided, or another patient's)."""
+    patient = find_patient(uow, code)
+    for kind in VOIDABLE:
+        records = getattr(uow, CORRECTABLE[kind][0])
+        found = next((r for r in current(records.for_patient(patient.id)) if r.id == record_id), None)
+        if found is not None:
+            return kind, found
+    raise UnknownRecordError("record", record_id, code)
+
+
 def _why(old: Any, reason: str, who: str, now: datetime) -> dict[str, Any]:
     """The correction's reason, author and time, on the records that keep them (0012)."""
     if "correction_reason" not in old.__dataclass_fields__:
@@ -158,6 +170,46 @@ def _keep(
     uow.audit.append(who, action, type(new).__name__, new.id, new.patient_id, payload)
     uow.commit()
     return Corrected(kind, old, new, reason.strip())
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A record no longer current (``original``, kept) and the record that replaced it (``by``:
+    the correction, or the void that marks it entered in error)."""
+
+    kind: str
+    original: Any
+    by: Any
+
+    @property
+    def entered_in_error(self) -> bool:
+        return voids(self.by)
+
+    def to_dict(self) -> dict[str, Any]:
+        def fields(r: Any) -> dict[str, Any]:
+            return to_json({k: getattr(r, k) for k in r.__dataclass_fields__})
+
+        return {
+            "kind": self.kind,
+            "entered_in_error": self.entered_in_error,
+            "original": fields(self.original),
+            "by": fields(self.by),
+        }
+
+
+def amendments(uow: UnitOfWork, patient_id: str) -> list[Amendment]:
+    """The patient's administrations and results that a later record corrected or voided, each
+    with that record, in the order the replacements were written (a dose given after a void
+    replaces the void, which is shown as the entry in error it is)."""
+    out: list[Amendment] = []
+    for kind in VOIDABLE:
+        every = getattr(uow, CORRECTABLE[kind][0]).for_patient(patient_id)
+        by_id = {r.id: r for r in every}
+        for r in every:
+            old = by_id.get(r.corrects_id) if r.corrects_id is not None else None
+            if old is not None and not voids(old):
+                out.append(Amendment(kind, old, r))
+    return out
 
 
 def lab_changes(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from b12.bootstrap import App
@@ -373,3 +373,109 @@ def visible_patients(app: App, actor: Actor) -> list[str]:
 
 def given_history(uow: UnitOfWork, patient_id: str) -> list[Any]:
     return current(uow.administrations.for_patient(patient_id))
+
+
+# --- corrections ----------------------------------------------------------------------------------
+
+#: What a correction form offers for each kind of record (a result is re-read from its reading).
+CORRECTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "administration": ("given_at", "dose_mcg", "volume_ml", "site", "lot", "expiry"),
+    "lab": ("reading", "taken_on"),
+}
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    status: Status
+    amendments: list[Any]  # services.corrections.Amendment: what was corrected or voided
+
+
+def patient_page(app: App, actor: Actor, code: str) -> PatientPage:
+    """The patient's status and every corrected or voided record, in one audited read."""
+    from b12.services.corrections import amendments
+
+    body = _unwrapped(patient_status)
+    day, kb = today(app), app.knowledge
+
+    def read(uow: UnitOfWork) -> PatientPage:
+        status: Status = body(uow, code, day, kb)
+        return PatientPage(status, amendments(uow, status.patient.id))
+
+    result: PatientPage = acc.audited_read(app.unit_of_work, actor, code, "read-patient", read)
+    return result
+
+
+def record_to_correct(app: App, actor: Actor, code: str, record_id: str) -> tuple[str, Any]:
+    """The current administration or result ``record_id`` of patient ``code`` and its kind, for
+    an actor who may correct (the read is audited)."""
+    from b12.services.corrections import find_current
+
+    acc.require(actor, code, "correct")
+    found: tuple[str, Any] = acc.audited_read(
+        app.unit_of_work, actor, code, "open-correct-form",
+        lambda uow: find_current(uow, code, record_id),
+    )  # fmt: skip
+    return found
+
+
+def correct_record(
+    app: App, actor: Actor, code: str, record_id: str, fields: dict[str, str | None], reason: str
+) -> Any:
+    """A correction of what was typed: the fields given that differ from the record are changed;
+    the original stays, struck through, with the reason, who and when."""
+    from b12.services.corrections import correct
+
+    kind, old = record_to_correct(app, actor, code, record_id)
+    changes = _changes(app, code, kind, old, fields)
+    now = app.clock.now().replace(microsecond=0)
+    return correct(
+        app.unit_of_work, code.strip(), kind, record_id, changes, reason, actor.username, now
+    )
+
+
+def void_record(app: App, actor: Actor, code: str, record_id: str, reason: str) -> Any:
+    """Mark a record entered in error, with the reason: it no longer counts; it stays visible."""
+    from b12.services.corrections import void
+
+    kind, _old = record_to_correct(app, actor, code, record_id)
+    now = app.clock.now().replace(microsecond=0)
+    return void(app.unit_of_work, code.strip(), kind, record_id, reason, actor.username, now)
+
+
+def _changes(
+    app: App, code: str, kind: str, old: Any, fields: dict[str, str | None]
+) -> dict[str, Any]:
+    from b12.domain.display import format_instant
+    from b12.services.corrections import lab_changes, parse_change
+
+    given = {k: v.strip() for k, v in fields.items() if v is not None and v.strip()}
+    offered = CORRECTION_FIELDS[kind]
+    if unknown := sorted(set(given) - set(offered)):
+        raise InputError(
+            f"a {kind} correction may set {', '.join(offered)}; not {', '.join(unknown)}",
+            field=unknown[0],
+        )
+    zone = app.settings.zone
+    changes: dict[str, Any] = {}
+    for name, text in given.items():
+        if name == "reading":
+            continue
+        with about(name):
+            value = parse_change(name, text)
+            if name == "site":
+                value = read_site(app.knowledge, text)
+        if isinstance(value, datetime):
+            if value.tzinfo is None:  # the clinic's wall clock, as the form shows it
+                value = value.replace(tzinfo=zone) if zone else value.astimezone()
+            if format_instant(value, zone) == format_instant(getattr(old, name), zone):
+                continue
+        elif value == getattr(old, name):
+            continue
+        changes[name] = value
+    reading_text = given.get("reading")
+    if reading_text is not None and reading_text != old.text:
+        taken_on = changes.get("taken_on", old.taken_on)
+        measured = reading(app, reading_text)
+        read = lab_changes(app.knowledge, app.unit_of_work, code, measured, taken_on)
+        changes.update(read)
+    return changes

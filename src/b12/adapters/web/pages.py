@@ -133,10 +133,12 @@ def patients(request: Request, actor: Reader, app: B12) -> HTMLResponse:
 
 @router.get("/patients/{code}", response_class=HTMLResponse)
 def patient(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
-    status = actions.patient_view(app, actor, code)
+    shown = actions.patient_page(app, actor, code)
+    status = shown.status
     return page(
         request, "patient.html",
-        {"code": code, "status": status, "shown": status.to_dict(), **_helpers()},
+        {"code": code, "status": status, "shown": status.to_dict(),
+         "amendments": shown.amendments, **_helpers()},
     )  # fmt: skip
 
 
@@ -333,3 +335,37 @@ def prescribe(
         request, "prescribe_done.html", {"code": code, "done": done, **_helpers()},
         status=200 if done.prescription is not None else 409,
     )  # fmt: skip
+
+
+# --- corrections ----------------------------------------------------------------------------------
+
+
+@router.get("/patients/{code}/records/{record_id}/correct", response_class=HTMLResponse)
+def correct_form(request: Request, code: str, record_id: str, actor: Reader, app: B12) -> Response:
+    """Correct a dose or a result, or mark it entered in error (prescribers)."""
+    kind, record = actions.record_to_correct(app, actor, code, record_id)
+    return page(
+        request, "correct.html",
+        {"code": code, "kind": kind, "r": record, "fields": actions.CORRECTION_FIELDS[kind],
+         **_helpers()},
+    )  # fmt: skip
+
+
+@router.post("/patients/{code}/records/{record_id}/correct", response_class=HTMLResponse)
+def correct(
+    request: Request, code: str, record_id: str, actor: Writer, app: B12, given_at: Field = "",
+    dose_mcg: Field = "", volume_ml: Field = "", site: Field = "", lot: Field = "",
+    expiry: Field = "", reading: Field = "", taken_on: Field = "", reason: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    fields = {"given_at": given_at, "dose_mcg": dose_mcg, "volume_ml": volume_ml, "site": site,
+              "lot": lot, "expiry": expiry, "reading": reading, "taken_on": taken_on}  # fmt: skip
+    done = actions.correct_record(app, actor, code, record_id, dict(fields), reason)
+    return page(request, "correct_done.html", {"code": code, "done": done, **_helpers()})
+
+
+@router.post("/patients/{code}/records/{record_id}/entered-in-error", response_class=HTMLResponse)
+def entered_in_error(
+    request: Request, code: str, record_id: str, actor: Writer, app: B12, reason: Field = ""
+) -> HTMLResponse:
+    done = actions.void_record(app, actor, code, record_id, reason)
+    return page(request, "correct_done.html", {"code": code, "done": done, **_helpers()})
