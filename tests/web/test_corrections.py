@@ -169,3 +169,35 @@ def test_the_patient_page_prints_times_on_the_clinics_clock_as_the_command_line_
     given = _last_given(web, "P-0001").given_at
     assert f"{given:%Y-%m-%d %H:%M} by nurse.bo" in page
     assert given.isoformat(timespec="minutes") not in page
+
+
+def test_a_stop_recorded_after_the_nurses_check_is_never_lifted_by_her_reason(web: Web) -> None:
+    """The dry run and the give were two transactions: a reaction recorded between them was
+    lifted by the nurse's reason. Now a second unit of work opened for the give records the
+    reaction first; whatever the give records carries no stop."""
+    from b12.adapters.web import actions, demo
+    from b12.domain.findings import Level
+    from b12.services import accounts as acc
+    from b12.services.record import add_event
+
+    app = web.app
+    nurse = acc.log_in(app.accounts, app.passwords, "nurse.bo", demo.PASSWORD, app.clock).actor
+    factory, opened = app.unit_of_work, []
+
+    def meanwhile() -> Any:
+        opened.append(1)
+        if len(opened) == 2:  # a colleague records a reaction to the last injection
+            add_event(factory, "P-0001", app.clock.now().date(), "anaphylaxis after the dose",
+                      "severe", "dr.ames", app.clock.now())  # fmt: skip
+        return factory()
+
+    app.unit_of_work = meanwhile  # type: ignore[method-assign]
+    form = actions.GiveForm(lot="L1", expiry=None, override_code="patient-informed")
+    try:
+        actions.give_dose(app, nurse, "P-0001", form, preview=False)
+    except acc.ForbiddenError:
+        pass
+    finally:
+        del app.unit_of_work
+    mine = [a for a in _administrations(web, "P-0001") if a.override_reason]
+    assert all(f["level"] != Level.STOP.value for a in mine for f in a.findings), mine
