@@ -219,7 +219,7 @@ def test_a_dose_entered_in_error_no_longer_counts_as_given(browser: Any, server:
     assert given() == before - 1
     assert "entered in error" in page.inner_text("section.corrections")
     page.goto(f"{server}/mar")
-    row = page.locator("tr", has_text="P-0002")
-    assert "entered in error" in row.inner_text() and row.locator("del").is_visible()
+    note = page.locator("table.mar tr.amended", has_text="entered in error")
+    assert "recorded for the wrong patient" in note.inner_text() and note.locator("del").is_visible()
     page.screenshot(path=str(SHOTS / "mar-entered-in-error.png"), full_page=True)
     page.context.close()
