@@ -57,9 +57,13 @@ def _course(app: App) -> dict[str, Any]:
     last = out["given"][-1]["administration"]
     out["voided"] = steps.void(app, "administration", last["id"]).to_dict()
     out["given"].append(
-        steps.give(app, datetime(2026, 1, 10, 9, tzinfo=UTC), override=bypass, scanned=True).to_dict()
+        steps.give(
+            app, datetime(2026, 1, 10, 9, tzinfo=UTC), override=bypass, scanned=True
+        ).to_dict()
     )
-    out["held"] = steps.missed(app, date(2026, 1, 10), reason="potassium awaited", held=True).to_dict()
+    out["held"] = steps.missed(
+        app, date(2026, 1, 10), reason="potassium awaited", held=True
+    ).to_dict()
     out["amended"] = [a.to_dict() for a in _amendments(app)]
     out["status"] = steps.status(app, date(2026, 1, 10)).to_dict()
     out["audit"] = steps.audit_actions(app)

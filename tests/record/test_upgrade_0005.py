@@ -268,7 +268,10 @@ def test_downgrade_then_upgrade_gives_the_same_record(empty_db_url: str, tmp_pat
     added = {"scanned", "correction_reason", "corrected_by", "corrected_at", "entered_in_error"}
     # revision 0012 adds empty columns: nothing written before is rewritten
     assert all(r.get(k) is None for rows in head.values() for r in rows for k in added)
-    kept = {n: [{k: v for k, v in r.items() if k not in added} for r in rows] for n, rows in head.items()}
+    kept = {
+        n: [{k: v for k, v in r.items() if k not in added} for r in rows]
+        for n, rows in head.items()
+    }
     assert kept == first
 
 

@@ -32,7 +32,10 @@ def test_a_dose_entered_in_error_stops_counting_and_the_original_stays(course: A
         every = uow.administrations.for_patient(given.patient_id)
         last = list(uow.audit.entries())[-1]
     assert given in every and len(every) == 2
-    assert (last.action, last.payload["reason"]) == ("void-administration", "recorded for the wrong patient")
+    assert (last.action, last.payload["reason"]) == (
+        "void-administration",
+        "recorded for the wrong patient",
+    )
     status = steps.status(course, date(2026, 1, 6))
     assert status.course[0].given is None  # owed again
     # given again: dose 1, and it replaces the void (the first row keeps the dose's key)

@@ -186,8 +186,9 @@ def test_a_prescriber_corrects_a_dose_and_sees_the_original_struck_through(
     page.goto(f"{server}/patients/P-0004")
     struck = page.locator("section.corrections del").first
     assert struck.is_visible()
-    assert page.evaluate("e => getComputedStyle(e).textDecorationLine", struck.element_handle()) == (
-        "line-through"
+    assert (
+        page.evaluate("e => getComputedStyle(e).textDecorationLine", struck.element_handle())
+        == "line-through"
     )
     said = page.inner_text("section.corrections")
     assert f"{int(old_dose):,} mcg" in struck.inner_text()
@@ -220,6 +221,8 @@ def test_a_dose_entered_in_error_no_longer_counts_as_given(browser: Any, server:
     assert "entered in error" in page.inner_text("section.corrections")
     page.goto(f"{server}/mar")
     note = page.locator("table.mar tr.amended", has_text="entered in error")
-    assert "recorded for the wrong patient" in note.inner_text() and note.locator("del").is_visible()
+    assert (
+        "recorded for the wrong patient" in note.inner_text() and note.locator("del").is_visible()
+    )
     page.screenshot(path=str(SHOTS / "mar-entered-in-error.png"), full_page=True)
     page.context.close()

@@ -248,9 +248,7 @@ class NotLiftedError(InputError):
         )
 
 
-def _voided(
-    uow: UnitOfWork, patient_id: str, rx: Any, owed: CourseDose | None
-) -> str | None:
+def _voided(uow: UnitOfWork, patient_id: str, rx: Any, owed: CourseDose | None) -> str | None:
     """The record a dose replaces: the current entered-in-error void of the same planned dose
     (one dose once keeps the first row's key; the dose given after a void corrects the void)."""
     if rx is None or owed is None:

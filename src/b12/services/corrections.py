@@ -123,7 +123,9 @@ def void(
             f"cannot mark {kind!r} entered in error; write one of {', '.join(VOIDABLE)}",
             field="kind",
         )
-    reason = meaningful_reason(reason, "reason", "entered in error", "recorded for the wrong patient")
+    reason = meaningful_reason(
+        reason, "reason", "entered in error", "recorded for the wrong patient"
+    )
     old = _live(uow, code, kind, record_id)
     new = replace(
         old, id=new_id(), corrects_id=old.id, **_why(old, reason, who, now), entered_in_error=True
@@ -148,7 +150,9 @@ def find_current(uow: UnitOfWork, code: str, record_id: str) -> tuple[str, Any]:
     patient = find_patient(uow, code)
     for kind in VOIDABLE:
         records = getattr(uow, CORRECTABLE[kind][0])
-        found = next((r for r in current(records.for_patient(patient.id)) if r.id == record_id), None)
+        found = next(
+            (r for r in current(records.for_patient(patient.id)) if r.id == record_id), None
+        )
         if found is not None:
             return kind, found
     raise UnknownRecordError("record", record_id, code)
@@ -187,7 +191,8 @@ class Amendment:
 
     def to_dict(self) -> dict[str, Any]:
         def fields(r: Any) -> dict[str, Any]:
-            return to_json({k: getattr(r, k) for k in r.__dataclass_fields__})
+            shown: dict[str, Any] = to_json({k: getattr(r, k) for k in r.__dataclass_fields__})
+            return shown
 
         return {
             "kind": self.kind,

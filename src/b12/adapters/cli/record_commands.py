@@ -163,9 +163,7 @@ def _listed(items: Iterable[str]) -> str:
     return ", ".join(items) or "none recorded"
 
 
-def _show_patient(
-    record: Any, prescriptions: list[dict[str, Any]], today: Any, zone: Any
-) -> None:
+def _show_patient(record: Any, prescriptions: list[dict[str, Any]], today: Any, zone: Any) -> None:
     """The profile and each prescription in words; a replaced one says what replaced it."""
     c = console()
     p = record.profile

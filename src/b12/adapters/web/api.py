@@ -251,7 +251,9 @@ RecordId = Annotated[str, Path(max_length=36, description="the id of an administ
 class CorrectIn(BaseModel):
     """The fields to correct (those given that differ from the record), and why."""
 
-    given_at: Short | None = Field(None, description="an administration's time, e.g. 2027-03-01T09:00")
+    given_at: Short | None = Field(
+        None, description="an administration's time, e.g. 2027-03-01T09:00"
+    )
     dose_mcg: Short | None = Field(None, description="an administration's dose in mcg, e.g. 1000")
     volume_ml: Short | None = Field(None, description="the volume drawn in mL, e.g. 1")
     site: Short | None = None
