@@ -594,7 +594,10 @@ class Due:
             "overdue_days": self.overdue_days,
             "state": "stop" if self.stops else "overdue" if self.overdue_days > 0 else "due",
             "stops": [f.to_dict() for f in self.stops],
-            "entered_in_error": [to_json(vars(v)) for v in self.voided],
+            # only when there are: the answer is otherwise the one earlier releases gave
+            **(
+                {"entered_in_error": [to_json(vars(v)) for v in self.voided]} if self.voided else {}
+            ),
         }
 
 

@@ -322,6 +322,7 @@ def missed(
     code: str,
     reason: str,
     refused: bool = False,
+    held: bool = False,
     at: str | None = None,
     db: str | None = None,
     by: str | None = None,
@@ -333,8 +334,9 @@ def missed(
     b12 = open_app(db)
     moment = when(at, b12)
     done = record_missed(
-        b12.unit_of_work, code, reason, moment.date(), who(by, b12), moment, refused=refused
-    )
+        b12.unit_of_work, code, reason, moment.date(), who(by, b12), moment, refused=refused,
+        held=held,
+    )  # fmt: skip
     if as_json:
         emit_json(done.to_dict())
         return 0
