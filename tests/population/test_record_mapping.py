@@ -110,3 +110,39 @@ def test_a_date_of_birth_wins_and_no_age_is_no_date() -> None:
     assert birth_date(None, None, None, datetime(2026, 1, 1)) is None
     # an age without its day: the day the patient was recorded
     assert birth_date(None, Decimal(24), None, "2026-01-05 08:00:00") == date(2024, 1, 5)
+
+
+def test_a_dose_or_result_entered_in_error_is_not_exported(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC
+
+    from b12.bootstrap import Settings, build
+    from b12.services.corrections import void
+
+    monkeypatch.setenv("B12_DATABASE_URL", db_url)
+    monkeypatch.setenv("B12_USER", "nurse")
+    _b12("patient", "add", "P-2", "--age-years", "62", "--sex", "female", "--at", "2026-01-02")
+    _b12(
+        "prescribe", "P-2", "--indication", "pernicious-anaemia", "--start", "2026-01-05",
+        "--product", PRODUCT, "--at", "2026-01-02",
+    )  # fmt: skip
+    kept = _b12("give", "P-2", "--lot", "C1", "--expiry", "2027-09-30", "--at", "2026-01-05T09:30")
+    wrong = _b12("give", "P-2", "--lot", "C1", "--expiry", "2027-09-30", "--at", "2026-01-06T09:30")
+    lab = _b12("lab", "add", "P-2", "reticulocytes=4.6%", "--at", "2026-01-10")
+    app = build(Settings(database_url=db_url))
+    now = datetime(2026, 1, 11, 9, tzinfo=UTC)
+    for kind, record_id in (
+        ("administration", wrong["administration"]["id"]),
+        ("lab", lab["results"][0]["id"]),
+    ):
+        void(app.unit_of_work, "P-2", kind, record_id, "recorded for the wrong patient", "dr", now)
+    app.close()
+    out = tmp_path / "layout"
+    code, _, err = run_main(["export", "parquet", str(out)])
+    assert code == 0, err
+    (given,) = _rows(out, "administrations")
+    assert given["planned_number"] == kept["administration"]["planned_number"] == 1
+    assert _rows(out, "results") == []

@@ -53,6 +53,18 @@ def _course(app: App) -> dict[str, Any]:
     out["corrected"] = steps.correct(
         app, "administration", first.recorded.id, {"site": "left thigh"}
     ).to_dict()
+    # entered in error, given again in its place; held; a scanned pack (revision 0012)
+    last = out["given"][-1]["administration"]
+    out["voided"] = steps.void(app, "administration", last["id"]).to_dict()
+    out["given"].append(
+        steps.give(
+            app, datetime(2026, 1, 10, 9, tzinfo=UTC), override=bypass, scanned=True
+        ).to_dict()
+    )
+    out["held"] = steps.missed(
+        app, date(2026, 1, 10), reason="potassium awaited", held=True
+    ).to_dict()
+    out["amended"] = [a.to_dict() for a in _amendments(app)]
     out["status"] = steps.status(app, date(2026, 1, 10)).to_dict()
     out["audit"] = steps.audit_actions(app)
     from b12.services.record import verify_audit
@@ -61,12 +73,22 @@ def _course(app: App) -> dict[str, Any]:
     return _same_shape(to_json(out))
 
 
+def _amendments(app: App) -> list[Any]:
+    from b12.services.corrections import amendments
+    from b12.services.record import find_patient
+
+    with app.unit_of_work() as uow:
+        return amendments(uow, find_patient(uow, "P-1").id)
+
+
 def test_a_whole_course_is_the_same_on_the_fake_and_the_database(db_url: str) -> None:
     database = build(Settings(database_url=db_url), knowledge=KB, clock=FixedClock(steps.NOW))
     on_fake, on_database = _course(steps.fake_app(KB)), _course(database)
     database.close()
     assert on_fake["chain_intact"] is True
-    assert on_fake["audit"][-1] == "correct-administration"
+    assert on_fake["audit"][-4:] == ["correct-administration", "void-administration", "give",
+                                     "missed"]  # fmt: skip
+    assert on_fake["given"][-1]["administration"]["scanned"] is True
     assert on_fake == on_database
 
 

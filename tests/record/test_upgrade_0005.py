@@ -92,13 +92,15 @@ def _dump(url: str, names: tuple[str, ...] | None = None) -> dict[str, list[dict
 
     engine = make_engine(url)
     with engine.connect() as c:
-        out = {
-            name: [
-                dict(r._mapping) for r in c.execute(sa.select(table).order_by(*table.primary_key))
-            ]
-            for name, table in t.metadata.tables.items()
-            if names is None or name in names
-        }
+        there = sa.inspect(c)
+        out = {}
+        for name, table in t.metadata.tables.items():
+            if names is not None and name not in names:
+                continue
+            # the columns a later revision adds are not there yet at an older one
+            kept = {col["name"] for col in there.get_columns(name)}
+            query = sa.select(*(col for col in table.columns if col.name in kept))
+            out[name] = [dict(r._mapping) for r in c.execute(query.order_by(*table.primary_key))]
     engine.dispose()
     return out
 
@@ -262,7 +264,15 @@ def test_downgrade_then_upgrade_gives_the_same_record(empty_db_url: str, tmp_pat
     engine.dispose()
     assert _dump(url, RECORD) == first
     upgrade(Settings(database_url=url, time_zone="Europe/Paris"))  # and on to the head
-    assert _dump(url, RECORD) == first
+    head = _dump(url, RECORD)
+    added = {"scanned", "correction_reason", "corrected_by", "corrected_at", "entered_in_error"}
+    # revision 0012 adds empty columns: nothing written before is rewritten
+    assert all(r.get(k) is None for rows in head.values() for r in rows for k in added)
+    kept = {
+        n: [{k: v for k, v in r.items() if k not in added} for r in rows]
+        for n, rows in head.items()
+    }
+    assert kept == first
 
 
 def test_append_only_and_the_keys_hold_after_the_upgrade(empty_db_url: str, tmp_path: Path) -> None:

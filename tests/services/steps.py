@@ -47,9 +47,10 @@ def give(app: App, at: datetime, code: str = "P-1", **options: Any) -> administe
 
 
 def missed(app: App, on: date, reason: str = "in hospital", code: str = "P-1",
-           refused: bool = False) -> Any:  # fmt: skip
+           refused: bool = False, held: bool = False) -> Any:  # fmt: skip
     return administering.record_missed(app.unit_of_work, code, reason, on, "nurse Bo",
-                                       datetime.combine(on, datetime.min.time(), UTC), refused=refused)  # fmt: skip
+                                       datetime.combine(on, datetime.min.time(), UTC),
+                                       refused=refused, held=held)  # fmt: skip
 
 
 def labs(app: App, readings: list[str], on: date, code: str = "P-1") -> Any:
@@ -68,6 +69,12 @@ def correct(app: App, kind: str, record_id: str, changes: dict[str, Any],
             reason: str = "written in the wrong row", code: str = "P-1") -> Any:  # fmt: skip
     return corrections.correct(app.unit_of_work, code, kind, record_id, changes, reason,
                                "nurse Bo", datetime(2026, 1, 20, 9, tzinfo=UTC))  # fmt: skip
+
+
+def void(app: App, kind: str, record_id: str, reason: str = "recorded for the wrong patient",
+         code: str = "P-1") -> Any:  # fmt: skip
+    return corrections.void(app.unit_of_work, code, kind, record_id, reason, "dr Ames",
+                            datetime(2026, 1, 20, 9, tzinfo=UTC))  # fmt: skip
 
 
 def status(app: App, on: date, code: str = "P-1") -> follow_up.Status:

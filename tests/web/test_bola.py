@@ -17,6 +17,8 @@ GIVE = {"lot": "L1", "expiry": "2027-12-31"}
 PRESCRIBE = {"indication": "pernicious-anaemia", "start": "2027-03-10"}
 STOP = {"reason": "remission confirmed by the haematologist"}
 EVENT = {"on": "2027-03-09", "description": "sore arm at the site", "severity": "mild"}
+CORRECT = {"dose_mcg": "500", "reason": "dose written in the wrong row"}
+VOID = {"reason": "recorded for the wrong patient"}
 #: (method, path) -> how to call it: ("json", body) or ("form", fields) or (None, None)
 REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/api/v1/patients/{code}"): (None, None),
@@ -51,6 +53,11 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/fhir/r4/MedicationRequest/{id}"): (None, None),
     ("GET", "/fhir/r4/MedicationAdministration/{id}"): (None, None),
     ("GET", "/fhir/r4/Observation/{id}"): (None, None),
+    ("POST", "/api/v1/patients/{code}/records/{record_id}/correct"): ("json", CORRECT),
+    ("POST", "/api/v1/patients/{code}/records/{record_id}/entered-in-error"): ("json", VOID),
+    ("GET", "/patients/{code}/records/{record_id}/correct"): (None, None),
+    ("POST", "/patients/{code}/records/{record_id}/correct"): ("form", CORRECT),
+    ("POST", "/patients/{code}/records/{record_id}/entered-in-error"): ("form", VOID),
 }  # fmt: skip
 #: The record each FHIR {id} route reads, by its resource type.
 RECORDS = {"MedicationRequest": "prescriptions", "MedicationAdministration": "administrations",
@@ -73,6 +80,10 @@ def resource_id(web: Web, path: str, code: str) -> str:
         return str(rows[0].id)
 
 
+#: A record id no patient has (the tests of another patient's record ids are in test_corrections).
+RECORD_ID = "00000000-0000-4000-8000-000000000000"
+
+
 def id_routes() -> set[tuple[str, str]]:
     """Every (method, path) of the app whose path holds an id, from its route table."""
     from tests.web.conftest import make_app
@@ -90,7 +101,7 @@ def _call(web: Web, role: str, method: str, path: str, code: str) -> tuple[int, 
     kind, body = REQUESTS[(method, path)]
     if "{id}" in path:
         code = resource_id(web, path, code)
-    url = path.replace("{code}", code).replace("{id}", code)
+    url = path.replace("{code}", code).replace("{id}", code).replace("{record_id}", RECORD_ID)
     headers = {"X-CSRF-Token": csrf}
     if kind == "json":
         r = client.request(method, url, json=body, headers=headers)

@@ -183,3 +183,67 @@ def test_the_summary_opens_from_the_patient_page_and_prints_without_its_links(
     assert not page.locator("nav.screen-only").is_visible()
     page.screenshot(path=str(SHOTS / "summary-print.png"), full_page=True)
     page.context.close()
+
+
+def test_a_prescriber_corrects_a_dose_and_sees_the_original_struck_through(
+    browser: Any, server: str
+) -> None:
+    page = _log_in(browser, server, "dr.ames")
+    page.goto(f"{server}/patients/P-0004")
+    before = page.inner_text("main")
+    row = page.locator("table.course tr.given").last
+    row.get_by_role("link", name="Correct").click()
+    page.wait_for_load_state()
+    assert "Correct a dose · patient P-0004" in page.inner_text("h1")
+    old_dose = page.input_value("input[name=dose_mcg]")
+    page.fill("input[name=dose_mcg]", "500")
+    page.fill("input[name=volume_ml]", "0.5")
+    page.locator("form", has_text="Record the correction").locator("input[name=reason]").fill(
+        "half the dose was drawn; written as the full dose"
+    )
+    page.click("text=Record the correction")
+    page.wait_for_load_state()
+    assert "Corrected · patient P-0004" in page.inner_text("h1")
+    page.goto(f"{server}/patients/P-0004")
+    struck = page.locator("section.corrections del").first
+    assert struck.is_visible()
+    assert (
+        page.evaluate("e => getComputedStyle(e).textDecorationLine", struck.element_handle())
+        == "line-through"
+    )
+    said = page.inner_text("section.corrections")
+    assert f"{int(old_dose):,} mcg" in struck.inner_text()
+    assert "500 mcg" in said and "half the dose was drawn" in said and "dr.ames" in said
+    assert "of" in before  # the count of doses given is unchanged by a correction
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "patient-corrected.png"), full_page=True)
+    page.context.close()
+
+
+def test_a_dose_entered_in_error_no_longer_counts_as_given(browser: Any, server: str) -> None:
+    page = _log_in(browser, server, "dr.ames")
+    page.goto(f"{server}/patients/P-0002")
+
+    def given() -> int:
+        text = page.locator("section", has_text="Course").first.inner_text()
+        return int(text.split(" of ")[0].split()[-1])
+
+    before = given()
+    page.locator("table.course tr.given").last.get_by_role("link", name="Correct").click()
+    page.wait_for_load_state()
+    page.locator("form", has_text="Mark entered in error").locator("input[name=reason]").fill(
+        "recorded for the wrong patient"
+    )
+    page.click("text=Mark entered in error")
+    page.wait_for_load_state()
+    assert "Entered in error · patient P-0002" in page.inner_text("h1")
+    page.goto(f"{server}/patients/P-0002")
+    assert given() == before - 1
+    assert "entered in error" in page.inner_text("section.corrections")
+    page.goto(f"{server}/mar")
+    note = page.locator("table.mar tr.amended", has_text="entered in error")
+    assert (
+        "recorded for the wrong patient" in note.inner_text() and note.locator("del").is_visible()
+    )
+    page.screenshot(path=str(SHOTS / "mar-entered-in-error.png"), full_page=True)
+    page.context.close()

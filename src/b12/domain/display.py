@@ -8,6 +8,7 @@ B12 doses are always shown in mcg; mg and g are for other ingredients (thiamine 
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
@@ -94,3 +95,9 @@ def format_concentration(
     if volume == 1:
         return f"{mass}/mL"
     return f"{mass}/{format_volume(volume)}"
+
+
+def format_instant(at: datetime, zone: tzinfo | None) -> str:
+    """An instant on the clinic's clock, to the minute: '2027-03-01 09:00' (``zone`` is the
+    clinic's, Settings.zone; None: the machine's). Every door prints a time of the record so."""
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")

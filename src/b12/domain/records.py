@@ -16,7 +16,9 @@ from types import MappingProxyType
 from typing import Any, Literal, Protocol, TypeVar
 
 PrescriptionStatus = Literal["active", "stopped"]
-MissKind = Literal["missed", "refused"]
+MissKind = Literal["missed", "refused", "held"]
+#: Before revision 0012 a held dose was kept as missed with a reason starting "held: ".
+HELD_PREFIX = "held: "
 
 
 def _frozen(value: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -115,6 +117,13 @@ class Administration:
     fingerprint: str = ""
     override_reason: str | None = None
     corrects_id: str | None = None
+    # revision 0012: the pack's barcode was read (None: recorded before b12 kept it)
+    scanned: bool | None = None
+    # revision 0012, on a correction: why, by whom, when, and whether it voids the one it corrects
+    correction_reason: str | None = None
+    corrected_by: str | None = None
+    corrected_at: datetime | None = None
+    entered_in_error: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,10 @@ class LabResult:
     recorded_at: datetime
     recorded_by: str
     corrects_id: str | None = None
+    correction_reason: str | None = None  # revision 0012, as on an administration
+    corrected_by: str | None = None
+    corrected_at: datetime | None = None
+    entered_in_error: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -201,7 +214,20 @@ R = TypeVar("R", bound=Correctable)
 
 
 def current(records: Iterable[R]) -> list[R]:
-    """The records that no later record corrects (their order kept)."""
+    """The records that no later record corrects and that void nothing (their order kept)."""
     listed = list(records)
     corrected = {r.corrects_id for r in listed if r.corrects_id is not None}
-    return [r for r in listed if r.id not in corrected]
+    return [r for r in listed if r.id not in corrected and not voids(r)]
+
+
+def voids(record: object) -> bool:
+    """The record marks the one it corrects as entered in error: neither counts."""
+    return bool(getattr(record, "entered_in_error", None))
+
+
+def missed_kind(missed: MissedDose) -> tuple[MissKind, str]:
+    """The kind of a not-given dose and its reason, a held one kept before revision 0012 (kind
+    missed, reason "held: ...") read as held with the reason after the prefix."""
+    if missed.kind == "missed" and missed.reason.startswith(HELD_PREFIX):
+        return "held", missed.reason.removeprefix(HELD_PREFIX)
+    return missed.kind, missed.reason

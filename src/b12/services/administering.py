@@ -34,7 +34,7 @@ from b12.domain.jsonable import to_json
 from b12.domain.quantity import Mass
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.reasons import meaningful_reason
-from b12.domain.records import Administration, MissedDose, MissKind, current
+from b12.domain.records import Administration, MissedDose, MissKind, current, voids
 from b12.domain.screening import NO_BYPASS
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
@@ -75,6 +75,7 @@ class GiveRequest:
     lot: str | None = None
     expiry: date | None = None
     override: str | None = None  # the reason a stop is overridden
+    scanned: bool | None = None  # the pack's barcode was read (None: not told)
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,22 @@ class Given:
 
 
 @opens_unit_of_work
-def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: Clock) -> Given:
+def give(
+    uow: UnitOfWork,
+    kb: Knowledge,
+    request: GiveRequest,
+    who: str,
+    clock: Clock,
+    *,
+    may_lift_stop: bool = True,
+) -> Given:
     """Check the five rights against the active prescription, then record (unless a stop).
 
     A dose more than CLOCK_SKEW after the clock's time is refused; a time without a zone is the
-    clinic's wall-clock time (the clock's zone), as records keep it."""
+    clinic's wall-clock time (the clock's zone), as records keep it. With ``may_lift_stop`` False
+    (a role that may not bypass a stop) the override reason carries the dose past warnings only:
+    a stop found under the patient's lock, in this same transaction, refuses it (NotLiftedError),
+    so no stop recorded between a check and the give is ever lifted by that reason."""
     override = None
     if request.override is not None:
         override = meaningful_reason(
@@ -191,6 +203,15 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
     stopped = any(f.level is Level.STOP for f in findings)
     # no reason lifts some stops (a preserved product into the spinal canal)
     unliftable = any(f.level is Level.STOP and f.code in NO_BYPASS for f in findings)
+    if stopped and override and not may_lift_stop:
+        refused = tuple(sorted(findings, key=lambda f: -f.level.rank))
+        uow.audit.append(
+            who, "give-refused", "Administration", "-", record.id,
+            to_json({"request": _request_dict(request), "findings": [f.to_dict() for f in refused],
+                     "refused": "a stop this account may not lift"}),
+        )  # fmt: skip
+        uow.commit()
+        raise NotLiftedError([f.code for f in refused if f.level is Level.STOP])
     if stopped and (unliftable or not override):
         # Nothing that reads as an instruction when nothing is recorded: no site to inject.
         findings = [_not_recorded()] + [f for f in findings if f.code != "RECORD_SITE_SUGGESTED"]
@@ -207,11 +228,42 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
         None if dose.product is None else dose.product.id, request.lot, request.expiry,
         dose.route, site, who, None if owed is None else owed.planned.number,
         tuple(to_json(f.to_dict()) for f in ordered), kb.fingerprint, override,
+        _voided(uow, record.id, rx, owed), scanned=request.scanned,
     )  # fmt: skip
     uow.administrations.add(given)
     audit(uow, who, "give", given, record.id)
     uow.commit()
     return Given(given, owed, dose, site, ordered, needle_for(kb, dose.route, patient))
+
+
+class NotLiftedError(InputError):
+    """An override reason from a role that may lift no stop, given when a stop was found."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self.stops = stops
+        super().__init__(
+            f"not recorded: {', '.join(stops)} stops this dose and only a prescriber may lift a "
+            "stop with a reason; ask the prescriber",
+            field="override_reason",
+        )
+
+
+def _voided(uow: UnitOfWork, patient_id: str, rx: Any, owed: CourseDose | None) -> str | None:
+    """The record a dose replaces: the current entered-in-error void of the same planned dose
+    (one dose once keeps the first row's key; the dose given after a void corrects the void)."""
+    if rx is None or owed is None:
+        return None
+    every = uow.administrations.for_patient(patient_id)
+    corrected = {a.corrects_id for a in every if a.corrects_id is not None}
+    return next(
+        (
+            a.id
+            for a in every
+            if voids(a) and a.id not in corrected and a.prescription_id == rx.id
+            and a.planned_number == owed.planned.number
+        ),
+        None,
+    )  # fmt: skip
 
 
 def _request_dict(request: GiveRequest) -> dict[str, Any]:
@@ -432,8 +484,10 @@ def record_missed(
     now: datetime,
     *,
     refused: bool = False,
+    held: bool = False,
 ) -> Missed:
-    """The next owed dose was missed (or refused): kept owed, never doubled, the course re-flows."""
+    """The next owed dose was missed (or refused, or held): kept owed, never doubled, the course
+    re-flows."""
     reason = meaningful_reason(reason, "reason", "the missed dose", "in hospital")
     uow.patients.lock(code.strip())
     record = find_patient(uow, code)
@@ -443,7 +497,9 @@ def record_missed(
     owed = next_owed(course_of(uow, rx))
     if owed is None:
         raise InputError("every dose of the prescription has been given; nothing can be missed")
-    kind: MissKind = "refused" if refused else "missed"
+    if refused and held:
+        raise InputError("a dose is refused or held, not both", field="kind")
+    kind: MissKind = "refused" if refused else "held" if held else "missed"
     missed = MissedDose(
         new_id(), record.id, rx.id, owed.planned.number, on, kind, reason.strip(), now, who
     )

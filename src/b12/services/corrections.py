@@ -2,7 +2,11 @@
 
 The corrected record stays in the database (and in the audit trail); every reading of the record
 uses ``current()``, which hides a record once a later one corrects it. The reason is kept in the
-audit link of the correction, in the same transaction.
+audit link of the correction, in the same transaction, and (administrations and results, since
+revision 0012) on the correcting record with who wrote it and when.
+
+Entered in error (``void``): an administration or a result that should never have been written is
+replaced by a copy marked ``entered_in_error``; ``current()`` hides both, so it no longer counts.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from b12.domain.dates import in_range
 from b12.domain.jsonable import to_json
 from b12.domain.lab_values import Measurement
 from b12.domain.reasons import meaningful_reason
-from b12.domain.records import current
-from b12.errors import InputError
+from b12.domain.records import current, voids
+from b12.errors import InputError, UnknownNameError
 from b12.services.ports import UnitOfWork, UnitOfWorkFactory, opens_unit_of_work
 from b12.services.record import find_patient, new_id
 
@@ -45,6 +49,22 @@ CORRECTABLE: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "event": ("events", frozenset({"on", "description", "severity", "neurological"})),
 }
+
+
+#: What may be marked entered in error: the records that keep a correction's reason (0012).
+VOIDABLE = ("administration", "lab")
+
+
+class UnknownRecordError(UnknownNameError):
+    """No current record of that kind and id for the patient (absent, corrected, or another
+    patient's: the same answer)."""
+
+    def __init__(self, kind: str, record_id: str, code: str) -> None:
+        super().__init__(kind, record_id, (), field="record_id")
+        self.args = (
+            f"no current {kind} {record_id!r} for patient {code!r} (already corrected, or not "
+            f"theirs); the patient's status lists the ids",
+        )
 
 
 @dataclass(frozen=True)
@@ -80,31 +100,121 @@ def correct(
             f"cannot correct {kind!r}; write one of {', '.join(CORRECTABLE)}", field="kind"
         )
     reason = meaningful_reason(reason, "reason", "the correction", "dose written in the wrong row")
-    holder, allowed = CORRECTABLE[kind]
+    allowed = CORRECTABLE[kind][1]
     unknown = sorted(set(changes) - allowed)
     if unknown or not changes:
         raise InputError(
             f"a {kind} correction may set {', '.join(sorted(allowed))}; "
             + (f"not {', '.join(unknown)}" if unknown else "nothing was given to correct")
         )
-    uow.patients.lock(code.strip())  # "already corrected" is checked under the patient's lock
+    old = _live(uow, code, kind, record_id)
+    new = replace(old, id=new_id(), corrects_id=old.id, **changes, **_why(old, reason, who, now))
+    return _keep(uow, code, kind, old, new, reason, who, f"correct-{kind}")
+
+
+@opens_unit_of_work
+def void(
+    uow: UnitOfWork, code: str, kind: str, record_id: str, reason: str, who: str, now: datetime
+) -> Corrected:
+    """Mark the current record ``record_id`` of patient ``code`` entered in error: a copy marked
+    void replaces it, and neither counts any more (the original stays, as every record does)."""
+    if kind not in VOIDABLE:
+        raise InputError(
+            f"cannot mark {kind!r} entered in error; write one of {', '.join(VOIDABLE)}",
+            field="kind",
+        )
+    reason = meaningful_reason(
+        reason, "reason", "entered in error", "recorded for the wrong patient"
+    )
+    old = _live(uow, code, kind, record_id)
+    new = replace(
+        old, id=new_id(), corrects_id=old.id, **_why(old, reason, who, now), entered_in_error=True
+    )
+    return _keep(uow, code, kind, old, new, reason, who, f"void-{kind}")
+
+
+def _live(uow: UnitOfWork, code: str, kind: str, record_id: str) -> Any:
+    """The current record, read under the patient's lock ("already corrected" is checked there)."""
+    uow.patients.lock(code.strip())
     patient = find_patient(uow, code)
-    records = getattr(uow, holder)
+    records = getattr(uow, CORRECTABLE[kind][0])
     live = {r.id: r for r in current(records.for_patient(patient.id))}
     if record_id not in live:
-        raise InputError(
-            f"no current {kind} {record_id!r} for patient {code!r} (already corrected, or not "
-            f"theirs); the patient's status lists the ids",
-            field="record_id",
+        raise UnknownRecordError(kind, record_id, code)
+    return live[record_id]
+
+
+def find_current(uow: UnitOfWork, code: str, record_id: str) -> tuple[str, Any]:
+    """The kind and the record of a current administration or result of patient ``code``
+    (UnknownRecordError for one that is absent, corrected, voided, or another patient's)."""
+    patient = find_patient(uow, code)
+    for kind in VOIDABLE:
+        records = getattr(uow, CORRECTABLE[kind][0])
+        found = next(
+            (r for r in current(records.for_patient(patient.id)) if r.id == record_id), None
         )
-    old = live[record_id]
-    new = replace(old, id=new_id(), corrects_id=old.id, **changes)
-    records.add(new)
+        if found is not None:
+            return kind, found
+    raise UnknownRecordError("record", record_id, code)
+
+
+def _why(old: Any, reason: str, who: str, now: datetime) -> dict[str, Any]:
+    """The correction's reason, author and time, on the records that keep them (0012)."""
+    if "correction_reason" not in old.__dataclass_fields__:
+        return {}
+    return {"correction_reason": reason.strip(), "corrected_by": who, "corrected_at": now}
+
+
+def _keep(
+    uow: UnitOfWork, code: str, kind: str, old: Any, new: Any, reason: str, who: str, action: str
+) -> Corrected:
+    getattr(uow, CORRECTABLE[kind][0]).add(new)
     payload = to_json({k: getattr(new, k) for k in new.__dataclass_fields__})
     payload["reason"] = reason.strip()
-    uow.audit.append(who, f"correct-{kind}", type(new).__name__, new.id, patient.id, payload)
+    uow.audit.append(who, action, type(new).__name__, new.id, new.patient_id, payload)
     uow.commit()
     return Corrected(kind, old, new, reason.strip())
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A record no longer current (``original``, kept) and the record that replaced it (``by``:
+    the correction, or the void that marks it entered in error)."""
+
+    kind: str
+    original: Any
+    by: Any
+
+    @property
+    def entered_in_error(self) -> bool:
+        return voids(self.by)
+
+    def to_dict(self) -> dict[str, Any]:
+        def fields(r: Any) -> dict[str, Any]:
+            shown: dict[str, Any] = to_json({k: getattr(r, k) for k in r.__dataclass_fields__})
+            return shown
+
+        return {
+            "kind": self.kind,
+            "entered_in_error": self.entered_in_error,
+            "original": fields(self.original),
+            "by": fields(self.by),
+        }
+
+
+def amendments(uow: UnitOfWork, patient_id: str) -> list[Amendment]:
+    """The patient's administrations and results that a later record corrected or voided, each
+    with that record, in the order the replacements were written (a dose given after a void
+    replaces the void, which is shown as the entry in error it is)."""
+    out: list[Amendment] = []
+    for kind in VOIDABLE:
+        every = getattr(uow, CORRECTABLE[kind][0]).for_patient(patient_id)
+        by_id = {r.id: r for r in every}
+        for r in every:
+            old = by_id.get(r.corrects_id) if r.corrects_id is not None else None
+            if old is not None and not voids(old):
+                out.append(Amendment(kind, old, r))
+    return out
 
 
 def lab_changes(

@@ -37,6 +37,7 @@ from b12.domain.records import (
     PatientRecord,
     Prescription,
     current,
+    missed_kind,
 )
 from b12.services.ports import UnitOfWork, opens_unit_of_work
 from b12.services.record import (
@@ -245,7 +246,8 @@ def _timeline(
                 )
             )
         for m in c.misses:
-            out.append(TimelineEntry(m.on, "missed", f"dose {p.number} {m.kind}: {m.reason}", m.id))
+            kind, why = missed_kind(m)
+            out.append(TimelineEntry(m.on, "missed", f"dose {p.number} {kind}: {why}", m.id))
         if c.given is None:
             moved = f" (prescribed {p.date.isoformat()})" if c.due != p.date else ""
             out.append(

@@ -37,6 +37,7 @@ from b12.domain.records import (
     PlannedLab,
     Prescription,
     current,
+    voids,
 )
 from b12.errors import AlreadyRecordedError, InputError
 from b12.knowledge.base import Knowledge
@@ -576,6 +577,8 @@ class Due:
     dose: CourseDose
     overdue_days: int
     stops: tuple[Finding, ...] = ()  # a reaction after an injection: not to be given as it is
+    # this dose's earlier entries marked entered in error (each void copies what it voids)
+    voided: tuple[Administration, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = self.dose
@@ -591,6 +594,10 @@ class Due:
             "overdue_days": self.overdue_days,
             "state": "stop" if self.stops else "overdue" if self.overdue_days > 0 else "due",
             "stops": [f.to_dict() for f in self.stops],
+            # only when there are: the answer is otherwise the one earlier releases gave
+            **(
+                {"entered_in_error": [to_json(vars(v)) for v in self.voided]} if self.voided else {}
+            ),
         }
 
 
@@ -626,7 +633,12 @@ def due_on(uow: UnitOfWork, on: date) -> list[Due]:
                 reaction_stop(e, why)
                 for e, why in open_reactions(current(events.get(record.id, [])), doses)
             )
-            out.append(Due(record.code, owed, (on - owed.due).days, stops))
+            voided = tuple(
+                a for a in given.get(record.id, [])
+                if voids(a) and a.prescription_id == rx.id
+                and a.planned_number == owed.planned.number
+            )  # fmt: skip
+            out.append(Due(record.code, owed, (on - owed.due).days, stops, voided))
     return sorted(out, key=lambda d: (d.dose.due, d.patient))
 
 

@@ -416,6 +416,9 @@ COMMANDS: tuple[Command, ...] = (
             CODE,
             Opt("--reason", "Why the dose was not given.", required=True),
             Opt("--refused", "The patient refused it.", takes="flag", default=False),
+            Opt(
+                "--held", "It was held on purpose (a clinical reason).", takes="flag", default=False
+            ),
             Opt("--at", "The day it was missed (default today)."),
             DB,
             WHO,

@@ -9,7 +9,7 @@ from b12.adapters.cli.app import open_app
 from b12.adapters.cli.option_values import build_patient, date_option
 from b12.adapters.cli.output import EXIT_CODE, console, emit_json, show_findings, table
 from b12.adapters.cli.record_options import when, who
-from b12.domain.display import format_mass, format_volume
+from b12.domain.display import format_instant, format_mass, format_volume
 from b12.domain.findings import Finding, outcome
 from b12.domain.jsonable import to_json
 from b12.errors import InputError
@@ -91,7 +91,7 @@ def patient_list(
             p.code,
             _age(p, today),
             str(p.profile.get("sex") or ""),
-            p.recorded_at.strftime("%Y-%m-%d %H:%M"),  # the clinic's clock
+            format_instant(p.recorded_at, b12.settings.zone),
         )
         for p in page.patients
     ]
@@ -137,7 +137,7 @@ def patient_show(
     if as_json:
         emit_json(out)
         return 0
-    _show_patient(record, out["prescriptions"], when(None, b12).date())
+    _show_patient(record, out["prescriptions"], when(None, b12).date(), b12.settings.zone)
     return 0
 
 
@@ -163,12 +163,12 @@ def _listed(items: Iterable[str]) -> str:
     return ", ".join(items) or "none recorded"
 
 
-def _show_patient(record: Any, prescriptions: list[dict[str, Any]], today: Any) -> None:
+def _show_patient(record: Any, prescriptions: list[dict[str, Any]], today: Any, zone: Any) -> None:
     """The profile and each prescription in words; a replaced one says what replaced it."""
     c = console()
     p = record.profile
     c.print("[bold]Patient {code}[/bold]  recorded {at} by {who}", code=record.code,
-            at=record.recorded_at.strftime("%Y-%m-%d %H:%M"), who=record.recorded_by)  # fmt: skip
+            at=format_instant(record.recorded_at, zone), who=record.recorded_by)  # fmt: skip
     age = _age(record, today)
     c.print(
         "  age          {age}",
@@ -322,6 +322,7 @@ def missed(
     code: str,
     reason: str,
     refused: bool = False,
+    held: bool = False,
     at: str | None = None,
     db: str | None = None,
     by: str | None = None,
@@ -333,8 +334,9 @@ def missed(
     b12 = open_app(db)
     moment = when(at, b12)
     done = record_missed(
-        b12.unit_of_work, code, reason, moment.date(), who(by, b12), moment, refused=refused
-    )
+        b12.unit_of_work, code, reason, moment.date(), who(by, b12), moment, refused=refused,
+        held=held,
+    )  # fmt: skip
     if as_json:
         emit_json(done.to_dict())
         return 0

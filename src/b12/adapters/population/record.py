@@ -5,7 +5,8 @@ database has them), so an export of any size runs in constant memory. The rules 
 and nothing else; only the queries and converters here know the record.
 
 How the record maps:
-* a correction row supersedes the row it corrects: only rows no later row corrects are read;
+* a correction row supersedes the row it corrects: only rows no later row corrects are read; a
+  row marking the one it corrects entered in error (revision 0012) voids it: neither is read;
 * the administration's injection site is not the ward: ``ward`` is empty until the record has one;
 * planned doses are the ``planned_doses`` rows of each current prescription, by their number; a
   row's phase (a regimen phase's name) becomes the index of that phase in the regimen of the
@@ -45,6 +46,11 @@ _SIX = Decimal("0.000001")
 
 def _latest(table: str) -> str:
     return f"NOT EXISTS (SELECT 1 FROM {table} c WHERE c.corrects_id = t.id)"
+
+
+def _live(table: str) -> str:
+    """Latest, and not a row voiding the one it corrects (administrations and results)."""
+    return f"{_latest(table)} AND (t.entered_in_error IS NULL OR NOT t.entered_in_error)"
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -251,12 +257,12 @@ QUERIES: dict[str, tuple[str, Callable[[], Callable[[Row, Phases], Iterator[Row]
     "administrations": (
         "SELECT t.id, t.patient_id, t.prescription_id, t.planned_number, t.given_at, t.dose_mcg, "
         "t.volume_ml, t.product, t.route, t.lot, t.expiry, t.override_reason "
-        f"FROM administrations t WHERE {_latest('administrations')}",
+        f"FROM administrations t WHERE {_live('administrations')}",
         lambda: _administrations,
     ),
     "results": (
         "SELECT t.id, t.patient_id, t.analyte, t.taken_on, t.value, t.normalised_value "
-        f"FROM lab_results t WHERE {_latest('lab_results')}",
+        f"FROM lab_results t WHERE {_live('lab_results')}",
         lambda: _results,
     ),
     "reactions": (

@@ -44,6 +44,17 @@ def _corrects(table: str) -> Column[str]:
     return Column("corrects_id", String(ID), ForeignKey(f"{table}.id", name=f"fk_{table}_corrects"))
 
 
+def _correction() -> list[Column[object]]:
+    """Revision 0012: on a correcting row, why, by whom, when, and whether it voids the row it
+    corrects (entered in error). NULL on every other row."""
+    return [
+        Column("correction_reason", Text),
+        Column("corrected_by", String(120)),
+        Column("corrected_at", UtcDateTime),
+        Column("entered_in_error", Boolean),
+    ]
+
+
 patients = Table(
     "patients",
     metadata,
@@ -129,6 +140,8 @@ administrations = Table(
     Column("override_reason", Text),
     _corrects("administrations"),
     Column("duplicate_of", String(ID)),  # revision 0004: see ONE_ONLY
+    Column("scanned", Boolean),  # revision 0012: the pack's barcode was read (NULL: not kept)
+    *_correction(),
 )
 
 missed_doses = Table(
@@ -162,6 +175,7 @@ lab_results = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("recorded_by", String(120), nullable=False),
     _corrects("lab_results"),
+    *_correction(),
 )
 
 adverse_events = Table(

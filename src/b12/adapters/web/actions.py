@@ -16,7 +16,7 @@ from typing import Any
 
 from b12.bootstrap import App
 from b12.domain.dose_input import parse_dose
-from b12.domain.findings import Finding, Level
+from b12.domain.findings import Finding
 from b12.domain.lab_values import LabInputError, Measurement, no_reading, parse_reading
 from b12.domain.labs import find_unit, is_panel
 from b12.domain.records import current
@@ -24,7 +24,14 @@ from b12.errors import InputError, about
 from b12.services import accounts as acc
 from b12.services import previews
 from b12.services.accounts import Actor
-from b12.services.administering import Given, GiveRequest, Missed, give, record_missed
+from b12.services.administering import (
+    Given,
+    GiveRequest,
+    Missed,
+    NotLiftedError,
+    give,
+    record_missed,
+)
 from b12.services.follow_up import Status, patient_status
 from b12.services.ports import UnitOfWork
 from b12.services.record import Due, LabsAdded, Prescribed, add_labs, due_on, prescribe
@@ -186,7 +193,7 @@ def _give_request(app: App, code: str, form: GiveForm) -> tuple[GiveRequest, str
     at = app.clock.now().replace(microsecond=0)
     reason = override_reason(form.override_code, form.override_text)
     request = GiveRequest(
-        code.strip(), at, dose, None, None, site, lot and lot.strip(), expiry, reason
+        code.strip(), at, dose, None, None, site, lot and lot.strip(), expiry, reason, scanned
     )
     return request, gtin, scanned
 
@@ -194,42 +201,33 @@ def _give_request(app: App, code: str, form: GiveForm) -> tuple[GiveRequest, str
 def give_dose(app: App, actor: Actor, code: str, form: GiveForm, *, preview: bool) -> GiveOutcome:
     """The five rights, the volume, the site and the needle; recorded unless ``preview``.
 
-    A stop is lifted by a reason only for a role that may bypass one: for any other role the give
-    is first run as a preview, and a stop there refuses it before anything is recorded."""
+    A stop is lifted by a reason only for a role that may bypass one: for any other role the use
+    case refuses the give when it finds a stop, under the patient's lock in the transaction that
+    would record it (NotLiftedError, answered as forbidden)."""
     acc.require(actor, code, "give")
     request, gtin, scanned = _give_request(app, code, form)
     kb, who = app.knowledge, actor.username
     if preview:
         tried: Given = previews.preview(app.unit_of_work, give, kb, request, who, app.clock)
         return GiveOutcome(tried, request.lot, request.expiry, gtin, scanned, True)
-    lifts = request.override is not None and not actor.may("bypass")
-    if lifts and _stopped_without_reason(app, request, who):
-        raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must")
-    done = give(app.unit_of_work, kb, request, who, app.clock)
+    try:
+        done = give(
+            app.unit_of_work, kb, request, who, app.clock, may_lift_stop=actor.may("bypass")
+        )
+    except NotLiftedError:
+        raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must") from None
     return GiveOutcome(done, request.lot, request.expiry, gtin, scanned, False)
 
 
-def _stopped_without_reason(app: App, request: GiveRequest, who: str) -> bool:
-    from dataclasses import replace
-
-    tried: Given = previews.preview(
-        app.unit_of_work, give, app.knowledge, replace(request, override=None), who, app.clock
-    )
-    return any(f.level is Level.STOP for f in tried.findings)
-
-
 def not_given(app: App, actor: Actor, code: str, kind: str, reason: str) -> Missed:
-    """Missed, refused or held (a held dose is recorded as not given, its reason says held)."""
+    """Missed, refused or held, and why (each its own kind of not given)."""
     acc.require(actor, code, "missed")
     if kind not in MISS_KINDS:
         raise InputError(f"kind {kind!r}: write one of {', '.join(MISS_KINDS)}", field="kind")
-    text = reason.strip()
-    if kind == "held" and text:
-        text = f"held: {text}"
     now = app.clock.now().replace(microsecond=0)
     return record_missed(
-        app.unit_of_work, code.strip(), text, now.date(), actor.username, now,
-        refused=kind == "refused",
+        app.unit_of_work, code.strip(), reason.strip(), now.date(), actor.username, now,
+        refused=kind == "refused", held=kind == "held",
     )  # fmt: skip
 
 
@@ -377,10 +375,6 @@ def given_history(uow: UnitOfWork, patient_id: str) -> list[Any]:
     return current(uow.administrations.for_patient(patient_id))
 
 
-def when_text(at: datetime) -> str:
-    return at.isoformat(timespec="minutes")
-
-
 def course_summary(app: App, actor: Actor, code: str) -> Any:
     """The course on one page for anyone who may read the patient (the read is audited)."""
     from b12.services.summary import summarise
@@ -413,3 +407,109 @@ def store_estimate(app: App, status: Status) -> Any:
     from b12.services.body_store import body_store
 
     return body_store(app.knowledge, status, app.clock.now().replace(microsecond=0))
+
+
+# --- corrections ----------------------------------------------------------------------------------
+
+#: What a correction form offers for each kind of record (a result is re-read from its reading).
+CORRECTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "administration": ("given_at", "dose_mcg", "volume_ml", "site", "lot", "expiry"),
+    "lab": ("reading", "taken_on"),
+}
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    status: Status
+    amendments: list[Any]  # services.corrections.Amendment: what was corrected or voided
+
+
+def patient_page(app: App, actor: Actor, code: str) -> PatientPage:
+    """The patient's status and every corrected or voided record, in one audited read."""
+    from b12.services.corrections import amendments
+
+    body = _unwrapped(patient_status)
+    day, kb = today(app), app.knowledge
+
+    def read(uow: UnitOfWork) -> PatientPage:
+        status: Status = body(uow, code, day, kb)
+        return PatientPage(status, amendments(uow, status.patient.id))
+
+    result: PatientPage = acc.audited_read(app.unit_of_work, actor, code, "read-patient", read)
+    return result
+
+
+def record_to_correct(app: App, actor: Actor, code: str, record_id: str) -> tuple[str, Any]:
+    """The current administration or result ``record_id`` of patient ``code`` and its kind, for
+    an actor who may correct (the read is audited)."""
+    from b12.services.corrections import find_current
+
+    acc.require(actor, code, "correct")
+    found: tuple[str, Any] = acc.audited_read(
+        app.unit_of_work, actor, code, "open-correct-form",
+        lambda uow: find_current(uow, code, record_id),
+    )  # fmt: skip
+    return found
+
+
+def correct_record(
+    app: App, actor: Actor, code: str, record_id: str, fields: dict[str, str | None], reason: str
+) -> Any:
+    """A correction of what was typed: the fields given that differ from the record are changed;
+    the original stays, struck through, with the reason, who and when."""
+    from b12.services.corrections import correct
+
+    kind, old = record_to_correct(app, actor, code, record_id)
+    changes = _changes(app, code, kind, old, fields)
+    now = app.clock.now().replace(microsecond=0)
+    return correct(
+        app.unit_of_work, code.strip(), kind, record_id, changes, reason, actor.username, now
+    )
+
+
+def void_record(app: App, actor: Actor, code: str, record_id: str, reason: str) -> Any:
+    """Mark a record entered in error, with the reason: it no longer counts; it stays visible."""
+    from b12.services.corrections import void
+
+    kind, _old = record_to_correct(app, actor, code, record_id)
+    now = app.clock.now().replace(microsecond=0)
+    return void(app.unit_of_work, code.strip(), kind, record_id, reason, actor.username, now)
+
+
+def _changes(
+    app: App, code: str, kind: str, old: Any, fields: dict[str, str | None]
+) -> dict[str, Any]:
+    from b12.domain.display import format_instant
+    from b12.services.corrections import lab_changes, parse_change
+
+    given = {k: v.strip() for k, v in fields.items() if v is not None and v.strip()}
+    offered = CORRECTION_FIELDS[kind]
+    if unknown := sorted(set(given) - set(offered)):
+        raise InputError(
+            f"a {kind} correction may set {', '.join(offered)}; not {', '.join(unknown)}",
+            field=unknown[0],
+        )
+    zone = app.settings.zone
+    changes: dict[str, Any] = {}
+    for name, text in given.items():
+        if name == "reading":
+            continue
+        with about(name):
+            value = parse_change(name, text)
+            if name == "site":
+                value = read_site(app.knowledge, text)
+        if isinstance(value, datetime):
+            if value.tzinfo is None:  # the clinic's wall clock, as the form shows it
+                value = value.replace(tzinfo=zone) if zone else value.astimezone()
+            if format_instant(value, zone) == format_instant(getattr(old, name), zone):
+                continue
+        elif value == getattr(old, name):
+            continue
+        changes[name] = value
+    reading_text = given.get("reading")
+    if reading_text is not None and reading_text != old.text:
+        taken_on = changes.get("taken_on", old.taken_on)
+        measured = reading(app, reading_text)
+        read = lab_changes(app.knowledge, app.unit_of_work, code, measured, taken_on)
+        changes.update(read)
+    return changes

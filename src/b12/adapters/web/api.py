@@ -152,8 +152,12 @@ def patients(actor: Reader, app: B12) -> Any:
 
 @router.get("/patients/{code}", response_model=Body, tags=["record"])
 def patient(code: Code, actor: Reader, app: B12) -> Any:
-    """The patient's course, timeline, results and findings (the read is audited)."""
-    return to_json(actions.patient_view(app, actor, code).to_dict())
+    """The patient's course, timeline, results and findings, and every corrected or voided
+    record with what replaced it (the read is audited)."""
+    shown = actions.patient_page(app, actor, code)
+    return to_json(
+        {**shown.status.to_dict(), "corrections": [a.to_dict() for a in shown.amendments]}
+    )
 
 
 def _give_form(body: GiveIn) -> actions.GiveForm:
@@ -238,3 +242,43 @@ def scan(body: ScanIn, actor: Writer) -> ScanOut:
 
     pack = read_scan(body.text)
     return ScanOut(gtin=pack.gtin, expiry=pack.expiry, lot=pack.lot, serial=pack.serial)
+
+
+#: A record's id in a path (a UUID as the record keeps it).
+RecordId = Annotated[str, Path(max_length=36, description="the id of an administration or result")]
+
+
+class CorrectIn(BaseModel):
+    """The fields to correct (those given that differ from the record), and why."""
+
+    given_at: Short | None = Field(
+        None, description="an administration's time, e.g. 2027-03-01T09:00"
+    )
+    dose_mcg: Short | None = Field(None, description="an administration's dose in mcg, e.g. 1000")
+    volume_ml: Short | None = Field(None, description="the volume drawn in mL, e.g. 1")
+    site: Short | None = None
+    lot: Annotated[str, Field(max_length=64)] | None = None
+    expiry: Short | None = Field(None, description="e.g. 2027-09-30")
+    reading: Short | None = Field(None, description="a result re-read, e.g. b12=150pg/mL")
+    taken_on: Short | None = Field(None, description="a result's day, e.g. 2027-03-01")
+    reason: Text
+
+
+class VoidIn(BaseModel):
+    reason: Text
+
+
+@router.post("/patients/{code}/records/{record_id}/correct", response_model=Body, tags=["record"])
+def correct(code: Code, record_id: RecordId, body: CorrectIn, actor: Writer, app: B12) -> Any:
+    """Correct an administration or a result: a new record replaces it; the original is kept."""
+    fields = body.model_dump(exclude={"reason"})
+    done = actions.correct_record(app, actor, code, record_id, fields, body.reason)
+    return to_json(done.to_dict())
+
+
+@router.post(
+    "/patients/{code}/records/{record_id}/entered-in-error", response_model=Body, tags=["record"]
+)
+def entered_in_error(code: Code, record_id: RecordId, body: VoidIn, actor: Writer, app: B12) -> Any:
+    """Mark an administration or a result entered in error: it no longer counts; it is kept."""
+    return to_json(actions.void_record(app, actor, code, record_id, body.reason).to_dict())

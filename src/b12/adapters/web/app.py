@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +28,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from b12.bootstrap import App
+from b12.domain.display import format_instant
 from b12.errors import B12Error, InputError, status_of
 from b12.services import accounts as acc
 from b12.services.accounts import Actor
@@ -164,6 +166,8 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
     web.state.b12 = app
     templates = Jinja2Templates(directory=str(templates_dir or HERE / "templates"))
     web.state.templates = templates
+    # one way to print a time of the record, on the clinic's clock, shared with the command line
+    templates.env.globals["when"] = partial(format_instant, zone=app.settings.zone)
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     def render_error(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from b12.adapters.web import actions
@@ -133,12 +133,13 @@ def patients(request: Request, actor: Reader, app: B12) -> HTMLResponse:
 
 @router.get("/patients/{code}", response_class=HTMLResponse)
 def patient(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
-    status = actions.patient_view(app, actor, code)
+    shown = actions.patient_page(app, actor, code)
+    status = shown.status
     store = actions.store_estimate(app, status) if actor.staff else None  # the prescriber's
     return page(
         request, "patient.html",
         {"code": code, "status": status, "shown": status.to_dict(), "store": store,
-         **_helpers()},
+         "amendments": shown.amendments, **_helpers()},
     )  # fmt: skip
 
 
@@ -156,13 +157,18 @@ def overrides(request: Request, actor: Reader, app: B12) -> HTMLResponse:
 # --- giving -------------------------------------------------------------------------------------
 
 
-def _give_form(
-    dose: str, site: str, lot: str, expiry: str, scan: str, override_code: str, override_text: str
-) -> actions.GiveForm:
+def _give_fields(
+    dose: Field = "", site: Field = "", lot: Field = "", expiry: Field = "", scan: Field = "",
+    override_code: Field = "", override_text: Field = "",
+) -> actions.GiveForm:  # fmt: skip
+    """The give form's fields, read once for the confirm step and the give (a dependency)."""
     return actions.GiveForm(
         dose or None, site or None, lot or None, _date(expiry, "expiry"), scan or None,
         override_code or None, override_text or None,
     )  # fmt: skip
+
+
+GiveFields = Annotated[actions.GiveForm, Depends(_give_fields)]
 
 
 @router.get("/patients/{code}/give", response_class=HTMLResponse)
@@ -178,12 +184,9 @@ def give_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLRespo
 
 @router.post("/patients/{code}/give/check", response_class=HTMLResponse)
 def give_check(
-    request: Request, code: str, actor: Writer, app: B12, dose: Field = "", site: Field = "",
-    lot: Field = "", expiry: Field = "", scan: Field = "", override_code: Field = "",
-    override_text: Field = "",
-) -> HTMLResponse:  # fmt: skip
+    request: Request, code: str, actor: Writer, app: B12, form: GiveFields
+) -> HTMLResponse:
     """The confirm step: the same checks with what was typed or scanned; nothing recorded."""
-    form = _give_form(dose, site, lot, expiry, scan, override_code, override_text)
     shown = actions.give_dose(app, actor, code, form, preview=True)
     return page(
         request, "give_confirm.html",
@@ -192,12 +195,7 @@ def give_check(
 
 
 @router.post("/patients/{code}/give", response_class=HTMLResponse)
-def give(
-    request: Request, code: str, actor: Writer, app: B12, dose: Field = "", site: Field = "",
-    lot: Field = "", expiry: Field = "", scan: Field = "", override_code: Field = "",
-    override_text: Field = "",
-) -> HTMLResponse:  # fmt: skip
-    form = _give_form(dose, site, lot, expiry, scan, override_code, override_text)
+def give(request: Request, code: str, actor: Writer, app: B12, form: GiveFields) -> HTMLResponse:
     done = actions.give_dose(app, actor, code, form, preview=False)
     return page(
         request, "give_done.html", {"code": code, "done": done, **_helpers()},
@@ -338,3 +336,37 @@ def prescribe(
         request, "prescribe_done.html", {"code": code, "done": done, **_helpers()},
         status=200 if done.prescription is not None else 409,
     )  # fmt: skip
+
+
+# --- corrections ----------------------------------------------------------------------------------
+
+
+@router.get("/patients/{code}/records/{record_id}/correct", response_class=HTMLResponse)
+def correct_form(request: Request, code: str, record_id: str, actor: Reader, app: B12) -> Response:
+    """Correct a dose or a result, or mark it entered in error (prescribers)."""
+    kind, record = actions.record_to_correct(app, actor, code, record_id)
+    return page(
+        request, "correct.html",
+        {"code": code, "kind": kind, "r": record, "fields": actions.CORRECTION_FIELDS[kind],
+         **_helpers()},
+    )  # fmt: skip
+
+
+@router.post("/patients/{code}/records/{record_id}/correct", response_class=HTMLResponse)
+def correct(
+    request: Request, code: str, record_id: str, actor: Writer, app: B12, given_at: Field = "",
+    dose_mcg: Field = "", volume_ml: Field = "", site: Field = "", lot: Field = "",
+    expiry: Field = "", reading: Field = "", taken_on: Field = "", reason: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    fields = {"given_at": given_at, "dose_mcg": dose_mcg, "volume_ml": volume_ml, "site": site,
+              "lot": lot, "expiry": expiry, "reading": reading, "taken_on": taken_on}  # fmt: skip
+    done = actions.correct_record(app, actor, code, record_id, dict(fields), reason)
+    return page(request, "correct_done.html", {"code": code, "done": done, **_helpers()})
+
+
+@router.post("/patients/{code}/records/{record_id}/entered-in-error", response_class=HTMLResponse)
+def entered_in_error(
+    request: Request, code: str, record_id: str, actor: Writer, app: B12, reason: Field = ""
+) -> HTMLResponse:
+    done = actions.void_record(app, actor, code, record_id, reason)
+    return page(request, "correct_done.html", {"code": code, "done": done, **_helpers()})
