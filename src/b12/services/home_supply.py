@@ -268,8 +268,9 @@ def home_supply(
     ask_by = None
     if ahead is not None and ahead.runs_out_on is not None:
         ask_by = max(on, ahead.runs_out_on - timedelta(days=lead_days))
-    in_use = {d.product: pack_of(kb, d.product).in_use_days for d in dispensings}
-    findings = _findings(stock, ahead, ask_by, in_use, dispensings)
+    packs = {d.product: pack_of(kb, d.product) for d in dispensings}
+    in_use = {p: pack.in_use_days for p, pack in packs.items() if pack.kind == MULTI_DOSE}
+    findings = _findings(stock, ahead, ask_by, in_use)
     wastes = tuple(current(uow.wastes.for_patient(record.id)))
     return HomeSupply(
         record.code, on, stock, tuple(dispensings), wastes, ahead, lead_days, ask_by, in_use,
@@ -282,7 +283,6 @@ def _findings(
     ahead: Forecast | None,
     ask_by: date | None,
     in_use: dict[str, int | None],
-    dispensings: list[Dispensing],
 ) -> list[Finding]:
     out: list[Finding] = []
     if ahead is not None and ahead.runs_out_on is not None:
@@ -300,8 +300,7 @@ def _findings(
     for flag in (*stock.flags, *(() if ahead is None else ahead.flags)):
         level = Level.WARNING if flag.code == "SUPPLY_EXPIRES_BEFORE_USE" else Level.INFO
         out.append(finding(flag.code, level, flag.says, (), {"lot": flag.lot, "on": flag.on.isoformat()}))
-    multi = {d.product for d in dispensings if pack_of_kind(stock, d.id) == MULTI_DOSE}
-    for product in sorted(p for p in multi if in_use.get(p) is None):
+    for product in sorted(p for p, days in in_use.items() if days is None):
         out.append(
             finding(
                 "SUPPLY_IN_USE_LIFE_UNKNOWN",
@@ -313,9 +312,3 @@ def _findings(
             )
         )
     return out
-
-
-def pack_of_kind(stock: Stock, dispensing_id: str) -> str | None:
-    return next(
-        (c.pack.kind for c in stock.containers if c.dispensing.id == dispensing_id), None
-    )
