@@ -477,8 +477,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "supply show",
         "supply_commands:show",
-        "The supply at home: containers left, doses drawn, waste, the day it runs out and the day "
-        "to ask for a new prescription by.",
+        "The supply at home: containers left, what was drawn and discarded, the day it runs out "
+        "and the day to ask for a new prescription by.",
         (
             CODE,
             Opt("--at", "The day (default today)."),
