@@ -200,10 +200,11 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    from b12.adapters.web import api, pages
+    from b12.adapters.web import api, pages, supply_pages
 
     web.include_router(api.router, prefix=API)
     web.include_router(pages.router)
+    web.include_router(supply_pages.router)
     return web
 
 
