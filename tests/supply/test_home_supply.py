@@ -64,9 +64,10 @@ def test_doses_given_draw_from_the_pack_of_their_lot_and_bring_the_run_out_day(a
     assert after["containers_left"] == 7
     assert len(after["drawn"]) == 3 and len(after["given_from_other_stock"]) == 1
     assert after["runs_out_on"] == "2026-01-21"  # dose 4 from clinic stock: 7 left cover 5-11, 12 not
-    assert after["ask_for_prescription_by"] == "2026-01-08"  # 14 days before, not before today
+    assert after["ask_for_prescription_by"] == "2026-01-07"  # 14 days before: already past
+    assert after["ask_now"] is True
     short = supply(app, date(2026, 1, 8), lead=3).to_dict()
-    assert short["ask_for_prescription_by"] == "2026-01-18"
+    assert short["ask_for_prescription_by"] == "2026-01-18" and short["ask_now"] is False
 
 
 def test_a_late_dose_and_a_missed_dose_move_the_run_out_day(app) -> None:  # type: ignore[no-untyped-def]

@@ -240,6 +240,7 @@ class HomeSupply:
             "covered_until": None if f is None or f.covered_until is None else f.covered_until.isoformat(),
             "runs_out_on": None if f is None or f.runs_out_on is None else f.runs_out_on.isoformat(),
             "ask_for_prescription_by": None if self.ask_by is None else self.ask_by.isoformat(),
+            "ask_now": self.ask_by is not None and self.ask_by <= self.on,
             "lead_days": self.lead_days,
             "lead_days_is": "policy (a setting), not a clinical fact",
             "in_use_days": dict(self.in_use),
@@ -267,7 +268,7 @@ def home_supply(
         ahead = forecast(stock, owed, on) if dispensings else None
     ask_by = None
     if ahead is not None and ahead.runs_out_on is not None:
-        ask_by = max(on, ahead.runs_out_on - timedelta(days=lead_days))
+        ask_by = ahead.runs_out_on - timedelta(days=lead_days)
     packs = {d.product: pack_of(kb, d.product) for d in dispensings}
     in_use = {p: pack.in_use_days for p, pack in packs.items() if pack.kind == MULTI_DOSE}
     findings = _findings(stock, ahead, ask_by, in_use)
@@ -291,8 +292,8 @@ def _findings(
                 "SUPPLY_RUNS_OUT",
                 Level.WARNING,
                 f"The supply at home covers {ahead.covered} of the {ahead.owed} doses still "
-                f"planned; it runs out on {ahead.runs_out_on.isoformat()}. Ask for a new "
-                f"prescription by {ask_by}.",
+                f"planned; it runs out on {ahead.runs_out_on.isoformat()}: ask for a new "
+                "prescription in time.",
                 (),
                 {"runs out on": ahead.runs_out_on.isoformat(), "ask by": str(ask_by)},
             )

@@ -54,8 +54,9 @@ def show(
     else:
         c.print(
             "Runs out on {out} (covers {covered} of {owed} doses still owed). Ask for a new "
-            "prescription by {ask} ({lead} days before: policy, a setting, not a clinical fact).",
+            "prescription {by} {ask} ({lead} days before: policy, a setting, not a clinical fact).",
             out=d["runs_out_on"], covered=d["doses_covered"], owed=d["doses_owed"],
+            by="now: the day to ask by was" if d["ask_now"] else "by",
             ask=d["ask_for_prescription_by"], lead=d["lead_days"],
         )  # fmt: skip
     for product, days in d["in_use_days"].items():
