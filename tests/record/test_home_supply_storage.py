@@ -81,7 +81,9 @@ def test_the_record_keeps_the_tokens_hash_never_the_token(db_url: str) -> None:
         audit = uow.connection.execute(sa.text("SELECT payload FROM audit_log")).all()
         assert [r.token_hash for r in rows] == [token_hash(made.token)]
         assert made.token not in str(rows) + str(audit)
-        assert [f.id for f in uow.calendar_feeds.with_token(token_hash(made.token))] == [made.feed.id]
+        assert [f.id for f in uow.calendar_feeds.with_token(token_hash(made.token))] == [
+            made.feed.id
+        ]
         assert uow.calendar_feeds.with_token(token_hash("other")) == []
     app.close()
 

@@ -275,12 +275,31 @@ def _supply_rows(engine: sa.Engine) -> None:
     now = datetime.now(UTC)
     with engine.begin() as c:
         pid = c.execute(sa.select(t.patients.c.id).limit(1)).scalar_one()
-        c.execute(t.dispensings.insert().values(
-            id="d1", patient_id=pid, product="p", containers=1, lot="L", expiry=date(2030, 1, 1),
-            dispensed_at=now, dispensed_by="ph"))
-        c.execute(t.wastes.insert().values(
-            id="w1", patient_id=pid, dispensing_id="d1", containers=1, volume_ml=Decimal("0.5"),
-            reason="dropped", on=now.date(), recorded_at=now, recorded_by="ph"))
+        c.execute(
+            t.dispensings.insert().values(
+                id="d1",
+                patient_id=pid,
+                product="p",
+                containers=1,
+                lot="L",
+                expiry=date(2030, 1, 1),
+                dispensed_at=now,
+                dispensed_by="ph",
+            )
+        )
+        c.execute(
+            t.wastes.insert().values(
+                id="w1",
+                patient_id=pid,
+                dispensing_id="d1",
+                containers=1,
+                volume_ml=Decimal("0.5"),
+                reason="dropped",
+                on=now.date(),
+                recorded_at=now,
+                recorded_by="ph",
+            )
+        )
         c.execute(t.calendar_feeds.insert().values(
             id="f1", patient_id=pid, token_hash="0" * 64, created_at=now, created_by="pat"))  # fmt: skip
 

@@ -47,7 +47,12 @@ def test_the_in_use_life_holds_on_its_last_day_and_ends_the_day_after() -> None:
     last = DAY0 + timedelta(days=28)
     on_last = replay([(dispensing(2), VIAL)], [dose(DAY0), dose(last)], [], last)
     assert [c.remaining_ml for c in on_last.containers] == [D(8), D(10)]  # same vial
-    after = replay([(dispensing(2), VIAL)], [dose(DAY0), dose(last + timedelta(days=1))], [], last + timedelta(days=1))
+    after = replay(
+        [(dispensing(2), VIAL)],
+        [dose(DAY0), dose(last + timedelta(days=1))],
+        [],
+        last + timedelta(days=1),
+    )
     first, second = after.containers
     assert first.state == "in-use life ended" and first.remaining_ml == D(9)
     assert second.state == "open" and second.remaining_ml == D(9)
@@ -71,7 +76,13 @@ def test_a_dose_never_comes_from_two_vials() -> None:
 def test_ampoules_are_single_use_and_a_dose_takes_as_many_as_its_volume_needs() -> None:
     given = [dose(DAY0, "0.5"), dose(DAY0 + timedelta(days=1), "1.5")]
     stock = replay([(dispensing(5), AMPOULE)], given, [], DAY0 + timedelta(days=1))
-    assert [c.state for c in stock.containers] == ["empty", "empty", "empty", "unopened", "unopened"]
+    assert [c.state for c in stock.containers] == [
+        "empty",
+        "empty",
+        "empty",
+        "unopened",
+        "unopened",
+    ]
     assert [d.containers for d in stock.drawn] == [1, 2]
 
 
@@ -105,7 +116,9 @@ def test_runs_out_on_the_first_dose_nothing_covers() -> None:
 
 def test_an_overdue_dose_is_drawn_today_not_on_its_past_day() -> None:
     stock = replay([(dispensing(1), AMPOULE)], [], [], DAY0 + timedelta(days=10))
-    ahead = forecast(stock, [dose(DAY0), dose(DAY0 + timedelta(days=30))], DAY0 + timedelta(days=10))
+    ahead = forecast(
+        stock, [dose(DAY0), dose(DAY0 + timedelta(days=30))], DAY0 + timedelta(days=10)
+    )
     assert ahead.draws[0].on == DAY0 + timedelta(days=10)
     assert ahead.runs_out_on == DAY0 + timedelta(days=30)
 

@@ -4,7 +4,7 @@ prescription by (policy lead time), refusals that say what to write instead, and
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -42,7 +42,9 @@ def supply(app, on: date, lead: int = 14):  # type: ignore[no-untyped-def]
 
 
 def test_a_pack_dispensed_covers_the_course_and_says_the_in_use_life_is_not_known(app) -> None:  # type: ignore[no-untyped-def]
-    dispense(app.unit_of_work, KB, "P-1", steps.PRODUCT, 1, "C4471", date(2027, 9, 30), "ph Chen", NOW)
+    dispense(
+        app.unit_of_work, KB, "P-1", steps.PRODUCT, 1, "C4471", date(2027, 9, 30), "ph Chen", NOW
+    )
     shown = supply(app, date(2026, 1, 4))
     d = shown.to_dict()
     assert (d["containers_left"], d["volume_left_ml"]) == (1, Decimal(10))
@@ -63,7 +65,9 @@ def test_doses_given_draw_from_the_pack_of_their_lot_and_bring_the_run_out_day(a
     after = supply(app, date(2026, 1, 8)).to_dict()
     assert after["containers_left"] == 7
     assert len(after["drawn"]) == 3 and len(after["given_from_other_stock"]) == 1
-    assert after["runs_out_on"] == "2026-01-21"  # dose 4 from clinic stock: 7 left cover 5-11, 12 not
+    assert (
+        after["runs_out_on"] == "2026-01-21"
+    )  # dose 4 from clinic stock: 7 left cover 5-11, 12 not
     assert after["ask_for_prescription_by"] == "2026-01-07"  # 14 days before: already past
     assert after["ask_now"] is True
     short = supply(app, date(2026, 1, 8), lead=3).to_dict()
@@ -83,7 +87,9 @@ def test_a_late_dose_and_a_missed_dose_move_the_run_out_day(app) -> None:  # typ
 
 
 def test_waste_is_kept_with_its_reason_and_removes_what_it_says(app) -> None:  # type: ignore[no-untyped-def]
-    dispense(app.unit_of_work, KB, "P-1", steps.PRODUCT, 2, "C4471", date(2027, 9, 30), "ph Chen", NOW)
+    dispense(
+        app.unit_of_work, KB, "P-1", steps.PRODUCT, 2, "C4471", date(2027, 9, 30), "ph Chen", NOW
+    )
     give(app, date(2026, 1, 5), lot="C4471")  # from the first vial
     record_waste(app.unit_of_work, KB, "P-1", "C4471", 0, "0.4", "drawn and not injected",
                  date(2026, 1, 5), "pat", at(date(2026, 1, 5), 18))  # fmt: skip
@@ -93,7 +99,10 @@ def test_waste_is_kept_with_its_reason_and_removes_what_it_says(app) -> None:  #
                  date(2026, 1, 5), "pat", at(date(2026, 1, 5), 19))  # fmt: skip
     d = supply(app, date(2026, 1, 5)).to_dict()
     assert d["volume_left_ml"] == Decimal(10)
-    assert [w["reason"] for w in d["wastes"]] == ["drawn and not injected", "vial dropped and broken"]
+    assert [w["reason"] for w in d["wastes"]] == [
+        "drawn and not injected",
+        "vial dropped and broken",
+    ]
     assert steps.audit_actions(app)[-2:] == ["waste", "waste"]
 
 
@@ -116,7 +125,10 @@ def test_an_expiry_before_use_is_flagged(app) -> None:  # type: ignore[no-untype
     ],
 )
 def test_a_dispensing_that_cannot_be_kept_is_refused_and_nothing_is_written(
-    app, args: tuple, field: str | None, says: str  # type: ignore[no-untyped-def, type-arg]
+    app,
+    args: tuple,
+    field: str | None,
+    says: str,  # type: ignore[no-untyped-def, type-arg]
 ) -> None:
     with pytest.raises(InputError, match=says) as refused:
         dispense(app.unit_of_work, KB, "P-1", *args, "ph Chen", NOW)
@@ -126,7 +138,9 @@ def test_a_dispensing_that_cannot_be_kept_is_refused_and_nothing_is_written(
 
 
 def test_a_waste_beyond_the_stock_or_of_an_unknown_lot_is_refused(app) -> None:  # type: ignore[no-untyped-def]
-    dispense(app.unit_of_work, KB, "P-1", steps.PRODUCT, 1, "C4471", date(2027, 9, 30), "ph Chen", NOW)
+    dispense(
+        app.unit_of_work, KB, "P-1", steps.PRODUCT, 1, "C4471", date(2027, 9, 30), "ph Chen", NOW
+    )
     day = date(2026, 1, 4)
     with pytest.raises(InputError, match="at most that many"):
         record_waste(app.unit_of_work, KB, "P-1", "C4471", 2, None, "dropped both", day, "pat", NOW)

@@ -26,7 +26,9 @@ NOW = datetime(2026, 1, 4, 12, tzinfo=UTC)
 def app() -> Any:
     app = steps.fake_app(KB, NOW)
     steps.add_patient(app)
-    steps.prescribe(app)  # US label: 7 daily, 7 alternate days, 7 every 3 days, then monthly for life
+    steps.prescribe(
+        app
+    )  # US label: 7 daily, 7 alternate days, 7 every 3 days, then monthly for life
     return app
 
 

@@ -43,7 +43,9 @@ def test_each_role_does_on_its_patients_supply_what_its_role_allows(web: Web, ro
     page = client.get(f"/patients/{code}/supply")
     assert page.status_code == 200 and "Supply at home" in page.text
     dispensing, wasting = MAY[role]
-    assert post(client, csrf, f"/patients/{code}/supply/dispense", DISPENSE).status_code == dispensing
+    assert (
+        post(client, csrf, f"/patients/{code}/supply/dispense", DISPENSE).status_code == dispensing
+    )
     assert post(client, csrf, f"/patients/{code}/supply/waste", WASTE).status_code == wasting
     assert ('action="/patients/' + code + '/supply/dispense"' in page.text) == (dispensing == 200)
     made = post(client, csrf, f"/patients/{code}/calendar", {})
@@ -54,7 +56,10 @@ def test_each_role_does_on_its_patients_supply_what_its_role_allows(web: Web, ro
     assert revoked.status_code == 200 and "no longer works" in revoked.text
     with web.app.unit_of_work() as uow:
         mine = [(e.who, e.action) for e in uow.audit.entries() if e.action.startswith("calendar")]
-    assert mine[-2:] == [(USER_OF[role], "calendar-feed-make"), (USER_OF[role], "calendar-feed-revoke")]
+    assert mine[-2:] == [
+        (USER_OF[role], "calendar-feed-make"),
+        (USER_OF[role], "calendar-feed-revoke"),
+    ]
 
 
 def test_a_patient_sees_no_finding_codes_and_staff_do(web: Web) -> None:
@@ -89,8 +94,10 @@ def starts(body: bytes) -> dict[str, Any]:
     return {str(e["uid"]): e for e in cal.walk("VEVENT")}
 
 
-def test_the_feed_needs_no_session_follows_a_late_dose_and_a_revoked_token_is_404(moving: Any) -> None:
-    app, clock, make = moving
+def test_the_feed_needs_no_session_follows_a_late_dose_and_a_revoked_token_is_404(
+    moving: Any,
+) -> None:
+    _app, clock, make = moving
     carer, csrf = login(make, "carer.dee")
     url = feed_url(post(carer, csrf, "/patients/P-0005/calendar", {}).text)
     path = url.split("testserver", 1)[1]

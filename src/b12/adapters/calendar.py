@@ -194,11 +194,18 @@ def course_to_ics(feed: FeedCourse) -> bytes:
     first_repeat = next(
         (c for c in owed if repeating is not None and c.planned.phase == repeating.name), None
     )
-    rule = None if first_repeat is None else recurrence(repeating, first_repeat.due)
+    rule = None
+    if repeating is not None and first_repeat is not None:
+        rule = recurrence(repeating, first_repeat.due)
     for c in feed.course:
-        if rule is not None and first_repeat is not None and c.state != "given":
-            if c.planned.phase == first_repeat.planned.phase and c is not first_repeat:
-                continue  # the recurrence says these
+        if (
+            rule is not None
+            and first_repeat is not None
+            and c.state != "given"
+            and c.planned.phase == first_repeat.planned.phase
+            and c is not first_repeat
+        ):
+            continue  # the recurrence says these
         event = Event()
         event.add("uid", f"{rx.id}-dose-{c.planned.number}@b12")
         event.add("dtstamp", stamp)

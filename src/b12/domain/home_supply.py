@@ -222,7 +222,9 @@ class Stock:
             if c.pack.kind in SINGLE_USE:
                 need = _ceil(dose.volume_ml / c.pack.volume_ml)
                 same = [
-                    x for x in ordered if x.dispensing.id == c.dispensing.id and x.state == "unopened"
+                    x
+                    for x in ordered
+                    if x.dispensing.id == c.dispensing.id and x.state == "unopened"
                 ]
                 if len(same) < need:
                     continue

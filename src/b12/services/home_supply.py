@@ -122,7 +122,9 @@ def _decimal(text: str | Decimal | None, field: str) -> Decimal | None:
     try:
         value = Decimal(str(text).strip().removesuffix("mL").removesuffix("ml").strip())
     except InvalidOperation:
-        raise InputError(f"{field} {str(text)[:40]!r}: write a volume in mL, e.g. 0.5", field=field) from None
+        raise InputError(
+            f"{field} {str(text)[:40]!r}: write a volume in mL, e.g. 0.5", field=field
+        ) from None
     if not value.is_finite() or value < 0 or value > 1000:
         raise InputError(f"{field} {text}: write a volume in mL from 0 to 1000", field=field)
     return value
@@ -184,9 +186,7 @@ def record_waste(
             field="volume",
         )
     target = next((c.dispensing for c in [*opened, *left]), mine[-1])
-    row = Waste(
-        new_id(), record.id, target.id, containers, volume, reason.strip(), on, now, who
-    )
+    row = Waste(new_id(), record.id, target.id, containers, volume, reason.strip(), on, now, who)
     uow.wastes.add(row)
     audit(uow, who, "waste", row, record.id)
     uow.commit()
@@ -237,8 +237,12 @@ class HomeSupply:
             "wastes": [vars(w) for w in self.wastes],
             "doses_owed": None if f is None else f.owed,
             "doses_covered": None if f is None else f.covered,
-            "covered_until": None if f is None or f.covered_until is None else f.covered_until.isoformat(),
-            "runs_out_on": None if f is None or f.runs_out_on is None else f.runs_out_on.isoformat(),
+            "covered_until": None
+            if f is None or f.covered_until is None
+            else f.covered_until.isoformat(),
+            "runs_out_on": None
+            if f is None or f.runs_out_on is None
+            else f.runs_out_on.isoformat(),
             "ask_for_prescription_by": None if self.ask_by is None else self.ask_by.isoformat(),
             "ask_now": self.ask_by is not None and self.ask_by <= self.on,
             "lead_days": self.lead_days,
@@ -300,7 +304,9 @@ def _findings(
         )
     for flag in (*stock.flags, *(() if ahead is None else ahead.flags)):
         level = Level.WARNING if flag.code == "SUPPLY_EXPIRES_BEFORE_USE" else Level.INFO
-        out.append(finding(flag.code, level, flag.says, (), {"lot": flag.lot, "on": flag.on.isoformat()}))
+        out.append(
+            finding(flag.code, level, flag.says, (), {"lot": flag.lot, "on": flag.on.isoformat()})
+        )
     for product in sorted(p for p, days in in_use.items() if days is None):
         out.append(
             finding(

@@ -519,8 +519,9 @@ COMMANDS: tuple[Command, ...] = (
         (
             CODE,
             Opt("--lot", "The lot it came from.", required=True),
-            Opt("--count", "Whole ampoules or vials discarded.", takes="count", default=0,
-                minimum=0),
+            Opt(
+                "--count", "Whole ampoules or vials discarded.", takes="count", default=0, minimum=0
+            ),
             Opt("--volume", "Volume discarded from the open vial, in mL, e.g. 0.5."),
             Opt("--reason", "Why, in words.", required=True),
             Opt("--at", "When (default now)."),
