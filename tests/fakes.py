@@ -156,8 +156,8 @@ class FakeAuditTrail:
 
 #: Each repository of the unit of work: its name and the field its records are ordered by.
 ORDER = {"prescriptions": "prescribed_at", "administrations": "given_at", "missed": "on",
-         "labs": "taken_on", "events": "on", "dispensings": "dispensed_at", "wastes": "on",
-         "calendar_feeds": "created_at"}  # fmt: skip
+         "labs": "taken_on", "events": "on", "dispensings": "dispensed_at",
+         "wastes": "recorded_at", "calendar_feeds": "created_at"}  # fmt: skip
 #: Each repository's table in the SQL record.
 TABLE = {"prescriptions": "prescriptions", "administrations": "administrations",
          "missed": "missed_doses", "labs": "lab_results", "events": "adverse_events",

@@ -63,7 +63,7 @@ class SqlUnitOfWork:
         self.dispensings = SqlRecords(
             connection, t.dispensings, Dispensing, t.dispensings.c.dispensed_at, zone, written
         )
-        self.wastes = SqlRecords(connection, t.wastes, Waste, t.wastes.c.on, zone, written)
+        self.wastes = SqlRecords(connection, t.wastes, Waste, t.wastes.c.recorded_at, zone, written)
         self.calendar_feeds = SqlCalendarFeeds(connection, zone, written)
         self.audit = SqlAuditTrail(connection, self._audit_key, written)
         self.accounts = SqlAccounts(connection, zone)
