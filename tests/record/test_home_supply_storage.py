@@ -24,6 +24,7 @@ from tests.services import steps
 
 KB = load_knowledge()
 NOW = datetime(2026, 1, 4, 12, tzinfo=UTC)
+LATER = datetime(2026, 1, 4, 12, 5, tzinfo=UTC)  # two dispensings: one after the other
 AMPOULE = "cyanocobalamin-500mcg-ml-ampoule"
 
 
@@ -43,7 +44,7 @@ def _scenario(app: App) -> dict[str, Any]:
     steps.add_patient(app)
     steps.prescribe(app)
     dispense(app.unit_of_work, KB, "P-1", steps.PRODUCT, 2, "C4471", date(2027, 9, 30), "ph", NOW)
-    dispense(app.unit_of_work, KB, "P-1", AMPOULE, 3, "A1", date(2026, 1, 20), "ph", NOW)
+    dispense(app.unit_of_work, KB, "P-1", AMPOULE, 3, "A1", date(2026, 1, 20), "ph", LATER)
     app.clock = FixedClock(datetime(2026, 1, 6, 10, tzinfo=UTC))
     steps.give(app, datetime(2026, 1, 6, 9, tzinfo=UTC))  # a day late, from lot C4471
     record_waste(app.unit_of_work, KB, "P-1", "C4471", 0, Decimal("0.333333"), "drawn, not given",
