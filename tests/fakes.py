@@ -103,6 +103,13 @@ class FakePatients(FakeRecords[PatientRecord]):
         return []
 
 
+class FakeCalendarFeeds(FakeRecords[Any]):
+    def with_token(self, token_hash: str) -> list[Any]:
+        made = {r.id for r in self._rows if r.token_hash == token_hash}
+        rows = [r for r in self._rows if r.id in made or r.revokes_id in made]
+        return sorted(rows, key=lambda r: (r.created_at, r.id))
+
+
 class FakeAuditTrail:
     """The keyed chains per stream, linked exactly as the SQL trail links them."""
 
@@ -149,10 +156,12 @@ class FakeAuditTrail:
 
 #: Each repository of the unit of work: its name and the field its records are ordered by.
 ORDER = {"prescriptions": "prescribed_at", "administrations": "given_at", "missed": "on",
-         "labs": "taken_on", "events": "on"}  # fmt: skip
+         "labs": "taken_on", "events": "on", "dispensings": "dispensed_at",
+         "wastes": "recorded_at", "calendar_feeds": "created_at"}  # fmt: skip
 #: Each repository's table in the SQL record.
 TABLE = {"prescriptions": "prescriptions", "administrations": "administrations",
-         "missed": "missed_doses", "labs": "lab_results", "events": "adverse_events"}  # fmt: skip
+         "missed": "missed_doses", "labs": "lab_results", "events": "adverse_events",
+         "dispensings": "dispensings", "wastes": "wastes", "calendar_feeds": "calendar_feeds"}  # fmt: skip
 
 
 class FakeUnitOfWork:
@@ -171,6 +180,9 @@ class FakeUnitOfWork:
         self.patients = FakePatients(self._rows["patients"], "recorded_at", "patients", written)
         for name, order in ORDER.items():
             setattr(self, name, FakeRecords(self._rows[name], order, TABLE[name], written))
+        self.calendar_feeds = FakeCalendarFeeds(
+            self._rows["calendar_feeds"], "created_at", "calendar_feeds", written
+        )
         tables = {TABLE.get(name, name): self._rows[name] for name in [*ORDER, "patients"]}
         self.audit = FakeAuditTrail(self._rows["audit"], written, tables)
         return self

@@ -19,16 +19,19 @@ from b12.errors import InputError, RecordVersionError
 from tests.record.helpers import cli
 
 GIVEN = {"database_url": "sqlite:///given.db", "knowledge_dir": "/given/kb",
-         "time_zone": "Europe/Paris", "user": "dr Given", "audit_key_file": "/given/audit.key"}  # fmt: skip
+         "time_zone": "Europe/Paris", "user": "dr Given", "audit_key_file": "/given/audit.key",
+         "supply_lead_days": "21"}  # fmt: skip
 FROM_ENV = {"database_url": "sqlite:///env.db", "knowledge_dir": "/env/kb",
-            "time_zone": "Asia/Tokyo", "user": "dr Env", "audit_key_file": "/env/audit.key"}  # fmt: skip
+            "time_zone": "Asia/Tokyo", "user": "dr Env", "audit_key_file": "/env/audit.key",
+            "supply_lead_days": "10"}  # fmt: skip
 
 
 def test_every_setting_has_its_environment_variable() -> None:
     assert set(ENVIRONMENT) == {f.name for f in fields(Settings)}
     assert ENVIRONMENT == {"database_url": "B12_DATABASE_URL", "knowledge_dir": "B12_KB",
                            "time_zone": "B12_TIMEZONE", "user": "B12_USER",
-                           "audit_key_file": "B12_AUDIT_KEY_FILE"}  # fmt: skip
+                           "audit_key_file": "B12_AUDIT_KEY_FILE",
+                           "supply_lead_days": "B12_SUPPLY_LEAD_DAYS"}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(ENVIRONMENT))
@@ -47,6 +50,16 @@ def test_an_unknown_time_zone_is_refused_when_read() -> None:
         "time zone 'Europe/Pariss' (B12_TIMEZONE) is not known; write an IANA name such as "
         "Europe/Paris or UTC"
     )
+
+
+def test_the_supply_lead_time_is_a_policy_setting_with_a_default() -> None:
+    from b12.services.home_supply import LEAD_DAYS
+
+    assert Settings.read(environ={}).lead_days == LEAD_DAYS
+    assert Settings.read(environ={"B12_SUPPLY_LEAD_DAYS": "0"}).lead_days == 0
+    for wrong in ("-1", "366", "two weeks"):
+        with pytest.raises(InputError, match="write a whole number from 0 to 365"):
+            Settings.read(environ={"B12_SUPPLY_LEAD_DAYS": wrong})
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Pacific/Auckland", "America/Los_Angeles"])

@@ -204,7 +204,8 @@ MAY_IMPORT: dict[str, set[str]] = {
         "adapters.fhir",
     },
     # /fhir/r4 is served by the web door with the FHIR mapping (loaded when the app is made)
-    "adapters.web": CORE | {"bootstrap", "adapters.plot", "adapters.fhir", "adapters.summary"},
+    "adapters.web": CORE
+    | {"bootstrap", "adapters.plot", "adapters.calendar", "adapters.fhir", "adapters.summary"},
     # FHIR R4 resources <-> b12's records and commands; import and export run on an App
     "adapters.fhir": CORE | {"bootstrap"},
     "bootstrap": CORE | {"adapters.storage", "adapters.clock", "adapters.passwords"},

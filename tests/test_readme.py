@@ -169,6 +169,12 @@ EXPECTED: dict[str, tuple[int, str, Check]] = {
         "Prescribed us-label-pernicious-anaemia from 2026-01-05: 31 doses",
         lambda d: d["prescription"]["start"] == "2026-01-05",
     ),
+    "b12 supply dispense P-0042 --product cyanocobalamin-us-1000mcg-ml-10ml-vial --count 1 "
+    "--lot C4471 --expiry 2027-09-30 --at 2026-01-02": (
+        0,
+        "Dispensed to P-0042: 1 x cyanocobalamin-us-1000mcg-ml-10ml-vial, lot C4471",
+        lambda d: d["dispensed"]["containers"] == 1 and d["dispensed"]["lot"] == "C4471",
+    ),
     "b12 give P-0042 --lot C4471 --expiry 2027-09-30 --at 2026-01-05T09:30": (
         0,
         "Draw 0.1 mL for 100 mcg IM, left deltoid",
@@ -178,6 +184,17 @@ EXPECTED: dict[str, tuple[int, str, Check]] = {
         0,
         "Recorded: dose 2 missed",
         lambda d: any(f["code"] == "RECORD_MISSED_REVIEW" for f in d["findings"]),
+    ),
+    "b12 supply waste P-0042 --lot C4471 --volume 0.1 --reason 'drawn up, not injected' "
+    "--at 2026-01-07": (
+        0,
+        "Waste recorded for P-0042: lot C4471, 0 container(s) and 0.1 mL",
+        lambda d: d["waste"]["volume_ml"] == "0.1",
+    ),
+    "b12 supply show P-0042 --at 2026-01-11": (
+        0,
+        "1 container(s) left, 9.8 mL",
+        lambda d: d["volume_left_ml"] == "9.8" and d["runs_out_on"] is None,
     ),
     "b12 lab add P-0042 reticulocytes=4.6% --at 2026-01-10": (
         0,

@@ -35,6 +35,7 @@ ENVIRONMENT = {
     "time_zone": "B12_TIMEZONE",
     "user": "B12_USER",
     "audit_key_file": "B12_AUDIT_KEY_FILE",
+    "supply_lead_days": "B12_SUPPLY_LEAD_DAYS",
 }
 
 
@@ -49,6 +50,9 @@ class Settings:
     audit_key_file: str | None = (
         None  # the audit chain's HMAC key; default audit.key in user config
     )
+    # policy, not a clinical fact: days before the supply at home runs out to ask for a new
+    # prescription by; default services.home_supply.LEAD_DAYS
+    supply_lead_days: str | None = None
 
     @classmethod
     def read(
@@ -59,6 +63,7 @@ class Settings:
         time_zone: str | None = None,
         user: str | None = None,
         audit_key_file: str | None = None,
+        supply_lead_days: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Arguments first, then the environment (ENVIRONMENT), then the defaults."""
@@ -69,11 +74,30 @@ class Settings:
             "time_zone": time_zone,
             "user": user,
             "audit_key_file": audit_key_file,
+            "supply_lead_days": supply_lead_days,
         }
         values = {k: (v or env.get(ENVIRONMENT[k]) or None) for k, v in given.items()}
         settings = cls(**values)
         settings.zone  # noqa: B018 - an unknown zone is refused when read, not at first use
+        if settings.supply_lead_days is not None:
+            settings.lead_days  # noqa: B018 - and so is a lead time that is not a number of days
         return settings
+
+    @property
+    def lead_days(self) -> int:
+        """Days before the supply at home runs out to ask for a new prescription by (policy)."""
+        if self.supply_lead_days is None:
+            from b12.services.home_supply import LEAD_DAYS
+
+            return LEAD_DAYS
+        text = self.supply_lead_days.strip()
+        if not text.isdigit() or not 0 <= int(text) <= 365:
+            raise InputError(
+                f"supply lead time {self.supply_lead_days!r} ({ENVIRONMENT['supply_lead_days']}) "
+                "is not a number of days: write a whole number from 0 to 365, e.g. 14",
+                field="lead_days",
+            )
+        return int(text)
 
     @property
     def zone(self) -> tzinfo | None:

@@ -40,7 +40,8 @@ ALL_TABLES = [*TABLES, "audit_log"]
 CHANGED = {"patients": "recorded_by", "prescriptions": "prescribed_by",
            "administrations": "given_by", "missed_doses": "recorded_by",
            "lab_results": "recorded_by", "adverse_events": "recorded_by",
-           "planned_doses": "route", "planned_labs": "tests"}  # fmt: skip
+           "planned_doses": "route", "planned_labs": "tests", "dispensings": "dispensed_by",
+           "wastes": "recorded_by", "calendar_feeds": "created_by"}  # fmt: skip
 #: What a changed column is set to (a JSON column takes JSON).
 MALLORY = {"tests": '["mallory"]'}
 
@@ -102,6 +103,13 @@ def full_record(url: str, kb: Any) -> None:
               datetime(2026, 1, 5, 10, tzinfo=UTC))  # fmt: skip
     correct(work, "P-1", "administration", given.id, {"site": "right deltoid"},
             "side misrecorded", "nurse A", datetime(2026, 1, 5, 11, tzinfo=UTC))  # fmt: skip
+    from b12.services.home_supply import dispense, record_waste
+    from b12.services.reminders import make_feed
+
+    at = datetime(2026, 1, 6, 12, tzinfo=UTC)
+    dispense(work, kb, "P-1", PRODUCT, 2, "C1", date(2027, 6, 30), "ph C", at)
+    record_waste(work, kb, "P-1", "C1", 1, None, "dropped and broken", at.date(), "ph C", at)
+    make_feed(work, "P-1", "P-1's carer", at)
     record.close()
 
 
@@ -341,6 +349,8 @@ def test_a_forged_row_without_a_link_is_named(record_url: str, table: str) -> No
             forged["code"] = "P-FORGED"
         if table == "administrations":
             forged["planned_number"] = None
+        if table == "calendar_feeds":
+            forged["token_hash"] = "f" * 64  # a feed's token is one feed's only
         c.execute(insert(t.metadata.tables[table]).values(forged))  # a plain INSERT: allowed
     engine.dispose()
     code, out = verify(record_url)

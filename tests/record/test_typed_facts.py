@@ -51,7 +51,7 @@ def test_the_amount_columns_are_the_ones_named() -> None:
         ("administrations", "dose_mcg"), ("administrations", "volume_ml"),
         ("lab_results", "normalised_value"), ("lab_results", "value"),
         ("patients", "age_months"), ("planned_doses", "dose_mcg"),
-        ("planned_doses", "volume_ml"),
+        ("planned_doses", "volume_ml"), ("wastes", "volume_ml"),
     ]  # fmt: skip
 
 

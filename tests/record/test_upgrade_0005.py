@@ -275,6 +275,45 @@ def test_downgrade_then_upgrade_gives_the_same_record(empty_db_url: str, tmp_pat
     assert kept == first
 
 
+def _supply_rows(engine: sa.Engine) -> None:
+    """A row in each table of revision 0008 (written directly: only its triggers are tested)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from b12.adapters.storage import tables as t
+
+    now = datetime.now(UTC)
+    with engine.begin() as c:
+        pid = c.execute(sa.select(t.patients.c.id).limit(1)).scalar_one()
+        c.execute(
+            t.dispensings.insert().values(
+                id="d1",
+                patient_id=pid,
+                product="p",
+                containers=1,
+                lot="L",
+                expiry=date(2030, 1, 1),
+                dispensed_at=now,
+                dispensed_by="ph",
+            )
+        )
+        c.execute(
+            t.wastes.insert().values(
+                id="w1",
+                patient_id=pid,
+                dispensing_id="d1",
+                containers=1,
+                volume_ml=Decimal("0.5"),
+                reason="dropped",
+                on=now.date(),
+                recorded_at=now,
+                recorded_by="ph",
+            )
+        )
+        c.execute(t.calendar_feeds.insert().values(
+            id="f1", patient_id=pid, token_hash="0" * 64, created_at=now, created_by="pat"))  # fmt: skip
+
+
 def test_append_only_and_the_keys_hold_after_the_upgrade(empty_db_url: str, tmp_path: Path) -> None:
     from b12.adapters.storage import tables as t
     from b12.adapters.storage.unit_of_work import SqlUnitOfWork
@@ -283,6 +322,7 @@ def test_append_only_and_the_keys_hold_after_the_upgrade(empty_db_url: str, tmp_
 
     url = _upgraded(empty_db_url, tmp_path)
     engine = make_engine(url)
+    _supply_rows(engine)  # the tables of revision 0008 hold rows too: a row trigger needs one
     for name, table in t.metadata.tables.items():
         if table in t.WEB_TABLES:  # accounts and sessions change in place (revision 0007)
             continue

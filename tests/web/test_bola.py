@@ -16,6 +16,8 @@ from tests.web.conftest import ABSENT, FOREIGN, OWN, USER_OF, Web
 GIVE = {"lot": "L1", "expiry": "2027-12-31"}
 PRESCRIBE = {"indication": "pernicious-anaemia", "start": "2027-03-10"}
 STOP = {"reason": "remission confirmed by the haematologist"}
+DISPENSE = {"product": "cyanocobalamin-us-1000mcg-ml-10ml-vial", "count": "2", "lot": "H1",
+            "expiry": "2028-01-31"}  # fmt: skip
 EVENT = {"on": "2027-03-09", "description": "sore arm at the site", "severity": "mild"}
 CORRECT = {"dose_mcg": "500", "reason": "dose written in the wrong row"}
 VOID = {"reason": "recorded for the wrong patient"}
@@ -58,6 +60,13 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/patients/{code}/records/{record_id}/correct"): (None, None),
     ("POST", "/patients/{code}/records/{record_id}/correct"): ("form", CORRECT),
     ("POST", "/patients/{code}/records/{record_id}/entered-in-error"): ("form", VOID),
+    ("GET", "/patients/{code}/supply"): (None, None),
+    ("POST", "/patients/{code}/supply/dispense"): ("form", DISPENSE),
+    ("POST", "/patients/{code}/supply/waste"): ("form", {"lot": "H1", "count": "1", "reason": "dropped and broken"}),
+    ("POST", "/patients/{code}/calendar"): ("form", {}),
+    ("POST", "/patients/{code}/calendar/revoke"): ("form", {"feed": "f-none"}),
+    # the token is the credential, not a patient's id: tests/web/test_supply_pages.py tries tokens
+    ("GET", "/calendar/{token}.ics"): (None, None),
 }  # fmt: skip
 #: The record each FHIR {id} route reads, by its resource type.
 RECORDS = {"MedicationRequest": "prescriptions", "MedicationAdministration": "administrations",

@@ -26,6 +26,7 @@ from b12.domain.display import format_mass, format_volume
 if TYPE_CHECKING:
     from b12.knowledge.entries import Phase
     from b12.services.planning import Plan, PlannedAdministration
+    from b12.services.reminders import FeedCourse
 
 REMINDER = timedelta(hours=-12)
 PRODID = "-//b12//treatment plan//EN"
@@ -165,3 +166,74 @@ def write_ics(plan: Plan, path: str | Path) -> Path:
     target = Path(path)
     target.write_bytes(to_ics(plan))
     return target
+
+
+# --- a patient's course as a private calendar feed ------------------------------------------------
+
+COURSE_PRODID = "-//b12//course//EN"
+
+
+def course_to_ics(feed: FeedCourse) -> bytes:
+    """The course behind a calendar feed: each dose given, each dose still owed on its re-flowed
+    date with a reminder, and a last phase that goes on without end as one event with an RRULE from
+    its first dose still owed (so a late dose moves the whole series). All-day events; UIDs
+    derive from the prescription and the dose, so a re-flowed dose updates its event."""
+    from icalendar import Alarm, Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", COURSE_PRODID)
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"B12 injections: {feed.patient.code}")
+    cal.add("x-published-ttl", "PT12H")
+    rx = feed.prescription
+    if rx is None:
+        return bytes(cal.to_ical())
+    stamp = feed.read_at.astimezone(UTC)
+    owed = [c for c in feed.course if c.state != "given"]
+    repeating = feed.repeating
+    first_repeat = next(
+        (c for c in owed if repeating is not None and c.planned.phase == repeating.name), None
+    )
+    rule = None
+    if repeating is not None and first_repeat is not None:
+        rule = recurrence(repeating, first_repeat.due)
+    for c in feed.course:
+        if (
+            rule is not None
+            and first_repeat is not None
+            and c.state != "given"
+            and c.planned.phase == first_repeat.planned.phase
+            and c is not first_repeat
+        ):
+            continue  # the recurrence says these
+        event = Event()
+        event.add("uid", f"{rx.id}-dose-{c.planned.number}@b12")
+        event.add("dtstamp", stamp)
+        volume = "" if c.planned.volume_ml is None else f" ({format_volume(c.planned.volume_ml)})"
+        what = f"B12 injection {format_mass(c.planned.dose_mcg)} {c.planned.route}{volume}"
+        if c.state == "given" and c.given is not None:
+            event.add("dtstart", c.given.given_at.date())
+            event.add("summary", f"{what}: given")
+            event.add("description", f"Dose {c.planned.number}, {c.planned.phase}: given.")
+            cal.add_component(event)
+            continue
+        event.add("dtstart", c.due)
+        moved = "" if c.due == c.planned.date else f" Moved from {c.planned.date.isoformat()}."
+        if c is first_repeat and rule is not None:
+            event["uid"] = f"{rx.id}-{c.planned.phase.replace(' ', '-')}-repeating@b12"
+            event.add("rrule", rule)
+            detail = (
+                f"{c.planned.phase}: repeats with no end date, as prescribed. From dose "
+                f"{c.planned.number}.{moved}"
+            )
+        else:
+            detail = f"Dose {c.planned.number}, {c.planned.phase}.{moved}"
+        event.add("summary", what)
+        event.add("description", f"{detail} As prescribed; the record's status is the reference.")
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"Tomorrow: {what}")
+        alarm.add("trigger", REMINDER)
+        event.add_component(alarm)
+        cal.add_component(event)
+    return bytes(cal.to_ical())

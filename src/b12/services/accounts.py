@@ -12,6 +12,8 @@ Roles and what each may do (``PERMISSIONS``):
   pharmacist   read every patient; review overrides; the audit trail
   patient      their own record; record their own dose when the link says they self-inject
   caregiver    the patients linked to the account; record a dose the same way
+Supply at home: nurses and pharmacists dispense; they, the patient and a caregiver record waste.
+Everyone who may see a patient may make or revoke the patient's calendar feed.
 
 A patient or caregiver asking for a patient they are not linked to is told exactly what they would
 be told about a patient who does not exist (``UnknownPatientError``): a foreign id and an absent
@@ -38,17 +40,19 @@ ROLES: tuple[Role, ...] = get_args(Role)
 STAFF: frozenset[Role] = frozenset({"prescriber", "nurse", "pharmacist"})
 Permission = Literal[
     "read", "prescribe", "stop", "correct", "bypass", "give", "missed", "labs", "events",
-    "review", "audit",
+    "review", "audit", "dispense", "waste", "calendar",
 ]  # fmt: skip
 
 #: What each role may do. "read" is checked against the patient too (``can_see``); a patient's or
 #: caregiver's "give" also needs the link's self-injection mark.
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    "prescriber": frozenset({"read", "prescribe", "stop", "correct", "bypass", "give"}),
-    "nurse": frozenset({"read", "give", "missed", "labs", "events"}),
-    "pharmacist": frozenset({"read", "review", "audit"}),
-    "patient": frozenset({"read", "give"}),
-    "caregiver": frozenset({"read", "give"}),
+    "prescriber": frozenset({"read", "prescribe", "stop", "correct", "bypass", "give", "calendar"}),
+    "nurse": frozenset(
+        {"read", "give", "missed", "labs", "events", "dispense", "waste", "calendar"}
+    ),
+    "pharmacist": frozenset({"read", "review", "audit", "dispense", "waste", "calendar"}),
+    "patient": frozenset({"read", "give", "waste", "calendar"}),
+    "caregiver": frozenset({"read", "give", "waste", "calendar"}),
 }
 
 #: Staff sessions end after 15 minutes without a request; patients' and caregivers' after 12 hours

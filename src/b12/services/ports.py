@@ -9,6 +9,8 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Protocol, Self, TypeVar
 
 from b12.domain.audit import RowDigest
+from b12.domain.calendar_feed import CalendarFeed
+from b12.domain.home_supply import Dispensing, Waste
 from b12.domain.records import (
     Administration,
     AdverseEvent,
@@ -57,6 +59,12 @@ class Patients(Protocol):
         ...
 
 
+class CalendarFeeds(Records[CalendarFeed], Protocol):
+    def with_token(self, token_hash: str) -> list[CalendarFeed]:
+        """The feed made with this token's hash, and any row revoking it (oldest first)."""
+        ...
+
+
 class AuditTrail(Protocol):
     def append(
         self,
@@ -97,6 +105,12 @@ class UnitOfWork(Protocol):
     def labs(self) -> Records[LabResult]: ...
     @property
     def events(self) -> Records[AdverseEvent]: ...
+    @property
+    def dispensings(self) -> Records[Dispensing]: ...
+    @property
+    def wastes(self) -> Records[Waste]: ...
+    @property
+    def calendar_feeds(self) -> CalendarFeeds: ...
     @property
     def audit(self) -> AuditTrail: ...
 

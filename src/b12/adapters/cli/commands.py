@@ -140,6 +140,7 @@ GROUPS: dict[str, str] = {
     "export": "Export the record for other tools (needs b12[audit]).",
     "user": "Accounts of the web app: staff, patients and their carers.",
     "fhir": "The record as FHIR R4: a patient's Bundle out, a Bundle in by b12's own rules.",
+    "supply": "Supply at home: ampoules and vials dispensed, drawn, discarded; when it runs out.",
 }
 
 ABOUT = (
@@ -487,6 +488,63 @@ COMMANDS: tuple[Command, ...] = (
             Opt("--at", "The day, YYYY-MM-DD (default today)."),
             DB,
             WHO,
+            JSON,
+        ),
+    ),
+    Command(
+        "supply show",
+        "supply_commands:show",
+        "The supply at home: containers left, what was drawn and discarded, the day it runs out "
+        "and the day to ask for a new prescription by.",
+        (
+            CODE,
+            Opt("--at", "The day (default today)."),
+            Opt(
+                "--lead-days",
+                "Days before the run-out day to ask by (policy; default $B12_SUPPLY_LEAD_DAYS, "
+                "else 14).",
+                takes="count",
+                minimum=0,
+            ),
+            DB,
+            KB,
+            JSON,
+        ),
+    ),
+    Command(
+        "supply dispense",
+        "supply_commands:dispense",
+        "Record ampoules or vials dispensed to a patient for use at home (product, count, lot, "
+        "expiry).",
+        (
+            CODE,
+            Opt("--product", "Product id or name (see `b12 products`).", required=True),
+            Opt("--count", "How many ampoules or vials.", takes="count", required=True, minimum=1),
+            Opt("--lot", "Lot number on the pack.", required=True),
+            Opt("--expiry", "Expiry date on the pack, YYYY-MM-DD.", required=True),
+            Opt("--at", "When dispensed (default now)."),
+            DB,
+            WHO,
+            KB,
+            JSON,
+        ),
+    ),
+    Command(
+        "supply waste",
+        "supply_commands:waste",
+        "Record ampoules, vials or a volume discarded from a dispensed lot, and why.",
+        (
+            CODE,
+            Opt("--lot", "The lot it came from.", required=True),
+            Opt(
+                "--count", "Whole ampoules or vials discarded.", takes="count", default=0, minimum=0
+            ),
+            Opt("--volume", "Volume discarded from the open vial, in mL, e.g. 0.5."),
+            Opt("--reason", "Why, in words.", required=True),
+            Opt("--at", "When (default now)."),
+            DB,
+            WHO,
+            KB,
             JSON,
         ),
     ),

@@ -34,6 +34,8 @@ FIELD_OF_COLUMN: Mapping[str, str] = {
     "recorded_by": "who",
     "given_by": "who",
     "prescribed_by": "who",
+    "dispensed_by": "who",
+    "created_by": "who",
     "text": "readings",
     "value": "readings",
     "normalised_value": "readings",

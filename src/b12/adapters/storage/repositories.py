@@ -49,6 +49,7 @@ from b12.domain.audit import (
     row_digest,
     row_key,
 )
+from b12.domain.calendar_feed import CalendarFeed
 from b12.domain.jsonable import freeze, to_json
 from b12.domain.records import AuditEntry, PatientRecord, PlannedDose, PlannedLab, Prescription
 from b12.errors import AlreadyRecordedError
@@ -148,6 +149,23 @@ def insert(
             raise
         raise already from None
     written[table.name, row_key(table.name, row)] = (row_digest(stored._mapping), patient)
+
+
+class SqlCalendarFeeds(SqlRecords[CalendarFeed]):
+    """A patient's calendar feeds (revision 0008), found also by their token's hash."""
+
+    def __init__(
+        self, connection: Connection, zone: tzinfo | None = None, written: Written | None = None
+    ) -> None:
+        feeds = t.calendar_feeds
+        super().__init__(connection, feeds, CalendarFeed, feeds.c.created_at, zone, written)
+
+    def with_token(self, token_hash: str) -> list[CalendarFeed]:
+        feeds = t.calendar_feeds
+        made = select(feeds.c.id).where(feeds.c.token_hash == token_hash).scalar_subquery()
+        query = select(feeds).where((feeds.c.id == made) | (feeds.c.revokes_id == made))
+        rows = self._connection.execute(query.order_by(*self._order))
+        return [from_row(CalendarFeed, row._mapping, self._zone) for row in rows]
 
 
 class SqlPrescriptions(SqlRecords[Prescription]):

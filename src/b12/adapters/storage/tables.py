@@ -220,6 +220,48 @@ audit_log = Table(
 )
 Index("uq_audit_log_stream_seq", audit_log.c.stream, audit_log.c.stream_seq, unique=True)
 
+# Revision 0008: supply at home (containers dispensed, what was discarded) and the private
+# calendar feeds of a patient's course (the sha256 of each feed's token; a revocation is a row).
+dispensings = Table(
+    "dispensings",
+    metadata,
+    _id(),
+    _patient(),
+    Column("product", String(120), nullable=False),
+    Column("containers", Integer, nullable=False),
+    Column("lot", String(64), nullable=False),
+    Column("expiry", Date, nullable=False),
+    Column("dispensed_at", UtcDateTime, nullable=False),
+    Column("dispensed_by", String(120), nullable=False),
+    _corrects("dispensings"),
+)
+
+wastes = Table(
+    "wastes",
+    metadata,
+    _id(),
+    _patient(),
+    Column("dispensing_id", String(ID), ForeignKey("dispensings.id"), nullable=False),
+    Column("containers", Integer, nullable=False),
+    Column("volume_ml", ExactDecimal),
+    Column("reason", Text, nullable=False),
+    Column("on", Date, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    _corrects("wastes"),
+)
+
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    _id(),
+    _patient(),
+    Column("token_hash", String(64), unique=True),  # NULL on a revocation row
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("revokes_id", String(ID), ForeignKey("calendar_feeds.id")),
+)
+
 RECORD_TABLES = (
     patients,
     prescriptions,
@@ -229,6 +271,9 @@ RECORD_TABLES = (
     missed_doses,
     lab_results,
     adverse_events,
+    dispensings,
+    wastes,
+    calendar_feeds,
 )
 
 # Revision 0002: what a clinician's record views read by patient and by time.
@@ -237,6 +282,10 @@ Index("ix_lab_results_patient_taken", lab_results.c.patient_id, lab_results.c.ta
 Index("ix_prescriptions_patient", prescriptions.c.patient_id)
 Index("ix_missed_doses_patient", missed_doses.c.patient_id)
 Index("ix_adverse_events_patient", adverse_events.c.patient_id)
+# Revision 0008
+Index("ix_dispensings_patient", dispensings.c.patient_id)
+Index("ix_wastes_patient", wastes.c.patient_id)
+Index("ix_calendar_feeds_patient", calendar_feeds.c.patient_id)
 
 # Revision 0004, one dose once: one patient per code and one administration per planned dose of a
 # prescription. A correction (corrects_id) repeats the key of the row it corrects, and a dose

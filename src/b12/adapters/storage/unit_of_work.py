@@ -12,11 +12,13 @@ from b12.adapters.storage import tables as t
 from b12.adapters.storage.repositories import (
     SqlAccounts,
     SqlAuditTrail,
+    SqlCalendarFeeds,
     SqlPatients,
     SqlPrescriptions,
     SqlRecords,
     Written,
 )
+from b12.domain.home_supply import Dispensing, Waste
 from b12.domain.records import Administration, AdverseEvent, LabResult, MissedDose
 
 
@@ -58,6 +60,11 @@ class SqlUnitOfWork:
         self.events = SqlRecords(
             connection, t.adverse_events, AdverseEvent, t.adverse_events.c.on, zone, written
         )
+        self.dispensings = SqlRecords(
+            connection, t.dispensings, Dispensing, t.dispensings.c.dispensed_at, zone, written
+        )
+        self.wastes = SqlRecords(connection, t.wastes, Waste, t.wastes.c.recorded_at, zone, written)
+        self.calendar_feeds = SqlCalendarFeeds(connection, zone, written)
         self.audit = SqlAuditTrail(connection, self._audit_key, written)
         self.accounts = SqlAccounts(connection, zone)
         return self

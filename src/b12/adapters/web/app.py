@@ -240,12 +240,13 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    from b12.adapters.web import api, fhir_api, pages, summary_pages
+    from b12.adapters.web import api, fhir_api, pages, summary_pages, supply_pages
 
     web.include_router(api.router, prefix=API)
     web.include_router(fhir_api.router, prefix=FHIR, include_in_schema=False)
     web.include_router(pages.router)
     web.include_router(summary_pages.router)
+    web.include_router(supply_pages.router)
     return web
 
 
