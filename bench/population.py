@@ -100,7 +100,8 @@ def _params(con: Any, t: Any) -> None:
 
 
 def hand_sql(folder: Path, t: Any, as_of: datetime) -> str:
-    """The eleven rules written by hand in DuckDB SQL (the same thresholds, the same semantics)."""
+    """The eleven rules written by hand in DuckDB SQL (the same thresholds, the same semantics,
+    the same integer keys, the findings named by their ids as the Ibis rules name them)."""
     width = max(len(r.ranges) for r in t.ranges)
     inside = " OR ".join(f"(e.dose_mcg BETWEEN r.lo{i} AND r.hi{i})" for i in range(width))
     top = float(t.largest_injected_dose_mcg)
@@ -112,55 +113,62 @@ def hand_sql(folder: Path, t: Any, as_of: datetime) -> str:
     src = lambda name: f"read_parquet('{folder}/{name}/**/*.parquet', hive_partitioning=false)"  # noqa: E731
     return f"""
 WITH a AS (
-  SELECT a.*, epoch(date_trunc('second', a.given_at))::BIGINT AS t_s, a.dose_mcg::DOUBLE AS d
-  FROM {src("administrations")} a
-), e0 AS (
+  SELECT administration_key, patient_key, prescription_key, planned_number, given_at, dose_mcg,
+         volume_ml, product_id, route, expiry, bypass_reason IS NULL AS unbypassed,
+         epoch(date_trunc('second', given_at))::BIGINT AS t_s, dose_mcg::DOUBLE AS d
+  FROM {src("administrations")}
+), e AS (
   SELECT a.*, rx.regimen_id, rx.indication_id, rx.end_date, p.birth_date, pd.phase,
-         f.min_days, f.longest_days, f.maintained, a.t_s - a.t_s % {DAY} AS day_s,
+         f.min_days, f.longest_days, f.maintained, a.t_s - a.t_s % {DAY} AS day_s, a.d AS dose,
          CASE WHEN p.birth_date IS NULL THEN 'unknown'
               WHEN m.months < 12 THEN 'infant' WHEN m.months < 216 THEN 'child' ELSE 'adult' END AS age_group
   FROM a
-  LEFT JOIN {src("prescriptions")} rx USING (prescription_id)
-  LEFT JOIN {src("patients")} p ON p.patient_id = a.patient_id
-  LEFT JOIN {src("planned_doses")} pd ON pd.prescription_id = a.prescription_id AND pd.planned_number = a.planned_number
+  LEFT JOIN {src("prescriptions")} rx USING (prescription_key)
+  LEFT JOIN {src("patients")} p ON p.patient_key = a.patient_key
+  LEFT JOIN {src("planned_doses")} pd ON pd.prescription_key = a.prescription_key AND pd.planned_number = a.planned_number
   LEFT JOIN p_phases f ON f.regimen = rx.regimen_id AND f.phase = pd.phase,
   LATERAL (SELECT (year(a.given_at) - year(p.birth_date)) * 12 + month(a.given_at) - month(p.birth_date)
                   - (day(a.given_at) < day(p.birth_date))::INT AS months) m
-), e AS (
-  SELECT e0.*, e0.dose_mcg::DOUBLE AS dose,
+), c AS (
+  SELECT administration_key, patient_key, indication_id, end_date, t_s, day_s, dose_mcg, min_days,
+    longest_days, maintained,
     lag(t_s) OVER w AS prev_s, lag(day_s) OVER w AS prev_day, lag(dose_mcg) OVER w AS prev_dose,
     lag(min_days) OVER w AS prev_min, lead(t_s) OVER w AS next_s, row_number() OVER w AS rank
-  FROM e0 WINDOW w AS (PARTITION BY prescription_id ORDER BY t_s, administration_id)
-), firsts AS (SELECT * FROM e WHERE rank = 1),
-res AS (SELECT patient_id, analyte, epoch(date_trunc('second', taken_at))::BIGINT AS r_s FROM {src("results")}),
-hyper AS (SELECT patient_id, min(epoch(date_trunc('second', recorded_at))::BIGINT) AS h_s FROM {src("reactions")} WHERE kind = 'hypersensitivity' GROUP BY 1)
-SELECT 'DOSE_OUTSIDE_RANGE' AS rule, administration_id FROM e JOIN p_ranges r
+  FROM e WINDOW w AS (PARTITION BY prescription_key ORDER BY t_s, administration_key)
+), firsts AS (SELECT * FROM c WHERE rank = 1),
+res AS (SELECT patient_key, analyte, epoch(date_trunc('second', taken_at))::BIGINT AS r_s FROM {src("results")}),
+hyper AS (SELECT patient_key, min(epoch(date_trunc('second', recorded_at))::BIGINT) AS h_s FROM {src("reactions")} WHERE kind = 'hypersensitivity' GROUP BY 1),
+found AS (
+SELECT 'DOSE_OUTSIDE_RANGE' AS rule, administration_key FROM e JOIN p_ranges r
   ON r.indication = e.indication_id AND r.route = e.route AND r.age_group = e.age_group
   WHERE NOT ({inside}) AND NOT {slip.replace("e.dose_mcg", "e.dose")}
-UNION ALL SELECT 'INTERVAL_BELOW_MINIMUM', administration_id FROM e
+UNION ALL SELECT 'INTERVAL_BELOW_MINIMUM', administration_key FROM c
   WHERE prev_s IS NOT NULL AND least(coalesce(min_days, prev_min), coalesce(prev_min, min_days)) IS NOT NULL
   AND t_s - prev_s < least(coalesce(min_days, prev_min), coalesce(prev_min, min_days)) * {DAY} - {tol}
   AND NOT (prev_day = day_s AND prev_dose = dose_mcg)
-UNION ALL SELECT 'DOSE_UNIT_SLIP', administration_id FROM e WHERE {slip.replace("e.dose_mcg", "dose")}
-UNION ALL SELECT 'VOLUME_DOSE_MISMATCH', administration_id FROM e JOIN p_products c ON c.product = e.product_id
+UNION ALL SELECT 'DOSE_UNIT_SLIP', administration_key FROM e WHERE {slip.replace("e.dose_mcg", "dose")}
+UNION ALL SELECT 'VOLUME_DOSE_MISMATCH', administration_key FROM e JOIN p_products c ON c.product = e.product_id
   WHERE e.volume_ml IS NOT NULL AND e.volume_ml * c.amount::DECIMAL(18,6) <> e.dose_mcg * c.per_ml::DECIMAL(18,6)
   AND NOT {slip.replace("e.dose_mcg", "e.dose")}
-UNION ALL SELECT 'DUPLICATE_SAME_DAY', administration_id FROM (
-  SELECT administration_id, row_number() OVER (PARTITION BY patient_id, day_s, dose_mcg ORDER BY t_s, administration_id) AS n FROM e) WHERE n > 1
-UNION ALL SELECT 'EXPIRED_LOT', administration_id FROM e WHERE expiry IS NOT NULL AND given_at::DATE > expiry
-UNION ALL SELECT 'ROUTE_ADVISED_AGAINST', administration_id FROM e JOIN p_avoid v ON v.product = e.product_id AND v.route = e.route
-UNION ALL SELECT 'NO_POTASSIUM_48H', administration_id FROM firsts f WHERE indication_id IN ({k_ind})
-  AND NOT EXISTS (SELECT 1 FROM res WHERE res.patient_id = f.patient_id AND res.analyte = 'potassium'
+UNION ALL SELECT 'DUPLICATE_SAME_DAY', administration_key FROM (
+  SELECT administration_key, row_number() OVER (PARTITION BY patient_key, day_s, dose_mcg ORDER BY t_s, administration_key) AS n FROM e) WHERE n > 1
+UNION ALL SELECT 'EXPIRED_LOT', administration_key FROM e WHERE expiry IS NOT NULL AND given_at::DATE > expiry
+UNION ALL SELECT 'ROUTE_ADVISED_AGAINST', administration_key FROM e JOIN p_avoid v ON v.product = e.product_id AND v.route = e.route
+UNION ALL SELECT 'NO_POTASSIUM_48H', administration_key FROM firsts f WHERE indication_id IN ({k_ind})
+  AND NOT EXISTS (SELECT 1 FROM res WHERE res.patient_key = f.patient_key AND res.analyte = 'potassium'
                   AND res.r_s >= f.day_s AND res.r_s <= f.t_s + {float(t.potassium_hours) * HOUR})
-UNION ALL SELECT 'NO_RETICULOCYTES_DAY_10', administration_id FROM firsts f WHERE indication_id IN ({r_ind})
+UNION ALL SELECT 'NO_RETICULOCYTES_DAY_10', administration_key FROM firsts f WHERE indication_id IN ({r_ind})
   AND f.day_s + {(t.reticulocytes_to_day + 1) * DAY} <= {end}
-  AND NOT EXISTS (SELECT 1 FROM res WHERE res.patient_id = f.patient_id AND res.analyte = 'reticulocytes'
+  AND NOT EXISTS (SELECT 1 FROM res WHERE res.patient_key = f.patient_key AND res.analyte = 'reticulocytes'
                   AND res.r_s >= f.day_s + {t.reticulocytes_from_day * DAY} AND res.r_s < f.day_s + {(t.reticulocytes_to_day + 1) * DAY})
-UNION ALL SELECT 'MAINTENANCE_LAPSED', administration_id FROM e WHERE coalesce(maintained, false)
+UNION ALL SELECT 'MAINTENANCE_LAPSED', administration_key FROM c WHERE coalesce(maintained, false)
   AND coalesce(next_s, CASE WHEN end_date IS NOT NULL AND epoch(end_date::TIMESTAMP) + {DAY} < {end}
                             THEN epoch(end_date::TIMESTAMP)::BIGINT + {DAY} ELSE {end} END) - t_s > longest_days * {float(t.lapse_factor)} * {DAY}
-UNION ALL SELECT 'DOSE_AFTER_HYPERSENSITIVITY', administration_id FROM e JOIN hyper h USING (patient_id)
-  WHERE e.t_s > h.h_s AND e.bypass_reason IS NULL
+UNION ALL SELECT 'DOSE_AFTER_HYPERSENSITIVITY', administration_key FROM e JOIN hyper h USING (patient_key)
+  WHERE e.t_s > h.h_s AND e.unbypassed
+)
+SELECT found.rule, n.administration_id, n.patient_id, n.prescription_id, n.ward, n.given_at AS at
+FROM found JOIN {src("administrations")} n USING (administration_key)
 """
 
 
@@ -170,6 +178,7 @@ def duckdb_sql(folder: Path, t: Any, as_of: datetime, runs: int = 2) -> tuple[li
     figures, found = [], 0
     for _ in range(runs):
         con = duckdb.connect()
+        con.execute("SET preserve_insertion_order = false")  # as the audit's own connection
         _params(con, t)
         start = time.perf_counter()
         found = con.sql(hand_sql(folder, t, as_of)).arrow().read_all().num_rows

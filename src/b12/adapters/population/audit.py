@@ -90,7 +90,11 @@ def run(
         as_of = datetime.combine(base.date() + timedelta(days=1), datetime.min.time())
     say("running the rules")
     started = time.perf_counter()
-    found = rules.audit(tables, thresholds, as_of).to_pyarrow()
+    held = engines.Held(con)
+    try:
+        found = rules.audit(tables, thresholds, as_of, keep=held).to_pyarrow()
+    finally:
+        held.drop()
     seconds = time.perf_counter() - started
     found = sort_findings(found.select(FINDINGS.names).cast(FINDINGS))
     result = AuditResult(engine, as_of, int(count), found, seconds, thresholds)
