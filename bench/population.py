@@ -11,6 +11,7 @@ Run alone: ``python bench/population.py [--no-spark]``.
 from __future__ import annotations
 
 import bisect
+import os
 import statistics
 import sys
 import time
@@ -324,12 +325,17 @@ def population_audit(with_spark: bool = True) -> bool:
     folders = ensure()
     t = _thresholds()
     as_of = read_as_of(folders["10m"]) or datetime(2026, 1, 1)
+    load = [f"{os.getloadavg()[0]:.1f}"]  # the machine is shared: its load beside each figure
     ibis_s, found, rows = ibis_duckdb(folders["10m"])
+    load.append(f"{os.getloadavg()[0]:.1f}")
     sql_s, sql_found = duckdb_sql(folders["10m"], t, as_of)
+    load.append(f"{os.getloadavg()[0]:.1f}")
     loop_s, loop_found, sample_rows = python_loop(folders["sample"], t, as_of)
+    load.append(f"{os.getloadavg()[0]:.1f}")
     ibis_m, sql_m = statistics.median(ibis_s), statistics.median(sql_s)
     scaled = loop_s * rows / sample_rows
     print(f"population audit, {rows:,} administrations, 11 rules, {found:,} findings")
+    print(f"  1-minute load average before, between and after: {' -> '.join(load)}")
     print(
         f"  Ibis on DuckDB          median {ibis_m:7.2f} s  (runs {', '.join(f'{s:.2f}' for s in ibis_s)})  budget < 2 s: {'met' if ibis_m < 2 else 'MISSED'}"
     )

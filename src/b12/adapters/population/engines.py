@@ -96,28 +96,25 @@ def read_tables(con: Any, directory: Path) -> dict[str, ir.Table]:
 
 
 class Held:
-    """Tables computed once and held by the engine for one run (DuckDB: temporary tables; Spark:
-    persisted frames), dropped by ``drop``."""
+    """Tables computed once and held by DuckDB for one run (temporary tables, dropped by
+    ``drop``). Spark plans the expression whole, as it is given (Ibis cannot yet cache a Spark
+    expression that reads the rules' parameter tables)."""
 
     def __init__(self, con: Any) -> None:
         self.con = con
         self.names: list[str] = []
-        self.frames: list[Any] = []
 
     def __call__(self, table: ir.Table) -> ir.Table:
-        if self.con.name == "duckdb":
-            name = f"b12_held_{uuid.uuid4().hex}"
-            self.names.append(name)
-            return self.con.create_table(name, table, temp=True)
-        self.frames.append(table.cache())
-        return self.frames[-1]
+        if self.con.name != "duckdb":
+            return table
+        name = f"b12_held_{uuid.uuid4().hex}"
+        self.names.append(name)
+        return self.con.create_table(name, table, temp=True)
 
     def drop(self) -> None:
         for name in self.names:  # by name: Ibis's own release cannot drop on DuckDB 2
             self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-        for frame in self.frames:
-            frame.release()
-        self.names, self.frames = [], []
+        self.names = []
 
 
 def to_arrow(con: Any, expr: ir.Table) -> pa.Table:

@@ -273,9 +273,7 @@ def regimen_phases(knowledge: Any) -> dict[str, tuple[str, ...]]:
     return {r.id: tuple(p.name for p in r.phases) for r in knowledge.regimens.values()}
 
 
-def _batches(
-    connection: Any, name: str, phases: Phases, keys: Keys
-) -> Iterator[pa.RecordBatch]:
+def _batches(connection: Any, name: str, phases: Phases, keys: Keys) -> Iterator[pa.RecordBatch]:
     from sqlalchemy import text
 
     schema = TABLES[name]

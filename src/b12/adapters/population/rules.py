@@ -112,7 +112,9 @@ def joined(tables: Tables, t: AuditThresholds) -> ir.Table:
         "expiry",
         bypassed=a.bypass_reason.notnull(),
     )
-    rx = tables["prescriptions"].select("prescription_key", "regimen_id", "indication_id", "end_date")
+    rx = tables["prescriptions"].select(
+        "prescription_key", "regimen_id", "indication_id", "end_date"
+    )
     pt = tables["patients"].select("patient_key", "birth_date")
     planned = tables["planned_doses"].select("prescription_key", "planned_number", "phase")
     e = _left(
@@ -473,7 +475,12 @@ def audit(
     found = ibis.union(*parts, distinct=False)
     a = tables["administrations"]
     named = a.select(
-        "administration_key", "administration_id", "patient_id", "prescription_id", "ward", "given_at"
+        "administration_key",
+        "administration_id",
+        "patient_id",
+        "prescription_id",
+        "ward",
+        "given_at",
     )
     j = found.inner_join(named, found.f_key == named.administration_key)
     return j.select(
