@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from b12.adapters.population.audit import read_as_of, write_meta
-from b12.adapters.population.layout import TABLES
+from b12.adapters.population.layout import KEYS, TABLES
 from b12.adapters.population.parquet import write_batches
 
 ROOT = Path(__file__).resolve().parent / "results" / "population"
@@ -25,6 +25,7 @@ BASE_PATIENTS = 52_000  # ~20 administrations each: ~1 M
 COPIES = 10
 SAMPLE_PATIENTS = 5_200  # ~100 k administrations
 ID_COLUMNS = ("patient_id", "prescription_id", "administration_id", "result_id", "reaction_id")
+KEY_STRIDE = 1 << 32  # copy k's keys are the base's plus k x this (the base's are far fewer)
 
 
 def read(folder: Path, name: str) -> pa.Table:
@@ -38,6 +39,8 @@ def _copies(table: pa.Table, copies: int) -> Iterator[pa.RecordBatch]:
             columns = [
                 pc.binary_join_element_wise(pa.scalar(f"c{k}-"), batch.column(name), "")
                 if name in ID_COLUMNS
+                else pc.add(batch.column(name), pa.scalar(k * KEY_STRIDE, pa.int64()))
+                if name in KEYS
                 else batch.column(name)
                 for name in batch.schema.names
             ]

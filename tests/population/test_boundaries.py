@@ -182,7 +182,7 @@ CASES: dict[str, Case] = {
 
 
 def write_case(folder: Path, case: Case) -> list[str]:
-    from b12.adapters.population.layout import TABLES
+    from b12.adapters.population.layout import TABLES, Keys
     from b12.adapters.population.parquet import write_table
 
     ids = [f"a{i}" for i in range(len(case.doses))]
@@ -235,8 +235,10 @@ def write_case(folder: Path, case: Case) -> list[str]:
             for i, (kind, at) in enumerate(case.reactions)
         ],
     }
+    keys = Keys()
     for name, schema in TABLES.items():
-        write_table(pa.Table.from_pylist(rows[name], schema=schema), folder / name, name)
+        keyed = [keys.fill(name, row) for row in rows[name]]
+        write_table(pa.Table.from_pylist(keyed, schema=schema), folder / name, name)
     return ids
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from tests.population.test_boundaries import CASES, write_case
@@ -180,16 +181,20 @@ def test_a_clean_population_exits_0(tmp_path: Path) -> None:
         (["audit", "population", "{data}", "--engine", "polars"], "write duckdb or spark"),
         (["audit", "population", "{data}", "--as-of", "soon"], "write YYYY-MM-DD"),
         (["audit", "population", "{empty}"], "is missing: an audit folder holds"),
+        (["audit", "population", "{old}"], "has no column patient_key: it was written by an"),
         (["audit", "synth", "--patients", "5", "--out", "{empty}"], "at least 11 patients"),
     ],
 )
 def test_bad_input_is_a_clear_message_and_exit_2(
     tmp_path: Path, args: list[str], says: str
 ) -> None:
-    data, empty = tmp_path / "data", tmp_path / "empty"
+    data, empty, old = tmp_path / "data", tmp_path / "empty", tmp_path / "old"
     empty.mkdir()
     write_case(data, CASES["volume matches"])
-    done = b12(*(a.format(data=data, empty=empty) for a in args))
+    write_case(old, CASES["volume matches"])  # then as the layout was before its keys
+    patients = old / "patients" / "part-0.parquet"
+    pq.write_table(pq.read_table(patients).drop_columns(["patient_key"]), patients)
+    done = b12(*(a.format(data=data, empty=empty, old=old) for a in args))
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert says in done.stderr
     assert "Traceback" not in done.stderr

@@ -82,6 +82,25 @@ def test_the_record_maps_to_the_layout(exported: Path) -> None:
     assert reaction["kind"] == "hypersensitivity"
 
 
+def test_every_table_keys_an_id_the_same_way(exported: Path) -> None:
+    """One numbering for the export: a patient's or a prescription's key is the same in every
+    table that names it, each key stands for one id, and administration keys are unique."""
+    from b12.adapters.population.layout import KEYS, TABLES
+
+    seen: dict[str, dict[int, str]] = {kind: {} for kind in KEYS}
+    for name, schema in TABLES.items():
+        for row in _rows(exported, name):
+            for kind, ident in KEYS.items():
+                if kind in schema.names:
+                    assert row[kind] is not None, (name, kind)
+                    known = seen[kind].setdefault(row[kind], row[ident])
+                    assert known == row[ident], (name, kind, row)
+    patients = _rows(exported, "patients")
+    assert sorted(seen["patient_key"]) == list(range(1, len(patients) + 1))
+    keys = [a["administration_key"] for a in _rows(exported, "administrations")]
+    assert len(keys) == len(set(keys)) == 1
+
+
 def test_the_phase_index_is_the_regimens_own(exported: Path) -> None:
     from b12.bootstrap import Settings, build
 

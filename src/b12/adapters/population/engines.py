@@ -7,6 +7,7 @@ and the JVM's default zone too), so a naive UTC timestamp means the same instant
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,8 +28,9 @@ def connect(engine: str, spark_master: str | None = None, threads: int | None = 
     else local[2])."""
     if engine == "duckdb":
         con = ibis.duckdb.connect()
-        if threads is not None:
-            con.raw_sql(f"SET threads = {int(threads)}")
+        con.raw_sql(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        # The findings are sorted after the run: the engine need not keep the input's order.
+        con.raw_sql("SET preserve_insertion_order = false")
         return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session(spark_master))
@@ -80,10 +82,39 @@ def read_tables(con: Any, directory: Path) -> dict[str, ir.Table]:
             )
         else:
             table = con.read_parquet(str(folder), table_name=name)
+        missing = [f.name for f in schema if f.name not in table.columns]
+        if missing:
+            raise InputError(
+                f"{folder} has no column {', '.join(missing)}: it was written by an earlier "
+                "layout; write it again with `b12 export parquet` or `b12 audit synth`",
+                field="directory",
+            )
         out[name] = table.select(
             *(table[f.name].cast(ibis.dtype(f.type)).name(f.name) for f in schema)
         )
     return out
+
+
+class Held:
+    """Tables computed once and held by DuckDB for one run (temporary tables, dropped by
+    ``drop``). Spark plans the expression whole, as it is given (Ibis cannot yet cache a Spark
+    expression that reads the rules' parameter tables)."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.names: list[str] = []
+
+    def __call__(self, table: ir.Table) -> ir.Table:
+        if self.con.name != "duckdb":
+            return table
+        name = f"b12_held_{uuid.uuid4().hex}"
+        self.names.append(name)
+        return self.con.create_table(name, table, temp=True)
+
+    def drop(self) -> None:
+        for name in self.names:  # by name: Ibis's own release cannot drop on DuckDB 2
+            self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+        self.names = []
 
 
 def to_arrow(con: Any, expr: ir.Table) -> pa.Table:

@@ -4,6 +4,11 @@ Six tables, one folder each under the audit's directory (``DIR/administrations/.
 files, partitioned by month where a table grows with time. Times are UTC without a zone
 (``timestamp[us]``): DuckDB and Spark then read the same instant whatever the session's zone.
 Doses and volumes are exact decimals (six places, as b12 keeps a typed quantity).
+
+Every patient, prescription and administration has an integer key beside its id, assigned by the
+writer (``*_key``, int64): the rules join, group and order by the keys, which an engine compares
+far faster than text; the ids (the record's own) are read only for the findings. Each key stands
+for exactly one id within a folder, and ``administration_key`` is unique.
 """
 
 from __future__ import annotations
@@ -12,16 +17,20 @@ import pyarrow as pa
 
 DECIMAL = pa.decimal128(18, 6)
 TIME = pa.timestamp("us")
+KEY = pa.int64()
 
 PATIENTS = pa.schema(
     [
+        ("patient_key", KEY),
         ("patient_id", pa.string()),
         ("birth_date", pa.date32()),  # null: unknown (every age group's regimens then apply)
     ]
 )
 PRESCRIPTIONS = pa.schema(
     [
+        ("prescription_key", KEY),
         ("prescription_id", pa.string()),
+        ("patient_key", KEY),
         ("patient_id", pa.string()),
         ("regimen_id", pa.string()),  # a regimen of the knowledge (regimens.yaml)
         ("indication_id", pa.string()),  # an indication of the knowledge
@@ -32,6 +41,7 @@ PRESCRIPTIONS = pa.schema(
 )
 PLANNED_DOSES = pa.schema(
     [
+        ("prescription_key", KEY),
         ("prescription_id", pa.string()),
         ("planned_number", pa.int32()),  # 1, 2, ... within the prescription
         ("phase", pa.int32()),  # index of the regimen's phase, from 0
@@ -40,8 +50,11 @@ PLANNED_DOSES = pa.schema(
 )
 ADMINISTRATIONS = pa.schema(
     [
+        ("administration_key", KEY),  # unique in the folder
         ("administration_id", pa.string()),
+        ("patient_key", KEY),
         ("patient_id", pa.string()),
+        ("prescription_key", KEY),
         ("prescription_id", pa.string()),
         ("planned_number", pa.int32()),  # null: a dose outside the plan
         ("given_at", TIME),
@@ -58,6 +71,7 @@ ADMINISTRATIONS = pa.schema(
 RESULTS = pa.schema(
     [
         ("result_id", pa.string()),
+        ("patient_key", KEY),
         ("patient_id", pa.string()),
         ("analyte", pa.string()),  # an analyte of the knowledge (laboratory.yaml)
         ("taken_at", TIME),  # a result known only by its date: midnight UTC of that date
@@ -67,6 +81,7 @@ RESULTS = pa.schema(
 REACTIONS = pa.schema(
     [
         ("reaction_id", pa.string()),
+        ("patient_key", KEY),
         ("patient_id", pa.string()),
         ("recorded_at", TIME),
         ("kind", pa.string()),  # hypersensitivity | other
@@ -80,6 +95,12 @@ TABLES: dict[str, pa.Schema] = {
     "administrations": ADMINISTRATIONS,
     "results": RESULTS,
     "reactions": REACTIONS,
+}
+#: Each integer key and the id it stands for.
+KEYS = {
+    "patient_key": "patient_id",
+    "prescription_key": "prescription_id",
+    "administration_key": "administration_id",
 }
 #: The column a table is partitioned by month on (``month=2025-03``), where it grows with time.
 PARTITION_TIME = {"administrations": "given_at", "results": "taken_at"}
@@ -99,3 +120,34 @@ FINDINGS = pa.schema(
         ("basis", pa.string()),  # the figure and the knowledge it came from, in words
     ]
 )
+
+
+class Keys:
+    """Integer keys for a writer's rows: a patient's and a prescription's key numbers its id in
+    the order first met (1, 2, ...); each administration row takes the next administration key.
+    Holds one entry per patient and per prescription (not per administration)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, dict[str, int]] = {"patient_key": {}, "prescription_key": {}}
+        self._administrations = 0
+
+    def key(self, kind: str, ident: str | None) -> int | None:
+        if ident is None:
+            return None
+        known = self._known[kind]
+        found = known.get(ident)
+        if found is None:
+            found = known[ident] = len(known) + 1
+        return found
+
+    def fill(self, table: str, row: dict[str, object]) -> dict[str, object]:
+        """``row`` of ``table`` with its key columns set from its ids (in place; returned)."""
+        names = TABLES[table].names
+        for kind in ("patient_key", "prescription_key"):
+            if kind in names:
+                ident = row.get(KEYS[kind])
+                row[kind] = self.key(kind, None if ident is None else str(ident))
+        if "administration_key" in names:
+            self._administrations += 1
+            row["administration_key"] = self._administrations
+        return row

@@ -1,7 +1,8 @@
 """The one place the therapy record's tables are mapped to the audit's layout (layout.py).
 
 Read with SQL over the record's typed columns, streamed in batches (server-side cursors where the
-database has them), so an export of any size runs in constant memory. The rules read the layout
+database has them): memory grows with the patients and prescriptions (each id's integer key, one
+numbering for the whole export), not with the administrations or results. The rules read the layout
 and nothing else; only the queries and converters here know the record.
 
 How the record maps:
@@ -31,7 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from b12.adapters.population.layout import TABLES
+from b12.adapters.population.layout import TABLES, Keys
 from b12.adapters.population.parquet import write_batches
 from b12.domain.reactions import why_it_stops
 from b12.domain.records import AdverseEvent
@@ -278,7 +279,7 @@ def regimen_phases(knowledge: Any) -> dict[str, tuple[str, ...]]:
     return {r.id: tuple(p.name for p in r.phases) for r in knowledge.regimens.values()}
 
 
-def _batches(connection: Any, name: str, phases: Phases) -> Iterator[pa.RecordBatch]:
+def _batches(connection: Any, name: str, phases: Phases, keys: Keys) -> Iterator[pa.RecordBatch]:
     from sqlalchemy import text
 
     schema = TABLES[name]
@@ -290,7 +291,7 @@ def _batches(connection: Any, name: str, phases: Phases) -> Iterator[pa.RecordBa
     result = connection.execution_options(yield_per=BATCH).execute(query)
     rows: list[Row] = []
     for raw in result.mappings():
-        rows.extend(convert(dict(raw), phases))
+        rows.extend(keys.fill(name, row) for row in convert(dict(raw), phases))
         if len(rows) >= BATCH:
             yield pa.RecordBatch.from_pylist(rows, schema=schema)
             rows = []
@@ -305,11 +306,12 @@ def export(url: str, out: Path, phases: Phases | None = None) -> dict[str, int]:
 
     engine = create_engine(url)
     counts = {}
+    keys = Keys()  # one numbering for the whole export, so every table's keys agree
     try:
         with engine.connect() as connection:
             for name in TABLES:
                 counts[name] = write_batches(
-                    _batches(connection, name, phases or {}), out / name, name
+                    _batches(connection, name, phases or {}, keys), out / name, name
                 )
     finally:
         engine.dispose()

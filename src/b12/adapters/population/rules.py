@@ -9,6 +9,7 @@ elapsed time). Each finding names one administration: the dose itself, the first
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -94,19 +95,32 @@ def _left(left: ir.Table, right: ir.Table, *keys: str) -> ir.Table:
     return joined.drop(*(f"k_{k}" for k in keys))
 
 
-def enriched(tables: Tables, t: AuditThresholds) -> ir.Table:
-    """Each administration with its course, the patient's age group, its phase's rhythm and the
-    dose before and after it in the same prescription."""
+def joined(tables: Tables, t: AuditThresholds) -> ir.Table:
+    """Each administration with its course, the patient's age group and its phase's rhythm: the
+    columns the rules read and no other (the ids and the ward are read for the findings only)."""
     a = tables["administrations"]
-    rx = tables["prescriptions"].select(
-        "prescription_id", "regimen_id", "indication_id", "end_date"
+    a = a.select(
+        "administration_key",
+        "patient_key",
+        "prescription_key",
+        "planned_number",
+        "given_at",
+        "dose_mcg",
+        "volume_ml",
+        "product_id",
+        "route",
+        "expiry",
+        bypassed=a.bypass_reason.notnull(),
     )
-    pt = tables["patients"].select("patient_id", "birth_date")
-    planned = tables["planned_doses"].select("prescription_id", "planned_number", "phase")
+    rx = tables["prescriptions"].select(
+        "prescription_key", "regimen_id", "indication_id", "end_date"
+    )
+    pt = tables["patients"].select("patient_key", "birth_date")
+    planned = tables["planned_doses"].select("prescription_key", "planned_number", "phase")
     e = _left(
-        _left(_left(a, rx, "prescription_id"), pt, "patient_id"),
+        _left(_left(a, rx, "prescription_key"), pt, "patient_key"),
         planned,
-        "prescription_id",
+        "prescription_key",
         "planned_number",
     )
     phases = phase_table(t)
@@ -127,8 +141,51 @@ def enriched(tables: Tables, t: AuditThresholds) -> ir.Table:
         else_="adult",
     )
     e = e.mutate(t_s=_seconds(e.given_at), age_group=group)
-    e = e.mutate(day_s=e.t_s - e.t_s % DAY)
-    w = ibis.window(group_by=e.prescription_id, order_by=[e.t_s, e.administration_id])
+    return e.mutate(day_s=e.t_s - e.t_s % DAY)
+
+
+#: What the rules read of a dose (``joined`` has more, for the report's distributions).
+ROW_COLUMNS = (
+    "administration_key",
+    "patient_key",
+    "prescription_key",
+    "given_at",
+    "dose_mcg",
+    "volume_ml",
+    "product_id",
+    "route",
+    "expiry",
+    "bypassed",
+    "indication_id",
+    "end_date",
+    "min_days",
+    "longest_days",
+    "maintained",
+    "t_s",
+    "age_group",
+    "day_s",
+)
+#: What the course rules read of a dose, beside the dose before and after it in its course.
+COURSE_COLUMNS = (
+    "administration_key",
+    "patient_key",
+    "prescription_key",
+    "indication_id",
+    "end_date",
+    "t_s",
+    "day_s",
+    "dose_mcg",
+    "min_days",
+    "longest_days",
+    "maintained",
+)
+
+
+def in_course(e: ir.Table, columns: tuple[str, ...] = COURSE_COLUMNS) -> ir.Table:
+    """``columns`` of each dose with the dose before and after it in the same prescription (by
+    time, then key): one ordering, over these columns only, shared by every course rule."""
+    e = e.select(*columns)
+    w = ibis.window(group_by=e.prescription_key, order_by=[e.t_s, e.administration_key])
     return e.mutate(
         prev_s=e.t_s.lag().over(w),
         prev_day=e.day_s.lag().over(w),
@@ -139,17 +196,21 @@ def enriched(tables: Tables, t: AuditThresholds) -> ir.Table:
     )
 
 
+def enriched(tables: Tables, t: AuditThresholds) -> ir.Table:
+    """Every column of ``joined`` with the dose before and after in the course (the report's
+    distributions read it)."""
+    e = joined(tables, t)
+    return in_course(e, tuple(e.columns))
+
+
 def _finding(
     e: ir.Table, t: AuditThresholds, code: str, value: ir.Value, limit: ir.Value, basis: str
 ) -> ir.Table:
+    """A rule's findings by administration key (``audit`` adds the ids, the ward and the time)."""
     return e.select(
         rule=ibis.literal(code),
         level=ibis.literal(t.rule(code).level),
-        administration_id=e.administration_id,
-        patient_id=e.patient_id,
-        prescription_id=e.prescription_id,
-        ward=e.ward,
-        at=e.given_at,
+        f_key=e.administration_key,
         value=value.cast("float64"),
         limit=limit.cast("float64"),
         basis=ibis.literal(basis),
@@ -242,10 +303,27 @@ def volume_dose_mismatch(e: ir.Table, t: AuditThresholds) -> ir.Table:
 
 
 def duplicate_same_day(e: ir.Table, t: AuditThresholds) -> ir.Table:
-    w = ibis.window(
-        group_by=[e.patient_id, e.day_s, e.dose_mcg], order_by=[e.t_s, e.administration_id]
+    # The days where a patient had one dose more than once are few: they are found by counting
+    # (no ordering), and only their doses are ranked by time.
+    same = [e.patient_key, e.day_s, e.dose_mcg]
+    repeated = (
+        e.group_by(d_patient=same[0], d_day=same[1], d_dose=same[2])
+        .aggregate(n=e.count())
+        .filter(lambda g: g.n > 1)
     )
-    ranked = e.mutate(repeat=ibis.row_number().over(w))
+    twice = e.semi_join(
+        repeated,
+        [
+            e.patient_key.identical_to(repeated.d_patient),
+            e.day_s.identical_to(repeated.d_day),
+            e.dose_mcg.identical_to(repeated.d_dose),
+        ],
+    ).select("administration_key", "patient_key", "day_s", "dose_mcg", "t_s")
+    w = ibis.window(
+        group_by=[twice.patient_key, twice.day_s, twice.dose_mcg],
+        order_by=[twice.t_s, twice.administration_key],
+    )
+    ranked = twice.mutate(repeat=ibis.row_number().over(w))
     found = ranked.filter(ranked.repeat > 0)
     basis = (
         "the same dose already recorded that day (UTC); no trusted regimen gives two doses a day"
@@ -276,7 +354,7 @@ def _first_doses(e: ir.Table, indications: tuple[str, ...]) -> ir.Table:
 def _result_times(tables: Tables, analyte: str) -> ir.Table:
     r = tables["results"]
     r = r.filter(r.analyte == analyte)
-    return r.select(r_patient=r.patient_id, r_s=_seconds(r.taken_at))
+    return r.select(r_patient=r.patient_key, r_s=_seconds(r.taken_at))
 
 
 def no_potassium(e: ir.Table, tables: Tables, t: AuditThresholds) -> ir.Table:
@@ -286,7 +364,7 @@ def no_potassium(e: ir.Table, tables: Tables, t: AuditThresholds) -> ir.Table:
     found = first.anti_join(
         k,
         [
-            first.patient_id == k.r_patient,
+            first.patient_key == k.r_patient,
             k.r_s >= first.day_s,
             k.r_s <= first.t_s + hours * HOUR,
         ],
@@ -303,7 +381,7 @@ def no_reticulocytes(e: ir.Table, tables: Tables, t: AuditThresholds, as_of: dat
     found = first.anti_join(
         r,
         [
-            first.patient_id == r.r_patient,
+            first.patient_key == r.r_patient,
             r.r_s >= first.day_s + t.reticulocytes_from_day * DAY,
             r.r_s < first.day_s + (t.reticulocytes_to_day + 1) * DAY,
         ],
@@ -349,11 +427,11 @@ def dose_after_hypersensitivity(e: ir.Table, tables: Tables, t: AuditThresholds)
     r = tables["reactions"]
     first = (
         r.filter(r.kind == "hypersensitivity")
-        .group_by(h_patient=r.patient_id)
+        .group_by(h_patient=r.patient_key)
         .aggregate(h_s=_seconds(r.recorded_at).min())
     )
-    j = e.inner_join(first, e.patient_id == first.h_patient)
-    found = j.filter((j.t_s > j.h_s) & j.bypass_reason.isnull())
+    j = e.inner_join(first, e.patient_key == first.h_patient)
+    found = j.filter((j.t_s > j.h_s) & ~j.bypassed)
     basis = "given after a recorded hypersensitivity reaction, without a bypass reason (screening.yaml cobalamin-hypersensitivity)"
     return _finding(
         found,
@@ -365,20 +443,55 @@ def dose_after_hypersensitivity(e: ir.Table, tables: Tables, t: AuditThresholds)
     )
 
 
-def audit(tables: Tables, t: AuditThresholds, as_of: datetime) -> ir.Table:
-    """Every finding of every rule, one row each (the layout's FINDINGS columns)."""
-    e = enriched(tables, t)
+def _as_is(table: ir.Table) -> ir.Table:
+    return table
+
+
+def audit(
+    tables: Tables,
+    t: AuditThresholds,
+    as_of: datetime,
+    keep: Callable[[ir.Table], ir.Table] = _as_is,
+) -> ir.Table:
+    """Every finding of every rule, one row each (the layout's FINDINGS columns). ``keep`` is
+    given the two tables every rule reads (each dose with its course; the same with the doses
+    before and after it) and may hold them computed (``Table.cache``), so that the engine
+    computes each once."""
+    e = keep(joined(tables, t).select(*ROW_COLUMNS))
+    c = keep(in_course(e))
     parts = [
         dose_outside_range(e, t),
-        interval_below_minimum(e, t),
+        interval_below_minimum(c, t),
         unit_slip(e, t),
         volume_dose_mismatch(e, t),
         duplicate_same_day(e, t),
         expired_lot(e, t),
         route_advised_against(e, t),
-        no_potassium(e, tables, t),
-        no_reticulocytes(e, tables, t, as_of),
-        maintenance_lapsed(e, t, as_of),
+        no_potassium(c, tables, t),
+        no_reticulocytes(c, tables, t, as_of),
+        maintenance_lapsed(c, t, as_of),
         dose_after_hypersensitivity(e, tables, t),
     ]
-    return ibis.union(*parts, distinct=False)
+    found = ibis.union(*parts, distinct=False)
+    a = tables["administrations"]
+    named = a.select(
+        "administration_key",
+        "administration_id",
+        "patient_id",
+        "prescription_id",
+        "ward",
+        "given_at",
+    )
+    j = found.inner_join(named, found.f_key == named.administration_key)
+    return j.select(
+        "rule",
+        "level",
+        "administration_id",
+        "patient_id",
+        "prescription_id",
+        "ward",
+        "given_at",
+        "value",
+        "limit",
+        "basis",
+    ).rename(at="given_at")

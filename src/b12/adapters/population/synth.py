@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from b12.adapters.population.layout import TABLES
+from b12.adapters.population.layout import TABLES, Keys
 from b12.adapters.population.parquet import LOCAL, write_table
 from b12.knowledge.base import Knowledge
 from b12.services.audit_thresholds import AuditThresholds, audit_thresholds
@@ -91,8 +91,10 @@ class _Rows:
         default_factory=lambda: {n: {f.name: [] for f in s} for n, s in TABLES.items()}
     )
     truth: list[dict[str, str]] = field(default_factory=list)
+    keys: Keys = field(default_factory=Keys)
 
     def add(self, table: str, **row: Any) -> None:
+        self.keys.fill(table, row)
         columns = self.tables[table]
         for name, values in columns.items():
             values.append(row.get(name))
