@@ -80,15 +80,15 @@ def test_an_empty_record_is_refused_until_upgraded(tmp_path: Path) -> None:
     with pytest.raises(RecordVersionError) as refused:
         app.unit_of_work()
     assert str(refused.value) == (
-        f"the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0007: "
+        f"the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0009: "
         "run `b12 db upgrade` first"
     )
     done = upgrade(Settings(database_url=_url(tmp_path)))
-    assert (done.before, done.after) == (None, "0007")
+    assert (done.before, done.after) == (None, "0009")
     with app.unit_of_work() as uow:
         assert uow.patients.all() == []
     again = upgrade(Settings(database_url=_url(tmp_path)))
-    assert (again.before, again.after) == ("0007", "0007")
+    assert (again.before, again.after) == ("0009", "0009")
 
 
 def test_a_record_at_an_older_revision_is_refused(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_a_record_at_an_older_revision_is_refused(tmp_path: Path) -> None:
     engine = make_engine(_url(tmp_path))
     migrate(engine, "0002")
     engine.dispose()
-    with pytest.raises(RecordVersionError, match=r"is at revision 0002, b12 needs revision 0007"):
+    with pytest.raises(RecordVersionError, match=r"is at revision 0002, b12 needs revision 0009"):
         build(Settings(database_url=_url(tmp_path))).unit_of_work()
 
 
@@ -131,7 +131,7 @@ def test_every_record_command_on_an_empty_record_says_to_upgrade(
     code, out, err = cli(*argv, "--db", _url(tmp_path))
     assert (code, out) == (1, "")
     assert err == (
-        f"b12: the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0007: "
+        f"b12: the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0009: "
         "run `b12 db upgrade` first\n"
     )
 
@@ -146,14 +146,14 @@ def test_db_upgrade_creates_then_reports_up_to_date(
     assert (code, said) == (
         0,
         "".join(
-            f"Record {_url(tmp_path)} upgraded: was empty, now at revision 0007. Audit key "
+            f"Record {_url(tmp_path)} upgraded: was empty, now at revision 0009. Audit key "
             f"created: {key} (mode 0600; keep a copy apart from the record's backups).".split()
         ),
     )
     assert key.stat().st_mode & 0o777 == 0o600 and len(bytes.fromhex(key.read_text())) == 32
     code, out, _ = cli("db", "upgrade", "--db", _url(tmp_path), "--json")
     assert code == 0
-    assert json.loads(out) == {"database": _url(tmp_path), "before": "0007", "after": "0007",
+    assert json.loads(out) == {"database": _url(tmp_path), "before": "0009", "after": "0009",
                                "audit_key_file": str(key), "audit_key_created": False}  # fmt: skip
     assert cli("patient", "add", "P-1", "--age-years", "60", "--db", _url(tmp_path))[0] == 0
 

@@ -41,6 +41,7 @@ from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
 from b12.services.ports import Clock, UnitOfWork, opens_unit_of_work
 from b12.services.record import (
+    acted,
     active_prescription,
     audit,
     course_of,
@@ -62,6 +63,18 @@ class GiveTimeError(InputError):
     """A time of giving that cannot be true: in the future, or before the prescription starts."""
 
 
+class NotAtHomeError(InputError):
+    """A dose recorded at home (by the patient or a carer) under a prescription that does not
+    say self-injection: only the prescriber can say the doses are given at home."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "your prescription does not say that you inject at home, so a dose cannot be "
+            "recorded here: ask your prescriber (the doctor or nurse who prescribed it)",
+            field="self_injection",
+        )
+
+
 @dataclass(frozen=True)
 class GiveRequest:
     """A dose to record, read: the dose as a mass, the product and route as ids."""
@@ -75,6 +88,8 @@ class GiveRequest:
     lot: str | None = None
     expiry: date | None = None
     override: str | None = None  # the reason a stop is overridden
+    # recorded by the patient or a carer: only under a prescription that says self-injection
+    at_home: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,11 +121,20 @@ class Given:
 
 
 @opens_unit_of_work
-def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: Clock) -> Given:
+def give(
+    uow: UnitOfWork,
+    kb: Knowledge,
+    request: GiveRequest,
+    who: str,
+    clock: Clock,
+    *,
+    role: str | None = None,
+) -> Given:
     """Check the five rights against the active prescription, then record (unless a stop).
 
     A dose more than CLOCK_SKEW after the clock's time is refused; a time without a zone is the
-    clinic's wall-clock time (the clock's zone), as records keep it."""
+    clinic's wall-clock time (the clock's zone), as records keep it. ``role``: the recorder's,
+    kept in the audit with the patient they acted for."""
     override = None
     if request.override is not None:
         override = meaningful_reason(
@@ -136,6 +160,8 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
     day = request.at.date()
     patient = patient_on(record, day)
     rx = active_prescription(uow, record.id)
+    if request.at_home and (rx is None or not rx.self_injection):
+        raise NotAtHomeError()
     if rx is not None and day < rx.start:
         raise GiveTimeError(
             f"the time given, {request.at.isoformat()}, is before the prescription starts "
@@ -197,7 +223,8 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
         ordered = tuple(sorted(findings, key=lambda f: -f.level.rank))
         uow.audit.append(
             who, "give-refused", "Administration", "-", record.id,
-            to_json({"request": _request_dict(request), "findings": [f.to_dict() for f in ordered]}),
+            to_json({"request": _request_dict(request), "findings": [f.to_dict() for f in ordered],
+                     **acted(who, role, record.code)}),
         )  # fmt: skip
         uow.commit()
         return Given(None, owed, dose, None, ordered)
@@ -209,7 +236,7 @@ def give(uow: UnitOfWork, kb: Knowledge, request: GiveRequest, who: str, clock: 
         tuple(to_json(f.to_dict()) for f in ordered), kb.fingerprint, override,
     )  # fmt: skip
     uow.administrations.add(given)
-    audit(uow, who, "give", given, record.id)
+    audit(uow, who, "give", given, record.id, **acted(who, role, record.code))
     uow.commit()
     return Given(given, owed, dose, site, ordered, needle_for(kb, dose.route, patient))
 
@@ -432,12 +459,17 @@ def record_missed(
     now: datetime,
     *,
     refused: bool = False,
+    at_home: bool = False,
+    role: str | None = None,
 ) -> Missed:
-    """The next owed dose was missed (or refused): kept owed, never doubled, the course re-flows."""
+    """The next owed dose was missed (or refused): kept owed, never doubled, the course re-flows.
+    ``at_home``: told by the patient or a carer (only under a self-injection prescription)."""
     reason = meaningful_reason(reason, "reason", "the missed dose", "in hospital")
     uow.patients.lock(code.strip())
     record = find_patient(uow, code)
     rx = active_prescription(uow, record.id)
+    if at_home and (rx is None or not rx.self_injection):
+        raise NotAtHomeError()
     if rx is None:
         raise InputError(f"patient {code!r} has no active prescription")
     owed = next_owed(course_of(uow, rx))
@@ -448,7 +480,7 @@ def record_missed(
         new_id(), record.id, rx.id, owed.planned.number, on, kind, reason.strip(), now, who
     )
     uow.missed.add(missed)
-    audit(uow, who, "missed", missed, record.id)
+    audit(uow, who, "missed", missed, record.id, **acted(who, role, record.code))
     uow.commit()
     after = next_owed(course_of(uow, rx))
     shift = (
