@@ -44,6 +44,9 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/patients/{code}/stop"): ("form", STOP),
     ("GET", "/patients/{code}/events"): (None, None),
     ("POST", "/patients/{code}/events"): ("form", EVENT),
+    ("GET", "/patients/{code}/carers"): (None, None),
+    ("POST", "/patients/{code}/carers"): ("form", {"username": "carer.dee"}),
+    ("POST", "/patients/{code}/carers/unlink"): ("form", {"username": "carer.dee"}),
 }  # fmt: skip
 
 
