@@ -221,7 +221,8 @@ def test_a_carer_records_for_each_patient_and_the_audit_says_who_for_whom(web: W
     for code in ("P-0004", "P-0005"):
         r = _form(client, csrf, f"/patients/{code}/give", site="left deltoid")
         assert r.status_code == 200 and "recorded by carer.dee" in _words(r.text)
-    missed = _form(client, csrf, "/patients/P-0004/not-given", kind="missed", reason="n/a")
+    missed = _form(client, csrf, "/patients/P-0004/not-given", kind="missed",
+                   reason="she was in hospital")
     assert missed.status_code == 200, missed.text[:300]
     event = _form(client, csrf, "/patients/P-0005/events", on="2027-03-10",
                   description="sore arm", severity="mild")  # fmt: skip
