@@ -100,7 +100,7 @@ def test_a_patient_whose_prescription_is_not_self_injected_cannot_record(web: We
     home = client.get("/patients/P-0001")
     assert home.status_code == 200
     assert 'id="record-dose"' not in home.text
-    assert "a nurse or doctor gives your injections" in _words(home.text)
+    assert "a nurse or doctor gives the injections" in _words(home.text)
     for url, fields in (
         ("/patients/P-0001/give/check", {"site": "left deltoid"}),
         ("/patients/P-0001/give", {"site": "left deltoid"}),
@@ -315,3 +315,14 @@ def test_user_link_and_unlink_from_the_command_line(tmp_path: Any, clinic_db: An
               "2027-03-11", "--product", demo.PRODUCT, "--self-injection", "--db", db, "--json")  # fmt: skip
     assert rx.returncode == 0, rx.stderr
     assert json.loads(rx.stdout)["prescription"]["self_injection"] is True
+
+
+def test_after_a_late_next_dose_what_follows_is_dated_as_if_it_is_given_today(web: Web) -> None:
+    client, _ = web.as_role("patient")  # P-0003's next dose is weeks late in the demo clinic
+    words = _words(client.get("/patients/P-0003").text)
+    follows = words.split("What follows", 1)[1]
+    assert "if it is given today" in follows
+    # consolidation every 3 days: given today (2027-03-10), the next falls on 2027-03-12 or later,
+    # never in the past
+    dates = re.findall(r"\b2027-\d\d-\d\d\b", follows.split("Doses recorded", 1)[0])
+    assert dates and min(dates) > "2027-03-10"

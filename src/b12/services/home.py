@@ -9,13 +9,13 @@ sites that take the planned volume at the patient's age); the needle is techniqu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from b12.domain.course import CourseDose
 from b12.domain.findings import Level
 from b12.domain.patient import ADULT_MONTHS
-from b12.domain.records import AdverseEvent, current
+from b12.domain.records import Administration, AdverseEvent, Prescription, current
 from b12.knowledge.base import Knowledge
 from b12.services.dose_checks import site_limit
 from b12.services.follow_up import Status, patient_status
@@ -49,6 +49,7 @@ class Home:
     needle: NeedleAdvice | None
     at_home: bool  # the prescription says the doses are given at home
     stopped: bool  # a reaction after an injection stops the next dose until the prescriber acts
+    moved: bool = False  # the next dose is late: ``following`` is dated as if it is given today
 
     @property
     def given(self) -> tuple[CourseDose, ...]:
@@ -93,16 +94,40 @@ def at_home(uow: UnitOfWork, kb: Knowledge, code: str, on: date) -> Home:
     if route is not None and volume is not None:
         suggested = choose_site(kb, route, volume, patient, recent)
     rx = status.prescription
+    following, moved = tuple(owed[1 : 1 + FOLLOWING]), False
+    if rx is not None and nxt is not None and nxt.due < on:
+        following, moved = _if_given_on(uow, rx, nxt, on), True
     return Home(
         status,
         nxt,
-        tuple(owed[1 : 1 + FOLLOWING]),
+        following,
         suggested,
         tuple(sites),
         None if route is None else needle_for(kb, route, patient),
         rx is not None and rx.self_injection,
         any(f.code == "RECORD_REACTION_STOP" and f.level is Level.STOP for f in status.findings),
+        moved,
     )
+
+
+def _if_given_on(
+    uow: UnitOfWork, rx: Prescription, owed: CourseDose, on: date
+) -> tuple[CourseDose, ...]:
+    """The doses after a late one, as the course re-flows (domain/course.py) when it is given on
+    ``on``: the prescription's gaps kept, nothing recorded."""
+    from b12.services.record import course_among, replaced_by
+
+    given = current(uow.administrations.for_patient(rx.patient_id))
+    if_given = Administration(
+        "if-given", rx.patient_id, rx.id, datetime.combine(on, time(12), tzinfo=UTC),
+        owed.planned.dose_mcg, owed.planned.volume_ml, rx.product, None, None,
+        owed.planned.route, None, "", owed.planned.number,
+    )  # fmt: skip
+    course = course_among(
+        rx, replaced_by(uow, rx), [*given, if_given], current(uow.missed.for_patient(rx.patient_id))
+    )
+    after = [c for c in course if c.state != "given"]
+    return tuple(after[:FOLLOWING])
 
 
 def _status(uow: UnitOfWork, code: str, on: date, kb: Knowledge) -> Status:
