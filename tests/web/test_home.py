@@ -221,15 +221,20 @@ def test_a_carer_records_for_each_patient_and_the_audit_says_who_for_whom(web: W
     for code in ("P-0004", "P-0005"):
         r = _form(client, csrf, f"/patients/{code}/give", site="left deltoid")
         assert r.status_code == 200 and "recorded by carer.dee" in _words(r.text)
-    missed = _form(client, csrf, "/patients/P-0004/not-given", kind="missed",
-                   reason="she was in hospital")
+    missed = _form(
+        client, csrf, "/patients/P-0004/not-given", kind="missed", reason="she was in hospital"
+    )
     assert missed.status_code == 200, missed.text[:300]
     event = _form(client, csrf, "/patients/P-0005/events", on="2027-03-10",
                   description="sore arm", severity="mild")  # fmt: skip
     assert event.status_code == 200
     entries = _audit(web)
-    for code, action in (("P-0004", "give"), ("P-0005", "give"), ("P-0004", "missed"),
-                         ("P-0005", "event-add")):
+    for code, action in (
+        ("P-0004", "give"),
+        ("P-0005", "give"),
+        ("P-0004", "missed"),
+        ("P-0005", "event-add"),
+    ):
         (entry,) = [e for e in entries if e.action == action and e.patient == _patient_id(web, code)
                     and e.who == "carer.dee"]  # fmt: skip
         assert entry.payload["acted"] == {"by": "carer.dee", "role": "caregiver", "for": code}
@@ -258,7 +263,9 @@ def test_unlinking_ends_an_open_session_s_access_at_once(web: Web) -> None:
     assert carer.get("/patients/P-0004").status_code == 200
     doctor, dcsrf = web.as_role("prescriber")
     r = _form(doctor, dcsrf, "/patients/P-0004/carers/unlink", username="carer.dee")
-    assert r.status_code == 200 and "carer.dee" not in r.text.split("<tbody>")[1].split("</tbody>")[0]
+    assert (
+        r.status_code == 200 and "carer.dee" not in r.text.split("<tbody>")[1].split("</tbody>")[0]
+    )
     # the same session, its very next request
     assert carer.get("/patients/P-0004").status_code == 404
     assert carer.get("/api/v1/patients/P-0004").status_code == 404
@@ -285,7 +292,10 @@ def test_the_patient_links_and_unlinks_a_carer_but_not_as_the_one_who_injects(we
                  site="left deltoid").status_code == 403  # fmt: skip
     (entry,) = [e for e in _audit(web) if e.action == "account-link"]
     assert entry.who == "pat.p3" and entry.patient == _patient_id(web, "P-0003")
-    assert _form(patient, csrf, "/patients/P-0003/carers/unlink", username="son.sam").status_code == 200
+    assert (
+        _form(patient, csrf, "/patients/P-0003/carers/unlink", username="son.sam").status_code
+        == 200
+    )
     assert sam.get("/patients/P-0003").status_code == 404
     # the patient's own account stays; a staff account is never linked
     assert _form(patient, csrf, "/patients/P-0003/carers/unlink",

@@ -411,7 +411,9 @@ def link_patient(
         return link
 
 
-def unlink_patient(factory: AccountsFactory, username: str, code: str, who: str, clock: Clock) -> None:
+def unlink_patient(
+    factory: AccountsFactory, username: str, code: str, who: str, clock: Clock
+) -> None:
     """End the link: the account's next request no longer reaches the patient (the row is kept,
     marked ended; the audit says who ended it)."""
     with _Opened(factory) as uow:

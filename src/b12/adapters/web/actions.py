@@ -413,9 +413,7 @@ def link(app: App, actor: Actor, code: str, username: str, injects: bool) -> Non
     acc.require(actor, code, "link")
     if injects and not actor.may("prescribe"):
         raise acc.ForbiddenError(actor.role, "say who injects; the prescriber does")
-    acc.link_patient(
-        app.accounts, username, code, actor.username, app.clock, injects=injects
-    )
+    acc.link_patient(app.accounts, username, code, actor.username, app.clock, injects=injects)
 
 
 def unlink(app: App, actor: Actor, code: str, username: str) -> None:
