@@ -86,19 +86,25 @@ def _upgraded(empty_db_url: str, tmp_path: Path) -> str:
     return url
 
 
+#: Columns later revisions add to the tables 0005 made (NULL on the rows it upgraded).
+LATER_COLUMNS = {"prescriptions": {"self_injection"}}
+
+
 def _dump(url: str, names: tuple[str, ...] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table (of ``names``), read through the head schema's types."""
+    """Every row of every table (of ``names``), read through the head schema's types; the
+    columns of later revisions left out (the record is the same whether it has them or not)."""
     from b12.adapters.storage import tables as t
 
     engine = make_engine(url)
     with engine.connect() as c:
-        out = {
-            name: [
-                dict(r._mapping) for r in c.execute(sa.select(table).order_by(*table.primary_key))
-            ]
-            for name, table in t.metadata.tables.items()
-            if names is None or name in names
-        }
+        out = {}
+        for name, table in t.metadata.tables.items():
+            if names is not None and name not in names:
+                continue
+            later = LATER_COLUMNS.get(name, set())
+            columns = [col for col in table.columns if col.name not in later]
+            query = sa.select(*columns).order_by(*table.primary_key)
+            out[name] = [dict(r._mapping) for r in c.execute(query)]
     engine.dispose()
     return out
 
