@@ -94,7 +94,8 @@ def test_each_role_on_each_new_route(web: Web, role: str, route: str) -> None:
 # --- the self-injection mark is the prescription's ------------------------------------------------
 
 
-def test_a_patient_whose_prescription_is_not_self_injected_cannot_record(web: Web) -> None:
+def test_a_patient_whose_prescription_is_not_self_injected_cannot_record(any_web: Web) -> None:
+    web = any_web
     _account(web, "pat.p1", "patient", "P-0001")
     client, csrf = web.login("pat.p1")
     home = client.get("/patients/P-0001")
@@ -216,7 +217,8 @@ def test_a_missed_dose_at_home_keeps_its_reason_and_is_never_doubled(web: Web) -
 # --- caregivers -----------------------------------------------------------------------------------
 
 
-def test_a_carer_records_for_each_patient_and_the_audit_says_who_for_whom(web: Web) -> None:
+def test_a_carer_records_for_each_patient_and_the_audit_says_who_for_whom(any_web: Web) -> None:
+    web = any_web
     client, csrf = web.as_role("caregiver")
     for code in ("P-0004", "P-0005"):
         r = _form(client, csrf, f"/patients/{code}/give", site="left deltoid")
@@ -258,7 +260,8 @@ def test_a_carer_sees_only_the_patients_linked(web: Web) -> None:
         assert client.get(f"/patients/{code}").status_code == 404
 
 
-def test_unlinking_ends_an_open_session_s_access_at_once(web: Web) -> None:
+def test_unlinking_ends_an_open_session_s_access_at_once(any_web: Web) -> None:
+    web = any_web
     carer, _ = web.as_role("caregiver")
     assert carer.get("/patients/P-0004").status_code == 200
     doctor, dcsrf = web.as_role("prescriber")
