@@ -153,7 +153,8 @@ def _as_0003(table: Any, record: Any) -> dict[str, Any]:
     from b12.adapters.storage.codec import to_row
 
     row = to_row(record, frozenset({"born", "age_months", "age_given_on", "regimen_id",
-                                    "concentration", "substance", "doses", "labs"}))  # fmt: skip
+                                    "concentration", "substance", "doses", "labs",
+                                    "self_injection"}))  # fmt: skip
     if table.name == "prescriptions":
         row["plan"] = {"administrations": []}
     for k, v in row.items():

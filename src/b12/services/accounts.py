@@ -176,10 +176,9 @@ class ForbiddenError(InputError):
     def __init__(self, role: str, permission: str) -> None:
         self.role = role
         self.permission = permission
+        who = "a colleague whose role may" if role in STAFF else "the prescriber"
         super().__init__(
-            f"a {role} account may not {permission.replace('_', ' ')}; ask a colleague whose "
-            "role may",
-            field="role",
+            f"a {role} account may not {permission.replace('_', ' ')}; ask {who}", field="role"
         )
 
 
