@@ -645,7 +645,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "user link",
         "web_commands:user_link",
-        "Link a patient's or caregiver's account to a patient (again after an unlink).",
+        "Link a patient's or a carer's account to a patient (again after an unlink).",
         (USERNAME, CODE, INJECTS, DB, JSON),
     ),
     Command(

@@ -113,7 +113,7 @@ def user_link(
     *, username: str, code: str, injects: bool = False, db: str | None = None,
     as_json: bool = False,
 ) -> int:  # fmt: skip
-    """Link a patient's or caregiver's account to a patient (again after an unlink)."""
+    """Link a patient's or a carer's account to a patient (again after an unlink)."""
     from b12.services.accounts import link_patient
 
     b12 = open_app(db)
