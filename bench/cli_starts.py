@@ -49,7 +49,7 @@ RECORD: dict[str, list[str]] = {
     "patient list": ["patient", "list"],
     "patient show": ["patient", "show", "P-1"],
     "prescribe": ["prescribe", "B-{n}", "--indication", "pernicious-anaemia", "--start",
-                  "2026-01-05", "--product", PRODUCT, "--at", "2026-01-01"],
+                  "2026-01-05", "--product", PRODUCT, "--at", "2026-01-01", "--self-injection"],
     "give": ["give", "P-1", "--lot", "C4471", "--expiry", "2028-09-30", "--at", "{day}T09:00"],
     "missed": ["missed", "P-2", "--reason", "in hospital", "--at", "{day}"],
     "lab add": ["lab", "add", "P-1", "reticulocytes=4.6%", "--at", "2026-01-10"],
@@ -69,6 +69,8 @@ RECORD: dict[str, list[str]] = {
     "user add": ["user", "add", "u{n}", "--role", "nurse"],
     "user disable": ["user", "disable", "u{n}"],
     "user passwd": ["user", "passwd", "bench.nurse"],
+    "user link": ["user", "link", "bench.carer", "P-1", "--injects"],  # again: the link renewed
+    "user unlink": ["user", "unlink", "bench.carer", "P-2"],  # after the first: nothing to unlink
     # It serves until stopped: timed up to its refusal of a port out of range, which comes after
     # the web stack is imported (the start a clinician waits for, less opening the record).
     "serve": ["serve", "--port", "65536"],
@@ -123,6 +125,7 @@ def _record(folder: Path) -> tuple[dict[str, str], list[str]]:
         ["prescribe", "P-3", "--indication", "pernicious-anaemia", "--start", "2026-01-05",
          "--product", PRODUCT, "--at", "2026-01-01"],
         ["user", "add", "bench.nurse", "--role", "nurse"],
+        ["user", "add", "bench.carer", "--role", "caregiver", "--patient", "P-2"],
     ):  # fmt: skip
         done = _b12(argv, env)
         assert done.returncode == 0, (argv, done.stderr)

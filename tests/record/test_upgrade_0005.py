@@ -86,8 +86,10 @@ def _upgraded(empty_db_url: str, tmp_path: Path) -> str:
     return url
 
 
+#: Columns later revisions add to the tables 0005 made (NULL on the rows it upgraded).
 def _dump(url: str, names: tuple[str, ...] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table (of ``names``), read through the head schema's types."""
+    """Every row of every table (of ``names``), read through the head schema's types; the
+    columns of later revisions left out (the record is the same whether it has them or not)."""
     from b12.adapters.storage import tables as t
 
     engine = make_engine(url)

@@ -156,7 +156,7 @@ def test_every_state_changing_route_needs_the_sessions_csrf_token(
 #: What each role may do to a patient it may see: action -> (method, path, json)
 ACTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "give": ("POST", "/api/v1/patients/{code}/give/preview", {}),
-    "missed": ("POST", "/api/v1/patients/{code}/not-given", {"kind": "held", "reason": "asleep"}),
+    "missed": ("POST", "/api/v1/patients/{code}/not-given", {"kind": "missed", "reason": "asleep"}),
     "labs": ("POST", "/api/v1/patients/{code}/labs", {"readings": ["hb=12g/dL"], "taken_on": "2027-03-09"}),
     "prescribe": ("POST", "/api/v1/patients/{code}/prescriptions/preview",
                   {"indication": "pernicious-anaemia", "start": "2027-03-10"}),
@@ -170,8 +170,9 @@ ALLOWED = {
     "prescriber": {"prescribe", "give", "stop", "mar"},
     "nurse": {"give", "missed", "labs", "events", "mar"},
     "pharmacist": {"review", "mar"},
-    "patient": {"give"},  # the demo patient self-injects
-    "caregiver": set(),  # linked, not set to record doses
+    # the demo patients' prescriptions say self-injection; the demo carer is linked to inject
+    "patient": {"give", "missed", "events"},
+    "caregiver": {"give", "missed", "events"},
 }
 
 

@@ -67,6 +67,9 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/patients/{code}/calendar/revoke"): ("form", {"feed": "f-none"}),
     # the token is the credential, not a patient's id: tests/web/test_supply_pages.py tries tokens
     ("GET", "/calendar/{token}.ics"): (None, None),
+    ("GET", "/patients/{code}/carers"): (None, None),
+    ("POST", "/patients/{code}/carers"): ("form", {"username": "carer.dee"}),
+    ("POST", "/patients/{code}/carers/unlink"): ("form", {"username": "carer.dee"}),
 }  # fmt: skip
 #: The record each FHIR {id} route reads, by its resource type.
 RECORDS = {"MedicationRequest": "prescriptions", "MedicationAdministration": "administrations",

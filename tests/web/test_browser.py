@@ -5,6 +5,7 @@ app served by uvicorn on 127.0.0.1. Off CI without chromium these tests skip; wi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -42,11 +43,20 @@ def _need_browser() -> Any:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, seeded_file: Path) -> Iterator[str]:
+    yield from _serve(tmp_path_factory.mktemp("browser") / "clinic.db", seeded_file)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path, seeded_file: Path) -> Iterator[str]:
+    """A server on a fresh copy of the clinic, for a test whose records others must not see."""
+    yield from _serve(tmp_path / "clinic.db", seeded_file)
+
+
+def _serve(path: Path, seeded_file: Path) -> Iterator[str]:
     import uvicorn
 
     from b12.adapters.web.app import create_app
 
-    path = tmp_path_factory.mktemp("browser") / "clinic.db"
     shutil.copy(seeded_file, path)
     app = make_app(path)
     with socket.socket() as s:
@@ -92,7 +102,7 @@ def _log_in(browser: Any, server: str, username: str) -> Any:
 def test_each_role_logs_in_and_lands_on_its_page(browser: Any, server: str, role: str) -> None:
     page = _log_in(browser, server, USER_OF[role])
     assert f"{USER_OF[role]} · {role}" in page.inner_text("header")
-    expected = "/mar" if role in ("prescriber", "nurse", "pharmacist") else "/patients"
+    expected = {"patient": "/patients/P-0003", "caregiver": "/patients"}.get(role, "/mar")
     assert page.url == server + expected
     page.context.close()
 
@@ -246,4 +256,85 @@ def test_a_dose_entered_in_error_no_longer_counts_as_given(browser: Any, server:
         "recorded for the wrong patient" in note.inner_text() and note.locator("del").is_visible()
     )
     page.screenshot(path=str(SHOTS / "mar-entered-in-error.png"), full_page=True)
+    page.context.close()
+
+
+# --- the patient's side -----------------------------------------------------------------------------
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _record_at_home(page: Any, server: str, code: str, shots: str | None = None) -> str:
+    """From the patient's page through the check to the record; the site used."""
+    page.goto(f"{server}/patients/{code}")
+    page.click("#record-dose")
+    page.wait_for_load_state()
+    if shots:
+        _shot(page, f"{shots}-give")
+    site = page.eval_on_selector("select[name=site]", "s => s.value")
+    page.click("#check")
+    page.wait_for_load_state()
+    if shots:
+        _shot(page, f"{shots}-check")
+    page.click("#record")
+    page.wait_for_load_state()
+    assert f"Recorded · {code}" in page.inner_text("h1")
+    return str(site)
+
+
+def test_a_patient_records_a_self_injection_and_sees_the_next_site(
+    browser: Any, own_server: str
+) -> None:
+    page = _log_in(browser, own_server, "pat.p3")
+    assert page.url == f"{own_server}/patients/P-0003"
+    _shot(page, "home-patient")
+    suggested = page.inner_text("#next-site")
+    assert page.locator("figure.body svg .spot.next").count() == 1
+    used = _record_at_home(page, own_server, "P-0003", shots="home-patient")
+    assert suggested in page.inner_text("p.recorded")  # the suggested site was used
+    _shot(page, "home-patient-recorded")
+    after = page.inner_text("#next-site")
+    assert after and after != suggested  # the next site rotates away from the one just used
+    assert page.get_attribute("figure.body svg .spot.next", "data-site") != used
+    page.goto(f"{own_server}/patients/P-0003")
+    assert "pat.p3" in page.inner_text("section:has(h2:text('Doses recorded'))")
+    page.context.close()
+
+
+def test_a_caregiver_with_two_patients_records_for_each_and_sees_only_them(
+    browser: Any, own_server: str
+) -> None:
+    page = _log_in(browser, own_server, "carer.dee")
+    listed = page.inner_text("main")
+    assert "P-0004" in listed and "P-0005" in listed
+    assert all(code not in listed for code in ("P-0001", "P-0002", "P-0003"))
+    for code in ("P-0004", "P-0005"):
+        page.goto(f"{own_server}/patients/{code}")
+        switcher = page.inner_text("nav.switcher")
+        assert "P-0004" in switcher and "P-0005" in switcher and "P-0003" not in switcher
+        _shot(page, f"home-carer-{code}")
+        _record_at_home(page, own_server, code)
+        assert "recorded by carer.dee" in page.inner_text("p.recorded")
+    for code in ("P-0001", "P-0003"):
+        response = page.goto(f"{own_server}/patients/{code}")
+        assert response is not None and response.status == 404
+    page.context.close()
+
+
+def test_a_stop_shown_to_a_patient_offers_no_bypass(browser: Any, own_server: str) -> None:
+    page = _log_in(browser, own_server, "pat.p3")
+    _record_at_home(page, own_server, "P-0003")
+    page.goto(f"{own_server}/patients/P-0003/give")  # a second dose the same day
+    _shot(page, "home-patient-stop")
+    text = page.inner_text("main")
+    assert "Do not inject" in text and "Call your prescriber" in text
+    for selector in ("input[name=override_code]", "select[name=override_code]",
+                     "input[name=override_text]", "textarea", "#record", "#check",
+                     "button:has-text('override')", "input[name=reason]"):  # fmt: skip
+        assert page.locator(selector).count() == 0, selector
+    assert "reason" not in text.lower() and "override" not in text.lower()
+    assert not re.search(r"\b[A-Z]{3,}(?:_[A-Z]+)+\b", text)  # no finding code
     page.context.close()

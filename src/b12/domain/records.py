@@ -94,6 +94,8 @@ class Prescription:
     replaces_id: str | None = None
     reason: str | None = None
     corrects_id: str | None = None
+    # the prescriber's word that the doses are given at home, by the patient or a linked carer
+    self_injection: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,18 @@ Roles and what each may do (``PERMISSIONS``):
                (the one who may lift a give's stop with a reason gives that dose)
   nurse        read every patient; give, hold, refuse, miss; labs and events
   pharmacist   read every patient; review overrides; the audit trail
-  patient      their own record; record their own dose when the link says they self-inject
-  caregiver    the patients linked to the account; record a dose the same way
+  patient      their own record; record their own dose and a missed one when the active
+               prescription says self-injection; report a reaction; link and unlink their carers
+  caregiver    the patients linked to the account; report a reaction; record a dose (and a
+               missed one) when the prescription says self-injection and the link says this
+               carer injects
+
+Who may inject at home is the prescriber's decision, kept with the prescription
+(``Prescription.self_injection``). The link's own mark (``PatientLink.self_injects``) is read on a
+caregiver's link only: it says which of the patient's carers is the one who injects (a parent, not
+the grandparent who only follows the schedule); only a prescriber sets it. A link that ends (the
+prescriber or the patient unlinks) ends the carer's access on their very next request: the
+session reads the account's live links every time.
 Supply at home: nurses and pharmacists dispense; they, the patient and a caregiver record waste.
 Everyone who may see a patient may make or revoke the patient's calendar feed.
 
@@ -40,20 +50,25 @@ ROLES: tuple[Role, ...] = get_args(Role)
 STAFF: frozenset[Role] = frozenset({"prescriber", "nurse", "pharmacist"})
 Permission = Literal[
     "read", "prescribe", "stop", "correct", "bypass", "give", "missed", "labs", "events",
-    "review", "audit", "dispense", "waste", "calendar",
+    "review", "audit", "dispense", "waste", "calendar", "link",
 ]  # fmt: skip
 
 #: What each role may do. "read" is checked against the patient too (``can_see``); a patient's or
-#: caregiver's "give" also needs the link's self-injection mark.
+#: caregiver's "give" and "missed" also need a self-injection prescription (checked by the use
+#: case, under the patient's lock), and a caregiver's the link's mark that this carer injects.
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    "prescriber": frozenset({"read", "prescribe", "stop", "correct", "bypass", "give", "calendar"}),
+    "prescriber": frozenset(
+        {"read", "prescribe", "stop", "correct", "bypass", "give", "calendar", "link"}
+    ),
     "nurse": frozenset(
         {"read", "give", "missed", "labs", "events", "dispense", "waste", "calendar"}
     ),
     "pharmacist": frozenset({"read", "review", "audit", "dispense", "waste", "calendar"}),
-    "patient": frozenset({"read", "give", "waste", "calendar"}),
-    "caregiver": frozenset({"read", "give", "waste", "calendar"}),
+    "patient": frozenset({"read", "give", "missed", "events", "link", "waste", "calendar"}),
+    "caregiver": frozenset({"read", "give", "missed", "events", "waste", "calendar"}),
 }
+#: The acts of a patient or a carer that need the prescription's self-injection mark.
+AT_HOME: frozenset[Permission] = frozenset({"give", "missed"})
 
 #: Staff sessions end after 15 minutes without a request; patients' and caregivers' after 12 hours
 #: (nobody else reaches another patient's record from their device).
@@ -98,7 +113,8 @@ class Account:
 class PatientLink:
     account_id: str
     patient_code: str
-    self_injects: bool
+    self_injects: bool  # a caregiver's link: this carer injects (a patient's own: not read)
+    ended_at: datetime | None = None  # the link ended (None: live)
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,8 @@ class AccountStore(Protocol):
     def update(self, account: Account) -> None: ...
     def link(self, link: PatientLink) -> None: ...
     def links(self, account_id: str) -> list[PatientLink]: ...
+    def linked_to(self, patient_code: str) -> list[PatientLink]: ...
+    def end_link(self, account_id: str, patient_code: str, at: datetime) -> None: ...
     def add_session(self, session: WebSession) -> None: ...
     def session(self, session_id: str) -> WebSession | None: ...
     def touch_session(self, session_id: str, at: datetime) -> None: ...
@@ -164,10 +182,9 @@ class ForbiddenError(InputError):
     def __init__(self, role: str, permission: str) -> None:
         self.role = role
         self.permission = permission
+        who = "a colleague whose role may" if role in STAFF else "the prescriber"
         super().__init__(
-            f"a {role} account may not {permission.replace('_', ' ')}; ask a colleague whose "
-            "role may",
-            field="role",
+            f"a {role} account may not {permission.replace('_', ' ')}; ask {who}", field="role"
         )
 
 
@@ -193,6 +210,10 @@ class Actor:
         return self.staff or any(link.patient_code == code for link in self.links)
 
     def self_injects(self, code: str) -> bool:
+        """A patient's own record, or a carer linked to inject: may record a dose given at home
+        (when the prescription says self-injection)."""
+        if self.role == "patient":
+            return self.can_see(code)
         return any(link.patient_code == code and link.self_injects for link in self.links)
 
 
@@ -278,6 +299,12 @@ def add_account(
         raise AccountError("a patient's account is linked to exactly one patient", field="patient")
     if kind == "caregiver" and not patients:
         raise AccountError("name the patients this caregiver cares for", field="patient")
+    if kind != "caregiver" and self_injects:
+        raise AccountError(
+            "only a caregiver's link says who injects; a patient injects their own dose when the "
+            "prescription says self-injection (prescribe with it)",
+            field="injects",
+        )
     with _Opened(factory) as uow:
         if uow.accounts.named(name) is not None:
             raise AccountError(f"username {name!r} is taken; choose another", field="username")
@@ -334,6 +361,88 @@ def set_password(
 def list_accounts(factory: AccountsFactory) -> list[Account]:
     with _Opened(factory) as uow:
         return uow.accounts.all()
+
+
+# --- carers: links between accounts and patients --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Carer:
+    """An account linked to a patient, as the patient's page lists it."""
+
+    username: str
+    role: Role
+    injects: bool  # a caregiver linked as the one who injects
+
+
+def _linkable(uow: AccountsUnitOfWork, username: str, code: str) -> tuple[Account, Any]:
+    account = _named(uow, username)
+    record = find_patient(uow, code)
+    if account.role in STAFF:
+        raise AccountError(
+            f"{account.username} is a {account.role}: staff see every patient without a link",
+            field="username",
+        )
+    return account, record
+
+
+def link_patient(
+    factory: AccountsFactory, username: str, code: str, who: str, clock: Clock, *,
+    injects: bool = False,
+) -> PatientLink:  # fmt: skip
+    """Link the patient or caregiver account ``username`` to patient ``code`` (again, after an
+    unlink); ``injects``: a caregiver who gives the injections. Audited in the patient's stream."""
+    with _Opened(factory) as uow:
+        account, record = _linkable(uow, username, code)
+        if injects and account.role != "caregiver":
+            raise AccountError(
+                "only a caregiver's link says who injects; a patient injects their own dose when "
+                "the prescription says self-injection",
+                field="injects",
+            )
+        live = [x for x in uow.accounts.links(account.id) if x.patient_code != record.code]
+        if account.role == "patient" and live:
+            raise AccountError(
+                f"{account.username} is a patient's account, linked to {live[0].patient_code}: "
+                "a patient's account is linked to exactly one patient",
+                field="username",
+            )
+        link = PatientLink(account.id, record.code, injects)
+        uow.accounts.link(link)
+        payload = {"username": account.username, "role": account.role, "patient": record.code,
+                   "injects": injects}  # fmt: skip
+        uow.audit.append(who, "account-link", "Account", account.id, record.id, to_json(payload))
+        uow.commit()
+        return link
+
+
+def unlink_patient(
+    factory: AccountsFactory, username: str, code: str, who: str, clock: Clock
+) -> None:
+    """End the link: the account's next request no longer reaches the patient (the row is kept,
+    marked ended; the audit says who ended it)."""
+    with _Opened(factory) as uow:
+        account, record = _linkable(uow, username, code)
+        if not any(x.patient_code == record.code for x in uow.accounts.links(account.id)):
+            raise AccountError(
+                f"{account.username} is not linked to {record.code}: nothing to unlink",
+                field="username",
+            )
+        uow.accounts.end_link(account.id, record.code, _utc(clock))
+        payload = {"username": account.username, "role": account.role, "patient": record.code}
+        uow.audit.append(who, "account-unlink", "Account", account.id, record.id, to_json(payload))
+        uow.commit()
+
+
+def carers_of(factory: AccountsFactory, code: str) -> list[Carer]:
+    """The accounts linked to patient ``code`` now (the patient's own and its carers'), by name."""
+    with _Opened(factory) as uow:
+        out = []
+        for link in uow.accounts.linked_to(code.strip()):
+            account = uow.accounts.get(link.account_id)
+            if account is not None:
+                out.append(Carer(account.username, account.role, link.self_injects))
+        return sorted(out, key=lambda c: (c.role != "patient", c.username))
 
 
 @dataclass(frozen=True)
@@ -415,8 +524,11 @@ def require(actor: Actor, code: str, permission: Permission) -> None:
         raise UnknownPatientError(code)
     if not actor.may(permission):
         raise ForbiddenError(actor.role, permission)
-    if permission == "give" and not actor.staff and not actor.self_injects(code.strip()):
-        raise ForbiddenError(actor.role, "give a dose this account is not set to self-inject")
+    if permission in AT_HOME and not actor.staff and not actor.self_injects(code.strip()):
+        raise ForbiddenError(
+            actor.role, "record this patient's doses: the prescriber has not linked this carer "
+            "as the one who injects",
+        )  # fmt: skip
 
 
 def require_role(actor: Actor, permission: Permission) -> None:

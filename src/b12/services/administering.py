@@ -41,6 +41,7 @@ from b12.knowledge.base import Knowledge
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
 from b12.services.ports import Clock, UnitOfWork, opens_unit_of_work
 from b12.services.record import (
+    acted,
     active_prescription,
     audit,
     course_of,
@@ -62,6 +63,18 @@ class GiveTimeError(InputError):
     """A time of giving that cannot be true: in the future, or before the prescription starts."""
 
 
+class NotAtHomeError(InputError):
+    """A dose recorded at home (by the patient or a carer) under a prescription that does not
+    say self-injection: only the prescriber can say the doses are given at home."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "your prescription does not say that you inject at home, so a dose cannot be "
+            "recorded here: ask your prescriber (the doctor or nurse who prescribed it)",
+            field="self_injection",
+        )
+
+
 @dataclass(frozen=True)
 class GiveRequest:
     """A dose to record, read: the dose as a mass, the product and route as ids."""
@@ -76,6 +89,8 @@ class GiveRequest:
     expiry: date | None = None
     override: str | None = None  # the reason a stop is overridden
     scanned: bool | None = None  # the pack's barcode was read (None: not told)
+    # recorded by the patient or a carer: only under a prescription that says self-injection
+    at_home: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,7 @@ def give(
     clock: Clock,
     *,
     may_lift_stop: bool = True,
+    role: str | None = None,
 ) -> Given:
     """Check the five rights against the active prescription, then record (unless a stop).
 
@@ -122,7 +138,8 @@ def give(
     clinic's wall-clock time (the clock's zone), as records keep it. With ``may_lift_stop`` False
     (a role that may not bypass a stop) the override reason carries the dose past warnings only:
     a stop found under the patient's lock, in this same transaction, refuses it (NotLiftedError),
-    so no stop recorded between a check and the give is ever lifted by that reason."""
+    so no stop recorded between a check and the give is ever lifted by that reason. ``role``: the
+    recorder's, kept in the audit with the patient they acted for."""
     override = None
     if request.override is not None:
         override = meaningful_reason(
@@ -148,6 +165,8 @@ def give(
     day = request.at.date()
     patient = patient_on(record, day)
     rx = active_prescription(uow, record.id)
+    if request.at_home and (rx is None or not rx.self_injection):
+        raise NotAtHomeError()
     if rx is not None and day < rx.start:
         raise GiveTimeError(
             f"the time given, {request.at.isoformat()}, is before the prescription starts "
@@ -218,7 +237,8 @@ def give(
         ordered = tuple(sorted(findings, key=lambda f: -f.level.rank))
         uow.audit.append(
             who, "give-refused", "Administration", "-", record.id,
-            to_json({"request": _request_dict(request), "findings": [f.to_dict() for f in ordered]}),
+            to_json({"request": _request_dict(request), "findings": [f.to_dict() for f in ordered],
+                     **acted(who, role, record.code)}),
         )  # fmt: skip
         uow.commit()
         return Given(None, owed, dose, None, ordered)
@@ -231,7 +251,7 @@ def give(
         _voided(uow, record.id, rx, owed), scanned=request.scanned,
     )  # fmt: skip
     uow.administrations.add(given)
-    audit(uow, who, "give", given, record.id)
+    audit(uow, who, "give", given, record.id, **acted(who, role, record.code))
     uow.commit()
     return Given(given, owed, dose, site, ordered, needle_for(kb, dose.route, patient))
 
@@ -485,13 +505,18 @@ def record_missed(
     *,
     refused: bool = False,
     held: bool = False,
+    at_home: bool = False,
+    role: str | None = None,
 ) -> Missed:
     """The next owed dose was missed (or refused, or held): kept owed, never doubled, the course
-    re-flows."""
+    re-flows. ``at_home``: told by the patient or a carer (only under a self-injection
+    prescription)."""
     reason = meaningful_reason(reason, "reason", "the missed dose", "in hospital")
     uow.patients.lock(code.strip())
     record = find_patient(uow, code)
     rx = active_prescription(uow, record.id)
+    if at_home and (rx is None or not rx.self_injection):
+        raise NotAtHomeError()
     if rx is None:
         raise InputError(f"patient {code!r} has no active prescription")
     owed = next_owed(course_of(uow, rx))
@@ -504,7 +529,7 @@ def record_missed(
         new_id(), record.id, rx.id, owed.planned.number, on, kind, reason.strip(), now, who
     )
     uow.missed.add(missed)
-    audit(uow, who, "missed", missed, record.id)
+    audit(uow, who, "missed", missed, record.id, **acted(who, role, record.code))
     uow.commit()
     after = next_owed(course_of(uow, rx))
     shift = (

@@ -74,6 +74,12 @@ def audit(
     uow.audit.append(who, action, type(record).__name__, record.id, patient, payload)
 
 
+def acted(who: str, role: str | None, code: str) -> dict[str, Any]:
+    """Who acted for whom, for an audit payload: the account, its role, the patient's code (a
+    carer records for a patient); nothing when the door knows no role (the command line)."""
+    return {} if role is None else {"acted": {"by": who, "role": role, "for": code}}
+
+
 # --- patients -----------------------------------------------------------------------------------
 
 
@@ -257,6 +263,7 @@ def prescription_dict(rx: Prescription) -> dict[str, Any]:
         "replaces": rx.replaces_id,
         "reason": rx.reason,
         "fingerprint": rx.fingerprint,
+        "self_injection": rx.self_injection,
     }
 
 
@@ -270,8 +277,10 @@ def prescribe(
     now: datetime,
     *,
     override: str | None = None,
+    self_injection: bool = False,
 ) -> Prescribed:
-    """Plan with the patient's profile and keep the plan; it replaces the active prescription."""
+    """Plan with the patient's profile and keep the plan; it replaces the active prescription.
+    ``self_injection``: the doses are given at home, by the patient or a carer linked to inject."""
     from b12.services.planning import plan_therapy
 
     if override is not None:
@@ -308,6 +317,7 @@ def prescribe(
         substance=regimen.get("substance"),
         replaces_id=None if old is None else old.id,
         reason=override,
+        self_injection=self_injection,
     )
     uow.prescriptions.add(rx)
     audit(uow, who, "prescribe", rx, record.id, findings=[f.to_dict() for f in plan.findings])
@@ -540,7 +550,9 @@ def add_event(
     *,
     neurological: bool = False,
     administration_id: str | None = None,
+    role: str | None = None,
 ) -> AdverseEvent:
+    """Something that happened to the patient; ``role``: the recorder's, kept in the audit."""
     record = find_patient(uow, code)
     if severity not in SEVERITIES:
         raise InputError(
@@ -563,7 +575,7 @@ def add_event(
         administration_id, now, who,
     )  # fmt: skip
     uow.events.add(event)
-    audit(uow, who, "event-add", event, record.id)
+    audit(uow, who, "event-add", event, record.id, **acted(who, role, record.code))
     uow.commit()
     return event
 

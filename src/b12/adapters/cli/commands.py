@@ -123,6 +123,12 @@ NEURO = Opt(
 )
 
 USERNAME = Arg("username", "The account's username, e.g. n.martin.")
+INJECTS = Opt(
+    "--injects",
+    "A caregiver who gives the injections (under a self-injection prescription).",
+    takes="flag",
+    default=False,
+)
 
 _TOPICS = (
     "indications, contraindications, interactions, adverse-effects, overdose, storage, technique, "
@@ -378,6 +384,12 @@ COMMANDS: tuple[Command, ...] = (
             Opt("--concentration", "Strength instead of a product."),
             Opt("--months", "How far to plan, in months.", takes="count", default=12),
             Opt("--neuro", "Neurological involvement.", takes="flag", default=False),
+            Opt(
+                "--self-injection",
+                "The doses are given at home, by the patient or a caregiver linked to inject.",
+                takes="flag",
+                default=False,
+            ),
             Opt("--stop", "Stop the active prescription.", takes="flag", default=False),
             Opt("--reason", "Why it stops (with --stop)."),
             Opt("--override", "Prescribe despite a stop; the reason is kept."),
@@ -717,12 +729,7 @@ COMMANDS: tuple[Command, ...] = (
                 "The patient code a patient's or caregiver's account may see (repeat).",
                 takes="texts",
             ),
-            Opt(
-                "--self-injects",
-                "The patient or caregiver records the doses.",
-                takes="flag",
-                default=False,
-            ),
+            INJECTS,
             DB,
             JSON,
         ),
@@ -738,6 +745,18 @@ COMMANDS: tuple[Command, ...] = (
         "web_commands:user_passwd",
         "Set a new password (from $B12_PASSWORD or asked twice); the account's sessions end.",
         (USERNAME, DB, JSON),
+    ),
+    Command(
+        "user link",
+        "web_commands:user_link",
+        "Link a patient's or a carer's account to a patient (again after an unlink).",
+        (USERNAME, CODE, INJECTS, DB, JSON),
+    ),
+    Command(
+        "user unlink",
+        "web_commands:user_unlink",
+        "End an account's link to a patient: its next request no longer reaches the patient.",
+        (USERNAME, CODE, DB, JSON),
     ),
 )
 

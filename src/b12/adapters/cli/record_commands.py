@@ -222,6 +222,7 @@ def prescribe(
     concentration: str | None = None,
     months: int = 12,
     neuro: bool = False,
+    self_injection: bool = False,
     stop: bool = False,
     reason: str | None = None,
     override: str | None = None,
@@ -254,7 +255,7 @@ def prescribe(
                                 concentration, months, neuro)  # fmt: skip
     done = prescribe_plan(
         b12.unit_of_work, b12.knowledge, code, request, who(by, b12), when(at, b12),
-        override=override,
+        override=override, self_injection=self_injection,
     )  # fmt: skip
     if as_json:
         emit_json(done.to_dict())
@@ -263,7 +264,8 @@ def prescribe(
     if done.prescription is not None:
         shown = prescription_dict(done.prescription)
         c.print(
-            f"[bold]Prescribed[/bold] {shown['regimen']} from {shown['start']}: {shown['doses']} doses of {shown['product'] or 'the given strength'} ({shown['id']})."
+            f"[bold]Prescribed[/bold] {shown['regimen']} from {shown['start']}: {shown['doses']} doses of {shown['product'] or 'the given strength'} ({shown['id']})"
+            + ("; self-injection at home." if self_injection else ".")
         )
     show_findings(c, done.findings)
     return _stop_code(done.findings)

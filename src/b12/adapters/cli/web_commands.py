@@ -1,4 +1,4 @@
-"""`b12 serve` and `b12 user add|disable|passwd`: the web door's start and its first accounts.
+"""`b12 serve` and `b12 user add|disable|passwd|link|unlink`: the web door's start and its accounts.
 
 The web stack (FastAPI, uvicorn) is imported inside `serve` only, never when the command line
 starts.
@@ -65,7 +65,7 @@ def user_add(
     username: str,
     role: str,
     patient: list[str] | None = None,
-    self_injects: bool = False,
+    injects: bool = False,
     db: str | None = None,
     as_json: bool = False,
 ) -> int:
@@ -75,7 +75,7 @@ def user_add(
     b12 = open_app(db)
     account = add_account(
         b12.accounts, b12.passwords, username, _password(), role, _admin(), b12.clock,
-        patients=tuple(patient or ()), self_injects=self_injects,
+        patients=tuple(patient or ()), self_injects=injects,
     )  # fmt: skip
     if as_json:
         emit_json({"username": account.username, "role": account.role, "id": account.id})
@@ -106,4 +106,36 @@ def user_passwd(*, username: str, db: str | None = None, as_json: bool = False) 
         emit_json({"username": account.username, "password": "changed"})
     else:
         console().print("Password of {name} changed.", name=account.username)
+    return 0
+
+
+def user_link(
+    *, username: str, code: str, injects: bool = False, db: str | None = None,
+    as_json: bool = False,
+) -> int:  # fmt: skip
+    """Link a patient's or a carer's account to a patient (again after an unlink)."""
+    from b12.services.accounts import link_patient
+
+    b12 = open_app(db)
+    link = link_patient(b12.accounts, username, code, _admin(), b12.clock, injects=injects)
+    if as_json:
+        emit_json({"username": username.strip(), "patient": link.patient_code, "injects": injects})
+    else:
+        console().print(
+            "{name} linked to {code}" + (", as the carer who injects." if injects else "."),
+            name=username.strip(), code=link.patient_code,
+        )  # fmt: skip
+    return 0
+
+
+def user_unlink(*, username: str, code: str, db: str | None = None, as_json: bool = False) -> int:
+    """End an account's link to a patient: its next request no longer reaches the patient."""
+    from b12.services.accounts import unlink_patient
+
+    b12 = open_app(db)
+    unlink_patient(b12.accounts, username, code, _admin(), b12.clock)
+    if as_json:
+        emit_json({"username": username.strip(), "patient": code.strip(), "linked": False})
+    else:
+        console().print("{name} unlinked from {code}.", name=username.strip(), code=code.strip())
     return 0

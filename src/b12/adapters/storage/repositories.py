@@ -238,6 +238,7 @@ class SqlPrescriptions(SqlRecords[Prescription]):
                 self._zone,
                 doses=tuple(doses.get(row.id, ())),
                 labs=tuple(labs.get(row.id, ())),
+                self_injection=bool(row.self_injection),  # NULL before revision 0009
             )
             for row in rows
         ]
@@ -495,17 +496,42 @@ class SqlAccounts:
         )
 
     def link(self, link: Any) -> None:
-        self._connection.execute(t.account_patients.insert(), vars(link))
+        """A new link, or an ended one made live again (with the mark given now)."""
+        ap = t.account_patients
+        key = and_(ap.c.account_id == link.account_id, ap.c.patient_code == link.patient_code)
+        values = {"self_injects": link.self_injects, "ended_at": None}
+        if self._connection.execute(select(ap.c.account_id).where(key)).first() is None:
+            self._connection.execute(
+                ap.insert(), {"account_id": link.account_id, "patient_code": link.patient_code,
+                              **values},
+            )  # fmt: skip
+        else:
+            self._connection.execute(ap.update().where(key).values(**values))
 
     def links(self, account_id: str) -> list[Any]:
+        """The account's live links, by patient code."""
+        ap = t.account_patients
+        query = select(ap).where(ap.c.account_id == account_id, ap.c.ended_at.is_(None))
+        return self._links(query.order_by(ap.c.patient_code))
+
+    def linked_to(self, patient_code: str) -> list[Any]:
+        """The live links to one patient."""
+        ap = t.account_patients
+        query = select(ap).where(ap.c.patient_code == patient_code, ap.c.ended_at.is_(None))
+        return self._links(query.order_by(ap.c.account_id))
+
+    def _links(self, query: Any) -> list[Any]:
         from b12.services.accounts import PatientLink
 
-        query = (
-            select(t.account_patients)
-            .where(t.account_patients.c.account_id == account_id)
-            .order_by(t.account_patients.c.patient_code)
+        return [PatientLink(**self._values(row)) for row in self._connection.execute(query)]
+
+    def end_link(self, account_id: str, patient_code: str, at: datetime) -> None:
+        ap = t.account_patients
+        self._connection.execute(
+            ap.update()
+            .where(ap.c.account_id == account_id, ap.c.patient_code == patient_code)
+            .values(ended_at=at)
         )
-        return [PatientLink(**dict(row._mapping)) for row in self._connection.execute(query)]
 
     def add_session(self, session: Any) -> None:
         self._connection.execute(t.web_sessions.insert(), vars(session))

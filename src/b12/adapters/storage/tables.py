@@ -89,6 +89,8 @@ prescriptions = Table(
     Column("replaces_id", String(ID), ForeignKey("prescriptions.id")),
     Column("reason", Text),
     _corrects("prescriptions"),
+    # revision 0009: given at home by the patient or a linked carer (NULL before it: false)
+    Column("self_injection", Boolean),
 )
 
 # Revision 0005: a prescription's dated doses and laboratory checks, as prescribed.
@@ -331,7 +333,9 @@ account_patients = Table(
     metadata,
     Column("account_id", String(ID), ForeignKey("accounts.id"), primary_key=True),
     Column("patient_code", String(64), primary_key=True),
+    # a caregiver's link: this carer injects (a patient's own link: not read since revision 0009)
     Column("self_injects", Boolean, nullable=False),
+    Column("ended_at", UtcDateTime),  # revision 0009: the link ended (NULL: live)
 )
 
 web_sessions = Table(
@@ -347,6 +351,6 @@ web_sessions = Table(
 
 #: The web door's tables (revision 0007): not patient data, not append-only, bound by no audit link.
 WEB_TABLES = (accounts, account_patients, web_sessions)
-#: The tables whose rows change in place (a password, a lock-out, a session's last use): the
-#: application's PostgreSQL role may UPDATE these and no other (`b12 db grant`).
-CHANGING_TABLES = (accounts, web_sessions)
+#: The tables whose rows change in place (a password, a lock-out, a session's last use, a link
+#: ended): the application's PostgreSQL role may UPDATE these and no other (`b12 db grant`).
+CHANGING_TABLES = (accounts, account_patients, web_sessions)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -47,6 +47,8 @@ OVERRIDE_CODES: dict[str, str] = {
     "other": "other (say why)",
 }
 MISS_KINDS = ("missed", "refused", "held")
+#: At home a dose is missed; refusing and holding are the ward's words.
+HOME_MISS_KINDS = ("missed",)
 
 
 def _unwrapped(use_case: Any) -> Any:
@@ -205,15 +207,20 @@ def give_dose(app: App, actor: Actor, code: str, form: GiveForm, *, preview: boo
     case refuses the give when it finds a stop, under the patient's lock in the transaction that
     would record it (NotLiftedError, answered as forbidden)."""
     acc.require(actor, code, "give")
+    if not actor.staff and (form.override_code or form.override_text):
+        # a stop shown at home is for the prescriber to resolve: no reason lifts it from here
+        raise acc.ForbiddenError(actor.role, "give a reason to record past a finding")
     request, gtin, scanned = _give_request(app, code, form)
-    kb, who = app.knowledge, actor.username
+    request = replace(request, at_home=not actor.staff)
+    kb, who, role = app.knowledge, actor.username, actor.role
     if preview:
-        tried: Given = previews.preview(app.unit_of_work, give, kb, request, who, app.clock)
+        tried: Given = previews.preview(
+            app.unit_of_work, give, kb, request, who, app.clock, role=role
+        )
         return GiveOutcome(tried, request.lot, request.expiry, gtin, scanned, True)
     try:
-        done = give(
-            app.unit_of_work, kb, request, who, app.clock, may_lift_stop=actor.may("bypass")
-        )
+        lifts = actor.may("bypass")
+        done = give(app.unit_of_work, kb, request, who, app.clock, may_lift_stop=lifts, role=role)
     except NotLiftedError:
         raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must") from None
     return GiveOutcome(done, request.lot, request.expiry, gtin, scanned, False)
@@ -222,12 +229,13 @@ def give_dose(app: App, actor: Actor, code: str, form: GiveForm, *, preview: boo
 def not_given(app: App, actor: Actor, code: str, kind: str, reason: str) -> Missed:
     """Missed, refused or held, and why (each its own kind of not given)."""
     acc.require(actor, code, "missed")
-    if kind not in MISS_KINDS:
-        raise InputError(f"kind {kind!r}: write one of {', '.join(MISS_KINDS)}", field="kind")
+    kinds = MISS_KINDS if actor.staff else HOME_MISS_KINDS
+    if kind not in kinds:
+        raise InputError(f"kind {kind!r}: write one of {', '.join(kinds)}", field="kind")
     now = app.clock.now().replace(microsecond=0)
     return record_missed(
         app.unit_of_work, code.strip(), reason.strip(), now.date(), actor.username, now,
-        refused=kind == "refused", held=kind == "held",
+        refused=kind == "refused", held=kind == "held", at_home=not actor.staff, role=actor.role,
     )  # fmt: skip
 
 
@@ -255,7 +263,7 @@ def event(
     now = app.clock.now().replace(microsecond=0)
     return add_event(
         app.unit_of_work, code.strip(), on, description, severity, actor.username, now,
-        neurological=neurological,
+        neurological=neurological, role=actor.role,
     )  # fmt: skip
 
 
@@ -306,6 +314,7 @@ class PrescribeForm:
     neuro: bool = False
     override_code: str | None = None
     override_text: str | None = None
+    self_injection: bool = False  # the doses are given at home
 
 
 def _plan_request(app: App, form: PrescribeForm) -> Any:
@@ -336,12 +345,12 @@ def prescribe_plan(
     if preview:
         shown: Prescribed = previews.preview(
             app.unit_of_work, prescribe, app.knowledge, code.strip(), request, actor.username,
-            now, override=reason,
+            now, override=reason, self_injection=form.self_injection,
         )  # fmt: skip
         return shown
     return prescribe(
         app.unit_of_work, app.knowledge, code.strip(), request, actor.username, now,
-        override=reason,
+        override=reason, self_injection=form.self_injection,
     )  # fmt: skip
 
 
@@ -513,3 +522,58 @@ def _changes(
         read = lab_changes(app.knowledge, app.unit_of_work, code, measured, taken_on)
         changes.update(read)
     return changes
+
+
+# --- the patient's side ---------------------------------------------------------------------------
+
+
+def home_view(app: App, actor: Actor, code: str) -> Any:
+    """The course as the patient or their carer sees it (the read is audited)."""
+    from b12.services.home import at_home
+
+    day, kb = today(app), app.knowledge
+    return acc.audited_read(
+        app.unit_of_work, actor, code, "read-patient", lambda uow: at_home(uow, kb, code, day)
+    )
+
+
+def carers(app: App, actor: Actor, code: str) -> list[acc.Carer]:
+    """The accounts linked to the patient (the prescriber's or the patient's own page)."""
+    open_form(app, actor, code, "link")
+    return acc.carers_of(app.accounts, code)
+
+
+def link(app: App, actor: Actor, code: str, username: str, injects: bool) -> None:
+    """Link a carer's (or the patient's) account; only a prescriber says a carer injects."""
+    acc.require(actor, code, "link")
+    if injects and not actor.may("prescribe"):
+        raise acc.ForbiddenError(actor.role, "say who injects; the prescriber does")
+    acc.link_patient(app.accounts, username, code, actor.username, app.clock, injects=injects)
+
+
+def unlink(app: App, actor: Actor, code: str, username: str) -> None:
+    acc.require(actor, code, "link")
+    if actor.role == "patient" and username.strip() == actor.username:
+        raise InputError("your own account stays linked to you; unlink a carer", field="username")
+    acc.unlink_patient(app.accounts, username, code, actor.username, app.clock)
+
+
+#: How far back the prescriber's list of reactions reaches.
+REACTION_DAYS = 90
+
+
+def reactions(app: App, actor: Actor) -> list[Any]:
+    """Reactions reported in the last REACTION_DAYS days (staff; one audit entry naming them)."""
+    from datetime import timedelta
+
+    from b12.services.home import reactions_since
+
+    acc.require_role(actor, "read")
+    if not actor.staff:
+        raise acc.ForbiddenError(actor.role, "see other patients' reports")
+    since = today(app) - timedelta(days=REACTION_DAYS)
+    found: list[Any] = acc.audited_list(
+        app.unit_of_work, actor, "read-reactions",
+        lambda uow: reactions_since(uow, since), lambda rows: [r.patient for r in rows],
+    )  # fmt: skip
+    return found

@@ -80,6 +80,9 @@ class PrescribeIn(BaseModel):
     neuro: bool = False
     override_code: Short | None = None
     override_reason: Text | None = None
+    self_injection: bool = Field(
+        False, description="the doses are given at home, by the patient or a carer linked to inject"
+    )
 
 
 class StopIn(BaseModel):
@@ -194,7 +197,7 @@ def labs(code: Code, body: LabsIn, actor: Writer, app: B12) -> Any:
 def _prescribe_form(body: PrescribeIn) -> actions.PrescribeForm:
     return actions.PrescribeForm(
         body.indication, body.start, body.product, body.months, body.neuro, body.override_code,
-        body.override_reason,
+        body.override_reason, body.self_injection,
     )  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from b12.domain.display import format_instant
 from b12.errors import B12Error, InputError, status_of
 from b12.services import accounts as acc
 from b12.services.accounts import Actor
+from b12.services.administering import NotAtHomeError
 from b12.services.record import UnknownPatientError
 
 HERE = Path(__file__).parent
@@ -47,6 +48,7 @@ SERVICE_STATUS: dict[type[B12Error], int] = {
     acc.LoginError: 401,
     acc.SessionExpiredError: 401,
     acc.ForbiddenError: 403,
+    NotAtHomeError: 403,
 }
 
 

@@ -31,22 +31,23 @@ class DemoPatient:
     sex: Literal["female", "male"]
     started_days_ago: int  # the course's first dose, before today
     given: int  # how many of the doses due so far were given
+    self_injection: bool = False  # prescribed for injection at home
 
 
 PATIENTS = (
     DemoPatient("P-0001", 62, "female", 9, 4),  # with results before and during the course
     DemoPatient("P-0002", 71, "male", 3, 1),
-    DemoPatient("P-0003", 45, "female", 40, 12),
-    DemoPatient("P-0004", 83, "female", 12, 5),
-    DemoPatient("P-0005", 58, "male", 0, 0),
+    DemoPatient("P-0003", 45, "female", 40, 12, self_injection=True),  # injects herself
+    DemoPatient("P-0004", 83, "female", 12, 5, self_injection=True),  # carer.dee injects
+    DemoPatient("P-0005", 58, "male", 0, 0, self_injection=True),  # carer.dee injects
 )
-#: username: (role, linked patient codes, self-injects)
+#: username: (role, linked patient codes, a caregiver who injects)
 ACCOUNTS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "dr.ames": ("prescriber", (), False),
     "nurse.bo": ("nurse", (), False),
     "ph.chen": ("pharmacist", (), False),
-    "pat.p3": ("patient", ("P-0003",), True),
-    "carer.dee": ("caregiver", ("P-0004", "P-0005"), False),
+    "pat.p3": ("patient", ("P-0003",), False),
+    "carer.dee": ("caregiver", ("P-0004", "P-0005"), True),
 }
 
 
@@ -67,7 +68,10 @@ def seed(app: App) -> bool:
         profile = Patient(age_months=Decimal(p.age_years * 12), sex=p.sex)
         add_patient(uow, p.code, profile, "dr.ames", at(start - timedelta(days=2), 10))
         request = PlanRequest(start=start, indication="pernicious-anaemia", product=PRODUCT)
-        done = prescribe(uow, kb, p.code, request, "dr.ames", at(start - timedelta(days=1), 11))
+        done = prescribe(
+            uow, kb, p.code, request, "dr.ames", at(start - timedelta(days=1), 11),
+            self_injection=p.self_injection,
+        )  # fmt: skip
         days = [] if done.prescription is None else [d.date for d in done.prescription.doses]
         for day in days[: p.given]:
             if day >= today:
@@ -76,10 +80,10 @@ def seed(app: App) -> bool:
             give(uow, kb, dose, "nurse.bo", app.clock)
         if p.code == "P-0001":
             _results(app, p.code, start)
-    for name, (role, codes, self_injects) in ACCOUNTS.items():
+    for name, (role, codes, injects) in ACCOUNTS.items():
         acc.add_account(
             app.accounts, app.passwords, name, PASSWORD, role, "demo", app.clock,
-            patients=codes, self_injects=self_injects,
+            patients=codes, self_injects=injects,
         )  # fmt: skip
     return True
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from b12.adapters.web import actions
+from b12.adapters.web import actions, lay
 from b12.adapters.web.app import (
     B12,
     COOKIE,
@@ -51,7 +51,19 @@ def _helpers() -> dict[str, Any]:
         "mass": format_mass,
         "volume": lambda v: "" if v is None else format_volume(v),
         "override_codes": actions.OVERRIDE_CODES,
+        "lay": lay,
     }
+
+
+def _landing(actor: acc.Actor) -> str:
+    """Staff land on the MAR, a patient on their own page, a carer on the list to choose from."""
+    if actor.staff:
+        return "/mar"
+    if actor.role == "patient" and len(actor.links) == 1:
+        from urllib.parse import quote
+
+        return f"/patients/{quote(actor.links[0].patient_code, safe='')}"
+    return "/patients"
 
 
 # --- session ------------------------------------------------------------------------------------
@@ -63,9 +75,7 @@ def home(request: Request, app: B12) -> Response:
         actor = acc.session_actor(app.accounts, request.cookies.get(COOKIE, ""), app.clock)
     except acc.SessionExpiredError:
         return _see_other("/login")
-    if actor.staff:
-        return _see_other("/mar")
-    return _see_other("/patients")
+    return _see_other(_landing(actor))
 
 
 #: Before a session exists the login form is tied to its browser by a double-submit token: a
@@ -103,7 +113,7 @@ def login(
         done = acc.log_in(app.accounts, app.passwords, username, password, app.clock)
     except acc.LoginError as error:
         return _login_page(request, str(error), status=401)
-    response = _see_other("/mar" if done.actor.staff else "/patients")
+    response = _see_other(_landing(done.actor))
     set_session_cookie(request, response, done.token)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
@@ -133,9 +143,12 @@ def patients(request: Request, actor: Reader, app: B12) -> HTMLResponse:
 
 @router.get("/patients/{code}", response_class=HTMLResponse)
 def patient(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
+    if not actor.staff:  # the patient's own view, or a carer's view of one of theirs
+        home = actions.home_view(app, actor, code)
+        return page(request, "home.html", {"code": code, "home": home, **_helpers()})
     shown = actions.patient_page(app, actor, code)
     status = shown.status
-    store = actions.store_estimate(app, status) if actor.staff else None  # the prescriber's
+    store = actions.store_estimate(app, status)  # shown to staff only: the prescriber's estimate
     return page(
         request, "patient.html",
         {"code": code, "status": status, "shown": status.to_dict(), "store": store,
@@ -175,11 +188,14 @@ GiveFields = Annotated[actions.GiveForm, Depends(_give_fields)]
 def give_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     """The five rights of the dose due, the volume, the suggested site, then lot and expiry."""
     shown = actions.give_dose(app, actor, code, actions.GiveForm(), preview=True)
-    sites = [f"{side} {s}" for s in app.knowledge.all("sites") for side in ("left", "right")]
-    return page(
-        request, "give.html",
-        {"code": code, "shown": shown, "form": {}, "sites": sites, **_helpers()},
-    )  # fmt: skip
+    sites = [
+        f"{side} {s.id}" for s in app.knowledge.all("sites").values() if not s.avoid or actor.staff
+        for side in ("left", "right")
+    ]  # fmt: skip
+    context = {"code": code, "shown": shown, "form": {}, "sites": sites, **_helpers()}
+    if not actor.staff:
+        context["home"] = actions.home_view(app, actor, code)
+    return page(request, "give.html" if actor.staff else "home_give.html", context)
 
 
 @router.post("/patients/{code}/give/check", response_class=HTMLResponse)
@@ -189,7 +205,7 @@ def give_check(
     """The confirm step: the same checks with what was typed or scanned; nothing recorded."""
     shown = actions.give_dose(app, actor, code, form, preview=True)
     return page(
-        request, "give_confirm.html",
+        request, "give_confirm.html" if actor.staff else "home_give_confirm.html",
         {"code": code, "shown": shown, "form": form, **_helpers()},
     )  # fmt: skip
 
@@ -197,8 +213,11 @@ def give_check(
 @router.post("/patients/{code}/give", response_class=HTMLResponse)
 def give(request: Request, code: str, actor: Writer, app: B12, form: GiveFields) -> HTMLResponse:
     done = actions.give_dose(app, actor, code, form, preview=False)
+    context = {"code": code, "done": done, **_helpers()}
+    if not actor.staff and done.given.recorded is not None:
+        context["home"] = actions.home_view(app, actor, code)  # the next dose and the next site
     return page(
-        request, "give_done.html", {"code": code, "done": done, **_helpers()},
+        request, "give_done.html" if actor.staff else "home_give_done.html", context,
         status=200 if done.given.recorded is not None else 409,
     )  # fmt: skip
 
@@ -224,6 +243,8 @@ def give_scan(
 @router.get("/patients/{code}/not-given", response_class=HTMLResponse)
 def not_given_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     actions.open_form(app, actor, code, "missed")
+    if not actor.staff:
+        return page(request, "home_missed.html", {"code": code})
     return page(request, "not_given.html", {"code": code, "kinds": actions.MISS_KINDS})
 
 
@@ -232,7 +253,8 @@ def not_given(
     request: Request, code: str, actor: Writer, app: B12, kind: Field = "", reason: Field = ""
 ) -> HTMLResponse:
     done = actions.not_given(app, actor, code, kind, reason)
-    return page(request, "not_given_done.html", {"code": code, "done": done, **_helpers()})
+    name = "not_given_done.html" if actor.staff else "home_missed_done.html"
+    return page(request, name, {"code": code, "done": done, **_helpers()})
 
 
 @router.post("/patients/{code}/stop", response_class=HTMLResponse)
@@ -244,7 +266,8 @@ def stop(request: Request, code: str, actor: Writer, app: B12, reason: Field = "
 @router.get("/patients/{code}/events", response_class=HTMLResponse)
 def event_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     actions.open_form(app, actor, code, "events")
-    return page(request, "event.html", {"code": code, "today": actions.today(app)})
+    name = "event.html" if actor.staff else "home_event.html"
+    return page(request, name, {"code": code, "today": actions.today(app), **_helpers()})
 
 
 @router.post("/patients/{code}/events", response_class=HTMLResponse)
@@ -254,7 +277,8 @@ def event(
 ) -> HTMLResponse:  # fmt: skip
     day = _date(on, "on") or actions.today(app)
     done = actions.event(app, actor, code, day, description, severity, neurological == "on")
-    return page(request, "event_done.html", {"code": code, "done": done})
+    name = "event_done.html" if actor.staff else "home_event_done.html"
+    return page(request, name, {"code": code, "done": done, **_helpers()})
 
 
 @router.get("/patients/{code}/labs", response_class=HTMLResponse)
@@ -295,7 +319,7 @@ def prescribe_form(request: Request, code: str, actor: Reader, app: B12) -> HTML
 
 def _prescribe_form(
     indication: str, start: str, product: str, months: str, neuro: str, override_code: str,
-    override_text: str,
+    override_text: str, self_injection: str = "",
 ) -> actions.PrescribeForm:  # fmt: skip
     first = _date(start, "start")
     if first is None:
@@ -306,7 +330,7 @@ def _prescribe_form(
         raise InputError("months: write a whole number of months, 1-120", field="months") from None
     return actions.PrescribeForm(
         indication, first, product or None, span, neuro == "on", override_code or None,
-        override_text or None,
+        override_text or None, self_injection == "on",
     )  # fmt: skip
 
 
@@ -314,9 +338,11 @@ def _prescribe_form(
 def prescribe_preview(
     request: Request, code: str, actor: Writer, app: B12, indication: Field = "",
     start: Field = "", product: Field = "", months: Field = "12", neuro: Field = "",
-    override_code: Field = "", override_text: Field = "",
+    override_code: Field = "", override_text: Field = "", self_injection: Field = "",
 ) -> HTMLResponse:  # fmt: skip
-    form = _prescribe_form(indication, start, product, months, neuro, override_code, override_text)
+    form = _prescribe_form(
+        indication, start, product, months, neuro, override_code, override_text, self_injection
+    )
     shown = actions.prescribe_plan(app, actor, code, form, preview=True)
     return page(
         request, "prescribe_preview.html",
@@ -328,9 +354,11 @@ def prescribe_preview(
 def prescribe(
     request: Request, code: str, actor: Writer, app: B12, indication: Field = "",
     start: Field = "", product: Field = "", months: Field = "12", neuro: Field = "",
-    override_code: Field = "", override_text: Field = "",
+    override_code: Field = "", override_text: Field = "", self_injection: Field = "",
 ) -> HTMLResponse:  # fmt: skip
-    form = _prescribe_form(indication, start, product, months, neuro, override_code, override_text)
+    form = _prescribe_form(
+        indication, start, product, months, neuro, override_code, override_text, self_injection
+    )
     done = actions.prescribe_plan(app, actor, code, form, preview=False)
     return page(
         request, "prescribe_done.html", {"code": code, "done": done, **_helpers()},
@@ -370,3 +398,41 @@ def entered_in_error(
 ) -> HTMLResponse:
     done = actions.void_record(app, actor, code, record_id, reason)
     return page(request, "correct_done.html", {"code": code, "done": done, **_helpers()})
+
+
+# --- carers and the reactions reported ------------------------------------------------------------
+
+
+@router.get("/patients/{code}/carers", response_class=HTMLResponse)
+def carers(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
+    """Who is linked to the patient; link or unlink a carer (the prescriber, or the patient)."""
+    linked = actions.carers(app, actor, code)
+    return page(request, "carers.html", {"code": code, "carers": linked, "message": None})
+
+
+@router.post("/patients/{code}/carers", response_class=HTMLResponse)
+def link(
+    request: Request, code: str, actor: Writer, app: B12, username: Field = "",
+    injects: Field = "",
+) -> HTMLResponse:  # fmt: skip
+    actions.link(app, actor, code, username, injects == "on")
+    linked = actions.carers(app, actor, code)
+    said = f"{username.strip()} is linked to {code}."
+    return page(request, "carers.html", {"code": code, "carers": linked, "message": said})
+
+
+@router.post("/patients/{code}/carers/unlink", response_class=HTMLResponse)
+def unlink(
+    request: Request, code: str, actor: Writer, app: B12, username: Field = ""
+) -> HTMLResponse:
+    actions.unlink(app, actor, code, username)
+    linked = actions.carers(app, actor, code)
+    said = f"{username.strip()} no longer reaches {code}."
+    return page(request, "carers.html", {"code": code, "carers": linked, "message": said})
+
+
+@router.get("/reactions", response_class=HTMLResponse)
+def reactions(request: Request, actor: Reader, app: B12) -> HTMLResponse:
+    """Reactions reported lately, by patients and carers as by staff (the prescriber's list)."""
+    rows = actions.reactions(app, actor)
+    return page(request, "reactions.html", {"rows": rows, "days": actions.REACTION_DAYS})
