@@ -55,7 +55,10 @@ def canonical_value(value: Any) -> Any:
     """A database value in one form whatever its column's type: a Decimal as its shortest exact
     text (NUMERIC(12,6) 1000.000000 and text 1000 agree), a datetime as UTC ISO 8601 with
     microseconds (a naive one is UTC, as b12 stores it), a date ISO, JSON with sorted keys."""
-    if value is None or isinstance(value, bool | int | str):
+    kind = type(value)
+    if kind is str or kind is int or value is None:  # most columns, by exact type first
+        return value
+    if isinstance(value, bool | int | str):
         return value
     if isinstance(value, Decimal):
         if not value.is_finite():

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 
+from b12.adapters.storage.driver import run_sql
 from b12.errors import RecordUnavailableError, RecordUrlError, RecordVersionError
 
 #: Keys of pg_advisory_xact_lock; any two constants distinct from other applications' locks.
@@ -126,7 +127,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    run_sql(connection, "BEGIN IMMEDIATE")
 
 
 def alembic_config(connection: Connection, zone: tzinfo | None = None) -> Any:
