@@ -43,9 +43,13 @@ ANCHOR_FORMAT = "b12-audit-anchor-1"
 _MAC_DOMAIN = b"b12 audit link v1\n"
 
 
+#: json.dumps with these arguments makes a new encoder on every call: one, made once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 as is: the same bytes on every machine and database."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 # --- the canonical form of a row ----------------------------------------------------------------

@@ -17,10 +17,13 @@ def to_json(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN:  # the common cases first, by exact type (every record write passes here)
         return value
-    if kind is dict:
-        return {str(k): to_json(v) for k, v in value.items()}
+    if kind is dict:  # a plain value is taken as it is, without a call
+        return {
+            (k if type(k) is str else str(k)): (v if type(v) in _PLAIN else to_json(v))
+            for k, v in value.items()
+        }
     if kind is list or kind is tuple:
-        return [to_json(v) for v in value]
+        return [v if type(v) in _PLAIN else to_json(v) for v in value]
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime | date):
@@ -40,9 +43,11 @@ def freeze(value: Any) -> Any:
     if kind in _PLAIN:
         return value
     if kind is dict:
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+        return MappingProxyType(
+            {k: (v if type(v) in _PLAIN else freeze(v)) for k, v in value.items()}
+        )
     if kind is list or kind is tuple:
-        return tuple(freeze(v) for v in value)
+        return tuple([v if type(v) in _PLAIN else freeze(v) for v in value])
     if isinstance(value, Mapping):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any] | None
 
@@ -41,14 +42,17 @@ class Prepared:
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """What the driver is given for ``values`` (the caller's, by key)."""
-        converted = [
-            (name, (value if key is None else values[key]) if process is None
-             else process(value if key is None else values[key]))
-            for name, key, value, process in self.slots
-        ]  # fmt: skip
         if self.positional:
-            return tuple(v for _, v in converted)
-        return dict(converted)
+            return tuple([
+                (value if key is None else values[key]) if process is None
+                else process(value if key is None else values[key])
+                for _name, key, value, process in self.slots
+            ])  # fmt: skip
+        return {
+            name: (value if key is None else values[key]) if process is None
+            else process(value if key is None else values[key])
+            for name, key, value, process in self.slots
+        }  # fmt: skip
 
 
 _PREPARED: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, tuple[str, ...]], Prepared]] = (
@@ -59,12 +63,15 @@ _PREPARED: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, tuple[str, ...]], 
 def prepare(statement: ClauseElement, dialect: Dialect, keys: Sequence[str]) -> Prepared:
     """``statement`` compiled for ``dialect``, its values to be given by ``keys`` (for an INSERT:
     the columns written, in any order); compiled once per dialect, statement and keys."""
-    cache = _PREPARED.setdefault(dialect, {})
+    cache = _PREPARED.get(dialect)
+    if cache is None:
+        cache = _PREPARED[dialect] = {}
     cache_key = (statement, tuple(keys))
     found = cache.get(cache_key)
     if found is not None:
         return found
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    assert isinstance(compiled, SQLCompiler)
     params = compiled.construct_params(dict.fromkeys(keys), escape_names=False)
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
     escaped = compiled.escaped_bind_names
@@ -95,13 +102,14 @@ def begin(connection: Connection) -> None:
 def run(connection: Connection, prepared: Prepared, values: Mapping[str, Any]) -> Any:
     """Execute ``prepared`` with ``values`` on the connection's DBAPI cursor, in its transaction;
     the cursor, to fetch what the statement returns."""
-    begin(connection)
+    if not connection.in_transaction():
+        connection.begin()
     parameters = prepared.parameters(values)
-    dbapi = connection.connection
-    cursor = dbapi.cursor()
-    dispatch = connection.dispatch
-    if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(connection, cursor, prepared.sql, parameters, None, False)
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if connection._has_events or connection.engine._has_events:  # as Connection.execute checks
+        connection.dispatch.before_cursor_execute(
+            connection, cursor, prepared.sql, parameters, None, False
+        )
     try:
         cursor.execute(prepared.sql, parameters)
     except connection.dialect.loaded_dbapi.Error as error:
@@ -116,9 +124,8 @@ def run_sql(connection: Connection, sql: str) -> None:
     """One statement without parameters or result on the DBAPI cursor (SQLite's BEGIN IMMEDIATE),
     a driver error as SQLAlchemy's."""
     cursor = connection.connection.cursor()
-    dispatch = connection.dispatch
-    if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(connection, cursor, sql, (), None, False)
+    if connection._has_events or connection.engine._has_events:
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, (), None, False)
     try:
         cursor.execute(sql)
     except connection.dialect.loaded_dbapi.Error as error:

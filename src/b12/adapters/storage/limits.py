@@ -97,7 +97,7 @@ def check_text(field: str, text: str, limit: int | None = None) -> None:
     label = LABEL.get(field, field.replace("_", " "))
     if "\x00" in text:
         raise StoredTextError(f"the {label} holds a NUL character (\\x00): remove it", field=field)
-    if _SURROGATE.search(text) is not None:
+    if not text.isascii() and _SURROGATE.search(text) is not None:
         raise StoredTextError(
             f"the {label} is not valid UTF-8 text: write it in UTF-8", field=field
         )

@@ -359,6 +359,10 @@ class SqlAuditTrail:
         self._key = key
         self._written = {} if written is None else written
         self._who: str | None = None
+        #: The transaction the heads below were read or written in, and per stream the number
+        #: and hash of its last link in that transaction.
+        self._transaction: Any = None
+        self._heads: dict[str, tuple[int, str]] = {}
 
     def bind_unnamed(self) -> None:
         """Give each row written in this unit of work that no link named (a row a use case
@@ -384,16 +388,7 @@ class SqlAuditTrail:
         connection = self._connection
         dialect = connection.dialect.name
         stream = patient or RECORD_STREAM
-        if dialect == "postgresql":
-            # SQLite needs nothing more: the transaction began IMMEDIATE and holds the write lock.
-            lock = prepare(_LOCK, connection.dialect, ("space", "key"))
-            run(connection, lock, {"space": AUDIT_STREAMS, "key": stream}).close()
-        cursor = run(
-            connection, prepare(_STREAM_HEAD, connection.dialect, ("stream",)), {"stream": stream}
-        )
-        last = cursor.fetchone()
-        cursor.close()
-        number, prev = (1, GENESIS) if last is None else (last[0] + 1, last[1])
+        number, prev = self._head(stream)
         if table is None:  # a use case's link: the row it names, whatever its table
             table = next((tb for tb, key in self._written if key == entity_id), None)
         digest = None if table is None else self._written.pop((table, entity_id), (None,))[0]
@@ -417,7 +412,34 @@ class SqlAuditTrail:
         cursor = run(connection, prepare(_APPEND[dialect], connection.dialect, tuple(row)), row)
         seq = cursor.fetchone()[0]
         cursor.close()
+        self._heads[stream] = (number, row["hash"])
         return AuditEntry(**{**row, "seq": seq, "payload": freeze(body)})
+
+    def _head(self, stream: str) -> tuple[int, str]:
+        """The number and hash of the next link of ``stream``: the stream's lock is taken (SQLite:
+        the write lock the transaction took with BEGIN IMMEDIATE; PostgreSQL: the stream's
+        advisory lock) and its last link read, once per transaction; while the transaction lasts
+        no other writer can append to the stream, so its later links follow the ones written
+        here without reading it again. A new transaction (after a commit or a rollback) reads
+        it afresh."""
+        connection = self._connection
+        transaction = connection.get_transaction()
+        if transaction is not self._transaction:
+            self._transaction, self._heads = transaction, {}
+        known = self._heads.get(stream)
+        if known is not None:
+            return known[0] + 1, known[1]
+        if connection.dialect.name == "postgresql":
+            lock = prepare(_LOCK, connection.dialect, ("space", "key"))
+            run(connection, lock, {"space": AUDIT_STREAMS, "key": stream}).close()
+        cursor = run(
+            connection, prepare(_STREAM_HEAD, connection.dialect, ("stream",)), {"stream": stream}
+        )
+        last = cursor.fetchone()
+        cursor.close()
+        if self._transaction is None:  # the statement began the transaction
+            self._transaction = connection.get_transaction()
+        return (1, GENESIS) if last is None else (last[0] + 1, last[1])
 
     def entries(self) -> Iterator[AuditEntry]:
         query = select(t.audit_log).order_by(t.audit_log.c.seq)
