@@ -139,3 +139,21 @@ def test_links_of_one_stream_chain_across_transactions_and_writers(db_url: str) 
     assert chain.heads[pid][0] == 6  # the patient's link, three writes, two reads
     first.close()
     other.close()
+
+
+def test_sqlite_transactions_hold_the_write_lock_from_their_start(sqlite_url: str) -> None:
+    """A unit of work that takes a patient's lock holds SQLite's write lock (BEGIN IMMEDIATE):
+    another writer cannot begin until it ends."""
+    import sqlite3
+
+    record = open_app(sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    with record.unit_of_work() as uow:
+        uow.patients.lock("P-1")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("ROLLBACK")
+    other.close()
+    record.close()

@@ -10,9 +10,10 @@ values of its fixed parameters (``LIMIT 1``, a sequence's name) and, per paramet
 processor of its column's type for that dialect (``TypeEngine.dialect_impl(d).bind_processor(d)``),
 so that the driver receives exactly the values ``Connection.execute`` would send (a test compares
 them, table by table, on both databases). ``run`` executes it on the connection's DBAPI cursor,
-inside the connection's transaction (begun first, as SQLAlchemy would: on SQLite the ``begin``
-event's BEGIN IMMEDIATE), tells the connection's ``before_cursor_execute`` listeners, and turns a
-driver error into SQLAlchemy's exception of the same kind (IntegrityError, OperationalError ...).
+inside the connection's transaction (begun first, as SQLAlchemy would: on SQLite with BEGIN
+IMMEDIATE, see ``database.make_engine``), tells the connection's ``before_cursor_execute``
+listeners, and turns a driver error into SQLAlchemy's exception of the same kind
+(IntegrityError, OperationalError ...).
 """
 
 from __future__ import annotations
@@ -118,19 +119,3 @@ def run(connection: Connection, prepared: Prepared, values: Mapping[str, Any]) -
             dialect=connection.dialect,
         ) from error  # fmt: skip
     return cursor
-
-
-def run_sql(connection: Connection, sql: str) -> None:
-    """One statement without parameters or result on the DBAPI cursor (SQLite's BEGIN IMMEDIATE),
-    a driver error as SQLAlchemy's."""
-    cursor = connection.connection.cursor()
-    if connection._has_events or connection.engine._has_events:
-        connection.dispatch.before_cursor_execute(connection, cursor, sql, (), None, False)
-    try:
-        cursor.execute(sql)
-    except connection.dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(
-            sql, (), error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-        ) from error
-    finally:
-        cursor.close()
