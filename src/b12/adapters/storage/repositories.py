@@ -154,7 +154,9 @@ def insert(
         raise already from None
     stored = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
     cursor.close()
-    written[table.name, row_key(table.name, row)] = (row_digest(stored), patient)
+    # str(): SQLAlchemy's quoted_name, as a link's value, costs the driver a failed adaptation
+    name = str(table.name)
+    written[name, row_key(name, row)] = (row_digest(stored), patient)
 
 
 class SqlPrescriptions(SqlRecords[Prescription]):
