@@ -95,7 +95,7 @@ def prepare(statement: ClauseElement, dialect: Dialect, keys: Sequence[str]) -> 
 
 def begin(connection: Connection) -> None:
     """Begin the connection's transaction unless it has one (SQLite: BEGIN IMMEDIATE, the write
-    lock, through the engine's ``begin`` event)."""
+    lock; see ``database.make_engine``)."""
     if not connection.in_transaction():
         connection.begin()
 

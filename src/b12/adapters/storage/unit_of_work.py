@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import tzinfo
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
 
@@ -19,6 +19,8 @@ from b12.adapters.storage.repositories import (
     Written,
 )
 from b12.domain.records import Administration, AdverseEvent, LabResult, MissedDose
+
+R = TypeVar("R")
 
 
 class SqlUnitOfWork:
@@ -47,27 +49,25 @@ class SqlUnitOfWork:
         self._made = {}  # the repositories, each made on first use, on this connection
         return self
 
-    def _repository(self, name: str, make: Callable[[Connection], Any]) -> Any:
+    def _repository(self, name: str, make: Callable[[Connection], R]) -> R:
         found = self._made.get(name)
         if found is None:
             found = self._made[name] = make(self.connection)
-        return found
+        return cast(R, found)
 
     @property
     def patients(self) -> SqlPatients:
-        return self._repository(  # type: ignore[no-any-return]
-            "patients", lambda c: SqlPatients(c, self._zone, self._written)
-        )
+        return self._repository("patients", lambda c: SqlPatients(c, self._zone, self._written))
 
     @property
     def prescriptions(self) -> SqlPrescriptions:
-        return self._repository(  # type: ignore[no-any-return]
+        return self._repository(
             "prescriptions", lambda c: SqlPrescriptions(c, self._zone, self._written)
         )
 
     @property
     def administrations(self) -> SqlRecords[Administration]:
-        return self._repository(  # type: ignore[no-any-return]
+        return self._repository(
             "administrations", lambda c: SqlRecords(
                 c, t.administrations, Administration, t.administrations.c.given_at, self._zone,
                 self._written,
@@ -76,7 +76,7 @@ class SqlUnitOfWork:
 
     @property
     def missed(self) -> SqlRecords[MissedDose]:
-        return self._repository(  # type: ignore[no-any-return]
+        return self._repository(
             "missed", lambda c: SqlRecords(
                 c, t.missed_doses, MissedDose, t.missed_doses.c.on, self._zone, self._written
             ),
@@ -84,7 +84,7 @@ class SqlUnitOfWork:
 
     @property
     def labs(self) -> SqlRecords[LabResult]:
-        return self._repository(  # type: ignore[no-any-return]
+        return self._repository(
             "labs", lambda c: SqlRecords(
                 c, t.lab_results, LabResult, t.lab_results.c.taken_on, self._zone, self._written
             ),
@@ -92,7 +92,7 @@ class SqlUnitOfWork:
 
     @property
     def events(self) -> SqlRecords[AdverseEvent]:
-        return self._repository(  # type: ignore[no-any-return]
+        return self._repository(
             "events", lambda c: SqlRecords(
                 c, t.adverse_events, AdverseEvent, t.adverse_events.c.on, self._zone,
                 self._written,
@@ -101,15 +101,11 @@ class SqlUnitOfWork:
 
     @property
     def audit(self) -> SqlAuditTrail:
-        return self._repository(  # type: ignore[no-any-return]
-            "audit", lambda c: SqlAuditTrail(c, self._audit_key, self._written)
-        )
+        return self._repository("audit", lambda c: SqlAuditTrail(c, self._audit_key, self._written))
 
     @property
     def accounts(self) -> SqlAccounts:
-        return self._repository(  # type: ignore[no-any-return]
-            "accounts", lambda c: SqlAccounts(c, self._zone)
-        )
+        return self._repository("accounts", lambda c: SqlAccounts(c, self._zone))
 
     def __exit__(
         self,
