@@ -29,7 +29,7 @@ def _settings(url: str, folder: str):  # type: ignore[no-untyped-def]
 
 def _per_commit(url: str, folder: str) -> tuple[list[float], int]:
     """Seconds per write, one figure per repeat; and the SQL statements one write executes
-    (SQLite's BEGIN IMMEDIATE among them; the COMMIT is not a statement the cursor runs)."""
+    (not SQLite's BEGIN IMMEDIATE nor the COMMIT: the dialect's begin and commit run them)."""
     from sqlalchemy import event
     from tests.record.helpers import patient, write_one
 

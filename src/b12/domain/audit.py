@@ -43,9 +43,13 @@ ANCHOR_FORMAT = "b12-audit-anchor-1"
 _MAC_DOMAIN = b"b12 audit link v1\n"
 
 
+#: json.dumps with these arguments makes a new encoder on every call: one, made once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, UTF-8 as is: the same bytes on every machine and database."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 # --- the canonical form of a row ----------------------------------------------------------------
@@ -55,7 +59,10 @@ def canonical_value(value: Any) -> Any:
     """A database value in one form whatever its column's type: a Decimal as its shortest exact
     text (NUMERIC(12,6) 1000.000000 and text 1000 agree), a datetime as UTC ISO 8601 with
     microseconds (a naive one is UTC, as b12 stores it), a date ISO, JSON with sorted keys."""
-    if value is None or isinstance(value, bool | int | str):
+    kind = type(value)
+    if kind is str or kind is int or value is None:  # most columns, by exact type first
+        return value
+    if isinstance(value, bool | int | str):
         return value
     if isinstance(value, Decimal):
         if not value.is_finite():

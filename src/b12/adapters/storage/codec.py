@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from b12.domain.jsonable import freeze, to_json
@@ -16,15 +17,25 @@ from b12.domain.jsonable import freeze, to_json
 T = TypeVar("T")
 
 
+#: Column values that are never JSON, by exact type (the rest are checked with isinstance).
+_SCALAR = frozenset({str, int, float, bool, type(None), Decimal, datetime, date})
+#: Each record class's field names, in order (read once per class).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def to_row(record: Any, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    kind = type(record)
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(record))
     row: dict[str, Any] = {}
-    for f in dataclasses.fields(record):
-        if f.name in skip:
+    for name in names:
+        if name in skip:
             continue
-        value = getattr(record, f.name)
-        if isinstance(value, Mapping | tuple | list):
+        value = getattr(record, name)
+        if type(value) not in _SCALAR and isinstance(value, Mapping | tuple | list):
             value = to_json(value)
-        row[f.name] = value
+        row[name] = value
     return row
 
 

@@ -104,7 +104,10 @@ def make_engine(url: str, *, existing: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        # BEGIN IMMEDIATE as the dialect's own begin, not a "begin" event: an engine with a
+        # connection event makes each connection join the engine's dispatch, and each connect,
+        # begin, statement and commit of every write then pays for the look-up.
+        engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -112,7 +115,7 @@ def make_engine(url: str, *, existing: bool = False) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite's own BEGIN (deferred) is switched off so that _sqlite_begin issues BEGIN IMMEDIATE.
+    # pysqlite's own BEGIN (deferred) is switched off so that _begin_immediate issues BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in (
@@ -125,8 +128,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin_immediate(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    finally:
+        cursor.close()
 
 
 def alembic_config(connection: Connection, zone: tzinfo | None = None) -> Any:

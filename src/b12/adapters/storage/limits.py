@@ -65,14 +65,29 @@ def limit_of(table: Table, column: str) -> int | None:
 
 def check_row(table: Table, row: Mapping[str, Any]) -> None:
     """Refuse a row the record cannot keep exactly (see the module's docstring)."""
+    columns = _COLUMNS.get(table)
+    if columns is None:
+        columns = _COLUMNS[table] = {
+            c.key: (FIELD_OF_COLUMN.get(c.key, c.key), limit_of(table, c.key),
+                    isinstance(c.type, ExactDecimal))
+            for c in table.c
+        }  # fmt: skip
     for name, value in row.items():
-        field = FIELD_OF_COLUMN.get(name, name)
+        if value is None:
+            continue
+        field, limit, amount = columns[name]
         if isinstance(value, str):
-            check_text(field, value, limit_of(table, name))
-        elif isinstance(value, Decimal) and isinstance(table.c[name].type, ExactDecimal):
-            check_amount(field, name, value)
-        elif isinstance(value, Mapping | list | tuple):
+            check_text(field, value, limit)
+        elif isinstance(value, Decimal):
+            if amount:
+                check_amount(field, name, value)
+        elif type(value) in _JSON or isinstance(value, Mapping | list | tuple):
             _check_json(field, value)
+
+
+#: Per table, per column: the command's field, the most characters it keeps, whether an amount.
+_COLUMNS: dict[Table, dict[str, tuple[str, int | None, bool]]] = {}
+_JSON = frozenset({dict, list, tuple})
 
 
 #: A lone surrogate: what invalid UTF-8 decodes to with surrogateescape; no database keeps it.
@@ -81,10 +96,16 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def check_text(field: str, text: str, limit: int | None = None) -> None:
     """Refuse ``text`` for ``field`` when it is longer than ``limit`` or holds a NUL or surrogate."""
+    if (
+        "\x00" not in text
+        and (text.isascii() or _SURROGATE.search(text) is None)
+        and (limit is None or len(text) <= limit)
+    ):
+        return  # every text a record keeps passes here, without a message made for it
     label = LABEL.get(field, field.replace("_", " "))
     if "\x00" in text:
         raise StoredTextError(f"the {label} holds a NUL character (\\x00): remove it", field=field)
-    if _SURROGATE.search(text) is not None:
+    if not text.isascii() and _SURROGATE.search(text) is not None:
         raise StoredTextError(
             f"the {label} is not valid UTF-8 text: write it in UTF-8", field=field
         )
@@ -98,6 +119,9 @@ def check_text(field: str, text: str, limit: int | None = None) -> None:
 
 def check_amount(field: str, column: str, value: Decimal) -> None:
     """Refuse an amount an ExactDecimal column cannot give back exactly."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent <= SCALE and abs(value) < AMOUNT_BOUND:
+        return  # finite, in range and at most SCALE places as written: kept exactly
     label = LABEL.get(field, field.replace("_", " "))
     what = column.replace("_", " ")
     if not value.is_finite():
@@ -120,6 +144,9 @@ def check_amount(field: str, column: str, value: Decimal) -> None:
 
 
 def _check_json(field: str, value: Any) -> None:
+    kind = type(value)
+    if kind is int or kind is float or kind is bool or value is None:
+        return
     if isinstance(value, str):
         check_text(field, value)
     elif isinstance(value, Mapping):

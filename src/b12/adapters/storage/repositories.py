@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from b12.adapters.storage import tables as t
 from b12.adapters.storage.codec import from_row, to_row
 from b12.adapters.storage.database import AUDIT_STREAMS, PATIENT_LOCKS
+from b12.adapters.storage.driver import begin, prepare, run
 from b12.adapters.storage.limits import check_row, check_text
 from b12.domain.audit import (
     GENESIS,
@@ -72,6 +73,9 @@ _APPEND = {
     name: t.audit_log.insert().values(seq=seq).returning(t.audit_log.c.seq)
     for name, seq in _NEXT_SEQ.items()
 }
+#: The lock of a patient (its code) or of an audit stream, on PostgreSQL (hashtext: two keys may
+#: share a lock; they then only queue behind each other).
+_LOCK = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
 _INSERT: dict[str, Any] = {
     table.name: table.insert().returning(literal_column("*")) for table in t.RECORD_TABLES
 }
@@ -137,18 +141,23 @@ def insert(
     in ``written`` with its digest until an audit link names it; a broken unique key is answered
     with AlreadyRecordedError.
 
-    One INSERT ... RETURNING * with bound parameters, compiled once and cached: the row comes back
-    as stored (raw driver values, no type processing) for its digest."""
+    One INSERT ... RETURNING * with bound parameters, compiled once per dialect and run on the
+    driver's cursor (``driver.run``): the row comes back as stored (raw driver values, no type
+    processing) for its digest."""
     check_row(table, row)
     try:
-        stored = connection.execute(_INSERT[table.name], row).one()
+        cursor = run(connection, prepare(_INSERT[table.name], connection.dialect, tuple(row)), row)
     except IntegrityError:
         written.clear()  # the transaction is rolled back below: nothing stays written
         already = _already_recorded(connection, table, row, zone)
         if already is None:
             raise
         raise already from None
-    written[table.name, row_key(table.name, row)] = (row_digest(stored._mapping), patient)
+    stored = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+    cursor.close()
+    # str(): SQLAlchemy's quoted_name, as a link's value, costs the driver a failed adaptation
+    name = str(table.name)
+    written[name, row_key(name, row)] = (row_digest(stored), patient)
 
 
 class SqlCalendarFeeds(SqlRecords[CalendarFeed]):
@@ -306,15 +315,14 @@ class SqlPatients:
         """Hold the lock of the patient with ``code`` (whether the patient exists yet or not) until
         the transaction ends; writers of one patient queue here, others do not wait."""
         check_text("patient", code)
-        if self._connection.dialect.name == "postgresql":
+        connection = self._connection
+        if connection.dialect.name == "postgresql":
             # hashtext: two codes may share a key; they then only queue behind each other.
-            self._connection.execute(
-                text("SELECT pg_advisory_xact_lock(:space, hashtext(:code))"),
-                {"space": PATIENT_LOCKS, "code": code},
-            )
+            lock = prepare(_LOCK, connection.dialect, ("space", "key"))
+            run(connection, lock, {"space": PATIENT_LOCKS, "key": code}).close()
         else:
-            # The first statement begins the transaction, BEGIN IMMEDIATE: the write lock is held.
-            self._connection.execute(text("SELECT 1"))
+            # The transaction begins with BEGIN IMMEDIATE: the write lock is held.
+            begin(connection)
 
     def add(self, record: PatientRecord) -> None:
         self._records.add(record)
@@ -372,6 +380,10 @@ class SqlAuditTrail:
         self._key = key
         self._written = {} if written is None else written
         self._who: str | None = None
+        #: The transaction the heads below were read or written in, and per stream the number
+        #: and hash of its last link in that transaction.
+        self._transaction: Any = None
+        self._heads: dict[str, tuple[int, str]] = {}
 
     def bind_unnamed(self) -> None:
         """Give each row written in this unit of work that no link named (a row a use case
@@ -397,14 +409,7 @@ class SqlAuditTrail:
         connection = self._connection
         dialect = connection.dialect.name
         stream = patient or RECORD_STREAM
-        if dialect == "postgresql":
-            # SQLite needs nothing more: the transaction began IMMEDIATE and holds the write lock.
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:space, hashtext(:stream))"),
-                {"space": AUDIT_STREAMS, "stream": stream},
-            )
-        last = connection.execute(_STREAM_HEAD, {"stream": stream}).first()
-        number, prev = (1, GENESIS) if last is None else (last.stream_seq + 1, last.hash)
+        number, prev = self._head(stream)
         if table is None:  # a use case's link: the row it names, whatever its table
             table = next((tb for tb, key in self._written if key == entity_id), None)
         digest = None if table is None else self._written.pop((table, entity_id), (None,))[0]
@@ -425,8 +430,37 @@ class SqlAuditTrail:
             "prev_hash": prev,
         }
         row = {**link, "hash": link_mac(self._key(), link_message(link))}
-        seq = connection.execute(_APPEND[dialect], row).scalar_one()
+        cursor = run(connection, prepare(_APPEND[dialect], connection.dialect, tuple(row)), row)
+        seq = cursor.fetchone()[0]
+        cursor.close()
+        self._heads[stream] = (number, row["hash"])
         return AuditEntry(**{**row, "seq": seq, "payload": freeze(body)})
+
+    def _head(self, stream: str) -> tuple[int, str]:
+        """The number and hash of the next link of ``stream``: the stream's lock is taken (SQLite:
+        the write lock the transaction took with BEGIN IMMEDIATE; PostgreSQL: the stream's
+        advisory lock) and its last link read, once per transaction; while the transaction lasts
+        no other writer can append to the stream, so its later links follow the ones written
+        here without reading it again. A new transaction (after a commit or a rollback) reads
+        it afresh."""
+        connection = self._connection
+        transaction = connection.get_transaction()
+        if transaction is not self._transaction:
+            self._transaction, self._heads = transaction, {}
+        known = self._heads.get(stream)
+        if known is not None:
+            return known[0] + 1, known[1]
+        if connection.dialect.name == "postgresql":
+            lock = prepare(_LOCK, connection.dialect, ("space", "key"))
+            run(connection, lock, {"space": AUDIT_STREAMS, "key": stream}).close()
+        cursor = run(
+            connection, prepare(_STREAM_HEAD, connection.dialect, ("stream",)), {"stream": stream}
+        )
+        last = cursor.fetchone()
+        cursor.close()
+        if self._transaction is None:  # the statement began the transaction
+            self._transaction = connection.get_transaction()
+        return (1, GENESIS) if last is None else (last[0] + 1, last[1])
 
     def entries(self) -> Iterator[AuditEntry]:
         query = select(t.audit_log).order_by(t.audit_log.c.seq)
