@@ -35,6 +35,7 @@ ENVIRONMENT = {
     "time_zone": "B12_TIMEZONE",
     "user": "B12_USER",
     "audit_key_file": "B12_AUDIT_KEY_FILE",
+    "cds_issuers": "B12_CDS_ISSUERS",
 }
 
 
@@ -49,6 +50,7 @@ class Settings:
     audit_key_file: str | None = (
         None  # the audit chain's HMAC key; default audit.key in user config
     )
+    cds_issuers: str | None = None  # a JSON file: the CDS clients trusted and their keys; none
 
     @classmethod
     def read(
@@ -59,6 +61,7 @@ class Settings:
         time_zone: str | None = None,
         user: str | None = None,
         audit_key_file: str | None = None,
+        cds_issuers: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Arguments first, then the environment (ENVIRONMENT), then the defaults."""
@@ -69,6 +72,7 @@ class Settings:
             "time_zone": time_zone,
             "user": user,
             "audit_key_file": audit_key_file,
+            "cds_issuers": cds_issuers,
         }
         values = {k: (v or env.get(ENVIRONMENT[k]) or None) for k, v in given.items()}
         settings = cls(**values)

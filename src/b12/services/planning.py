@@ -409,6 +409,14 @@ def _other_substance(
         if product
         else {choice.regimen.substance}
     )
+    return other_substance(kb, choice, given, screened)
+
+
+def other_substance(
+    kb: Knowledge, choice: Choice, given: set[str], screened: list[Finding]
+) -> list[Finding]:
+    """PLAN_SUBSTANCE_ADVISED_AGAINST when a screening finding advises against the cobalamins
+    ``given`` (a plan's, or an order's): the indication's regimen with another one, named."""
     against = [
         f
         for f in screened

@@ -9,6 +9,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from b12.adapters.storage import tables as t
+from b12.adapters.storage.cds_store import SqlCdsStore
 from b12.adapters.storage.repositories import (
     SqlAccounts,
     SqlAuditTrail,
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
         )
         self.audit = SqlAuditTrail(connection, self._audit_key, written)
         self.accounts = SqlAccounts(connection, zone)
+        self.cds = SqlCdsStore(connection)
         return self
 
     def __exit__(

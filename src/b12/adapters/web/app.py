@@ -26,9 +26,12 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from b12.adapters.cds.orders import PrefetchMissingError
+from b12.adapters.cds.security import CdsAuthError
 from b12.bootstrap import App
 from b12.errors import B12Error, InputError, status_of
 from b12.services import accounts as acc
+from b12.services.decision_support import ReplayedTokenError
 from b12.services.accounts import Actor
 from b12.services.record import UnknownPatientError
 
@@ -36,6 +39,7 @@ HERE = Path(__file__).parent
 COOKIE = "b12_session"
 CSRF_HEADER = "X-CSRF-Token"
 API = "/api/v1"
+CDS = "/cds-services"
 log = logging.getLogger("b12.web")
 
 #: Errors of the services beyond b12.errors' table, and the status the web gives them.
@@ -44,6 +48,9 @@ SERVICE_STATUS: dict[type[B12Error], int] = {
     acc.LoginError: 401,
     acc.SessionExpiredError: 401,
     acc.ForbiddenError: 403,
+    CdsAuthError: 401,
+    ReplayedTokenError: 401,
+    PrefetchMissingError: 412,
 }
 
 
@@ -117,6 +124,8 @@ def message_of(error: B12Error) -> str:
 
 
 def wants_html(request: Request) -> bool:
+    if request.url.path.startswith(CDS):
+        return False
     return not request.url.path.startswith(API) and request.url.path not in (
         "/openapi.json",
         "/docs",
@@ -204,6 +213,9 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
 
     web.include_router(api.router, prefix=API)
     web.include_router(pages.router)
+    from b12.adapters.cds import mount
+
+    mount(web)
     return web
 
 
