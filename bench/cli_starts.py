@@ -55,6 +55,7 @@ RECORD: dict[str, list[str]] = {
     "lab add": ["lab", "add", "P-1", "reticulocytes=4.6%", "--at", "2026-01-10"],
     "status": ["status", "P-1", "--at", "2026-01-11"],
     "due": ["due", "--date", "2026-01-11"],
+    "overrides": ["overrides"],
     "event add": ["event", "add", "P-1", "--description", "sore arm", "--at", "2026-01-06"],
     "audit-log verify": ["audit-log", "verify"],
     "audit-log anchor": ["audit-log", "anchor"],
