@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -79,8 +78,13 @@ def token(
 ) -> str:
     """A token as an EHR signs it (the clock: the tests' fixed NOW)."""
     at = NOW.timestamp() if now is None else now
-    claims = {"iss": iss, "aud": aud, "exp": int(at) + lifetime, "iat": int(at),
-              "jti": jti or str(uuid.uuid4())}  # fmt: skip
+    claims = {
+        "iss": iss,
+        "aud": aud,
+        "exp": int(at) + lifetime,
+        "iat": int(at),
+        "jti": jti or str(uuid.uuid4()),
+    }
     for name in drop:
         claims.pop(name)
     private, algorithm = keys.private[kid or "es384-1"]
@@ -150,20 +154,41 @@ def medication_request(
         "subject": {"reference": "Patient/example"},
         "medicationCodeableConcept": medicine
         or {
-            "coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "0143-9621-25",
-                        "display": "cyanocobalamin 1000 mcg/mL"}],  # fmt: skip
+            "coding": [
+                {
+                    "system": "http://hl7.org/fhir/sid/ndc",
+                    "code": "0143-9621-25",
+                    "display": "cyanocobalamin 1000 mcg/mL",
+                }
+            ],
             "text": "cyanocobalamin 1000 mcg/mL injection",
         },
         "dosageInstruction": [
             {
                 "sequence": 1,
-                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "mo",
-                                      "boundsPeriod": {"start": "2027-03-11"}}},  # fmt: skip
-                "route": {"coding": [{"system": "http://snomed.info/sct", "code": code,
-                                      "display": display}]},  # fmt: skip
-                "doseAndRate": [{"doseQuantity": {"value": dose, "unit": unit,
-                                                  "system": "http://unitsofmeasure.org",
-                                                  "code": unit}}],  # fmt: skip
+                "timing": {
+                    "repeat": {
+                        "frequency": 1,
+                        "period": 1,
+                        "periodUnit": "mo",
+                        "boundsPeriod": {"start": "2027-03-11"},
+                    }
+                },
+                "route": {
+                    "coding": [
+                        {"system": "http://snomed.info/sct", "code": code, "display": display}
+                    ]
+                },
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": dose,
+                            "unit": unit,
+                            "system": "http://unitsofmeasure.org",
+                            "code": unit,
+                        }
+                    }
+                ],
             }
         ],
     }
@@ -175,8 +200,11 @@ def medication_request(
 
 
 def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "collection",
-            "entry": [{"resource": r} for r in resources]}  # fmt: skip
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }
 
 
 def prefetch(
@@ -187,31 +215,54 @@ def prefetch(
     b12_pg_ml: int | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "patient": {"resourceType": "Patient", "id": "example", "birthDate": "1961-04-30",
-                    "gender": "female"},  # fmt: skip
-        "conditions": bundle(*({"resourceType": "Condition", "code": {"text": c}}
-                               for c in conditions)),  # fmt: skip
-        "medications": bundle(*({"resourceType": "MedicationRequest", "status": "active",
-                                 "medicationCodeableConcept": {"text": m}}
-                                for m in medications)),  # fmt: skip
-        "allergies": bundle(*({"resourceType": "AllergyIntolerance", "code": {"text": a}}
-                              for a in allergies)),  # fmt: skip
+        "patient": {
+            "resourceType": "Patient",
+            "id": "example",
+            "birthDate": "1961-04-30",
+            "gender": "female",
+        },
+        "conditions": bundle(
+            *({"resourceType": "Condition", "code": {"text": c}} for c in conditions)
+        ),
+        "medications": bundle(
+            *(
+                {
+                    "resourceType": "MedicationRequest",
+                    "status": "active",
+                    "medicationCodeableConcept": {"text": m},
+                }
+                for m in medications
+            )
+        ),
+        "allergies": bundle(
+            *({"resourceType": "AllergyIntolerance", "code": {"text": a}} for a in allergies)
+        ),
     }
     if b12_pg_ml is not None:
-        out["observations"] = bundle({
-            "resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "2132-9"}]},
-            "effectiveDateTime": "2027-03-01",
-            "valueQuantity": {"value": b12_pg_ml, "unit": "pg/mL",
-                              "system": "http://unitsofmeasure.org", "code": "pg/mL"},
-        })  # fmt: skip
+        out["observations"] = bundle(
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2132-9"}]},
+                "effectiveDateTime": "2027-03-01",
+                "valueQuantity": {
+                    "value": b12_pg_ml,
+                    "unit": "pg/mL",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "pg/mL",
+                },
+            }
+        )
     return out
 
 
 def hook(
-    service: str, *orders: dict[str, Any], selections: list[str] | None = None,
-    pre: dict[str, Any] | None = None, with_prefetch: bool = True,
-) -> dict[str, Any]:  # fmt: skip
+    service: str,
+    *orders: dict[str, Any],
+    selections: list[str] | None = None,
+    pre: dict[str, Any] | None = None,
+    with_prefetch: bool = True,
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "userId": "Practitioner/123",
         "patientId": "example",
@@ -223,5 +274,3 @@ def hook(
     if with_prefetch:
         body["prefetch"] = pre if pre is not None else prefetch()
     return body
-
-

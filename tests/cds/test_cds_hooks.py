@@ -106,8 +106,12 @@ def test_a_b12_deficiency_order_of_1000_mg_im_is_critical_and_suggests_1000_mcg(
     (action,) = suggestion["actions"]
     assert action["type"] == "update"
     dose = action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
-    assert dose == {"value": 1000, "unit": "mcg", "system": "http://unitsofmeasure.org",
-                    "code": "ug"}  # fmt: skip
+    assert dose == {
+        "value": 1000,
+        "unit": "mcg",
+        "system": "http://unitsofmeasure.org",
+        "code": "ug",
+    }
     assert action["resource"]["id"] == "103"  # the draft order, updated
     assert [c["indicator"] for c in cards] == sorted(
         (c["indicator"] for c in cards), key=["critical", "warning", "info"].index
@@ -152,7 +156,9 @@ def test_cyanocobalamin_in_lebers_disease_warns_and_suggests_the_hydroxocobalami
 
 
 def test_iv_cyanocobalamin_is_a_warning_with_no_fix_offered(ehr: Ehr) -> None:
-    cards = _cards(ehr.call("order-sign", hook("order-sign", medication_request(1000, "ug", route="IV"))))
+    cards = _cards(
+        ehr.call("order-sign", hook("order-sign", medication_request(1000, "ug", route="IV")))
+    )
     assert [(c["indicator"], "suggestions" in c) for c in cards] == [("warning", False)]
 
 
@@ -197,7 +203,9 @@ def test_without_prefetch_and_without_a_fhir_server_the_answer_is_412(ehr: Ehr) 
     assert "patient" in error["message"] and "no fhirServer" in error["message"]
     partial = prefetch()
     del partial["allergies"]
-    error = _error(ehr.call("order-sign", hook("order-sign", medication_request(), pre=partial)), 412)
+    error = _error(
+        ehr.call("order-sign", hook("order-sign", medication_request(), pre=partial)), 412
+    )
     assert error["message"].startswith("prefetch allergies missing")
 
 
@@ -219,8 +227,14 @@ def test_a_hook_for_another_service_or_an_unknown_service_is_refused(ehr: Ehr) -
 
 def _claims(aud: str, **extra: Any) -> dict[str, Any]:
     at = int(NOW.timestamp())
-    return {"iss": ISSUER, "aud": aud, "exp": at + 240, "iat": at, "jti": str(uuid.uuid4()),
-            **extra}  # fmt: skip
+    return {
+        "iss": ISSUER,
+        "aud": aud,
+        "exp": at + 240,
+        "iat": at,
+        "jti": str(uuid.uuid4()),
+        **extra,
+    }
 
 
 def _with(ehr: Ehr, raw: str) -> Any:
@@ -236,8 +250,12 @@ def test_alg_none_is_refused(ehr: Ehr) -> None:
 
 
 def test_hs256_is_refused(ehr: Ehr) -> None:
-    raw = jwt.encode(_claims(URL), "a shared secret of 32 bytes or more!", algorithm="HS256",
-                     headers={"kid": "es384-1"})  # fmt: skip
+    raw = jwt.encode(
+        _claims(URL),
+        "a shared secret of 32 bytes or more!",
+        algorithm="HS256",
+        headers={"kid": "es384-1"},
+    )
     assert "alg 'HS256' is refused" in _error(_with(ehr, raw), 401)["message"]
 
 
@@ -245,8 +263,11 @@ def test_a_wrong_audience_is_refused(ehr: Ehr) -> None:
     r = ehr.client.get("/cds-services", headers=ehr.auth("/cds-services/order-sign"))
     assert "aud is not this service's URL" in _error(r, 401)["message"]
     path = "/cds-services/order-sign"  # a token for discovery does not open a hook
-    r = ehr.client.post(path, content=json.dumps(hook("order-sign", medication_request())),
-                        headers=ehr.auth("/cds-services"))  # fmt: skip
+    r = ehr.client.post(
+        path,
+        content=json.dumps(hook("order-sign", medication_request())),
+        headers=ehr.auth("/cds-services"),
+    )
     _error(r, 401)
 
 
@@ -261,9 +282,10 @@ def test_an_expired_token_is_refused(ehr: Ehr) -> None:
 
 
 def test_a_token_issued_in_the_future_or_living_too_long_is_refused(ehr: Ehr) -> None:
-    assert "future" in _error(_with(ehr, token(ehr.keys, URL, now=NOW.timestamp() + 300)), 401)[
-        "message"
-    ]
+    assert (
+        "future"
+        in _error(_with(ehr, token(ehr.keys, URL, now=NOW.timestamp() + 300)), 401)["message"]
+    )
     assert "too long" in _error(_with(ehr, token(ehr.keys, URL, lifetime=3600)), 401)["message"]
 
 
@@ -331,7 +353,7 @@ def test_a_key_set_is_fetched_from_an_allowed_jku(tmp_path: Any, keys: Any) -> N
     body = json.dumps(keys.jwks()).encode()
 
     class Jwks(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -353,8 +375,12 @@ def test_a_key_set_is_fetched_from_an_allowed_jku(tmp_path: Any, keys: Any) -> N
         client = TestClient(create_app(app), raise_server_exceptions=False)
         ok = client.get("/cds-services", headers={"Authorization": f"Bearer {token(keys, URL)}"})
         assert ok.status_code == 200, ok.text
-        elsewhere = jwt.encode(_claims(URL), keys.private["es384-1"][0], algorithm="ES384",
-                               headers={"kid": "es384-1", "jku": "https://evil.example/k"})  # fmt: skip
+        elsewhere = jwt.encode(
+            _claims(URL),
+            keys.private["es384-1"][0],
+            algorithm="ES384",
+            headers={"kid": "es384-1", "jku": "https://evil.example/k"},
+        )
         r = client.get("/cds-services", headers={"Authorization": f"Bearer {elsewhere}"})
         assert r.status_code == 401 and "jku" in r.json()["error"]["message"]
         app.close()

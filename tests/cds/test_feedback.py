@@ -26,8 +26,11 @@ def _overridden(card: dict[str, Any], comment: str = "checked with haematology")
         "card": card["uuid"],
         "outcome": "overridden",
         "overrideReason": {
-            "reason": {"system": OVERRIDE, "code": "prescriber-confirmed",
-                       "display": "prescriber confirmed the order"},  # fmt: skip
+            "reason": {
+                "system": OVERRIDE,
+                "code": "prescriber-confirmed",
+                "display": "prescriber confirmed the order",
+            },
             "userComment": comment,
         },
         "outcomeTimestamp": NOW.isoformat(),
@@ -53,8 +56,12 @@ def test_feedback_is_kept_once_and_a_duplicate_is_tolerated(ehr: Ehr) -> None:
 def test_accepted_suggestions_are_kept(ehr: Ehr) -> None:
     card = _slip_card(ehr)
     suggestion = card["suggestions"][0]["uuid"]
-    item = {"card": card["uuid"], "outcome": "accepted",
-            "acceptedSuggestions": [{"id": suggestion}], "outcomeTimestamp": NOW.isoformat()}  # fmt: skip
+    item = {
+        "card": card["uuid"],
+        "outcome": "accepted",
+        "acceptedSuggestions": [{"id": suggestion}],
+        "outcomeTimestamp": NOW.isoformat(),
+    }
     assert ehr.feedback("order-sign", [item]).json()["kept"] == 1
     with ehr.app.unit_of_work() as uow:
         (kept,) = uow.cds.feedback()  # type: ignore[attr-defined]
@@ -68,8 +75,11 @@ def test_feedback_on_a_card_never_issued_or_malformed_is_refused(ehr: Ehr) -> No
     assert r.status_code == 422 and r.json()["error"]["field"] == "card"
     other_service = ehr.feedback("order-select", [_overridden(card)])
     assert other_service.status_code == 422
-    for bad in ({"outcome": "ignored"}, {"outcomeTimestamp": "2027-03-10T10:00"},
-                {"overrideReason": {"reason": {"system": OVERRIDE, "code": "because"}}}):  # fmt: skip
+    for bad in (
+        {"outcome": "ignored"},
+        {"outcomeTimestamp": "2027-03-10T10:00"},
+        {"overrideReason": {"reason": {"system": OVERRIDE, "code": "because"}}},
+    ):
         r = ehr.feedback("order-sign", [{**_overridden(card), **bad}])
         assert r.status_code == 422, (bad, r.text)
         assert set(r.json()["error"]) == {"code", "message", "field"}
@@ -87,13 +97,19 @@ def test_feedback_needs_its_own_token(ehr: Ehr) -> None:
 
 
 def _rates(ehr: Ehr) -> dict[str, dict[str, Any]]:
-    from tests.web.conftest import USER_OF
-
     from b12.adapters.web import demo
     from b12.services import accounts as acc
+    from tests.web.conftest import USER_OF
 
-    acc.add_account(ehr.app.accounts, ehr.app.passwords, USER_OF["pharmacist"],
-                    demo.PASSWORD, "pharmacist", "test", ehr.app.clock)  # fmt: skip
+    acc.add_account(
+        ehr.app.accounts,
+        ehr.app.passwords,
+        USER_OF["pharmacist"],
+        demo.PASSWORD,
+        "pharmacist",
+        "test",
+        ehr.app.clock,
+    )
     r = ehr.client.post(
         "/api/v1/session", json={"username": USER_OF["pharmacist"], "password": demo.PASSWORD}
     )

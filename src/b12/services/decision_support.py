@@ -122,33 +122,49 @@ class Caller:
     user_id: str | None = None
 
 
-def accept_call(
-    factory: CdsFactory,
-    caller: Caller,
-    action: str,
-    service: str,
-    now: datetime,
-    *,
-    cards: Sequence[IssuedCard] = (),
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Claim the token, keep the cards issued, and audit the call (who: the issuer and the user),
-    in one transaction; ReplayedTokenError (nothing kept) when the token was used before."""
+@dataclass(frozen=True)
+class Call:
+    """A call to keep: the caller (its token), what it was, and the cards it issued."""
+
+    caller: Caller
+    action: str  # cds-discovery, cds-call, cds-refused
+    service: str
+    at: datetime
+    cards: tuple[IssuedCard, ...] = ()
+    details: tuple[tuple[str, Any], ...] = ()
+
+
+def accept_calls(factory: CdsFactory, calls: Sequence[Call]) -> list[bool]:
+    """Claim each call's token, keep its cards and audit it (who: the issuer and the user), all in
+    one transaction (a group commit); for each call, False when its token was used before (that
+    call keeps nothing)."""
+    done = []
     with _Opened(factory) as uow:
-        if not uow.cds.claim_token(caller.issuer, caller.jti, caller.expires_at, now):
-            raise ReplayedTokenError()
-        for card in cards:
-            uow.cds.add_card(card)
-        who = f"{caller.issuer} {caller.user_id}" if caller.user_id else caller.issuer
-        payload = {
-            "issuer": caller.issuer,
-            "user": caller.user_id,
-            "service": service,
-            "cards": [{"uuid": c.uuid, "code": c.finding_code} for c in cards],
-            **(details or {}),
-        }
-        uow.audit.append(who[:120], action, "CdsCall", caller.jti[:80], None, payload)
+        for call in calls:
+            caller = call.caller
+            if not uow.cds.claim_token(caller.issuer, caller.jti, caller.expires_at, call.at):
+                done.append(False)
+                continue
+            for card in call.cards:
+                uow.cds.add_card(card)
+            who = f"{caller.issuer} {caller.user_id}" if caller.user_id else caller.issuer
+            payload = {
+                "issuer": caller.issuer,
+                "user": caller.user_id,
+                "service": call.service,
+                "cards": [{"uuid": c.uuid, "code": c.finding_code} for c in call.cards],
+                **dict(call.details),
+            }
+            uow.audit.append(who[:120], call.action, "CdsCall", caller.jti[:80], None, payload)
+            done.append(True)
         uow.commit()
+    return done
+
+
+def accept_call(factory: CdsFactory, call: Call) -> None:
+    """One call kept (accept_calls); ReplayedTokenError, nothing kept, when its token was used."""
+    if not accept_calls(factory, [call])[0]:
+        raise ReplayedTokenError()
 
 
 def record_feedback(

@@ -12,7 +12,7 @@ judges it (plan_findings.baseline_b12). No rule is added here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from b12.domain.dose_input import ParsedDose
@@ -35,7 +35,7 @@ class OrderToReview:
     concentration: Concentration | None = None
     route: str | None = None
     indication: str | None = None
-    patient: Patient = Patient()
+    patient: Patient = field(default_factory=Patient)
     b12: Measurement | None = None  # the latest B12 level, when the EHR sent one
 
     def dose_request(self, dose: ParsedDose | None = None) -> DoseRequest:
@@ -70,17 +70,19 @@ def review_order(kb: Knowledge, order: OrderToReview) -> Reviewed:
 def _with_regimen_advice(
     kb: Knowledge, order: OrderToReview, result: DoseResult, findings: list[Finding]
 ) -> list[Finding]:
-    from b12.services.planning import other_substance
+    from b12.services.planning import advising_against, other_substance
     from b12.services.regimen_choice import choose_regimen
 
     product = result.product
     given = (
         {i.substance for i in product.ingredients if i.substance.endswith("cobalamin")}
         if product is not None
-        else {order.substance} if order.substance else set()
+        else {order.substance}
+        if order.substance
+        else set()
     )
-    if not given:
-        return findings
+    if not given or not advising_against(given, findings):
+        return findings  # the common case: nothing advises against the cobalamin ordered
     try:
         choice = choose_regimen(
             kb, order.indication, None, neuro=False, patient=order.patient, product=product

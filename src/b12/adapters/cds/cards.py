@@ -128,7 +128,11 @@ def regimen_fix(kb: Knowledge, draft: Mapping[str, Any]) -> Fixer:
         resource = copy.deepcopy(dict(draft))
         resource["medicationCodeableConcept"] = {
             "coding": [
-                {"system": SUBSTANCE_SYSTEM, "code": regimen.substance, "display": regimen.substance}
+                {
+                    "system": SUBSTANCE_SYSTEM,
+                    "code": regimen.substance,
+                    "display": regimen.substance,
+                }
             ],
             "text": regimen.substance,
         }
@@ -160,11 +164,18 @@ def _with_dose(
             if not isinstance(quantity, dict):
                 continue
             try:
-                mass = parse_dose(f"{quantity.get('value')} {quantity.get('code') or quantity.get('unit')}").mass
+                mass = parse_dose(
+                    f"{quantity.get('value')} {quantity.get('code') or quantity.get('unit')}"
+                ).mass
             except InputError:
                 continue
             if mass == ordered:
-                rate["doseQuantity"] = {"value": dose.mcg, "unit": "mcg", "system": UCUM, "code": "ug"}
+                rate["doseQuantity"] = {
+                    "value": dose.mcg,
+                    "unit": "mcg",
+                    "system": UCUM,
+                    "code": "ug",
+                }
                 shown = f"{format_mass(dose.mcg)}"
                 if volume is not None:
                     shown += f" (draw {format_volume(volume)})"

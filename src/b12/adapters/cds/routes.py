@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -91,11 +92,22 @@ def _now(app: App) -> datetime:
     return app.clock.now()
 
 
+def _keep(request: Request, call: ds.Call) -> None:
+    """Keep the call (its token claimed, its cards, its audit entry) with the others arriving now."""
+    from b12.adapters.cds.writer import CallWriter
+
+    writer: CallWriter | None = getattr(request.app.state, "cds_writer", None)
+    if writer is None:
+        writer = CallWriter(_app(request).unit_of_work)  # type: ignore[arg-type]
+        request.app.state.cds_writer = writer
+    writer.keep(call)
+
+
 @router.get("")
 def discovery(request: Request) -> Response:
     app = _app(request)
     caller = _caller(request, "/cds-services")
-    ds.accept_call(app.unit_of_work, caller, "cds-discovery", "-", _now(app))  # type: ignore[arg-type]
+    _keep(request, ds.Call(caller, "cds-discovery", "-", _now(app)))
     return _json({"services": list(SERVICES.values())})
 
 
@@ -149,10 +161,8 @@ def _call(service: str, request: Request, raw: bytes) -> Response:
         drafts = _drafts(context, service == "order-select")
         found = _cards(app, drafts, prefetch)
     except B12Error as error:
-        ds.accept_call(
-            app.unit_of_work, caller, "cds-refused", service, _now(app),  # type: ignore[arg-type]
-            details={"refused": type(error).__name__},
-        )  # fmt: skip
+        _keep(request, ds.Call(caller, "cds-refused", service, _now(app),
+                               details=(("refused", type(error).__name__),)))  # fmt: skip
         raise
     now = _now(app)
     issued = [
@@ -160,10 +170,8 @@ def _call(service: str, request: Request, raw: bytes) -> Response:
                       caller.issuer, app.knowledge.fingerprint[:64], now)
         for f, card in found
     ]  # fmt: skip
-    ds.accept_call(
-        app.unit_of_work, caller, "cds-call", service, now, cards=issued,  # type: ignore[arg-type]
-        details={"patient": patient, "hookInstance": instance},
-    )  # fmt: skip
+    details = (("patient", patient), ("hookInstance", instance))
+    _keep(request, ds.Call(caller, "cds-call", service, now, tuple(issued), details))
     return _json({"cards": [card for _f, card in found]})
 
 
@@ -181,7 +189,9 @@ def _drafts(context: Mapping[str, Any], selected_only: bool) -> list[dict[str, A
         return orders
     selections = context.get("selections")
     if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
-        raise HookRequestError("context.selections", 'list the selected orders, e.g. "MedicationRequest/103"')
+        raise HookRequestError(
+            "context.selections", 'list the selected orders, e.g. "MedicationRequest/103"'
+        )
     chosen = set(selections)
     return [o for o in orders if f"MedicationRequest/{o.get('id')}" in chosen]
 
@@ -204,7 +214,9 @@ def is_b12(resource: Mapping[str, Any]) -> bool:
             if isinstance(coding, dict) and coding.get("system") in known:
                 if coding.get("system") not in (codes.NDC, codes.UNII):
                     return True
-                if codes.by_system(codes.MEDICATION_CODES, coding["system"], str(coding.get("code"))):
+                if codes.by_system(
+                    codes.MEDICATION_CODES, coding["system"], str(coding.get("code"))
+                ):
                     return True
         words = _words(concept)
         if "cobalamin" in words or "b12" in words.replace(" ", "").replace("-", ""):
@@ -241,7 +253,7 @@ def _cards(
                 chart.patient, chart.b12,
             )  # fmt: skip
             fixes = [
-                c.dose_fix(draft, phase.dose.mass, lambda m, r=review: volume_for(kb, r, m)),
+                c.dose_fix(draft, phase.dose.mass, partial(volume_for, kb, review)),
                 c.regimen_fix(kb, draft),
             ]
             for f in review_order(kb, review).findings:
@@ -321,7 +333,9 @@ def _one_feedback(item: Any, i: int, issuer: str, now: datetime) -> ds.CardFeedb
     try:
         at = datetime.fromisoformat(str(when))
     except ValueError:
-        raise HookRequestError(f"{where}.outcomeTimestamp", "an ISO 8601 instant with its offset") from None
+        raise HookRequestError(
+            f"{where}.outcomeTimestamp", "an ISO 8601 instant with its offset"
+        ) from None
     if at.tzinfo is None:
         raise HookRequestError(f"{where}.outcomeTimestamp", "an ISO 8601 instant with its offset")
     return ds.CardFeedback(

@@ -189,10 +189,12 @@ def verify(token: str, audience: str, trust: Trust, now: datetime) -> Caller:
     import jwt
 
     try:
-        header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
+        unsigned = jwt.decode_complete(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise CdsAuthError("the bearer token is not a JWT") from None
+    header, unverified = unsigned["header"], unsigned["payload"]
+    if not isinstance(unverified, dict):
+        raise CdsAuthError("the bearer token's claims are not a JSON object")
     alg = header.get("alg")
     if alg not in ACCEPTED:
         raise CdsAuthError(

@@ -31,8 +31,8 @@ from b12.adapters.cds.security import CdsAuthError
 from b12.bootstrap import App
 from b12.errors import B12Error, InputError, status_of
 from b12.services import accounts as acc
-from b12.services.decision_support import ReplayedTokenError
 from b12.services.accounts import Actor
+from b12.services.decision_support import ReplayedTokenError
 from b12.services.record import UnknownPatientError
 
 HERE = Path(__file__).parent
