@@ -19,16 +19,19 @@ from b12.errors import InputError, RecordVersionError
 from tests.record.helpers import cli
 
 GIVEN = {"database_url": "sqlite:///given.db", "knowledge_dir": "/given/kb",
-         "time_zone": "Europe/Paris", "user": "dr Given", "audit_key_file": "/given/audit.key"}  # fmt: skip
+         "time_zone": "Europe/Paris", "user": "dr Given", "audit_key_file": "/given/audit.key",
+         "cds_issuers": "/given/cds-issuers.json"}  # fmt: skip
 FROM_ENV = {"database_url": "sqlite:///env.db", "knowledge_dir": "/env/kb",
-            "time_zone": "Asia/Tokyo", "user": "dr Env", "audit_key_file": "/env/audit.key"}  # fmt: skip
+            "time_zone": "Asia/Tokyo", "user": "dr Env", "audit_key_file": "/env/audit.key",
+            "cds_issuers": "/env/cds-issuers.json"}  # fmt: skip
 
 
 def test_every_setting_has_its_environment_variable() -> None:
     assert set(ENVIRONMENT) == {f.name for f in fields(Settings)}
     assert ENVIRONMENT == {"database_url": "B12_DATABASE_URL", "knowledge_dir": "B12_KB",
                            "time_zone": "B12_TIMEZONE", "user": "B12_USER",
-                           "audit_key_file": "B12_AUDIT_KEY_FILE"}  # fmt: skip
+                           "audit_key_file": "B12_AUDIT_KEY_FILE",
+                           "cds_issuers": "B12_CDS_ISSUERS"}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(ENVIRONMENT))
@@ -80,15 +83,15 @@ def test_an_empty_record_is_refused_until_upgraded(tmp_path: Path) -> None:
     with pytest.raises(RecordVersionError) as refused:
         app.unit_of_work()
     assert str(refused.value) == (
-        f"the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0007: "
+        f"the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0010: "
         "run `b12 db upgrade` first"
     )
     done = upgrade(Settings(database_url=_url(tmp_path)))
-    assert (done.before, done.after) == (None, "0007")
+    assert (done.before, done.after) == (None, "0010")
     with app.unit_of_work() as uow:
         assert uow.patients.all() == []
     again = upgrade(Settings(database_url=_url(tmp_path)))
-    assert (again.before, again.after) == ("0007", "0007")
+    assert (again.before, again.after) == ("0010", "0010")
 
 
 def test_a_record_at_an_older_revision_is_refused(tmp_path: Path) -> None:
@@ -97,7 +100,7 @@ def test_a_record_at_an_older_revision_is_refused(tmp_path: Path) -> None:
     engine = make_engine(_url(tmp_path))
     migrate(engine, "0002")
     engine.dispose()
-    with pytest.raises(RecordVersionError, match=r"is at revision 0002, b12 needs revision 0007"):
+    with pytest.raises(RecordVersionError, match=r"is at revision 0002, b12 needs revision 0010"):
         build(Settings(database_url=_url(tmp_path))).unit_of_work()
 
 
@@ -131,7 +134,7 @@ def test_every_record_command_on_an_empty_record_says_to_upgrade(
     code, out, err = cli(*argv, "--db", _url(tmp_path))
     assert (code, out) == (1, "")
     assert err == (
-        f"b12: the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0007: "
+        f"b12: the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0010: "
         "run `b12 db upgrade` first\n"
     )
 
@@ -146,14 +149,14 @@ def test_db_upgrade_creates_then_reports_up_to_date(
     assert (code, said) == (
         0,
         "".join(
-            f"Record {_url(tmp_path)} upgraded: was empty, now at revision 0007. Audit key "
+            f"Record {_url(tmp_path)} upgraded: was empty, now at revision 0010. Audit key "
             f"created: {key} (mode 0600; keep a copy apart from the record's backups).".split()
         ),
     )
     assert key.stat().st_mode & 0o777 == 0o600 and len(bytes.fromhex(key.read_text())) == 32
     code, out, _ = cli("db", "upgrade", "--db", _url(tmp_path), "--json")
     assert code == 0
-    assert json.loads(out) == {"database": _url(tmp_path), "before": "0007", "after": "0007",
+    assert json.loads(out) == {"database": _url(tmp_path), "before": "0010", "after": "0010",
                                "audit_key_file": str(key), "audit_key_created": False}  # fmt: skip
     assert cli("patient", "add", "P-1", "--age-years", "60", "--db", _url(tmp_path))[0] == 0
 

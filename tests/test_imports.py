@@ -193,7 +193,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     # `b12 serve` starts the web door (imported inside the command, never at the CLI's start)
     "adapters.cli": CORE
     | {"bootstrap", "adapters.calendar", "adapters.plot", "adapters.population", "adapters.web"},
-    "adapters.web": CORE | {"bootstrap", "adapters.plot"},
+    "adapters.web": CORE | {"bootstrap", "adapters.plot", "adapters.cds"},
+    # The CDS Hooks door is mounted on the web app; it reads draft orders with the FHIR reader
+    "adapters.cds": CORE | {"bootstrap", "adapters.fhir"},
     "bootstrap": CORE | {"adapters.storage", "adapters.clock", "adapters.passwords"},
     "b12": CORE | {"bootstrap"},  # the public API names the App, the use cases and their results
     "__main__": {"adapters.cli"},

@@ -20,6 +20,16 @@ from b12.services.decision_support import card_outcomes
 from b12.services.ports import UnitOfWork, opens_unit_of_work
 
 LEVELS = ("stop", "warning")
+#: Coded reasons offered beside the free text wherever a warning or a stop is proceeded past (the
+#: web's forms, the CDS Hooks cards' overrideReasons); the record keeps "CODE: free text" in the
+#: use case's reason field.
+OVERRIDE_CODES: dict[str, str] = {
+    "benefit-outweighs-risk": "benefit outweighs the risk",
+    "prescriber-confirmed": "prescriber confirmed the order",
+    "patient-informed": "patient informed and agrees",
+    "known-tolerated": "given before and tolerated",
+    "other": "other (say why)",
+}
 
 
 @dataclass(frozen=True)

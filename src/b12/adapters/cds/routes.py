@@ -234,8 +234,8 @@ def _cards(
     app: App, drafts: list[dict[str, Any]], prefetch: Mapping[str, Any]
 ) -> list[tuple[Finding, dict[str, Any]]]:
     from b12.adapters.fhir.medication_request import read_medication_request
-    from b12.adapters.web.actions import OVERRIDE_CODES
     from b12.services.order_review import OrderToReview, review_order, volume_for
+    from b12.services.overrides import OVERRIDE_CODES
 
     kb = app.knowledge
     orders = [d for d in drafts if is_b12(d)]
@@ -318,7 +318,7 @@ def _one_feedback(item: Any, i: int, issuer: str, now: datetime) -> ds.CardFeedb
                 coding.get(k) if isinstance(coding.get(k), str) else None
                 for k in ("system", "code", "display")
             )
-            from b12.adapters.web.actions import OVERRIDE_CODES
+            from b12.services.overrides import OVERRIDE_CODES
 
             if system == c.OVERRIDE_SYSTEM and code not in OVERRIDE_CODES:
                 raise HookRequestError(
