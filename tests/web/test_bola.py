@@ -44,7 +44,30 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("POST", "/patients/{code}/stop"): ("form", STOP),
     ("GET", "/patients/{code}/events"): (None, None),
     ("POST", "/patients/{code}/events"): ("form", EVENT),
+    ("GET", "/fhir/r4/Patient/{code}"): (None, None),
+    ("GET", "/fhir/r4/MedicationRequest/{id}"): (None, None),
+    ("GET", "/fhir/r4/MedicationAdministration/{id}"): (None, None),
+    ("GET", "/fhir/r4/Observation/{id}"): (None, None),
 }  # fmt: skip
+#: The record each FHIR {id} route reads, by its resource type.
+RECORDS = {"MedicationRequest": "prescriptions", "MedicationAdministration": "administrations",
+           "Observation": "labs"}  # fmt: skip
+
+
+def resource_id(web: Web, path: str, code: str) -> str:
+    """The id of patient ``code``'s first record of the path's type (an absent patient: an id no
+    record has, shaped like one)."""
+    from b12.domain.records import current
+    from b12.services.record import UnknownPatientError, find_patient
+
+    kind = path.split("/")[3]
+    with web.app.unit_of_work() as uow:
+        try:
+            record = find_patient(uow, code)
+        except UnknownPatientError:
+            return "00000000-0000-4000-8000-000000000000"
+        rows = current(getattr(uow, RECORDS[kind]).for_patient(record.id))
+        return str(rows[0].id)
 
 
 def id_routes() -> set[tuple[str, str]]:
@@ -67,7 +90,9 @@ def test_every_id_addressed_route_has_a_row_in_the_matrix() -> None:
 def _call(web: Web, role: str, method: str, path: str, code: str) -> tuple[int, str]:
     client, csrf = web.as_role(role)
     kind, body = REQUESTS[(method, path)]
-    url = path.replace("{code}", code)
+    if "{id}" in path:
+        code = resource_id(web, path, code)
+    url = path.replace("{code}", code).replace("{id}", code)
     headers = {"X-CSRF-Token": csrf}
     if kind == "json":
         r = client.request(method, url, json=body, headers=headers)

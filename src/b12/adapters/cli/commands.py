@@ -139,6 +139,7 @@ GROUPS: dict[str, str] = {
     "audit": "Audit every administration of a population (needs b12[audit]).",
     "export": "Export the record for other tools (needs b12[audit]).",
     "user": "Accounts of the web app: staff, patients and their carers.",
+    "fhir": "The record as FHIR R4: a patient's Bundle out, a Bundle in by b12's own rules.",
 }
 
 ABOUT = (
@@ -582,6 +583,35 @@ COMMANDS: tuple[Command, ...] = (
         "Write the record as the population audit's layout: Parquet, partitioned by month, "
         "streamed in batches.",
         (Arg("out", "Folder to write the layout's tables in."), DB, KB, JSON),
+    ),
+    Command(
+        "fhir export",
+        "fhir_commands:fhir_export",
+        "A patient's record as a FHIR R4 Bundle: Patient, MedicationRequests, "
+        "MedicationAdministrations with their DetectedIssues, Observations (the read is audited).",
+        (
+            CODE,
+            Opt("--out", "Write the Bundle to this file (default: print it)."),
+            DB,
+            WHO,
+            KB,
+            JSON,
+        ),
+    ),
+    Command(
+        "fhir import",
+        "fhir_commands:fhir_import",
+        "Record a FHIR Bundle, or one MedicationRequest (an order), MedicationAdministration (an "
+        "injection done) or Observation (a result), by b12's rules. Exit 3 on a stop.",
+        (
+            Arg("file", "The FHIR JSON file (a Bundle or one resource)."),
+            Opt("--override", "The reason a stop is overridden (kept with the record)."),
+            Opt("--at", "When it is recorded, YYYY-MM-DD[THH:MM] (default: now)."),
+            DB,
+            WHO,
+            KB,
+            JSON,
+        ),
     ),
     Command(
         "example",

@@ -40,6 +40,7 @@ COOKIE = "b12_session"
 CSRF_HEADER = "X-CSRF-Token"
 API = "/api/v1"
 CDS = "/cds-services"
+FHIR = "/fhir/r4"
 log = logging.getLogger("b12.web")
 
 #: Errors of the services beyond b12.errors' table, and the status the web gives them.
@@ -112,6 +113,9 @@ def status_for(error: B12Error) -> int:
         return 403
     if isinstance(error, NotFoundError):
         return 404
+    own = getattr(error, "http_status", None)
+    if isinstance(own, int):
+        return own
     return status_of(error).http_status
 
 
@@ -123,8 +127,30 @@ def message_of(error: B12Error) -> str:
     return str(error)
 
 
+def wants_fhir(request: Request) -> bool:
+    return request.url.path == FHIR or request.url.path.startswith(FHIR + "/")
+
+
+#: OperationOutcome.issue.code for each HTTP status (FHIR's issue-type value set).
+ISSUE_TYPE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
+              409: "conflict", 415: "not-supported", 422: "invalid", 503: "transient"}  # fmt: skip
+
+
+def operation_outcome(status: int, code: str, message: str, where: str | None) -> dict[str, Any]:
+    """An error as FHIR says it: one issue, its type from the status, the element when known."""
+    issue: dict[str, Any] = {
+        "severity": "fatal" if status >= 500 else "error",
+        "code": ISSUE_TYPE.get(status, "exception" if status >= 500 else "processing"),
+        "details": {"text": code},
+        "diagnostics": message,
+    }
+    if where:
+        issue["expression"] = [where]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
 def wants_html(request: Request) -> bool:
-    if request.url.path.startswith(CDS):
+    if wants_fhir(request) or request.url.path.startswith(CDS):
         return False
     return not request.url.path.startswith(API) and request.url.path not in (
         "/openapi.json",
@@ -157,6 +183,12 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
                  "actor": getattr(request.state, "actor", None)},
                 status_code=status,
             )  # fmt: skip
+        if wants_fhir(request):
+            return JSONResponse(
+                operation_outcome(status, code, message, field),
+                status_code=status,
+                media_type="application/fhir+json",
+            )
         return JSONResponse(error_body(code, message, field), status_code=status)
 
     @web.exception_handler(B12Error)
@@ -165,6 +197,8 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
         if status >= 500:
             log.error("b12 error on %s: %s", request.url.path, error)
         field = getattr(error, "field", None)
+        if wants_fhir(request):
+            field = getattr(error, "path", None) or field  # a FHIR element where one is known
         return render_error(request, status, _code(error), message_of(error), field)
 
     @web.exception_handler(RequestValidationError)
@@ -209,9 +243,10 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    from b12.adapters.web import api, pages
+    from b12.adapters.web import api, fhir_api, pages
 
     web.include_router(api.router, prefix=API)
+    web.include_router(fhir_api.router, prefix=FHIR, include_in_schema=False)
     web.include_router(pages.router)
     from b12.adapters.cds import mount
 

@@ -1,0 +1,446 @@
+"""A patient's record as a FHIR Bundle, and a Bundle (or one resource) recorded through b12's
+use cases.
+
+Export: the Patient, every current MedicationRequest, MedicationAdministration (with the
+findings of each dose as DetectedIssues) and Observation. Import reads everything first (an
+element b12 cannot read stops the whole import, nothing written), then records each resource
+through the use case its own door uses: a MedicationRequest is checked as an order (the dose
+checks of every phase, then the plan and its screening, as ``b12 prescribe`` does: a stop keeps
+it from being prescribed), a MedicationAdministration is given (the five rights), an Observation
+is added as a result, a Patient is added when the record has no patient of that code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from b12.adapters.fhir.medication_request import (
+    MedicationOrder,
+    medication_request,
+    planned_doses,
+    read_medication_request,
+)
+from b12.adapters.fhir.reading import FhirReadError, items, mapping
+from b12.adapters.fhir.resources import (
+    AdministrationRead,
+    ObservationRead,
+    PatientRead,
+    detected_issue,
+    medication_administration,
+    observation,
+    patient,
+    read_administration,
+    read_observation,
+    read_patient,
+)
+from b12.domain.findings import Finding, Level
+from b12.domain.records import Administration, LabResult, Prescription, current
+from b12.errors import InputError
+
+if TYPE_CHECKING:
+    from b12.bootstrap import App
+    from b12.knowledge.base import Knowledge
+    from b12.services.ports import UnitOfWork
+
+#: A FHIR id: what a resource's id may be.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+#: The resources b12 reads, in the order an import records them.
+READ_ORDER = ("Patient", "MedicationRequest", "MedicationAdministration", "Observation")
+#: What b12 writes itself and so does not read back (its findings are recomputed).
+NOT_READ = ("DetectedIssue",)
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientResources:
+    """One patient's resources, by type (ids as b12 keeps them)."""
+
+    patient: dict[str, Any]
+    medication_requests: list[dict[str, Any]]
+    administrations: list[dict[str, Any]]
+    observations: list[dict[str, Any]]
+    issues: list[dict[str, Any]]
+
+    def all(self) -> list[dict[str, Any]]:
+        return [
+            self.patient,
+            *self.medication_requests,
+            *self.administrations,
+            *self.issues,
+            *self.observations,
+        ]
+
+
+def patient_resources(uow: UnitOfWork, kb: Knowledge, code: str) -> PatientResources:
+    """Everything b12 keeps of patient ``code`` as FHIR resources (current records only)."""
+    from b12.services.record import find_patient
+
+    record = find_patient(uow, code)
+    prescriptions = current(uow.prescriptions.for_patient(record.id))
+    given = current(uow.administrations.for_patient(record.id))
+    labs = current(uow.labs.for_patient(record.id))
+    return resources_of(kb, record.code, patient(record), prescriptions, given, labs)
+
+
+def resources_of(
+    kb: Knowledge,
+    code: str,
+    patient_resource: dict[str, Any],
+    prescriptions: Sequence[Prescription],
+    given: Sequence[Administration],
+    labs: Sequence[LabResult],
+) -> PatientResources:
+    substance = {rx.id: rx.substance for rx in prescriptions}
+    issues = []
+    for a in given:
+        for n, f in enumerate(a.findings, start=1):
+            issue = detected_issue(f, code, f"MedicationAdministration/{a.id}", a.given_at)
+            issue["id"] = f"{a.id}-{n}"
+            issues.append(issue)
+    return PatientResources(
+        patient_resource,
+        [medication_request(rx, code, kb) for rx in prescriptions],
+        [
+            medication_administration(a, code, kb, substance.get(a.prescription_id or ""))
+            for a in given
+        ],
+        [observation(lab, code, kb) for lab in labs],
+        issues,
+    )
+
+
+def bundle(
+    resources: Sequence[Mapping[str, Any]],
+    kind: str = "collection",
+    *,
+    base: str | None = None,
+    total: int | None = None,
+    links: Sequence[tuple[str, str]] = (),
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
+    """A Bundle of ``resources`` (``kind`` collection or searchset)."""
+    out: dict[str, Any] = {"resourceType": "Bundle", "type": kind}
+    if timestamp is not None:
+        out["timestamp"] = timestamp.isoformat()
+    if total is not None:
+        out["total"] = total
+    if links:
+        out["link"] = [{"relation": r, "url": u} for r, u in links]
+    entries = []
+    for resource in resources:
+        entry: dict[str, Any] = {}
+        rid = resource.get("id")
+        if base is not None and isinstance(rid, str):
+            entry["fullUrl"] = f"{base}/{resource['resourceType']}/{rid}"
+        entry["resource"] = resource
+        if kind == "searchset":
+            entry["search"] = {"mode": "match"}
+        entries.append(entry)
+    if entries:
+        out["entry"] = entries
+    return out
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Read:
+    """One resource, read: its type, where it was in the input, and what b12 made of it."""
+
+    kind: str
+    path: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What became of one resource: recorded, stopped (a stop finding), or already there."""
+
+    kind: str
+    path: str
+    outcome: str  # recorded | stopped | present | not-read
+    id: str | None = None
+    findings: tuple[Finding, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resource": self.kind,
+            "at": self.path,
+            "outcome": self.outcome,
+            "id": self.id,
+            "findings": [f.to_dict() for f in self.findings],
+            "notes": list(self.notes),
+        }
+
+
+def resources_in(data: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """A Bundle's entries' resources (with their paths), or the one resource."""
+    data = mapping(data, "the input")
+    if data.get("resourceType") == "Bundle":
+        out = []
+        for i, entry in enumerate(items(data.get("entry"), "Bundle.entry")):
+            entry = mapping(entry, f"Bundle.entry[{i}]")
+            out.append(
+                (
+                    f"Bundle.entry[{i}]",
+                    mapping(entry.get("resource"), f"Bundle.entry[{i}].resource"),
+                )
+            )
+        if not out:
+            raise FhirReadError("Bundle.entry", "empty: send at least one resource")
+        return out
+    return [("", data)]
+
+
+def read_all(data: Any, kb: Knowledge) -> list[Read]:
+    """Every resource read before anything is recorded; the first one b12 cannot read raises
+    FhirReadError, its path prefixed by the entry's."""
+    out = []
+    for path, resource in resources_in(data):
+        kind = resource.get("resourceType")
+        try:
+            if kind == "Patient":
+                value: Any = read_patient(resource)
+            elif kind == "MedicationRequest":
+                value = read_medication_request(resource, kb)
+            elif kind == "MedicationAdministration":
+                value = read_administration(resource, kb)
+            elif kind == "Observation":
+                value = read_observation(resource, kb)
+            elif kind in NOT_READ:
+                value = None
+            else:
+                raise FhirReadError(
+                    f"{kind or 'resource'}.resourceType",
+                    f"{kind!r}: b12 reads {', '.join(READ_ORDER)} (and skips its own "
+                    "DetectedIssues, which it computes)",
+                    field="resource",
+                )
+        except FhirReadError as exc:
+            where = f"{path}.resource." if path else ""
+            raise FhirReadError(where + exc.path, exc.problem, field=exc.field) from None
+        except InputError as exc:
+            raise FhirReadError(path or str(kind), str(exc), field=exc.field) from None
+        out.append(Read(str(kind), path or str(kind), value))
+    out.sort(key=lambda r: READ_ORDER.index(r.kind) if r.kind in READ_ORDER else len(READ_ORDER))
+    return out
+
+
+def import_resources(
+    app: App, data: Any, who: str, now: datetime, *, override: str | None = None
+) -> list[Imported]:
+    """Record every resource of ``data`` (read first, all of it), each through its use case."""
+    kb = app.knowledge
+    done: list[Imported] = []
+    aliases: dict[str, str] = {}  # a MedicationRequest's id in the input -> the prescription's
+    for item in read_all(data, kb):
+        try:
+            if item.value is None:
+                done.append(Imported(item.kind, item.path, "not-read", notes=("computed by b12",)))
+            elif isinstance(item.value, PatientRead):
+                done.append(import_patient(app, item, who, now))
+            elif isinstance(item.value, MedicationOrder):
+                done.append(import_order(app, item, who, now, override=override))
+                if item.value.id and done[-1].id:
+                    aliases[item.value.id] = done[-1].id
+            elif isinstance(item.value, AdministrationRead):
+                done.append(import_administration(app, item, who, aliases=aliases))
+            elif isinstance(item.value, ObservationRead):
+                done.append(import_observation(app, item, who, now))
+        except InputError as exc:
+            if not done:
+                raise
+            kept = "; ".join(f"{d.kind} {d.id or ''} {d.outcome}".replace("  ", " ") for d in done)
+            raise ImportStoppedError(
+                f"{exc} (recorded before it, and kept: {kept})", field=exc.field
+            ) from None
+    return done
+
+
+class ImportStoppedError(InputError):
+    """A resource could not be recorded after others were: the message lists what was kept."""
+
+
+def import_patient(app: App, item: Read, who: str, now: datetime) -> Imported:
+    from b12.domain.patient import Patient
+    from b12.services.record import UnknownPatientError, add_patient, find_patient
+
+    read: PatientRead = item.value
+    with app.unit_of_work() as uow:
+        try:
+            record = find_patient(uow, read.code)
+        except UnknownPatientError:
+            record = None
+    if record is not None:
+        if read.born is not None and record.born is not None and read.born != record.born:
+            raise FhirReadError(
+                f"{item.path}.birthDate",
+                f"{read.born.isoformat()}, but the record's patient {read.code!r} was born "
+                f"{record.born.isoformat()}: correct the record with `b12 patient add --correct`",
+                field="born",
+            )
+        return Imported(item.kind, item.path, "present", read.code)
+    added = add_patient(
+        app.unit_of_work, read.code, Patient(sex=read.sex), who, now, born=read.born
+    )
+    return Imported(item.kind, item.path, "recorded", added.code)
+
+
+def _same_doses(order: MedicationOrder, plan: Any) -> str | None:
+    """None when the order asks for the plan's doses, else what differs (in words)."""
+    listed = planned_doses(order)
+    planned = [(a.date, a.dose_mcg, a.route) for a in plan.administrations]
+    if listed:
+        sent = [(d.date, d.dose_mcg, d.route) for d in listed]
+        if sent == planned:
+            return None
+        for n, (a, b) in enumerate(zip(sent, planned, strict=False), start=1):
+            if a != b:
+                return f"dose {n}: the order says {a[0]} {a[1]} mcg {a[2]}, the plan {b[0]} {b[1]} mcg {b[2]}"
+        return f"the order lists {len(sent)} doses, the plan {len(planned)}"
+    sent_set = {(p.dose.mass.mcg, p.route) for p in order.phases}
+    plan_set = {(a.dose_mcg, a.route) for a in plan.administrations}
+    if {d for d, r in sent_set} <= {d for d, _ in plan_set} and all(
+        r is None or (d, r) in plan_set for d, r in sent_set
+    ):
+        return None
+    return (
+        "the order's doses "
+        + ", ".join(sorted(f"{d} mcg {r or ''}".strip() for d, r in sent_set))
+        + " are not the plan's "
+        + ", ".join(sorted(f"{d} mcg {r}" for d, r in plan_set))
+    )
+
+
+def import_order(
+    app: App, item: Read, who: str, now: datetime, *, override: str | None = None
+) -> Imported:
+    """An order: its own doses checked first (a 1000 mg order is the mg/mcg slip stop), then
+    the plan it asks for, with the patient's profile, prescribed as `b12 prescribe` does."""
+    from b12.services.planning import plan_therapy
+    from b12.services.record import find_patient, patient_on, prescribe
+
+    order: MedicationOrder = item.value
+    if order.patient is None:
+        raise FhirReadError(
+            f"{item.path}.subject", "missing: b12 needs the patient", field="patient"
+        )
+    kb = app.knowledge
+    with app.unit_of_work() as uow:
+        record = find_patient(uow, order.patient)
+    request = order.plan_request()
+    profile = patient_on(record, request.start)
+    checked = order.check(kb, profile)
+    notes = order.unread
+    if any(f.level is Level.STOP for f in checked) and not override:
+        return Imported(item.kind, item.path, "stopped", None, checked, notes)
+    plan = plan_therapy(kb, order.plan_request(profile))
+    differs = _same_doses(order, plan)
+    if differs is not None:
+        raise FhirReadError(
+            item.path + ".dosageInstruction",
+            f"{differs}: b12 prescribes the plan of a regimen ({plan.regimen.id}); send the "
+            "regimen's doses, or prescribe in b12 and export the order",
+            field="dose",
+        )
+    done = prescribe(app.unit_of_work, kb, order.patient, request, who, now, override=override)
+    findings = tuple(_unique([*checked, *done.findings]))
+    rx = done.prescription
+    return Imported(
+        item.kind, item.path, "stopped" if rx is None else "recorded",
+        None if rx is None else rx.id, findings, notes,
+    )  # fmt: skip
+
+
+def _unique(findings: Sequence[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for f in findings:
+        if (f.code, f.message) not in seen:
+            seen.add((f.code, f.message))
+            out.append(f)
+    return out
+
+
+def check_administration(
+    uow: UnitOfWork, read: AdministrationRead, path: str, aliases: Mapping[str, str] | None = None
+) -> None:
+    """The prescription and planned dose a MedicationAdministration names must be the ones the
+    record owes next: b12 records a dose against its own course, never another."""
+    from b12.domain.course import next_owed
+    from b12.services.record import active_prescription, course_of, find_patient
+
+    record = find_patient(uow, read.request.patient)
+    rx = active_prescription(uow, record.id)
+    named = (
+        None
+        if read.prescription is None
+        else (aliases or {}).get(read.prescription, read.prescription)
+    )
+    if named is not None and (rx is None or rx.id != named):
+        raise FhirReadError(
+            f"{path}.request",
+            f"MedicationRequest/{read.prescription} is not patient {read.request.patient!r}'s "
+            "active prescription" + ("" if rx is None else f" (MedicationRequest/{rx.id})"),
+            field="prescription",
+        )
+    if read.planned_number is not None and rx is not None:
+        owed = next_owed(course_of(uow, rx))
+        if owed is None or owed.planned.number != read.planned_number:
+            raise FhirReadError(
+                f"{path}.extension",
+                f"planned dose {read.planned_number} is not the dose owed next"
+                + ("" if owed is None else f" ({owed.planned.number})"),
+                field="planned_number",
+            )
+
+
+def import_administration(
+    app: App,
+    item: Read,
+    who: str,
+    *,
+    performer_must_be: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> Imported:
+    """A dose given, through the five rights (``give``): a stop records nothing."""
+    from b12.services.administering import give
+
+    read: AdministrationRead = item.value
+    if performer_must_be is not None and read.performer not in (None, performer_must_be):
+        raise FhirReadError(
+            f"{item.path}.performer",
+            f"{read.performer!r}: the dose is recorded as given by the account that sends it "
+            f"({performer_must_be}); leave the performer out or name that account",
+            field="who",
+        )
+    with app.unit_of_work() as uow:
+        check_administration(uow, read, item.path, aliases)
+    given = give(app.unit_of_work, app.knowledge, read.request, read.performer or who, app.clock)
+    rec = given.recorded
+    return Imported(
+        item.kind, item.path, "stopped" if rec is None else "recorded",
+        None if rec is None else rec.id, given.findings,
+    )  # fmt: skip
+
+
+def import_observation(app: App, item: Read, who: str, now: datetime) -> Imported:
+    from b12.services.record import add_labs
+
+    read: ObservationRead = item.value
+    added = add_labs(
+        app.unit_of_work, app.knowledge, read.patient, [read.measurement], read.taken_on, who, now
+    )
+    return Imported(item.kind, item.path, "recorded", added.results[0].id, added.findings)
+
+
+def valid_id(value: str) -> bool:
+    return FHIR_ID.fullmatch(value) is not None

@@ -1,0 +1,149 @@
+"""Reading FHIR JSON: each refusal names the element (a FHIR path) and says what to send instead."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from b12.errors import InputError
+
+
+class FhirReadError(InputError):
+    """A FHIR element b12 cannot read. ``path`` is the element ("MedicationRequest.dosageInstruction
+    [0].doseAndRate[0].doseQuantity.unit"); ``field`` the field of b12's command it would fill."""
+
+    def __init__(self, path: str, problem: str, *, field: str | None = None) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}", field=field)
+
+
+def mapping(value: Any, path: str, *, field: str | None = None) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise FhirReadError(path, f"expected a JSON object, got {_kind(value)}", field=field)
+    return value
+
+
+def items(value: Any, path: str, *, field: str | None = None) -> Sequence[Any]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise FhirReadError(path, f"expected a JSON array, got {_kind(value)}", field=field)
+    return value
+
+
+def text(value: Any, path: str, *, field: str | None = None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise FhirReadError(path, f"expected a non-empty string, got {_kind(value)}", field=field)
+    if "\x00" in value:
+        raise FhirReadError(path, "a NUL character is not text", field=field)
+    return value
+
+
+def optional_text(value: Any, path: str, *, field: str | None = None) -> str | None:
+    return None if value is None else text(value, path, field=field)
+
+
+def need(obj: Mapping[str, Any], key: str, path: str, *, field: str | None = None) -> Any:
+    value = obj.get(key)
+    if value is None or value == [] or value == {}:
+        raise FhirReadError(f"{path}.{key}", "missing: b12 needs it", field=field)
+    return value
+
+
+def decimal(value: Any, path: str, *, field: str | None = None) -> Decimal:
+    """A FHIR decimal as read by ``jsonio.loads`` (Decimal or int); a float, a string or a
+    boolean is refused, as are NaN and infinities."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        if isinstance(value, float):
+            problem = (
+                f"the binary float {value!r} is not exact: read the JSON with "
+                "b12.adapters.fhir.jsonio.loads (decimals as Decimal)"
+            )
+        else:
+            problem = f"expected a JSON number, got {_kind(value)}"
+        raise FhirReadError(path, problem, field=field)
+    number = Decimal(value)
+    if not number.is_finite():
+        raise FhirReadError(path, f"{value} is not a number", field=field)
+    if abs(number.adjusted()) > 30:
+        raise FhirReadError(path, f"{value} is out of any range b12 reads", field=field)
+    return number
+
+
+def positive_int(value: Any, path: str, *, field: str | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise FhirReadError(
+            path, f"expected a whole number of 1 or more, got {value!r}", field=field
+        )
+    return value
+
+
+def fhir_date(value: Any, path: str, *, field: str | None = None) -> date:
+    """A FHIR date or dateTime -> its day (a dateTime's own day, as written)."""
+    raw = text(value, path, field=field)
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+        else:
+            day = datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise FhirReadError(
+            path, f"{raw!r} is not a full date: write YYYY-MM-DD (or a dateTime)", field=field
+        ) from None
+    if not 1900 <= day.year <= 2199:
+        raise FhirReadError(path, f"{raw!r}: b12 reads dates from 1900 to 2199", field=field)
+    return day
+
+
+def instant(value: Any, path: str, *, field: str | None = None) -> datetime:
+    """A FHIR dateTime with its time and zone -> an aware datetime."""
+    raw = text(value, path, field=field)
+    try:
+        at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        at = None
+    if at is None or len(raw) <= 10 or at.tzinfo is None:
+        raise FhirReadError(
+            path,
+            f"{raw!r}: write a dateTime with its time and zone, e.g. 2027-01-04T09:30:00+00:00",
+            field=field,
+        )
+    if not 1900 <= at.year <= 2199:
+        raise FhirReadError(path, f"{raw!r}: b12 reads dates from 1900 to 2199", field=field)
+    return at
+
+
+def reference_id(value: Any, kind: str, path: str, *, field: str | None = None) -> str:
+    """``{"reference": "Patient/P-0001"}`` -> "P-0001"; only a relative reference to ``kind``."""
+    ref = mapping(value, path, field=field)
+    raw = ref.get("reference")
+    if raw is None and isinstance(ref.get("identifier"), Mapping):
+        return text(ref["identifier"].get("value"), f"{path}.identifier.value", field=field)
+    raw = text(raw, f"{path}.reference", field=field)
+    if raw.startswith("urn:uuid:"):
+        return raw
+    prefix, _, rest = raw.rpartition("/")
+    if not prefix.endswith(kind) or not rest:
+        raise FhirReadError(
+            f"{path}.reference",
+            f"{raw!r}: write a reference to a {kind}, e.g. {kind}/ID",
+            field=field,
+        )
+    return rest
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return f"{type(value).__name__} {value!r}"

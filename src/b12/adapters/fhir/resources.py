@@ -1,0 +1,557 @@
+"""Patient, MedicationAdministration, Observation and DetectedIssue: b12's records as FHIR R4
+resources, and the resources b12 records read back as its commands.
+
+Written: every value exact (Decimals as they are), every code with its text, b12's own ids as
+identifiers. Read: ``read_administration`` -> a ``GiveRequest`` (the five rights run on it when it
+is given), ``read_observation`` -> a ``Measurement`` and its day, ``read_patient`` -> the patient's
+code, birth date and sex. What cannot be read raises ``FhirReadError`` naming the element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from b12.adapters.fhir import codes
+from b12.adapters.fhir.medication_request import (
+    concept,
+    dose_quantity,
+    medication_concept,
+    read_dose,
+    read_route,
+    route_concept,
+    volume_quantity,
+)
+from b12.adapters.fhir.reading import (
+    FhirReadError,
+    decimal,
+    fhir_date,
+    instant,
+    items,
+    mapping,
+    need,
+    optional_text,
+    positive_int,
+    reference_id,
+    text,
+)
+from b12.domain.findings import Finding, Level
+from b12.domain.lab_values import Measurement
+from b12.domain.records import Administration, LabResult, PatientRecord
+from b12.errors import InputError
+
+if TYPE_CHECKING:
+    from b12.knowledge.base import Knowledge
+    from b12.services.administering import GiveRequest
+
+Sex = Literal["female", "male"]
+SEXES: dict[str, Sex] = {"female": "female", "male": "male"}
+
+
+def _expect(resource: Any, kind: str) -> Mapping[str, Any]:
+    found = mapping(resource, kind)
+    if found.get("resourceType") != kind:
+        raise FhirReadError(f"{kind}.resourceType", f"{found.get('resourceType')!r}: send a {kind}")
+    return found
+
+
+# --- Patient -------------------------------------------------------------------------------------
+
+
+def patient(record: PatientRecord) -> dict[str, Any]:
+    """The patient under its pseudonymous code (the resource's id and identifier): no name."""
+    out: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": record.code,
+        "identifier": [{"system": codes.B12_PATIENT, "value": record.code}],
+    }
+    sex = record.profile.get("sex")
+    if sex in SEXES:
+        out["gender"] = SEXES[sex]
+    if record.born is not None:
+        out["birthDate"] = record.born.isoformat()
+    return out
+
+
+@dataclass(frozen=True)
+class PatientRead:
+    code: str
+    born: date | None
+    sex: Sex | None
+
+
+def read_patient(resource: Any) -> PatientRead:
+    resource = _expect(resource, "Patient")
+    code = None
+    for i, ident in enumerate(items(resource.get("identifier"), "Patient.identifier")):
+        ident = mapping(ident, f"Patient.identifier[{i}]")
+        if ident.get("system") == codes.B12_PATIENT:
+            code = text(ident.get("value"), f"Patient.identifier[{i}].value", field="patient")
+    if code is None:
+        code = text(need(resource, "id", "Patient", field="patient"), "Patient.id", field="patient")
+    if resource.get("name") is not None:
+        raise FhirReadError(
+            "Patient.name", "b12 keeps a pseudonymous code, never a name: leave the name out"
+        )
+    born = None
+    if resource.get("birthDate") is not None:
+        born = fhir_date(resource["birthDate"], "Patient.birthDate", field="born")
+    gender = optional_text(resource.get("gender"), "Patient.gender", field="sex")
+    if gender is not None and gender not in ("female", "male", "other", "unknown"):
+        raise FhirReadError("Patient.gender", f"unknown gender {gender!r}", field="sex")
+    return PatientRead(code, born, SEXES.get(gender or ""))
+
+
+# --- MedicationAdministration ---------------------------------------------------------------------
+
+
+def medication_administration(
+    given: Administration, patient_code: str, kb: Knowledge, substance: str | None = None
+) -> dict[str, Any]:
+    """One dose given: the medicine (a contained Medication with the lot and expiry), the dose
+    in UCUM ug, route and site coded, who gave it, and the prescription and planned dose it
+    fulfils."""
+    med: dict[str, Any] = {
+        "resourceType": "Medication",
+        "id": "med",
+        "code": medication_concept(kb, given.product, substance, None),
+    }
+    batch: dict[str, Any] = {}
+    if given.lot:
+        batch["lotNumber"] = given.lot
+    if given.expiry:
+        batch["expirationDate"] = given.expiry.isoformat()
+    if batch:
+        med["batch"] = batch
+    dosage: dict[str, Any] = {
+        "route": route_concept(given.route),
+        "dose": dose_quantity(given.dose_mcg),
+    }
+    if given.site:
+        dosage["site"] = concept(given.site, [{"system": codes.B12_SITE, "code": given.site}])
+    out: dict[str, Any] = {
+        "resourceType": "MedicationAdministration",
+        "id": given.id,
+        "identifier": [{"system": codes.B12_RECORD, "value": given.id}],
+        "contained": [med],
+        "status": "completed",
+        "medicationReference": {"reference": "#med"},
+        "subject": {"reference": f"Patient/{patient_code}"},
+        "effectiveDateTime": given.given_at.isoformat(),
+        "performer": [{"actor": {"display": given.given_by}}],
+        "dosage": dosage,
+    }
+    extensions: list[dict[str, Any]] = []
+    if given.planned_number is not None:
+        extensions.append({"url": codes.EXT_PLANNED_DOSE, "valuePositiveInt": given.planned_number})
+    if given.volume_ml is not None:
+        extensions.append(
+            {
+                "url": f"{codes.B12}/StructureDefinition/volume",
+                "valueQuantity": volume_quantity(given.volume_ml),
+            }
+        )
+    if given.override_reason:
+        extensions.append({"url": codes.EXT_OVERRIDE, "valueString": given.override_reason})
+    if given.fingerprint:
+        extensions.append({"url": codes.EXT_FINGERPRINT, "valueString": given.fingerprint})
+    if extensions:
+        out["extension"] = extensions
+    if given.prescription_id:
+        out["request"] = {"reference": f"MedicationRequest/{given.prescription_id}"}
+    return out
+
+
+@dataclass(frozen=True)
+class AdministrationRead:
+    """A MedicationAdministration as b12 gives it: the request for the five rights, and what
+    the resource says b12 checks against the record (the prescription, the planned dose)."""
+
+    request: GiveRequest
+    prescription: str | None
+    planned_number: int | None
+    performer: str | None
+    volume_ml: Decimal | None
+
+
+def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
+    from b12.services.administering import GiveRequest
+    from b12.services.site_rotation import read_site
+
+    root = "MedicationAdministration"
+    resource = _expect(resource, root)
+    status = text(need(resource, "status", root), f"{root}.status")
+    if status != "completed":
+        raise FhirReadError(
+            f"{root}.status",
+            f"{status!r}: b12 records doses given (completed); a dose not given is recorded as missed",
+            field="status",
+        )
+    code = reference_id(
+        need(resource, "subject", root, field="patient"),
+        "Patient",
+        f"{root}.subject",
+        field="patient",
+    )
+    at = instant(
+        need(resource, "effectiveDateTime", root, field="at"),
+        f"{root}.effectiveDateTime",
+        field="at",
+    )
+    dosage = mapping(need(resource, "dosage", root, field="dose"), f"{root}.dosage")
+    dose = read_dose(
+        mapping(need(dosage, "dose", f"{root}.dosage", field="dose"), f"{root}.dosage.dose"),
+        f"{root}.dosage.dose",
+    )
+    route = (
+        read_route(dosage["route"], f"{root}.dosage.route")
+        if dosage.get("route") is not None
+        else None
+    )
+    site = None
+    if dosage.get("site") is not None:
+        site_concept = mapping(dosage["site"], f"{root}.dosage.site")
+        coded = [
+            c
+            for c in items(site_concept.get("coding"), f"{root}.dosage.site.coding")
+            if isinstance(c, Mapping)
+        ]
+        for i, c in enumerate(coded):
+            if c.get("system") != codes.B12_SITE:
+                raise FhirReadError(
+                    f"{root}.dosage.site.coding[{i}]",
+                    f"site code {c.get('code')!r} of {c.get('system')!r} is not read: send the site as text, e.g. left deltoid",
+                    field="site",
+                )
+        words = coded[0].get("code") if coded else site_concept.get("text")
+        try:
+            site = read_site(kb, text(words, f"{root}.dosage.site.text", field="site"))
+        except FhirReadError:
+            raise
+        except InputError as exc:
+            raise FhirReadError(f"{root}.dosage.site", str(exc), field="site") from None
+    product, lot, expiry = _administered_medication(resource, kb)
+    prescription = None
+    if resource.get("request") is not None:
+        prescription = reference_id(
+            resource["request"], "MedicationRequest", f"{root}.request", field="prescription"
+        )
+    planned = override = None
+    volume = None
+    for i, ext in enumerate(items(resource.get("extension"), f"{root}.extension")):
+        ext = mapping(ext, f"{root}.extension[{i}]")
+        url = ext.get("url")
+        if url == codes.EXT_PLANNED_DOSE:
+            planned = positive_int(
+                ext.get("valuePositiveInt"),
+                f"{root}.extension[{i}].valuePositiveInt",
+                field="planned_number",
+            )
+        elif url == codes.EXT_OVERRIDE:
+            override = text(
+                ext.get("valueString"),
+                f"{root}.extension[{i}].valueString",
+                field="override_reason",
+            )
+        elif url == f"{codes.B12}/StructureDefinition/volume":
+            volume = decimal(
+                mapping(ext.get("valueQuantity"), f"{root}.extension[{i}].valueQuantity").get(
+                    "value"
+                ),
+                f"{root}.extension[{i}].valueQuantity.value",
+            )
+        elif url != codes.EXT_FINGERPRINT:
+            raise FhirReadError(
+                f"{root}.extension[{i}]",
+                f"extension {url!r} is not read: b12 would lose what it says",
+            )
+    performer = None
+    for i, p in enumerate(items(resource.get("performer"), f"{root}.performer")):
+        actor = mapping(
+            mapping(p, f"{root}.performer[{i}]").get("actor"), f"{root}.performer[{i}].actor"
+        )
+        performer = optional_text(
+            actor.get("display"), f"{root}.performer[{i}].actor.display"
+        ) or optional_text(actor.get("reference"), f"{root}.performer[{i}].actor.reference")
+    request = GiveRequest(code, at, dose, product, route, site, lot, expiry, override)
+    return AdministrationRead(request, prescription, planned, performer, volume)
+
+
+def _administered_medication(
+    resource: Mapping[str, Any], kb: Knowledge
+) -> tuple[str | None, str | None, date | None]:
+    root = "MedicationAdministration"
+    if resource.get("medicationCodeableConcept") is not None:
+        med: Mapping[str, Any] = {"code": resource["medicationCodeableConcept"]}
+        path = f"{root}.medicationCodeableConcept"
+    else:
+        ref = text(
+            mapping(
+                need(resource, "medicationReference", root, field="product"),
+                f"{root}.medicationReference",
+            ).get("reference"),
+            f"{root}.medicationReference.reference",
+        )
+        contained = {
+            f"#{c.get('id')}": c
+            for c in items(resource.get("contained"), f"{root}.contained")
+            if isinstance(c, Mapping)
+        }
+        if ref not in contained or contained[ref].get("resourceType") != "Medication":
+            raise FhirReadError(
+                f"{root}.medicationReference",
+                f"{ref!r}: b12 reads a contained Medication (#id)",
+                field="product",
+            )
+        med = contained[ref]
+        path = f"{root}.contained({ref})"
+    product = None
+    code = mapping(need(med, "code", path, field="product"), f"{path}.code")
+    for i, c in enumerate(items(code.get("coding"), f"{path}.code.coding")):
+        c = mapping(c, f"{path}.code.coding[{i}]")
+        if c.get("system") == codes.B12_PRODUCT:
+            product = kb.get(
+                "products", text(c.get("code"), f"{path}.code.coding[{i}].code", field="product")
+            ).id
+    lot = expiry = None
+    if med.get("batch") is not None:
+        batch = mapping(med["batch"], f"{path}.batch")
+        lot = optional_text(batch.get("lotNumber"), f"{path}.batch.lotNumber", field="lot")
+        if batch.get("expirationDate") is not None:
+            expiry = fhir_date(
+                batch["expirationDate"], f"{path}.batch.expirationDate", field="expiry"
+            )
+    return product, lot, expiry
+
+
+# --- Observation ----------------------------------------------------------------------------------
+
+
+def ucum_of(unit: str) -> str:
+    """A unit as b12 shows it ('mcg/L', 'x10^6/uL') -> UCUM ('ug/L', '10*6/uL')."""
+    import re
+
+    out = unit.replace("mcg", "ug").replace("µ", "u")
+    out = re.sub(r"^x10\^(\d+)", r"10*\1", out)
+    return {"million/uL": "10*6/uL", "mEq/L": "meq/L", "": "1"}.get(out, out)
+
+
+def observation(lab: LabResult, patient_code: str, kb: Knowledge) -> dict[str, Any]:
+    analyte = kb.get("analytes", lab.analyte)
+    codings = []
+    if lab.loinc:
+        codings.append({"system": codes.LOINC, "code": lab.loinc})
+    codings.append({"system": codes.B12_ANALYTE, "code": analyte.id, "display": analyte.name})
+    out: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": lab.id,
+        "identifier": [{"system": codes.B12_RECORD, "value": lab.id}],
+        "status": "final",
+        "category": [
+            concept(
+                "Laboratory",
+                [
+                    {
+                        "system": codes.OBSERVATION_CATEGORY,
+                        "code": "laboratory",
+                        "display": "Laboratory",
+                    }
+                ],
+            )
+        ],
+        "code": concept(analyte.name, codings),
+        "subject": {"reference": f"Patient/{patient_code}"},
+        "effectiveDateTime": lab.taken_on.isoformat(),
+        "issued": lab.recorded_at.isoformat(),
+        "performer": [{"display": lab.recorded_by}],
+        "valueQuantity": {
+            "value": lab.value,
+            "unit": lab.unit or "1",
+            "system": codes.UCUM,
+            "code": ucum_of(lab.unit),
+        },
+    }
+    if lab.text:
+        out["extension"] = [{"url": codes.EXT_AS_WRITTEN, "valueString": lab.text}]
+    return out
+
+
+@dataclass(frozen=True)
+class ObservationRead:
+    patient: str
+    taken_on: date
+    measurement: Measurement
+
+
+def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
+    from b12.domain.labs import find_unit, loinc_for
+
+    root = "Observation"
+    resource = _expect(resource, root)
+    status = text(need(resource, "status", root), f"{root}.status")
+    if status not in ("final", "amended", "corrected", "preliminary"):
+        raise FhirReadError(
+            f"{root}.status",
+            f"{status!r}: b12 records results (final, amended, corrected, preliminary)",
+            field="status",
+        )
+    code = reference_id(
+        need(resource, "subject", root, field="patient"),
+        "Patient",
+        f"{root}.subject",
+        field="patient",
+    )
+    taken = fhir_date(
+        need(resource, "effectiveDateTime", root, field="taken_on"),
+        f"{root}.effectiveDateTime",
+        field="taken_on",
+    )
+    concept_ = mapping(need(resource, "code", root, field="readings"), f"{root}.code")
+    analytes: set[str] = set()
+    sent_loinc = None
+    for i, c in enumerate(items(concept_.get("coding"), f"{root}.code.coding")):
+        c = mapping(c, f"{root}.code.coding[{i}]")
+        at = f"{root}.code.coding[{i}]"
+        sent = text(c.get("code"), f"{at}.code", field="readings")
+        if c.get("system") == codes.LOINC:
+            found = [
+                a
+                for a in kb.all("analytes").values()
+                if any(
+                    lc.code == sent and "do not map" not in (lc.note or "").lower()
+                    for lc in a.loinc
+                )
+            ]
+            if not found:
+                raise FhirReadError(
+                    at,
+                    f"LOINC {sent!r} is no test b12 reads (B12 2132-9 or 14685-2, Hb 718-7, potassium 2823-3 ...)",
+                    field="readings",
+                )
+            analytes |= {a.id for a in found}
+            sent_loinc = sent
+        elif c.get("system") == codes.B12_ANALYTE:
+            analytes.add(kb.get("analytes", sent).id)
+        else:
+            raise FhirReadError(
+                at,
+                f"code {sent!r} of {c.get('system')!r} is not read: send the LOINC code",
+                field="readings",
+            )
+    if not analytes and concept_.get("text"):
+        analytes.add(
+            kb.lookup("analytes", text(concept_["text"], f"{root}.code.text"), "laboratory test").id
+        )
+    if len(analytes) != 1:
+        raise FhirReadError(
+            f"{root}.code",
+            "no test b12 reads: send its LOINC code"
+            if not analytes
+            else f"names {len(analytes)} tests: send one",
+            field="readings",
+        )
+    analyte = kb.get("analytes", analytes.pop())
+    quantity = mapping(
+        need(resource, "valueQuantity", root, field="readings"), f"{root}.valueQuantity"
+    )
+    if quantity.get("comparator") is not None:
+        raise FhirReadError(
+            f"{root}.valueQuantity.comparator",
+            "a value outside what the lab measures cannot be banded: send the number",
+            field="readings",
+        )
+    value = decimal(
+        need(quantity, "value", f"{root}.valueQuantity", field="readings"),
+        f"{root}.valueQuantity.value",
+        field="readings",
+    )
+    if value < 0:
+        raise FhirReadError(
+            f"{root}.valueQuantity.value", f"{value}: a result is not negative", field="readings"
+        )
+    system = quantity.get("system")
+    if system is not None and system != codes.UCUM:
+        raise FhirReadError(
+            f"{root}.valueQuantity.system",
+            f"{system!r}: send UCUM units ({codes.UCUM})",
+            field="readings",
+        )
+    ucum = optional_text(quantity.get("code"), f"{root}.valueQuantity.code")
+    shown = optional_text(quantity.get("unit"), f"{root}.valueQuantity.unit")
+    unit_text = ucum or shown or ""
+    try:
+        unit = find_unit(
+            analyte, "" if unit_text == "1" else unit_text, f"{analyte.id}={value} {unit_text}"
+        )
+    except InputError as exc:
+        raise FhirReadError(f"{root}.valueQuantity.code", str(exc), field="readings") from None
+    if ucum and shown and shown != ucum:  # the unit as shown, when it is the code's own unit
+        alike = [u for u in analyte.units if u.unit == shown and ucum_of(u.unit) == ucum]
+        unit = alike[0] if alike else unit
+    if sent_loinc is not None:
+        expected = loinc_for(analyte, unit)
+        sent_code = next(lc for lc in analyte.loinc if lc.code == sent_loinc)
+        if expected is not None and sent_code.property != expected.property:
+            raise FhirReadError(
+                f"{root}.valueQuantity",
+                f"{unit_text} does not measure what LOINC {sent_loinc} measures "
+                f"({sent_code.property}): send {expected.code} ({expected.property}) with this "
+                f"unit, or a unit of {sent_loinc}",
+                field="readings",
+            )
+    written = ""
+    for i, ext in enumerate(items(resource.get("extension"), f"{root}.extension")):
+        ext = mapping(ext, f"{root}.extension[{i}]")
+        if ext.get("url") == codes.EXT_AS_WRITTEN:
+            written = text(ext.get("valueString"), f"{root}.extension[{i}].valueString")
+        else:
+            raise FhirReadError(
+                f"{root}.extension[{i}]",
+                f"extension {ext.get('url')!r} is not read: b12 would lose what it says",
+            )
+    return ObservationRead(
+        code, taken, Measurement(analyte.id, value, unit.unit, False, "", written)
+    )
+
+
+# --- DetectedIssue --------------------------------------------------------------------------------
+
+SEVERITY = {Level.STOP: "high", Level.WARNING: "moderate", Level.INFO: "low"}
+
+
+def detected_issue(
+    found: Finding | Mapping[str, Any],
+    patient_code: str,
+    implicated: str | None,
+    identified: datetime | None = None,
+) -> dict[str, Any]:
+    """A finding with its basis: the knowledge's sources and the values it used as evidence,
+    its suggestion as a mitigation."""
+    data = found.to_dict() if isinstance(found, Finding) else dict(found)
+    basis = data.get("basis") or {}
+    evidence = [{"code": [concept(f"source: {s}", [])]} for s in basis.get("sources", ())] + [
+        {"code": [concept(f"{k}: {v}", [])]} for k, v in (basis.get("values") or {}).items()
+    ]
+    out: dict[str, Any] = {
+        "resourceType": "DetectedIssue",
+        "status": "final",
+        "code": concept(data["code"], [{"system": codes.B12_FINDING, "code": data["code"]}]),
+        "severity": SEVERITY[Level(data["level"])],
+        "patient": {"reference": f"Patient/{patient_code}"},
+        "detail": data["message"],
+    }
+    if identified is not None:
+        out["identifiedDateTime"] = identified.isoformat()
+    if implicated:
+        out["implicated"] = [{"reference": implicated}]
+    if evidence:
+        out["evidence"] = evidence
+    suggestion = data.get("suggestion")
+    if suggestion:
+        out["mitigation"] = [{"action": concept(str(suggestion.get("says")), [])}]
+    if data.get("conflict"):
+        out["reference"] = f"{codes.B12}/conflict/{data['conflict']}"
+    return out
