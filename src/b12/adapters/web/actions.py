@@ -26,7 +26,7 @@ from b12.services import previews
 from b12.services.accounts import Actor
 from b12.services.administering import Given, GiveRequest, Missed, give, record_missed
 from b12.services.follow_up import Status, patient_status
-from b12.services.overrides import OVERRIDE_CODES
+from b12.services.overrides import OVERRIDE_CODES as OVERRIDE_CODES
 from b12.services.ports import UnitOfWork
 from b12.services.record import Due, LabsAdded, Prescribed, add_labs, due_on, prescribe
 from b12.services.site_rotation import read_site
