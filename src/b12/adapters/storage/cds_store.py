@@ -17,8 +17,10 @@ def _insert_once(connection: Connection, table: Table, values: dict[str, Any]) -
     """INSERT unless a row with the same key exists (ON CONFLICT DO NOTHING: no error aborts the
     transaction, on SQLite or PostgreSQL); True when the row was inserted."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return connection.execute(statement).rowcount == 1
+    key = next(iter(table.primary_key.columns))
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    # RETURNING, not rowcount: psycopg reports no rowcount for INSERT ... ON CONFLICT here
+    return connection.execute(statement).first() is not None
 
 
 class SqlCdsStore:
