@@ -202,6 +202,13 @@ def test_every_result_in_every_unit_round_trips_exactly(lab: LabResult) -> None:
     assert str(m.value) == str(lab.value)  # the digits as written: 1.20 stays 1.20
 
 
+def test_a_code_that_is_no_fhir_id_is_the_identifier_only(schema_validator: Any) -> None:
+    record = PatientRecord("p-1", "P_0042/x", {}, PRESCRIBED, "dr")
+    resource = patient(record)
+    assert "id" not in resource and schema_errors(schema_validator, resource) == []
+    assert read_patient(through_text(resource)).code == "P_0042/x"
+
+
 def test_the_patient_round_trips_without_a_name() -> None:
     record = PatientRecord(
         "p-1", "P-0042", {"sex": "female"}, PRESCRIBED, "dr", born=date(1961, 4, 30)

@@ -12,7 +12,6 @@ is added as a result, a Patient is added when the record has no patient of that 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +45,6 @@ if TYPE_CHECKING:
     from b12.knowledge.base import Knowledge
     from b12.services.ports import UnitOfWork
 
-#: A FHIR id: what a resource's id may be.
-FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 #: The resources b12 reads, in the order an import records them.
 READ_ORDER = ("Patient", "MedicationRequest", "MedicationAdministration", "Observation")
 #: What b12 writes itself and so does not read back (its findings are recomputed).
@@ -440,7 +437,3 @@ def import_observation(app: App, item: Read, who: str, now: datetime) -> Importe
         app.unit_of_work, app.knowledge, read.patient, [read.measurement], read.taken_on, who, now
     )
     return Imported(item.kind, item.path, "recorded", added.results[0].id, added.findings)
-
-
-def valid_id(value: str) -> bool:
-    return FHIR_ID.fullmatch(value) is not None

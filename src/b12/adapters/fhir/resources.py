@@ -9,6 +9,7 @@ code, birth date and sex. What cannot be read raises ``FhirReadError`` naming th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from b12.services.administering import GiveRequest
 
 Sex = Literal["female", "male"]
+#: What a FHIR id may be.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 SEXES: dict[str, Sex] = {"female": "female", "male": "male"}
 
 
@@ -63,11 +66,10 @@ def _expect(resource: Any, kind: str) -> Mapping[str, Any]:
 
 def patient(record: PatientRecord) -> dict[str, Any]:
     """The patient under its pseudonymous code (the resource's id and identifier): no name."""
-    out: dict[str, Any] = {
-        "resourceType": "Patient",
-        "id": record.code,
-        "identifier": [{"system": codes.B12_PATIENT, "value": record.code}],
-    }
+    out: dict[str, Any] = {"resourceType": "Patient"}
+    if FHIR_ID.fullmatch(record.code):  # a code such as P_0042 is no FHIR id: the identifier only
+        out["id"] = record.code
+    out["identifier"] = [{"system": codes.B12_PATIENT, "value": record.code}]
     sex = record.profile.get("sex")
     if sex in SEXES:
         out["gender"] = SEXES[sex]
