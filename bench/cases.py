@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bench.cds import cds_order_sign
 from bench.cli_starts import every_command_cold_start
 from bench.record_writes import postgres_durable_writes, sqlite_durable_writes
 from bench.run import BIN, per_call, report, wall
@@ -155,4 +156,5 @@ ALL: list[Callable[[], bool]] = [
     population_audit,
     web_mar_and_give,
     summary_pdf,
+    cds_order_sign,
 ]

@@ -56,6 +56,7 @@ RECORD: dict[str, list[str]] = {
     "status": ["status", "P-1", "--at", "2026-01-11"],
     "summary": ["summary", "P-1"],
     "due": ["due", "--date", "2026-01-11"],
+    "overrides": ["overrides"],
     "event add": ["event", "add", "P-1", "--description", "sore arm", "--at", "2026-01-06"],
     "supply dispense": ["supply", "dispense", "P-1", "--product", PRODUCT, "--count", "20",
                         "--lot", "H1", "--expiry", "2099-12-31"],

@@ -20,10 +20,10 @@ from tests.record.helpers import cli
 
 GIVEN = {"database_url": "sqlite:///given.db", "knowledge_dir": "/given/kb",
          "time_zone": "Europe/Paris", "user": "dr Given", "audit_key_file": "/given/audit.key",
-         "supply_lead_days": "21"}  # fmt: skip
+         "supply_lead_days": "21", "cds_issuers": "/given/cds-issuers.json"}  # fmt: skip
 FROM_ENV = {"database_url": "sqlite:///env.db", "knowledge_dir": "/env/kb",
             "time_zone": "Asia/Tokyo", "user": "dr Env", "audit_key_file": "/env/audit.key",
-            "supply_lead_days": "10"}  # fmt: skip
+            "supply_lead_days": "10", "cds_issuers": "/env/cds-issuers.json"}  # fmt: skip
 
 
 def test_every_setting_has_its_environment_variable() -> None:
@@ -31,7 +31,7 @@ def test_every_setting_has_its_environment_variable() -> None:
     assert ENVIRONMENT == {"database_url": "B12_DATABASE_URL", "knowledge_dir": "B12_KB",
                            "time_zone": "B12_TIMEZONE", "user": "B12_USER",
                            "audit_key_file": "B12_AUDIT_KEY_FILE",
-                           "supply_lead_days": "B12_SUPPLY_LEAD_DAYS"}  # fmt: skip
+                           "supply_lead_days": "B12_SUPPLY_LEAD_DAYS", "cds_issuers": "B12_CDS_ISSUERS"}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(ENVIRONMENT))

@@ -203,11 +203,21 @@ MAY_IMPORT: dict[str, set[str]] = {
         "adapters.web",
         "adapters.fhir",
     },
-    # /fhir/r4 is served by the web door with the FHIR mapping (loaded when the app is made)
+    # /fhir/r4 is served by the web door with the FHIR mapping (loaded when the app is made); the
+    # CDS Hooks door is mounted on it too
     "adapters.web": CORE
-    | {"bootstrap", "adapters.plot", "adapters.calendar", "adapters.fhir", "adapters.summary"},
+    | {
+        "bootstrap",
+        "adapters.plot",
+        "adapters.calendar",
+        "adapters.fhir",
+        "adapters.summary",
+        "adapters.cds",
+    },
     # FHIR R4 resources <-> b12's records and commands; import and export run on an App
     "adapters.fhir": CORE | {"bootstrap"},
+    # The CDS Hooks door reads draft orders with the FHIR reader
+    "adapters.cds": CORE | {"bootstrap", "adapters.fhir"},
     "bootstrap": CORE | {"adapters.storage", "adapters.clock", "adapters.passwords"},
     "b12": CORE | {"bootstrap"},  # the public API names the App, the use cases and their results
     "__main__": {"adapters.cli"},

@@ -36,6 +36,7 @@ ENVIRONMENT = {
     "user": "B12_USER",
     "audit_key_file": "B12_AUDIT_KEY_FILE",
     "supply_lead_days": "B12_SUPPLY_LEAD_DAYS",
+    "cds_issuers": "B12_CDS_ISSUERS",
 }
 
 
@@ -53,6 +54,7 @@ class Settings:
     # policy, not a clinical fact: days before the supply at home runs out to ask for a new
     # prescription by; default services.home_supply.LEAD_DAYS
     supply_lead_days: str | None = None
+    cds_issuers: str | None = None  # a JSON file: the CDS clients trusted and their keys; none
 
     @classmethod
     def read(
@@ -64,6 +66,7 @@ class Settings:
         user: str | None = None,
         audit_key_file: str | None = None,
         supply_lead_days: str | None = None,
+        cds_issuers: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Arguments first, then the environment (ENVIRONMENT), then the defaults."""
@@ -75,6 +78,7 @@ class Settings:
             "user": user,
             "audit_key_file": audit_key_file,
             "supply_lead_days": supply_lead_days,
+            "cds_issuers": cds_issuers,
         }
         values = {k: (v or env.get(ENVIRONMENT[k]) or None) for k, v in given.items()}
         settings = cls(**values)

@@ -328,6 +328,8 @@ def test_append_only_and_the_keys_hold_after_the_upgrade(empty_db_url: str, tmp_
     for name, table in t.metadata.tables.items():
         if table in t.WEB_TABLES:  # accounts and sessions change in place (revision 0007)
             continue
+        if table in t.CDS_TABLES:  # empty here: tests/cds/test_store.py tries them with rows
+            continue
         first = next(iter(table.columns)).name
         for statement in (f"UPDATE {name} SET {first} = {first}", f"DELETE FROM {name}"):
             with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as c:

@@ -122,7 +122,8 @@ def _changing_routes() -> list[tuple[str, str]]:
 
     app = create_app(make_app(Path("/nonexistent.db")))
     changing = [(m, p) for m, p in route_table(app) if m in ("POST", "PUT", "PATCH", "DELETE")]
-    return [r for r in changing if r not in NO_SESSION_YET]
+    # the CDS Hooks service takes no session: a signed token on every call (tests/cds)
+    return [r for r in changing if r not in NO_SESSION_YET and not r[1].startswith("/cds-services")]
 
 
 #: Routes that change something without a session: logging in makes the session (its cookie is

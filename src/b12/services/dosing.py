@@ -76,6 +76,9 @@ class DoseRequest:
     mix: tuple[str, ...] = ()
     substance: str | None = None  # the cobalamin of a bare strength (a product names its own)
     screen_patient: bool = True  # False where the caller screens the patient itself (a plan)
+    # False where an order may come without its strength (an EHR's order of a bare cobalamin):
+    # every check but the volume runs
+    needs_strength: bool = True
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,11 @@ def calculate_dose(kb: Knowledge, request: DoseRequest) -> DoseResult:
     """The whole dose check. Input that cannot be understood raises InputError; the rest are findings."""
     parsed = request.dose
     product = _product(kb, request.product) if request.product else None
-    concentration = _concentration(product, request.concentration)
+    concentration = (
+        _concentration(product, request.concentration)
+        if request.needs_strength or product is not None or request.concentration is not None
+        else None
+    )
     route = _route(request.route, product)
     patient = request.patient
     findings: list[Finding] = []

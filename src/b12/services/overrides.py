@@ -3,7 +3,9 @@
 Read from the audit trail, which holds every recorded dose and prescription with its findings and
 reason, and every refused give with its findings. A finding "raised" once per record or attempt
 that carried it; "overridden" when that record was kept with a reason (a dose given, a plan
-signed). Stops and warnings only: an information finding asks for nothing.
+signed). Stops and warnings only: an information finding asks for nothing. The cards the CDS Hooks
+service issued count too, per the finding each came from: a card is "overridden" when the EHR's
+feedback says so (services.decision_support), with the reason it gave.
 """
 
 from __future__ import annotations
@@ -14,9 +16,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from b12.services.decision_support import card_outcomes
 from b12.services.ports import UnitOfWork, opens_unit_of_work
 
 LEVELS = ("stop", "warning")
+#: Coded reasons offered beside the free text wherever a warning or a stop is proceeded past (the
+#: web's forms, the CDS Hooks cards' overrideReasons); the record keeps "CODE: free text" in the
+#: use case's reason field.
+OVERRIDE_CODES: dict[str, str] = {
+    "benefit-outweighs-risk": "benefit outweighs the risk",
+    "prescriber-confirmed": "prescriber confirmed the order",
+    "patient-informed": "patient informed and agrees",
+    "known-tolerated": "given before and tolerated",
+    "other": "other (say why)",
+}
 
 
 @dataclass(frozen=True)
@@ -26,10 +39,15 @@ class OverrideRate:
     raised: int
     overridden: int
     reasons: tuple[tuple[str, int], ...]  # the reasons given, most frequent first
+    cds_cards: int = 0  # cards the CDS Hooks service issued for the finding
+    cds_overridden: int = 0  # of those, overridden in the EHR (its feedback)
 
     @property
     def rate(self) -> Decimal:
-        return Decimal(self.overridden) / Decimal(self.raised) if self.raised else Decimal(0)
+        """Overridden out of raised, the record's and the CDS cards' together."""
+        shown = self.raised + self.cds_cards
+        done = self.overridden + self.cds_overridden
+        return Decimal(done) / Decimal(shown) if shown else Decimal(0)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +55,8 @@ class OverrideRate:
             "level": self.level,
             "raised": self.raised,
             "overridden": self.overridden,
+            "cds_cards": self.cds_cards,
+            "cds_overridden": self.cds_overridden,
             "rate": str(self.rate.quantize(Decimal("0.001"))),
             "reasons": [{"reason": r, "count": n} for r, n in self.reasons],
         }
@@ -71,10 +91,18 @@ def override_rates(uow: UnitOfWork, who: str) -> list[OverrideRate]:
             if reason:
                 overridden[key] += 1
                 reasons.setdefault(key, Counter())[str(reason)] += 1
+    cds = {(c.code, c.level): c for c in card_outcomes(uow)}
+    for key, c in cds.items():
+        raised.setdefault(key, 0)
+        for reason, n in c.reasons.items():
+            reasons.setdefault(key, Counter())[reason] += n
     uow.audit.append(who, "read-override-rates", "OverrideRates", "-", None, {})
     uow.commit()
-    return [
+    rates = [
         OverrideRate(code, level, raised[(code, level)], overridden[(code, level)],
-                     tuple(reasons.get((code, level), Counter()).most_common(5)))
-        for code, level in sorted(raised, key=lambda k: (-overridden[k] / raised[k], k))
+                     tuple(reasons.get((code, level), Counter()).most_common(5)),
+                     cds[code, level].issued if (code, level) in cds else 0,
+                     cds[code, level].overridden if (code, level) in cds else 0)
+        for code, level in raised
     ]  # fmt: skip
+    return sorted(rates, key=lambda r: (-r.rate, r.code, r.level))

@@ -409,13 +409,26 @@ def _other_substance(
         if product
         else {choice.regimen.substance}
     )
-    against = [
+    return other_substance(kb, choice, given, screened)
+
+
+def advising_against(given: set[str], screened: list[Finding]) -> list[Finding]:
+    """The warnings and stops that advise against one of the cobalamins ``given`` for a condition."""
+    return [
         f
         for f in screened
         if f.level is not Level.INFO
         and f.basis.values.get("substance") in given
         and "condition" in f.basis.values
     ]
+
+
+def other_substance(
+    kb: Knowledge, choice: Choice, given: set[str], screened: list[Finding]
+) -> list[Finding]:
+    """PLAN_SUBSTANCE_ADVISED_AGAINST when a screening finding advises against the cobalamins
+    ``given`` (a plan's, or an order's): the indication's regimen with another one, named."""
+    against = advising_against(given, screened)
     if not against:
         return []
     others = [

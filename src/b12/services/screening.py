@@ -409,6 +409,12 @@ def _not_screened(kb: Knowledge, kind: str, name: str) -> Finding:
 
 
 def _conflict_notes(kb: Knowledge) -> dict[str, str]:
+    """Each conflict's other positions, as a finding's message names them (computed once per
+    knowledge: every screening needs them)."""
+    return kb.memo(("screening._conflict_notes",), lambda: _notes_of_conflicts(kb))
+
+
+def _notes_of_conflicts(kb: Knowledge) -> dict[str, str]:
     notes = {}
     for conflict in kb.conflicts.values():
         others = [p for p in conflict.positions if p.id != conflict.default]

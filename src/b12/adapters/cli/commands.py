@@ -488,6 +488,13 @@ COMMANDS: tuple[Command, ...] = (
         (Opt("--date", "The day (default today).", dest="at"), DB, JSON),
     ),
     Command(
+        "overrides",
+        "follow_commands:overrides",
+        "Override rates per finding: stops and warnings proceeded past in the record, and CDS "
+        "Hooks cards overridden in the EHR, with the reasons.",
+        (DB, JSON),
+    ),
+    Command(
         "event add",
         "follow_commands:event_add",
         "Record an adverse event (linked to that day's injection when there was one).",

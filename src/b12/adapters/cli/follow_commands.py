@@ -3,6 +3,7 @@ and `b12 audit-log anchor`."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from b12.adapters.cli.app import open_app
@@ -287,4 +288,26 @@ def audit_anchor_command(
         return 0
     console().print("Anchor written: {out} ({n} streams, root {root}).",
                     out=out, n=len(anchor["streams"]), root=anchor["root"][:16])  # fmt: skip
+    return 0
+
+
+def overrides(*, db: str | None = None, as_json: bool = False) -> int:
+    """Override rates per finding: the record's doses and plans, and the CDS Hooks cards."""
+    from b12.services.overrides import override_rates
+
+    b12 = open_app(db)
+    rates = override_rates(b12.unit_of_work, who(None, b12))
+    if as_json:
+        emit_json({"rates": [r.to_dict() for r in rates]})
+        return 0
+    rows = [
+        (x["code"], x["level"], str(x["raised"]), str(x["overridden"]), str(x["cds_cards"]),
+         str(x["cds_overridden"]), f"{Decimal(x['rate']) * 100:.0f}%",
+         "; ".join(f"{r['reason']} ({r['count']})" for r in x["reasons"]))
+        for x in (r.to_dict() for r in rates)
+    ]  # fmt: skip
+    columns = ("finding", "level", "raised", "overridden", "CDS cards", "CDS overridden", "rate",
+               "reasons")  # fmt: skip
+    caption = None if rows else "No stop or warning has been raised yet."
+    console().print(table("Override rates per finding", columns, rows, caption))
     return 0

@@ -354,3 +354,50 @@ WEB_TABLES = (accounts, account_patients, web_sessions)
 #: The tables whose rows change in place (a password, a lock-out, a session's last use, a link
 #: ended): the application's PostgreSQL role may UPDATE these and no other (`b12 db grant`).
 CHANGING_TABLES = (accounts, account_patients, web_sessions)
+
+# Revision 0010: the CDS Hooks service. Each token's (issuer, jti) once, so that a replayed token is
+# refused by every worker; each card issued (its uuid names the finding it came from); each
+# feedback on a card, once per card and outcome (an EHR may send the same feedback twice).
+# Append-only, as the record: nothing here is changed or deleted.
+cds_tokens = Table(
+    "cds_tokens",
+    metadata,
+    Column("issuer", String(255), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=False),
+)
+
+cds_cards = Table(
+    "cds_cards",
+    metadata,
+    Column("uuid", String(ID), primary_key=True),
+    Column("service", String(64), nullable=False),
+    Column("hook_instance", String(64), nullable=False),
+    Column("finding_code", String(64), nullable=False, index=True),
+    Column("level", String(16), nullable=False),
+    Column("patient", String(255), nullable=False),  # the EHR's patient id, as sent
+    Column("user_id", String(255), nullable=False),  # the EHR's user (Practitioner/...), as sent
+    Column("issuer", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+)
+
+cds_feedback = Table(
+    "cds_feedback",
+    metadata,
+    Column("card_uuid", String(ID), ForeignKey("cds_cards.uuid"), primary_key=True),
+    Column("outcome", String(16), primary_key=True),  # accepted | overridden
+    Column("accepted", JSON, nullable=False),  # the ids of the suggestions accepted
+    Column("reason_system", String(255)),
+    Column("reason_code", String(64)),
+    Column("reason_display", String(255)),
+    Column("comment", Text),
+    Column("outcome_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("issuer", String(255), nullable=False),
+)
+
+#: The CDS Hooks service's tables (revision 0010): append-only; not bound by audit links (each
+#: call has its own audit entry naming the issuer and the user).
+CDS_TABLES = (cds_tokens, cds_cards, cds_feedback)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, Engine
 
 from b12.adapters.storage import tables as t
+from b12.adapters.storage.cds_store import SqlCdsStore
 from b12.adapters.storage.repositories import (
     SqlAccounts,
     SqlAuditTrail,
@@ -131,6 +132,10 @@ class SqlUnitOfWork:
     @property
     def accounts(self) -> SqlAccounts:
         return self._repository("accounts", lambda c: SqlAccounts(c, self._zone))
+
+    @property
+    def cds(self) -> SqlCdsStore:
+        return self._repository("cds", SqlCdsStore)
 
     def __exit__(
         self,

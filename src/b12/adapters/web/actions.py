@@ -33,19 +33,11 @@ from b12.services.administering import (
     record_missed,
 )
 from b12.services.follow_up import Status, patient_status
+from b12.services.overrides import OVERRIDE_CODES as OVERRIDE_CODES
 from b12.services.ports import UnitOfWork
 from b12.services.record import Due, LabsAdded, Prescribed, add_labs, due_on, prescribe
 from b12.services.site_rotation import read_site
 
-#: Coded reasons offered beside the free text wherever a warning or a stop is proceeded past; the
-#: record keeps "CODE: free text" in the use case's reason field.
-OVERRIDE_CODES: dict[str, str] = {
-    "benefit-outweighs-risk": "benefit outweighs the risk",
-    "prescriber-confirmed": "prescriber confirmed the order",
-    "patient-informed": "patient informed and agrees",
-    "known-tolerated": "given before and tolerated",
-    "other": "other (say why)",
-}
 MISS_KINDS = ("missed", "refused", "held")
 #: At home a dose is missed; refusing and holding are the ward's words.
 HOME_MISS_KINDS = ("missed",)

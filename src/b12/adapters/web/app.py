@@ -27,18 +27,22 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from b12.adapters.cds.orders import PrefetchMissingError
+from b12.adapters.cds.security import CdsAuthError
 from b12.bootstrap import App
 from b12.domain.display import format_instant
 from b12.errors import B12Error, InputError, status_of
 from b12.services import accounts as acc
 from b12.services.accounts import Actor
 from b12.services.administering import NotAtHomeError
+from b12.services.decision_support import ReplayedTokenError
 from b12.services.record import UnknownPatientError
 
 HERE = Path(__file__).parent
 COOKIE = "b12_session"
 CSRF_HEADER = "X-CSRF-Token"
 API = "/api/v1"
+CDS = "/cds-services"
 FHIR = "/fhir/r4"
 log = logging.getLogger("b12.web")
 
@@ -49,6 +53,9 @@ SERVICE_STATUS: dict[type[B12Error], int] = {
     acc.SessionExpiredError: 401,
     acc.ForbiddenError: 403,
     NotAtHomeError: 403,
+    CdsAuthError: 401,
+    ReplayedTokenError: 401,
+    PrefetchMissingError: 412,
 }
 
 
@@ -147,7 +154,7 @@ def operation_outcome(status: int, code: str, message: str, where: str | None) -
 
 
 def wants_html(request: Request) -> bool:
-    if wants_fhir(request):
+    if wants_fhir(request) or request.url.path.startswith(CDS):
         return False
     return not request.url.path.startswith(API) and request.url.path not in (
         "/openapi.json",
@@ -249,6 +256,9 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
     web.include_router(pages.router)
     web.include_router(summary_pages.router)
     web.include_router(supply_pages.router)
+    from b12.adapters.cds import mount
+
+    mount(web)
     return web
 
 
