@@ -53,7 +53,7 @@ def _course(app: App) -> dict[str, Any]:
     out["corrected"] = steps.correct(
         app, "administration", first.recorded.id, {"site": "left thigh"}
     ).to_dict()
-    # entered in error, given again in its place; held; a scanned pack (revision 0012)
+    # entered in error, given again in its place; held; a scanned pack (revision 0011)
     last = out["given"][-1]["administration"]
     out["voided"] = steps.void(app, "administration", last["id"]).to_dict()
     out["given"].append(

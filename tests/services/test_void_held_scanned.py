@@ -104,7 +104,7 @@ def test_a_held_dose_is_its_own_kind_and_stays_owed(course: App) -> None:
 
 
 def test_a_held_dose_kept_before_the_held_kind_reads_as_held(course: App) -> None:
-    """Revision 0012 rewrites no row: an older "missed" with the reason "held: ..." shows held."""
+    """Revision 0011 rewrites no row: an older "missed" with the reason "held: ..." shows held."""
     steps.give(course, DAY1)
     done = steps.missed(course, date(2026, 1, 6), reason="held: potassium awaited")
     assert done.recorded.kind == "missed"  # as an older b12 kept it

@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 PrescriptionStatus = Literal["active", "stopped"]
 MissKind = Literal["missed", "refused", "held"]
-#: Before revision 0012 a held dose was kept as missed with a reason starting "held: ".
+#: Before revision 0011 a held dose was kept as missed with a reason starting "held: ".
 HELD_PREFIX = "held: "
 
 
@@ -119,9 +119,9 @@ class Administration:
     fingerprint: str = ""
     override_reason: str | None = None
     corrects_id: str | None = None
-    # revision 0012: the pack's barcode was read (None: recorded before b12 kept it)
+    # revision 0011: the pack's barcode was read (None: recorded before b12 kept it)
     scanned: bool | None = None
-    # revision 0012, on a correction: why, by whom, when, and whether it voids the one it corrects
+    # revision 0011, on a correction: why, by whom, when, and whether it voids the one it corrects
     correction_reason: str | None = None
     corrected_by: str | None = None
     corrected_at: datetime | None = None
@@ -161,7 +161,7 @@ class LabResult:
     recorded_at: datetime
     recorded_by: str
     corrects_id: str | None = None
-    correction_reason: str | None = None  # revision 0012, as on an administration
+    correction_reason: str | None = None  # revision 0011, as on an administration
     corrected_by: str | None = None
     corrected_at: datetime | None = None
     entered_in_error: bool | None = None
@@ -228,7 +228,7 @@ def voids(record: object) -> bool:
 
 
 def missed_kind(missed: MissedDose) -> tuple[MissKind, str]:
-    """The kind of a not-given dose and its reason, a held one kept before revision 0012 (kind
+    """The kind of a not-given dose and its reason, a held one kept before revision 0011 (kind
     missed, reason "held: ...") read as held with the reason after the prefix."""
     if missed.kind == "missed" and missed.reason.startswith(HELD_PREFIX):
         return "held", missed.reason.removeprefix(HELD_PREFIX)

@@ -3,7 +3,7 @@
 The corrected record stays in the database (and in the audit trail); every reading of the record
 uses ``current()``, which hides a record once a later one corrects it. The reason is kept in the
 audit link of the correction, in the same transaction, and (administrations and results, since
-revision 0012) on the correcting record with who wrote it and when.
+revision 0011) on the correcting record with who wrote it and when.
 
 Entered in error (``void``): an administration or a result that should never have been written is
 replaced by a copy marked ``entered_in_error``; ``current()`` hides both, so it no longer counts.
@@ -51,7 +51,7 @@ CORRECTABLE: dict[str, tuple[str, frozenset[str]]] = {
 }
 
 
-#: What may be marked entered in error: the records that keep a correction's reason (0012).
+#: What may be marked entered in error: the records that keep a correction's reason (0011).
 VOIDABLE = ("administration", "lab")
 
 
@@ -159,7 +159,7 @@ def find_current(uow: UnitOfWork, code: str, record_id: str) -> tuple[str, Any]:
 
 
 def _why(old: Any, reason: str, who: str, now: datetime) -> dict[str, Any]:
-    """The correction's reason, author and time, on the records that keep them (0012)."""
+    """The correction's reason, author and time, on the records that keep them (0011)."""
     if "correction_reason" not in old.__dataclass_fields__:
         return {}
     return {"correction_reason": reason.strip(), "corrected_by": who, "corrected_at": now}

@@ -7,7 +7,7 @@ and nothing else; only the queries and converters here know the record.
 
 How the record maps:
 * a correction row supersedes the row it corrects: only rows no later row corrects are read; a
-  row marking the one it corrects entered in error (revision 0012) voids it: neither is read;
+  row marking the one it corrects entered in error (revision 0011) voids it: neither is read;
 * the administration's injection site is not the ward: ``ward`` is empty until the record has one;
 * planned doses are the ``planned_doses`` rows of each current prescription, by their number; a
   row's phase (a regimen phase's name) becomes the index of that phase in the regimen of the

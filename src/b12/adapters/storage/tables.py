@@ -45,7 +45,7 @@ def _corrects(table: str) -> Column[str]:
 
 
 def _correction() -> list[Column[object]]:
-    """Revision 0012: on a correcting row, why, by whom, when, and whether it voids the row it
+    """Revision 0011: on a correcting row, why, by whom, when, and whether it voids the row it
     corrects (entered in error). NULL on every other row."""
     return [
         Column("correction_reason", Text),
@@ -142,7 +142,7 @@ administrations = Table(
     Column("override_reason", Text),
     _corrects("administrations"),
     Column("duplicate_of", String(ID)),  # revision 0004: see ONE_ONLY
-    Column("scanned", Boolean),  # revision 0012: the pack's barcode was read (NULL: not kept)
+    Column("scanned", Boolean),  # revision 0011: the pack's barcode was read (NULL: not kept)
     *_correction(),
 )
 

@@ -11,7 +11,7 @@ missed_doses row of kind "missed" whose reason starts "held: "; readers show it 
 (``b12.domain.records.missed_kind``); new ones are kind "held" (the column is free text).
 Every new column is NULL on the rows already there, so their audit digests do not change.
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0007
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
