@@ -104,10 +104,24 @@ def test_the_stylesheet_lays_out_a_printed_page(web: Web) -> None:
 
 
 def test_the_page_marks_the_estimate_and_embeds_both_charts(web: Web) -> None:
-    client, _ = web.as_role("caregiver")
+    client, _ = web.as_role("prescriber")
     page = client.get("/patients/P-0004/summary").text
     assert "Body store: an estimate" in page and "not a dose advice" in page
     assert page.count('src="data:image/svg+xml;base64,') == 2
+
+
+CODE = re.compile(r"\b[A-Z]{3,}(?:_[A-Z]+)+\b")  # a finding code, DOSE_UNIT_SLIP say
+
+
+def test_a_patients_or_carers_summary_has_no_finding_code_and_no_estimate(web: Web) -> None:
+    for role, code in (("patient", "P-0003"), ("caregiver", "P-0004")):
+        staff, _ = web.as_role("prescriber")
+        theirs = staff.get(f"/patients/{code}/summary").text
+        assert "Body store: an estimate" in theirs and CODE.search(theirs), code
+        client, _ = web.as_role(role)
+        page = client.get(f"/patients/{code}/summary").text
+        assert "Body store" not in page and not CODE.search(_page_text(page)), role
+        assert page.count('src="data:image/svg+xml;base64,') == 1  # the results, not the store
 
 
 def test_staff_see_the_estimate_beside_the_results_and_patients_do_not(web: Web) -> None:

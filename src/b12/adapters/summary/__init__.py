@@ -61,8 +61,11 @@ def render_html(
     back_href: str | None = None,
     pdf_href: str | None = None,
     drawn: dict[str, str] | None = None,
+    lay: bool = False,
 ) -> str:
-    """The summary page; links back and to the PDF only on screen (the web page passes them)."""
+    """The summary page; links back and to the PDF only on screen (the web page passes them).
+    ``lay``: for the patient or a carer: findings in words without their codes, and no body-store
+    estimate (an estimate for the prescriber, beside the labs)."""
     try:
         import jinja2
     except ImportError as missing:
@@ -80,6 +83,7 @@ def render_html(
         "stylesheet_href": stylesheet_href,
         "back_href": back_href,
         "pdf_href": pdf_href,
+        "lay": lay,
         "store_says": MARKED,
         "store_left_out": LEFT_OUT,
         "mass": format_mass,
@@ -88,7 +92,9 @@ def render_html(
     return environment.get_template("summary.html").render(context)
 
 
-def render_pdf(summary: CourseSummary, drawn: dict[str, str] | None = None) -> bytes:
+def render_pdf(
+    summary: CourseSummary, drawn: dict[str, str] | None = None, *, lay: bool = False
+) -> bytes:
     """The summary as PDF (A4): the page's HTML and stylesheet, laid out for print."""
     try:
         import weasyprint
@@ -101,7 +107,7 @@ def render_pdf(summary: CourseSummary, drawn: dict[str, str] | None = None) -> b
             f"the PDF needs the Pango library of the system ({missing}): install pango "
             "(Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0)"
         ) from None
-    html = render_html(summary, drawn=drawn)
+    html = render_html(summary, drawn=drawn, lay=lay)
     # Only the embedded charts are fetched: never a file or an address, whatever the text says.
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
     document = weasyprint.HTML(string=html, base_url=str(HERE), url_fetcher=fetcher)

@@ -30,7 +30,11 @@ def summary_page(code: str, actor: Reader, app: B12) -> HTMLResponse:
     found = actions.course_summary(app, actor, code)
     here = f"/patients/{quote(code, safe='')}"
     html = render_html(
-        found, stylesheet_href=STYLESHEET, back_href=here, pdf_href=f"{here}/summary.pdf"
+        found,
+        stylesheet_href=STYLESHEET,
+        back_href=here,
+        pdf_href=f"{here}/summary.pdf",
+        lay=not actor.staff,
     )
     return HTMLResponse(html)
 
@@ -42,7 +46,7 @@ def summary_pdf(code: str, actor: Reader, app: B12) -> Response:
     found = actions.course_summary(app, actor, code)
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in code)[:64]
     return Response(
-        render_pdf(found),
+        render_pdf(found, lay=not actor.staff),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="b12-summary-{name}.pdf"'},
     )
