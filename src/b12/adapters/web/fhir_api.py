@@ -428,8 +428,7 @@ async def create_medication_administration(
 def _create_administration(request: Request, actor: Actor, app: App, data: Any) -> FhirResponse:
     from dataclasses import replace
 
-    from b12.services import previews
-    from b12.services.administering import give
+    from b12.services.administering import NotLiftedError, give
 
     read: AdministrationRead = read_administration(data, app.knowledge)
     code = read.request.patient
@@ -441,19 +440,17 @@ def _create_administration(request: Request, actor: Actor, app: App, data: Any) 
             field="who",
         )
     kb, who, path = app.knowledge, actor.username, "MedicationAdministration"
-    named, planned = named_prescription(read), read.planned_number
-    with as_sent(read, path):
-        if read.request.override is not None and not actor.may("bypass"):
-            tried = previews.preview(
-                app.unit_of_work, give, kb, replace(read.request, override=None), who, app.clock,
-                prescription=named, planned_number=planned,
+    # a patient or carer records a dose given at home: only under a self-injection prescription
+    sent = replace(read.request, at_home=not actor.staff)
+    try:
+        with as_sent(read, path):
+            given = give(
+                app.unit_of_work, kb, sent, who, app.clock,
+                may_lift_stop=actor.may("bypass"), role=actor.role,
+                prescription=named_prescription(read), planned_number=read.planned_number,
             )  # fmt: skip
-            if any(f.level is Level.STOP for f in tried.findings):
-                raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must")
-        given = give(
-            app.unit_of_work, kb, read.request, who, app.clock,
-            prescription=named, planned_number=planned,
-        )  # fmt: skip
+    except NotLiftedError:
+        raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must") from None
     if given.recorded is None:
         return FhirResponse(outcome(given.findings, stopped=True), status_code=422)
     substance = substance_of(app.unit_of_work, given.recorded.prescription_id)
