@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from b12.bootstrap import App
     from b12.knowledge.base import Knowledge
     from b12.services.exchange import PatientRecords
+    from b12.services.planning import Plan
 
 #: The resources b12 reads, in the order an import records them.
 READ_ORDER = ("Patient", "MedicationRequest", "MedicationAdministration", "Observation")
@@ -325,7 +326,7 @@ def import_order(
         )
     kb = app.knowledge
 
-    def agrees(plan: Any) -> None:
+    def agrees(plan: Plan) -> None:
         differs = _same_doses(order, plan)
         if differs is not None:
             raise FhirReadError(
@@ -340,9 +341,8 @@ def import_order(
         checks=lambda profile: order.check(kb, profile), agrees=agrees, override=override,
     )  # fmt: skip
     rx = done.prescription
-    stopped = rx is None
     return Imported(
-        item.kind, item.path, "stopped" if stopped else "recorded",
+        item.kind, item.path, "stopped" if rx is None else "recorded",
         None if rx is None else rx.id, done.findings, order.unread,
     )  # fmt: skip
 
