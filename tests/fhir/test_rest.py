@@ -156,7 +156,8 @@ def test_results_are_created_by_the_roles_that_add_labs(web: Web, role: str) -> 
         _is_outcome(r, 403)
 
 
-GIVE_STATUS = {"nurse": 201, "prescriber": 201, "pharmacist": 403, "patient": 201, "caregiver": 403}
+#: The demo's caregiver is linked to inject P-0004 under a self-injection prescription.
+GIVE_STATUS = {"nurse": 201, "prescriber": 201, "pharmacist": 403, "patient": 201, "caregiver": 201}
 
 
 @pytest.mark.parametrize("role", sorted(USER_OF))
@@ -178,6 +179,49 @@ def test_a_dose_given_goes_through_the_five_rights_for_the_roles_that_give(
     _is_outcome(twice, 422)
     codes = {i["details"]["text"] for i in twice.json()["issue"]}
     assert "RECORD_ALREADY_GIVEN_TODAY" in codes
+
+
+@pytest.mark.parametrize("role", ["nurse", "prescriber"])
+def test_only_a_role_that_may_bypass_lifts_a_stop_with_a_reason(web: Web, role: str) -> None:
+    from b12.services.accounts import entries_of
+
+    def gives() -> int:
+        return sum(e.action == "give" for e in entries_of(web.app.unit_of_work))
+
+    body = _administration(web, "P-0001")
+    assert _post(web, "nurse", "/MedicationAdministration", body).status_code == 201
+    before = gives()
+    reason = {"url": "https://b12.invalid/fhir/StructureDefinition/override-reason",
+              "valueString": "second dose today confirmed with the prescriber"}  # fmt: skip
+    again = _post(web, role, "/MedicationAdministration", {**body, "extension": [reason]})
+    if role == "nurse":
+        _is_outcome(again, 403)
+        assert gives() == before  # the stop, found in the give's own transaction, kept it out
+    else:
+        assert again.status_code == 201, again.text
+        assert gives() == before + 1
+
+
+def test_a_patient_records_a_dose_only_under_a_self_injection_prescription(web: Web) -> None:
+    from b12.adapters.web import demo
+    from b12.services import accounts as acc
+    from b12.services.accounts import entries_of
+
+    acc.add_account(
+        web.app.accounts, web.app.passwords, "pat.p1", demo.PASSWORD, "patient", "test",
+        web.app.clock, patients=("P-0001",),
+    )  # fmt: skip
+    client, csrf = web.login("pat.p1")
+    body = _administration(web, "P-0001")
+    before = list(entries_of(web.app.unit_of_work))
+    r = client.post(
+        FHIR + "/MedicationAdministration",
+        content=dumps(body),
+        headers={"X-CSRF-Token": csrf, "content-type": MEDIA},
+    )
+    _is_outcome(r, 403)
+    assert "ask your prescriber" in r.json()["issue"][0]["diagnostics"]
+    assert [e.action for e in entries_of(web.app.unit_of_work)][len(before) :] == []
 
 
 def test_a_performer_other_than_the_session_is_refused(web: Web) -> None:

@@ -75,6 +75,30 @@ class NotAtHomeError(InputError):
         )
 
 
+class NotActivePrescriptionError(InputError):
+    """The dose names a prescription that is not the patient's active one."""
+
+    def __init__(self, code: str, named: str, active: str | None) -> None:
+        self.code, self.named, self.active = code, named, active
+        super().__init__(
+            f"prescription {named} is not patient {code!r}'s active prescription"
+            + ("" if active is None else f" ({active})"),
+            field="prescription",
+        )
+
+
+class NotOwedNextError(InputError):
+    """The dose names a planned dose that is not the one the course owes next."""
+
+    def __init__(self, named: int, owed: int | None) -> None:
+        self.named, self.owed = named, owed
+        super().__init__(
+            f"planned dose {named} is not the dose owed next"
+            + ("" if owed is None else f" ({owed})"),
+            field="planned_number",
+        )
+
+
 @dataclass(frozen=True)
 class GiveRequest:
     """A dose to record, read: the dose as a mass, the product and route as ids."""
@@ -131,6 +155,8 @@ def give(
     *,
     may_lift_stop: bool = True,
     role: str | None = None,
+    prescription: str | None = None,
+    planned_number: int | None = None,
 ) -> Given:
     """Check the five rights against the active prescription, then record (unless a stop).
 
@@ -139,7 +165,10 @@ def give(
     (a role that may not bypass a stop) the override reason carries the dose past warnings only:
     a stop found under the patient's lock, in this same transaction, refuses it (NotLiftedError),
     so no stop recorded between a check and the give is ever lifted by that reason. ``role``: the
-    recorder's, kept in the audit with the patient they acted for."""
+    recorder's, kept in the audit with the patient they acted for. ``prescription`` and
+    ``planned_number``, when a record sent from elsewhere names them, must be the active
+    prescription and the dose it owes next, checked under the same lock (b12 records a dose
+    against its own course, never another)."""
     override = None
     if request.override is not None:
         override = meaningful_reason(
@@ -165,6 +194,16 @@ def give(
     day = request.at.date()
     patient = patient_on(record, day)
     rx = active_prescription(uow, record.id)
+    if prescription is not None and (rx is None or rx.id != prescription):
+        raise NotActivePrescriptionError(
+            request.patient, prescription, None if rx is None else rx.id
+        )
+    if planned_number is not None and rx is not None:
+        expected = next_owed(course_of(uow, rx))
+        if expected is None or expected.planned.number != planned_number:
+            raise NotOwedNextError(
+                planned_number, None if expected is None else expected.planned.number
+            )
     if request.at_home and (rx is None or not rx.self_injection):
         raise NotAtHomeError()
     if rx is not None and day < rx.start:

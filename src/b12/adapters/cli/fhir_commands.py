@@ -24,15 +24,12 @@ def fhir_export(
     """The patient's record as a FHIR Bundle (type collection): on stdout, or in --out."""
     from b12.adapters.fhir.bundle import bundle, patient_resources
     from b12.adapters.fhir.jsonio import dumps
-    from b12.services.record import find_patient
+    from b12.services.exchange import export_records
 
     the_app = open_app(db, kb)
     now = the_app.clock.now().replace(microsecond=0)
-    with the_app.unit_of_work() as uow:
-        found = patient_resources(uow, the_app.knowledge, code)
-        record = find_patient(uow, code)
-        uow.audit.append(who(by, the_app), "fhir-export", "PatientRecord", record.id, record.id, {})
-        uow.commit()
+    records = export_records(the_app.unit_of_work, code, who(by, the_app), "fhir-export")
+    found = patient_resources(the_app.knowledge, records)
     text = dumps(bundle(found.all(), timestamp=now), indent=2) + "\n"
     counts = {
         "Patient": 1,

@@ -12,7 +12,8 @@ is added as a result, a Patient is added when the record has no patient of that 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -36,14 +37,15 @@ from b12.adapters.fhir.resources import (
     read_observation,
     read_patient,
 )
-from b12.domain.findings import Finding, Level
-from b12.domain.records import Administration, LabResult, Prescription, current
+from b12.domain.findings import Finding
+from b12.domain.records import Administration, LabResult, Prescription
 from b12.errors import InputError
 
 if TYPE_CHECKING:
     from b12.bootstrap import App
     from b12.knowledge.base import Knowledge
-    from b12.services.ports import UnitOfWork
+    from b12.services.exchange import PatientRecords
+    from b12.services.planning import Plan
 
 #: The resources b12 reads, in the order an import records them.
 READ_ORDER = ("Patient", "MedicationRequest", "MedicationAdministration", "Observation")
@@ -74,15 +76,12 @@ class PatientResources:
         ]
 
 
-def patient_resources(uow: UnitOfWork, kb: Knowledge, code: str) -> PatientResources:
-    """Everything b12 keeps of patient ``code`` as FHIR resources (current records only)."""
-    from b12.services.record import find_patient
-
-    record = find_patient(uow, code)
-    prescriptions = current(uow.prescriptions.for_patient(record.id))
-    given = current(uow.administrations.for_patient(record.id))
-    labs = current(uow.labs.for_patient(record.id))
-    return resources_of(kb, record.code, patient(record), prescriptions, given, labs)
+def patient_resources(kb: Knowledge, found: PatientRecords) -> PatientResources:
+    """Everything b12 keeps of one patient (current records only) as FHIR resources."""
+    code = found.patient.code
+    return resources_of(
+        kb, code, patient(found.patient), found.prescriptions, found.administrations, found.labs
+    )
 
 
 def resources_of(
@@ -268,27 +267,23 @@ class ImportStoppedError(InputError):
 
 def import_patient(app: App, item: Read, who: str, now: datetime) -> Imported:
     from b12.domain.patient import Patient
-    from b12.services.record import UnknownPatientError, add_patient, find_patient
+    from b12.services.exchange import receive_patient
 
     read: PatientRead = item.value
-    with app.unit_of_work() as uow:
-        try:
-            record = find_patient(uow, read.code)
-        except UnknownPatientError:
-            record = None
-    if record is not None:
-        if read.born is not None and record.born is not None and read.born != record.born:
-            raise FhirReadError(
-                f"{item.path}.birthDate",
-                f"{read.born.isoformat()}, but the record's patient {read.code!r} was born "
-                f"{record.born.isoformat()}: correct the record with `b12 patient add --correct`",
-                field="born",
-            )
-        return Imported(item.kind, item.path, "present", read.code)
-    added = add_patient(
+    received = receive_patient(
         app.unit_of_work, read.code, Patient(sex=read.sex), who, now, born=read.born
     )
-    return Imported(item.kind, item.path, "recorded", added.code)
+    record = received.record
+    if received.added:
+        return Imported(item.kind, item.path, "recorded", record.code)
+    if read.born is not None and record.born is not None and read.born != record.born:
+        raise FhirReadError(
+            f"{item.path}.birthDate",
+            f"{read.born.isoformat()}, but the record's patient {read.code!r} was born "
+            f"{record.born.isoformat()}: correct the record with `b12 patient add --correct`",
+            field="born",
+        )
+    return Imported(item.kind, item.path, "present", read.code)
 
 
 def _same_doses(order: MedicationOrder, plan: Any) -> str | None:
@@ -322,8 +317,7 @@ def import_order(
 ) -> Imported:
     """An order: its own doses checked first (a 1000 mg order is the mg/mcg slip stop), then
     the plan it asks for, with the patient's profile, prescribed as `b12 prescribe` does."""
-    from b12.services.planning import plan_therapy
-    from b12.services.record import find_patient, patient_on, prescribe
+    from b12.services.exchange import prescribe_checked
 
     order: MedicationOrder = item.value
     if order.patient is None:
@@ -331,73 +325,61 @@ def import_order(
             f"{item.path}.subject", "missing: b12 needs the patient", field="patient"
         )
     kb = app.knowledge
-    with app.unit_of_work() as uow:
-        record = find_patient(uow, order.patient)
-    request = order.plan_request()
-    profile = patient_on(record, request.start)
-    checked = order.check(kb, profile)
-    notes = order.unread
-    if any(f.level is Level.STOP for f in checked) and not override:
-        return Imported(item.kind, item.path, "stopped", None, checked, notes)
-    plan = plan_therapy(kb, order.plan_request(profile))
-    differs = _same_doses(order, plan)
-    if differs is not None:
-        raise FhirReadError(
-            item.path + ".dosageInstruction",
-            f"{differs}: b12 prescribes the plan of a regimen ({plan.regimen.id}); send the "
-            "regimen's doses, or prescribe in b12 and export the order",
-            field="dose",
-        )
-    done = prescribe(app.unit_of_work, kb, order.patient, request, who, now, override=override)
-    findings = tuple(_unique([*checked, *done.findings]))
+
+    def agrees(plan: Plan) -> None:
+        differs = _same_doses(order, plan)
+        if differs is not None:
+            raise FhirReadError(
+                item.path + ".dosageInstruction",
+                f"{differs}: b12 prescribes the plan of a regimen ({plan.regimen.id}); send the "
+                "regimen's doses, or prescribe in b12 and export the order",
+                field="dose",
+            )
+
+    done = prescribe_checked(
+        app.unit_of_work, kb, order.patient, order.plan_request(), who, now,
+        checks=lambda profile: order.check(kb, profile), agrees=agrees, override=override,
+    )  # fmt: skip
     rx = done.prescription
     return Imported(
         item.kind, item.path, "stopped" if rx is None else "recorded",
-        None if rx is None else rx.id, findings, notes,
+        None if rx is None else rx.id, done.findings, order.unread,
     )  # fmt: skip
 
 
-def _unique(findings: Sequence[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for f in findings:
-        if (f.code, f.message) not in seen:
-            seen.add((f.code, f.message))
-            out.append(f)
-    return out
+@contextmanager
+def as_sent(read: AdministrationRead, path: str) -> Iterator[None]:
+    """The give use case's refusal of the prescription or planned dose a
+    MedicationAdministration names, said of the element that named it."""
+    from b12.services.administering import NotActivePrescriptionError, NotOwedNextError
 
-
-def check_administration(
-    uow: UnitOfWork, read: AdministrationRead, path: str, aliases: Mapping[str, str] | None = None
-) -> None:
-    """The prescription and planned dose a MedicationAdministration names must be the ones the
-    record owes next: b12 records a dose against its own course, never another."""
-    from b12.domain.course import next_owed
-    from b12.services.record import active_prescription, course_of, find_patient
-
-    record = find_patient(uow, read.request.patient)
-    rx = active_prescription(uow, record.id)
-    named = (
-        None
-        if read.prescription is None
-        else (aliases or {}).get(read.prescription, read.prescription)
-    )
-    if named is not None and (rx is None or rx.id != named):
+    try:
+        yield
+    except NotActivePrescriptionError as exc:
         raise FhirReadError(
             f"{path}.request",
             f"MedicationRequest/{read.prescription} is not patient {read.request.patient!r}'s "
-            "active prescription" + ("" if rx is None else f" (MedicationRequest/{rx.id})"),
+            "active prescription"
+            + ("" if exc.active is None else f" (MedicationRequest/{exc.active})"),
             field="prescription",
-        )
-    if read.planned_number is not None and rx is not None:
-        owed = next_owed(course_of(uow, rx))
-        if owed is None or owed.planned.number != read.planned_number:
-            raise FhirReadError(
-                f"{path}.extension",
-                f"planned dose {read.planned_number} is not the dose owed next"
-                + ("" if owed is None else f" ({owed.planned.number})"),
-                field="planned_number",
-            )
+        ) from None
+    except NotOwedNextError as exc:
+        raise FhirReadError(
+            f"{path}.extension",
+            f"planned dose {exc.named} is not the dose owed next"
+            + ("" if exc.owed is None else f" ({exc.owed})"),
+            field="planned_number",
+        ) from None
+
+
+def named_prescription(
+    read: AdministrationRead, aliases: Mapping[str, str] | None = None
+) -> str | None:
+    """The id of the prescription the dose names, in the record (an id of the same input's
+    MedicationRequest resolved to the prescription it became)."""
+    if read.prescription is None:
+        return None
+    return (aliases or {}).get(read.prescription, read.prescription)
 
 
 def import_administration(
@@ -419,9 +401,11 @@ def import_administration(
             f"({performer_must_be}); leave the performer out or name that account",
             field="who",
         )
-    with app.unit_of_work() as uow:
-        check_administration(uow, read, item.path, aliases)
-    given = give(app.unit_of_work, app.knowledge, read.request, read.performer or who, app.clock)
+    with as_sent(read, item.path):
+        given = give(
+            app.unit_of_work, app.knowledge, read.request, read.performer or who, app.clock,
+            prescription=named_prescription(read, aliases), planned_number=read.planned_number,
+        )  # fmt: skip
     rec = given.recorded
     return Imported(
         item.kind, item.path, "stopped" if rec is None else "recorded",

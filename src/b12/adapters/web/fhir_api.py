@@ -17,7 +17,7 @@ FHIR) are not read: docs/fhir.md says what that leaves out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,8 +25,10 @@ from fastapi import APIRouter, Request, Response
 
 from b12.adapters.fhir import jsonio
 from b12.adapters.fhir.bundle import (
+    PatientResources,
+    as_sent,
     bundle,
-    check_administration,
+    named_prescription,
     patient_resources,
 )
 from b12.adapters.fhir.reading import FhirReadError
@@ -41,11 +43,10 @@ from b12.adapters.fhir.resources import (
 from b12.adapters.web.app import B12, NotFoundError, Reader, Writer
 from b12.bootstrap import App
 from b12.domain.findings import Finding, Level
-from b12.domain.records import current
 from b12.errors import InputError
 from b12.services import accounts as acc
 from b12.services.accounts import Actor
-from b12.services.ports import Records, UnitOfWork
+from b12.services.exchange import RecordKind, owner_of, records_of, substance_of
 from b12.services.record import find_patient
 
 FHIR = "/fhir/r4"
@@ -159,53 +160,44 @@ def metadata(request: Request, app: B12) -> FhirResponse:
 # --- reads ----------------------------------------------------------------------------------------
 
 
-def _audited(
-    app: App, actor: Actor, code: str, action: str, build: Callable[[UnitOfWork], Any]
-) -> Any:
-    """``build`` on one unit of work for a patient the actor may read, with its audit entry."""
-    acc.require(actor, code, "read")
-    with app.unit_of_work() as uow:
-        record = find_patient(uow, code)
-        value = build(uow)
-        uow.audit.append(actor.username, action, "PatientRecord", record.id, record.id, {})
-        uow.commit()
-        return value
+#: The kind of b12 record each FHIR resource type is.
+KINDS: dict[str, RecordKind] = {
+    "MedicationRequest": "prescription",
+    "MedicationAdministration": "administration",
+    "Observation": "lab",
+}
+
+
+def _resources(app: App, actor: Actor, code: str, action: str) -> PatientResources:
+    """The resources of a patient the actor may read, the read audited as ``action`` in its own
+    transaction (the records use case's)."""
+    found = acc.audited_read(
+        app.unit_of_work, actor, code, action, lambda uow: records_of(uow, code)
+    )
+    return patient_resources(app.knowledge, found)
+
+
+def _of_kind(found: PatientResources, kind: str) -> list[dict[str, Any]]:
+    return {
+        "MedicationRequest": found.medication_requests,
+        "MedicationAdministration": found.administrations,
+        "Observation": found.observations,
+    }[kind]
 
 
 def _owner(app: App, actor: Actor, kind: str, rid: str) -> str:
     """The code of the patient whose resource ``rid`` is, when the actor may read it; else the
     same 404 as for an id that does not exist."""
-    with app.unit_of_work() as uow:
-        tables: dict[str, Records[Any]] = {
-            "MedicationRequest": uow.prescriptions,
-            "MedicationAdministration": uow.administrations,
-            "Observation": uow.labs,
-        }
-        records = tables[kind]
-        row = records.get(rid) if len(rid) <= 64 else None
-        if row is not None and all(
-            r.id != rid for r in current(records.for_patient(row.patient_id))
-        ):
-            row = None  # corrected: the record that replaced it is the one to read
-        owner = None if row is None else uow.patients.get(row.patient_id)
-    if owner is None or not actor.can_see(owner.code):
+    owner = owner_of(app.unit_of_work, KINDS[kind], rid)
+    if owner is None or not actor.can_see(owner):
         raise ResourceNotFoundError(kind, rid)
-    return owner.code
+    return owner
 
 
 def _read_one(app: App, actor: Actor, kind: str, rid: str) -> FhirResponse:
     code = _owner(app, actor, kind, rid)
-
-    def build(uow: UnitOfWork) -> Any:
-        found = patient_resources(uow, app.knowledge, code)
-        listed = {
-            "MedicationRequest": found.medication_requests,
-            "MedicationAdministration": found.administrations,
-            "Observation": found.observations,
-        }[kind]
-        return next((r for r in listed if r["id"] == rid), None)
-
-    resource = _audited(app, actor, code, f"fhir-read-{kind}", build)
+    listed = _of_kind(_resources(app, actor, code, f"fhir-read-{kind}"), kind)
+    resource = next((r for r in listed if r["id"] == rid), None)
     if resource is None:
         raise ResourceNotFoundError(kind, rid)
     return FhirResponse(resource)
@@ -213,11 +205,10 @@ def _read_one(app: App, actor: Actor, kind: str, rid: str) -> FhirResponse:
 
 @router.get("/Patient/{code}", response_class=FhirResponse)
 def read_patient(code: str, actor: Reader, app: B12) -> FhirResponse:
-    return FhirResponse(
-        _audited(
-            app, actor, code, "fhir-read-Patient", lambda uow: patient(find_patient(uow, code))
-        )
+    record = acc.audited_read(
+        app.unit_of_work, actor, code, "fhir-read-Patient", lambda uow: find_patient(uow, code)
     )
+    return FhirResponse(patient(record))
 
 
 @router.get("/MedicationRequest/{id}", response_class=FhirResponse)
@@ -302,15 +293,7 @@ def _search(request: Request, actor: Actor, app: App, kind: str) -> FhirResponse
             field="patient",
         )
 
-    def build(uow: UnitOfWork) -> list[dict[str, Any]]:
-        found = patient_resources(uow, app.knowledge, code)
-        return {
-            "MedicationRequest": found.medication_requests,
-            "MedicationAdministration": found.administrations,
-            "Observation": found.observations,
-        }[kind]
-
-    found = _audited(app, actor, code, f"fhir-search-{kind}", build)
+    found = _of_kind(_resources(app, actor, code, f"fhir-search-{kind}"), kind)
     return _page(request, kind, found[offset : offset + count], len(found), count, offset)
 
 
@@ -322,12 +305,10 @@ def search_patients(request: Request, actor: Reader, app: B12) -> FhirResponse:
     _, count, offset = _params(request, "Patient")
     codes = visible_patients(app, actor)
     shown = codes[offset : offset + count]
-    with app.unit_of_work() as uow:
-        records = [find_patient(uow, c) for c in shown]
-        uow.audit.append(
-            actor.username, "fhir-search-Patient", "PatientList", "-", None, {"patients": shown}
-        )
-        uow.commit()
+    records = acc.audited_list(
+        app.unit_of_work, actor, "fhir-search-Patient",
+        lambda uow: [find_patient(uow, c) for c in shown], lambda _: shown,
+    )  # fmt: skip
     return _page(request, "Patient", [patient(r) for r in records], len(codes), count, offset)
 
 
@@ -447,8 +428,7 @@ async def create_medication_administration(
 def _create_administration(request: Request, actor: Actor, app: App, data: Any) -> FhirResponse:
     from dataclasses import replace
 
-    from b12.services import previews
-    from b12.services.administering import give
+    from b12.services.administering import NotLiftedError, give
 
     read: AdministrationRead = read_administration(data, app.knowledge)
     code = read.request.patient
@@ -459,25 +439,20 @@ def _create_administration(request: Request, actor: Actor, app: App, data: Any) 
             f"{read.performer!r}: the dose is recorded as given by the account that sends it ({actor.username}); leave the performer out or name that account",
             field="who",
         )
-    with app.unit_of_work() as uow:
-        check_administration(uow, read, "MedicationAdministration")
-    kb, who = app.knowledge, actor.username
-    if read.request.override is not None and not actor.may("bypass"):
-        tried = previews.preview(
-            app.unit_of_work, give, kb, replace(read.request, override=None), who, app.clock
-        )
-        if any(f.level is Level.STOP for f in tried.findings):
-            raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must")
-    given = give(app.unit_of_work, kb, read.request, who, app.clock)
+    kb, who, path = app.knowledge, actor.username, "MedicationAdministration"
+    # a patient or carer records a dose given at home: only under a self-injection prescription
+    sent = replace(read.request, at_home=not actor.staff)
+    try:
+        with as_sent(read, path):
+            given = give(
+                app.unit_of_work, kb, sent, who, app.clock,
+                may_lift_stop=actor.may("bypass"), role=actor.role,
+                prescription=named_prescription(read), planned_number=read.planned_number,
+            )  # fmt: skip
+    except NotLiftedError:
+        raise acc.ForbiddenError(actor.role, "bypass a stop; a prescriber must") from None
     if given.recorded is None:
         return FhirResponse(outcome(given.findings, stopped=True), status_code=422)
-    with app.unit_of_work() as uow:
-        rx = (
-            None
-            if given.recorded.prescription_id is None
-            else uow.prescriptions.get(given.recorded.prescription_id)
-        )
-    resource = medication_administration(
-        given.recorded, code, kb, None if rx is None else rx.substance
-    )
+    substance = substance_of(app.unit_of_work, given.recorded.prescription_id)
+    resource = medication_administration(given.recorded, code, kb, substance)
     return _created(request, "MedicationAdministration", resource, given.findings)
