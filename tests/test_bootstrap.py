@@ -93,15 +93,15 @@ def test_an_empty_record_is_refused_until_upgraded(tmp_path: Path) -> None:
     with pytest.raises(RecordVersionError) as refused:
         app.unit_of_work()
     assert str(refused.value) == (
-        f"the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0011: "
+        f"the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0012: "
         "run `b12 db upgrade` first"
     )
     done = upgrade(Settings(database_url=_url(tmp_path)))
-    assert (done.before, done.after) == (None, "0011")
+    assert (done.before, done.after) == (None, "0012")
     with app.unit_of_work() as uow:
         assert uow.patients.all() == []
     again = upgrade(Settings(database_url=_url(tmp_path)))
-    assert (again.before, again.after) == ("0011", "0011")
+    assert (again.before, again.after) == ("0012", "0012")
 
 
 def test_a_record_at_an_older_revision_is_refused(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_a_record_at_an_older_revision_is_refused(tmp_path: Path) -> None:
     engine = make_engine(_url(tmp_path))
     migrate(engine, "0002")
     engine.dispose()
-    with pytest.raises(RecordVersionError, match=r"is at revision 0002, b12 needs revision 0011"):
+    with pytest.raises(RecordVersionError, match=r"is at revision 0002, b12 needs revision 0012"):
         build(Settings(database_url=_url(tmp_path))).unit_of_work()
 
 
@@ -144,7 +144,7 @@ def test_every_record_command_on_an_empty_record_says_to_upgrade(
     code, out, err = cli(*argv, "--db", _url(tmp_path))
     assert (code, out) == (1, "")
     assert err == (
-        f"b12: the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0011: "
+        f"b12: the record {_url(tmp_path)} has no b12 tables yet, b12 needs revision 0012: "
         "run `b12 db upgrade` first\n"
     )
 
@@ -159,14 +159,14 @@ def test_db_upgrade_creates_then_reports_up_to_date(
     assert (code, said) == (
         0,
         "".join(
-            f"Record {_url(tmp_path)} upgraded: was empty, now at revision 0011. Audit key "
+            f"Record {_url(tmp_path)} upgraded: was empty, now at revision 0012. Audit key "
             f"created: {key} (mode 0600; keep a copy apart from the record's backups).".split()
         ),
     )
     assert key.stat().st_mode & 0o777 == 0o600 and len(bytes.fromhex(key.read_text())) == 32
     code, out, _ = cli("db", "upgrade", "--db", _url(tmp_path), "--json")
     assert code == 0
-    assert json.loads(out) == {"database": _url(tmp_path), "before": "0011", "after": "0011",
+    assert json.loads(out) == {"database": _url(tmp_path), "before": "0012", "after": "0012",
                                "audit_key_file": str(key), "audit_key_created": False}  # fmt: skip
     assert cli("patient", "add", "P-1", "--age-years", "60", "--db", _url(tmp_path))[0] == 0
 

@@ -152,7 +152,11 @@ EXPECTED: dict[str, tuple[int, str, Check]] = {
     ),
     "b12 db upgrade": (0, "now at revision", lambda d: d["before"] is None and d["after"]),
     "b12 patient add P-0042 --age-years 62 --sex female --condition 'pernicious anaemia' "
-    "--at 2026-01-02": (0, "Patient P-0042 recorded", lambda d: d["patient"]["code"] == "P-0042"),
+    "--at 2026-01-02 --ward 'Ward 4'": (
+        0,
+        "Patient P-0042 recorded",
+        lambda d: d["patient"]["code"] == "P-0042" and d["patient"]["ward"] == "Ward 4",
+    ),
     "b12 patient add P-0043 --born 1961-04-30 --sex male --at 2026-01-02": (
         0,
         "Patient P-0043 recorded",
@@ -224,6 +228,11 @@ EXPECTED: dict[str, tuple[int, str, Check]] = {
         0,
         "P-0042   2     2026-01-07  overdue  4",
         lambda d: d["due"][0]["overdue_days"] == 4,
+    ),
+    "b12 due --date 2026-01-11 --ward 'ward 4'": (
+        0,
+        "P-0042   2     2026-01-07  overdue  4",
+        lambda d: [(x["patient"], x["ward"]) for x in d["due"]] == [("P-0042", "Ward 4")],
     ),
     "b12 correct administration P-0042 ID 'site=right deltoid' --reason 'side misrecorded'": (
         0,

@@ -41,7 +41,8 @@ def exported(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     monkeypatch.setenv("B12_TIMEZONE", "Pacific/Auckland")
     monkeypatch.setenv("B12_USER", "nurse")
     _b12("patient", "add", "P-1", "--born", "1961-04-30", "--sex", "male", "--at", "2026-01-02")
-    _b12("patient", "add", "P-2", "--age-years", "62", "--sex", "female", "--at", "2026-01-02")
+    _b12("patient", "add", "P-2", "--age-years", "62", "--sex", "female", "--ward", "Ward 4",
+         "--at", "2026-01-02")  # fmt: skip
     _b12(
         "prescribe", "P-2", "--indication", "pernicious-anaemia", "--start", "2026-01-05",
         "--product", PRODUCT, "--at", "2026-01-02",
@@ -64,7 +65,7 @@ def test_the_record_maps_to_the_layout(exported: Path) -> None:
     (given,) = _rows(exported, "administrations")  # the correction replaces the first row
     assert given["given_at"] == datetime(2026, 1, 4, 20, 30)  # 09:30 in Auckland, in UTC
     assert given["dose_mcg"] == Decimal("100") and given["volume_ml"] == Decimal("0.1")
-    assert given["planned_number"] == 1 and given["ward"] is None
+    assert given["planned_number"] == 1 and given["ward"] == "Ward 4"  # the patient's ward
 
     (prescription,) = _rows(exported, "prescriptions")
     assert prescription["regimen_id"] == "us-label-pernicious-anaemia"
@@ -165,3 +166,29 @@ def test_a_dose_or_result_entered_in_error_is_not_exported(
     (given,) = _rows(out, "administrations")
     assert given["planned_number"] == kept["administration"]["planned_number"] == 1
     assert _rows(out, "results") == []
+
+
+def test_a_dose_keeps_the_ward_the_patient_was_on_when_it_was_given(
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A patient moved to another ward by a correction: the dose given before the move counts
+    for the ward it was given on; a patient on no ward gives an empty ward."""
+    monkeypatch.setenv("B12_DATABASE_URL", db_url)
+    monkeypatch.setenv("B12_USER", "nurse")
+    for code, ward in (("P-1", ["--ward", "Ward 4"]), ("P-2", [])):
+        _b12("patient", "add", code, "--age-years", "60", *ward, "--at", "2026-01-02")
+        _b12(
+            "prescribe", code, "--indication", "pernicious-anaemia", "--start", "2026-01-05",
+            "--product", PRODUCT, "--at", "2026-01-02",
+        )  # fmt: skip
+        _b12("give", code, "--lot", "C1", "--expiry", "2027-09-30", "--at", "2026-01-05T09:30")
+    moved = _b12("patient", "add", "P-1", "--correct", "--age-years", "60", "--ward", "Day unit",
+                 "--at", "2026-01-06")  # fmt: skip
+    assert moved["patient"]["ward"] == "Day unit"
+    out = tmp_path / "layout"
+    code, _, err = run_main(["export", "parquet", str(out)])
+    assert code == 0, err
+    wards = sorted((r["ward"] or "") for r in _rows(out, "administrations"))
+    assert wards == ["", "Ward 4"]

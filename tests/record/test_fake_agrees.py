@@ -33,8 +33,14 @@ def _same_shape(value: Any) -> Any:
 def _course(app: App) -> dict[str, Any]:
     """Patient, prescription, doses, a missed one, results, a reaction, a refusal and its bypass,
     a correction: what each step returned, and the record and status afterwards."""
+    from b12.services.record import due_on, wards
+
     out: dict[str, Any] = {}
-    steps.add_patient(app)
+    # wards (revision 0012): a correction without a ward keeps it, one with a ward moves the patient
+    out["ward_added"] = steps.add_patient(app, "P-2", ward="Day unit").ward
+    out["ward_kept"] = steps.add_patient(app, "P-2", correct=True, weight_kg=70).ward
+    steps.add_patient(app, ward="Ward 3")
+    out["ward_moved"] = steps.add_patient(app, correct=True, ward=" Ward 4 ").ward
     out["prescribed"] = steps.prescribe(app).to_dict()
     first = steps.give(app, datetime(2026, 1, 5, 9, tzinfo=UTC))
     out["given"] = [first.to_dict(), steps.give(app, datetime(2026, 1, 6, 9, tzinfo=UTC)).to_dict()]
@@ -66,6 +72,10 @@ def _course(app: App) -> dict[str, Any]:
     ).to_dict()
     out["amended"] = [a.to_dict() for a in _amendments(app)]
     out["status"] = steps.status(app, date(2026, 1, 10)).to_dict()
+    out["wards"] = wards(app.unit_of_work)
+    out["due_on_ward"] = [
+        d.to_dict() for d in due_on(app.unit_of_work, date(2026, 1, 12), "ward 4")
+    ]
     out["audit"] = steps.audit_actions(app)
     from b12.services.record import verify_audit
 
@@ -89,6 +99,11 @@ def test_a_whole_course_is_the_same_on_the_fake_and_the_database(db_url: str) ->
     assert on_fake["audit"][-4:] == ["correct-administration", "void-administration", "give",
                                      "missed"]  # fmt: skip
     assert on_fake["given"][-1]["administration"]["scanned"] is True
+    assert (on_fake["ward_added"], on_fake["ward_kept"], on_fake["ward_moved"]) == (
+        "Day unit", "Day unit", "Ward 4"
+    )  # fmt: skip
+    assert on_fake["wards"] == ["Day unit", "Ward 4"]
+    assert [(d["dose_number"], d["ward"]) for d in on_fake["due_on_ward"]] == [(5, "Ward 4")]
     assert on_fake == on_database
 
 

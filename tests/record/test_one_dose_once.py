@@ -155,7 +155,7 @@ def _as_0003(table: Any, record: Any) -> dict[str, Any]:
     row = to_row(record, frozenset({"born", "age_months", "age_given_on", "regimen_id",
                                     "concentration", "substance", "doses", "labs", "scanned",
                                     "correction_reason", "corrected_by", "corrected_at",
-                                    "entered_in_error", "self_injection"}))  # fmt: skip
+                                    "entered_in_error", "self_injection", "ward"}))  # fmt: skip
     if table.name == "prescriptions":
         row["plan"] = {"administrations": []}
     for k, v in row.items():

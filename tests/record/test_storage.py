@@ -85,7 +85,7 @@ def test_a_database_of_the_first_revision_upgrades_and_keeps_its_rows(empty_db_u
     upgrade(Settings(database_url=db_url))
     record = open_app(db_url)
     with record.unit_of_work() as uow:
-        assert current_revision(uow.connection) == head_revision() == "0011"
+        assert current_revision(uow.connection) == head_revision() == "0012"
         old = uow.patients.with_code("P-OLD")
         given = uow.administrations.for_patient("p1")
     assert [(p.id, p.profile["sex"], p.corrects_id) for p in old] == [("p1", "male", None)]

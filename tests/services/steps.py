@@ -27,11 +27,14 @@ def fake_app(kb: Any, now: datetime = NOW) -> App:
     return build(Settings(), knowledge=kb, uow_factory=fake_factory(), clock=FixedClock(now))
 
 
-def add_patient(app: App, code: str = "P-1", **profile: Any) -> Any:
+def add_patient(
+    app: App, code: str = "P-1", *, ward: str | None = None, correct: bool = False, **profile: Any
+) -> Any:
     patient = Patient(age_months=Decimal(744), sex="female", **profile)
     return record.add_patient(
-        app.unit_of_work, code, patient, "dr Ames", datetime(2026, 1, 2, 9, tzinfo=UTC)
-    )
+        app.unit_of_work, code, patient, "dr Ames", datetime(2026, 1, 2, 9, tzinfo=UTC),
+        ward=ward, correct=correct,
+    )  # fmt: skip
 
 
 def prescribe(app: App, code: str = "P-1", *, override: str | None = None, **request: Any) -> Any:

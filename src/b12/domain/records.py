@@ -8,12 +8,15 @@ in UTC and reads them back in the clinic's time zone, so ``.date()`` is the clin
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal, Protocol, TypeVar
+
+from b12.errors import InputError
 
 PrescriptionStatus = Literal["active", "stopped"]
 MissKind = Literal["missed", "refused", "held"]
@@ -42,6 +45,33 @@ class PatientRecord:
     born: date | None = None
     age_months: Decimal | None = None
     age_given_on: date | None = None
+    ward: str | None = None  # the ward or list the patient is on (None: none recorded)
+
+
+#: The most characters a ward's name keeps (the ``patients.ward`` column).
+WARD_LIMIT = 120
+
+
+def ward_name(text: str) -> str:
+    """A ward's name as the record keeps it: trimmed, one printable line of at most WARD_LIMIT
+    characters; anything else is refused with what to write instead."""
+    name = text.strip()
+    if not name:
+        raise InputError("the ward is empty: write the ward's name, e.g. 'Ward 4'", field="ward")
+    for ch in name:
+        if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            raise InputError(
+                f"the ward {name!r} holds a control character (U+{ord(ch):04X}): write the "
+                "ward's name on one line, in printable characters",
+                field="ward",
+            )
+    if len(name) > WARD_LIMIT:
+        raise InputError(
+            f"the ward is {len(name)} characters long; the record keeps at most {WARD_LIMIT}: "
+            "shorten it",
+            field="ward",
+        )
+    return name
 
 
 @dataclass(frozen=True)

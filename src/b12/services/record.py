@@ -38,6 +38,7 @@ from b12.domain.records import (
     Prescription,
     current,
     voids,
+    ward_name,
 )
 from b12.errors import AlreadyRecordedError, InputError
 from b12.knowledge.base import Knowledge
@@ -55,6 +56,24 @@ class UnknownPatientError(InputError, LookupError):
             f"no patient {code!r} in the record; see `b12 patient list`, or add one with "
             f"`b12 patient add {code}`"
         )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownWardError(InputError, LookupError):
+    """No current patient is on this ward; ``wards`` are the wards patients are on."""
+
+    def __init__(self, ward: str, wards: Sequence[str]) -> None:
+        self.ward = ward
+        self.wards = tuple(wards)
+        listed = (
+            f"the wards are: {', '.join(self.wards)}"
+            if self.wards
+            else "no patient has a ward yet: give one with `--ward NAME` when adding the patient "
+            "or correcting the profile (`b12 patient add CODE --correct`, the whole profile again)"
+        )
+        super().__init__(f"no patient on ward {ward!r}; {listed}", field="ward")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -136,10 +155,14 @@ def add_patient(
     *,
     correct: bool = False,
     born: date | None = None,
+    ward: str | None = None,
 ) -> PatientRecord:
     """A new patient; with ``correct`` a new profile that corrects the current one. The age is
-    ``born`` (a date of birth) or the patient's age, given on ``now``'s day; not both."""
+    ``born`` (a date of birth) or the patient's age, given on ``now``'s day; not both. ``ward``:
+    the ward or list the patient is on; a correction that names none keeps the current one."""
     code = code.strip()
+    if ward is not None:
+        ward = ward_name(ward)
     if born is not None and patient.age_months is not None:
         raise InputError(
             "give the date of birth or the age, not both", field="born", alternatives=("age",)
@@ -172,10 +195,12 @@ def add_patient(
     if correct and not existing:
         raise UnknownPatientError(code)
     corrects = existing[-1].id if correct else None
+    if correct and ward is None:
+        ward = existing[-1].ward
     record = PatientRecord(
         new_id(), code, profile_of(patient), now, who, corrects, born=born,
         age_months=patient.age_months,
-        age_given_on=None if patient.age_months is None else now.date(),
+        age_given_on=None if patient.age_months is None else now.date(), ward=ward,
     )  # fmt: skip
     uow.patients.add(record)
     audit(uow, who, "patient-correct" if correct else "patient-add", record, record.id)
@@ -591,11 +616,14 @@ class Due:
     stops: tuple[Finding, ...] = ()  # a reaction after an injection: not to be given as it is
     # this dose's earlier entries marked entered in error (each void copies what it voids)
     voided: tuple[Administration, ...] = ()
+    ward: str | None = None  # the ward the patient is on (None: none recorded)
 
     def to_dict(self) -> dict[str, Any]:
         d = self.dose
         return {
             "patient": self.patient,
+            # only when recorded: the answer is otherwise the one earlier releases gave
+            **({"ward": self.ward} if self.ward is not None else {}),
             "dose_number": d.planned.number,
             "due": d.due.isoformat(),
             "planned": d.planned.date.isoformat(),
@@ -620,17 +648,45 @@ def by_patient(records: Iterator[Any]) -> dict[str, list[Any]]:
     return out
 
 
+def wards_among(patients: Iterable[PatientRecord]) -> list[str]:
+    """The wards the patients are on, each once, in alphabetical order."""
+    return sorted({p.ward for p in patients if p.ward}, key=lambda w: (w.casefold(), w))
+
+
+def on_ward(patients: Sequence[PatientRecord], ward: str) -> list[PatientRecord]:
+    """The patients on ``ward`` (its exact name, else the one name that differs only in case);
+    a ward no patient is on is refused with the wards they are on."""
+    wanted = ward_name(ward)
+    present = wards_among(patients)
+    if wanted not in present:
+        folded = [w for w in present if w.casefold() == wanted.casefold()]
+        if len(folded) != 1:
+            raise UnknownWardError(wanted, present)
+        wanted = folded[0]
+    return [p for p in patients if p.ward == wanted]
+
+
 @opens_unit_of_work
-def due_on(uow: UnitOfWork, on: date) -> list[Due]:
-    """Every patient whose next dose is due on ``on`` or overdue by then.
+def wards(uow: UnitOfWork) -> list[str]:
+    """The wards the current patients are on, in alphabetical order."""
+    return wards_among(current(uow.patients.all()))
+
+
+@opens_unit_of_work
+def due_on(uow: UnitOfWork, on: date, ward: str | None = None) -> list[Due]:
+    """Every patient whose next dose is due on ``on`` or overdue by then; with ``ward``, only the
+    patients on that ward (a ward no patient is on is refused: UnknownWardError).
 
     One read of each table, whatever the number of patients and doses (no query per patient)."""
+    patients = current(uow.patients.all())
+    if ward is not None:
+        patients = on_ward(patients, ward)
     prescriptions = by_patient(uow.prescriptions.every())
     given = by_patient(uow.administrations.every())
     missed = by_patient(uow.missed.every())
     events = by_patient(uow.events.every())
     out = []
-    for record in current(uow.patients.all()):
+    for record in patients:
         mine = prescriptions.get(record.id, [])
         rx = active_among(mine)
         if rx is None:
@@ -650,7 +706,7 @@ def due_on(uow: UnitOfWork, on: date) -> list[Due]:
                 if voids(a) and a.prescription_id == rx.id
                 and a.planned_number == owed.planned.number
             )  # fmt: skip
-            out.append(Due(record.code, owed, (on - owed.due).days, stops, voided))
+            out.append(Due(record.code, owed, (on - owed.due).days, stops, voided, record.ward))
     return sorted(out, key=lambda d: (d.dose.due, d.patient))
 
 

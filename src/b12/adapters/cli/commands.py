@@ -341,6 +341,11 @@ COMMANDS: tuple[Command, ...] = (
             ),
             *PATIENT,
             Opt("--born", "Date of birth, YYYY-MM-DD (instead of --age-years/--age-months)."),
+            Opt(
+                "--ward",
+                "The ward or list the patient is on, e.g. 'Ward 4' (a correction without it "
+                "keeps the ward).",
+            ),
             Opt("--at", "When, YYYY-MM-DD[THH:MM] (default now)."),
             DB,
             WHO,
@@ -484,8 +489,13 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "due",
         "follow_commands:due",
-        "Everyone due or overdue for a dose on a day.",
-        (Opt("--date", "The day (default today).", dest="at"), DB, JSON),
+        "Everyone due or overdue for a dose on a day (--ward: on one ward).",
+        (
+            Opt("--date", "The day (default today).", dest="at"),
+            Opt("--ward", "Only the patients on this ward (default: every ward)."),
+            DB,
+            JSON,
+        ),
     ),
     Command(
         "overrides",

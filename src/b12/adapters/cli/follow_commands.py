@@ -138,29 +138,29 @@ def status(
 def due(
     *,
     at: str | None = None,
+    ward: str | None = None,
     db: str | None = None,
     as_json: bool = False,
 ) -> int:
-    """Everyone due or overdue for a dose on a day."""
+    """Everyone due or overdue for a dose on a day (--ward: on one ward)."""
     from b12.services.record import due_on
 
     b12 = open_app(db)
     day = when(at, b12, "--date").date()
-    listed = due_on(b12.unit_of_work, day)
+    listed = due_on(b12.unit_of_work, day, ward)
     stopped = EXIT_CODE[outcome(f for d in listed for f in d.stops)]
     if as_json:
-        emit_json({"date": day.isoformat(), "due": [d.to_dict() for d in listed]})
+        extra = {} if ward is None else {"ward": ward.strip()}
+        emit_json({"date": day.isoformat(), **extra, "due": [d.to_dict() for d in listed]})
         return stopped
     rows = [
         (x["patient"], str(x["dose_number"]), x["due"], _due_state(x), str(x["overdue_days"]))
         for x in (d.to_dict() for d in listed)
     ]
+    shown = None if ward is None else (listed[0].ward if listed else ward.strip())
+    title = f"Due on {day.isoformat()}" + ("" if shown is None else f" on ward {shown}")
     c = console()
-    c.print(
-        table(
-            f"Due on {day.isoformat()}", ("patient", "dose", "due", "state", "days overdue"), rows
-        )
-    )
+    c.print(table(title, ("patient", "dose", "due", "state", "days overdue"), rows))
     for d in listed:
         for f in d.stops:
             c.print("[bold red]STOP[/bold red] {patient}: {code}", patient=d.patient, code=f.code)

@@ -33,6 +33,7 @@ def patient_add(
     medication: list[str] | None = None,
     allergy: list[str] | None = None,
     born: str | None = None,
+    ward: str | None = None,
     at: str | None = None,
     db: str | None = None,
     by: str | None = None,
@@ -61,7 +62,7 @@ def patient_add(
     b12 = open_app(db)
     record = add_patient(
         b12.unit_of_work, code, patient, who(by, b12), when(at, b12), correct=correct,
-        born=birth,
+        born=birth, ward=ward,
     )  # fmt: skip
     if as_json:
         emit_json({"patient": to_json(vars(record))})
@@ -175,6 +176,8 @@ def _show_patient(record: Any, prescriptions: list[dict[str, Any]], today: Any, 
         age=f"{age} ({_age_basis(record)})" if age else "not recorded",
     )
     c.print("  sex          {sex}", sex=p.get("sex") or "not recorded")
+    if record.ward is not None:
+        c.print("  ward         {ward}", ward=record.ward)
     weight = p.get("weight_kg")
     c.print("  weight       {w}", w="not recorded" if weight is None else f"{weight} kg")
     states = [s for s in ("pregnant", "breastfeeding") if p.get(s)]

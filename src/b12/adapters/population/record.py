@@ -8,7 +8,9 @@ and nothing else; only the queries and converters here know the record.
 How the record maps:
 * a correction row supersedes the row it corrects: only rows no later row corrects are read; a
   row marking the one it corrects entered in error (revision 0011) voids it: neither is read;
-* the administration's injection site is not the ward: ``ward`` is empty until the record has one;
+* an administration's ``ward`` is the patient's ward (revision 0012) when the dose was given: that
+  of the patient's latest row (corrections included) recorded by then, else of the row the dose
+  names; empty when none was recorded (the injection site is not the ward);
 * planned doses are the ``planned_doses`` rows of each current prescription, by their number; a
   row's phase (a regimen phase's name) becomes the index of that phase in the regimen of the
   knowledge, else (a regimen the knowledge no longer has) its order of first appearance;
@@ -168,7 +170,7 @@ def _administrations(row: Row, phases: Phases) -> Iterator[Row]:
         "route": row["route"],
         "lot": row["lot"],
         "expiry": _day(row["expiry"]),
-        "ward": None,
+        "ward": row["ward"],
         "bypass_reason": row["override_reason"],
     }
 
@@ -234,6 +236,12 @@ def _types() -> dict[str, Any]:
 
 
 _PRESCRIPTIONS = f"prescriptions t WHERE {_latest('prescriptions')}"
+#: The ward of an administration's patient when it was given: the latest row of the patient's
+#: code recorded by then (a correction moves a patient from ward to ward).
+_WARD_THEN = (
+    "SELECT w.ward FROM patients w WHERE w.code = p.code AND w.recorded_at <= t.given_at "
+    "ORDER BY w.recorded_at DESC, w.id DESC LIMIT 1"
+)
 
 #: Each layout table: the record's query and how one of its rows becomes layout rows (a factory,
 #: for a converter that keeps state over the rows of one export).
@@ -257,8 +265,10 @@ QUERIES: dict[str, tuple[str, Callable[[], Callable[[Row, Phases], Iterator[Row]
     ),
     "administrations": (
         "SELECT t.id, t.patient_id, t.prescription_id, t.planned_number, t.given_at, t.dose_mcg, "
-        "t.volume_ml, t.product, t.route, t.lot, t.expiry, t.override_reason "
-        f"FROM administrations t WHERE {_live('administrations')}",
+        "t.volume_ml, t.product, t.route, t.lot, t.expiry, t.override_reason, "
+        f"COALESCE(({_WARD_THEN}), p.ward) AS ward "
+        "FROM administrations t JOIN patients p ON p.id = t.patient_id "
+        f"WHERE {_live('administrations')}",
         lambda: _administrations,
     ),
     "results": (

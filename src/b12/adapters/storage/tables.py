@@ -69,6 +69,7 @@ patients = Table(
     Column("born", Date),
     Column("age_months", ExactDecimal),
     Column("age_given_on", Date),
+    Column("ward", String(120)),  # revision 0012: the ward or list (NULL: none recorded)
 )
 
 prescriptions = Table(

@@ -35,7 +35,15 @@ from b12.services.administering import (
 from b12.services.follow_up import Status, patient_status
 from b12.services.overrides import OVERRIDE_CODES as OVERRIDE_CODES
 from b12.services.ports import UnitOfWork
-from b12.services.record import Due, LabsAdded, Prescribed, add_labs, due_on, prescribe
+from b12.services.record import (
+    Due,
+    LabsAdded,
+    Prescribed,
+    add_labs,
+    due_on,
+    prescribe,
+    wards,
+)
 from b12.services.site_rotation import read_site
 
 MISS_KINDS = ("missed", "refused", "held")
@@ -73,21 +81,32 @@ def today(app: App) -> date:
     return app.clock.now().date()
 
 
-def mar(app: App, actor: Actor, on: date | None = None) -> list[Due]:
-    """Everyone due or overdue on ``on`` (staff only; one audit entry naming them)."""
+def _staff_reader(actor: Actor) -> None:
     acc.require_role(actor, "read")
     if not actor.staff:
         raise acc.ForbiddenError(actor.role, "see the ward's list")
+
+
+def mar(app: App, actor: Actor, on: date | None = None, ward: str | None = None) -> list[Due]:
+    """Everyone due or overdue on ``on``, on ``ward`` when given (staff only; one audit entry
+    naming them). A ward no patient is on is refused (UnknownWardError, with the wards)."""
+    _staff_reader(actor)
     day = on or today(app)
     body = _unwrapped(due_on)
     result: list[Due] = acc.audited_list(
         app.unit_of_work,
         actor,
         "read-mar",
-        lambda uow: body(uow, day),
+        lambda uow: body(uow, day, ward),
         lambda d: [x.patient for x in d],
     )
     return result
+
+
+def mar_wards(app: App, actor: Actor) -> list[str]:
+    """The wards patients are on, to choose the MAR's list by (staff only; names no patient)."""
+    _staff_reader(actor)
+    return wards(app.unit_of_work)
 
 
 def patient_view(app: App, actor: Actor, code: str) -> Status:

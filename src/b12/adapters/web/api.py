@@ -138,11 +138,19 @@ def me(actor: Reader) -> Me:
 
 
 @router.get("/mar", response_model=Body, tags=["record"])
-def mar(actor: Reader, app: B12, on: Annotated[date | None, Query()] = None) -> Any:
-    """Everyone due or overdue (staff): dose in mcg and the volume in mL."""
-    due = actions.mar(app, actor, on)
+def mar(
+    actor: Reader,
+    app: B12,
+    on: Annotated[date | None, Query()] = None,
+    ward: Annotated[str | None, Query()] = None,
+) -> Any:
+    """Everyone due or overdue (staff), on one ward with ``ward``: dose in mcg and the volume in
+    mL, and the wards patients are on. A ward no patient is on is an error naming the wards."""
+    due = actions.mar(app, actor, on, ward)
     return {
         "date": (on or actions.today(app)).isoformat(),
+        **({} if ward is None else {"ward": ward.strip()}),
+        "wards": actions.mar_wards(app, actor),
         "due": to_json([d.to_dict() for d in due]),
     }
 

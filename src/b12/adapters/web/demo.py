@@ -32,14 +32,15 @@ class DemoPatient:
     started_days_ago: int  # the course's first dose, before today
     given: int  # how many of the doses due so far were given
     self_injection: bool = False  # prescribed for injection at home
+    ward: str = "Ward 4"  # the list the MAR shows the patient on
 
 
 PATIENTS = (
     DemoPatient("P-0001", 62, "female", 9, 4),  # with results before and during the course
-    DemoPatient("P-0002", 71, "male", 3, 1),
-    DemoPatient("P-0003", 45, "female", 40, 12, self_injection=True),  # injects herself
-    DemoPatient("P-0004", 83, "female", 12, 5, self_injection=True),  # carer.dee injects
-    DemoPatient("P-0005", 58, "male", 0, 0, self_injection=True),  # carer.dee injects
+    DemoPatient("P-0002", 71, "male", 3, 1, ward="Day unit"),
+    DemoPatient("P-0003", 45, "female", 40, 12, True, "Community nursing"),  # injects herself
+    DemoPatient("P-0004", 83, "female", 12, 5, True, "Community nursing"),  # carer.dee injects
+    DemoPatient("P-0005", 58, "male", 0, 0, True, "Community nursing"),  # carer.dee injects
 )
 #: username: (role, linked patient codes, a caregiver who injects)
 ACCOUNTS: dict[str, tuple[str, tuple[str, ...], bool]] = {
@@ -66,7 +67,7 @@ def seed(app: App) -> bool:
     for p in PATIENTS:
         start = today - timedelta(days=p.started_days_ago)
         profile = Patient(age_months=Decimal(p.age_years * 12), sex=p.sex)
-        add_patient(uow, p.code, profile, "dr.ames", at(start - timedelta(days=2), 10))
+        add_patient(uow, p.code, profile, "dr.ames", at(start - timedelta(days=2), 10), ward=p.ward)
         request = PlanRequest(start=start, indication="pernicious-anaemia", product=PRODUCT)
         done = prescribe(
             uow, kb, p.code, request, "dr.ames", at(start - timedelta(days=1), 11),

@@ -131,9 +131,27 @@ def logout(actor: Writer, app: B12) -> Response:
 
 
 @router.get("/mar", response_class=HTMLResponse)
-def mar(request: Request, actor: Reader, app: B12) -> HTMLResponse:
-    due = actions.mar(app, actor)
-    return page(request, "mar.html", {"due": due, "today": actions.today(app), **_helpers()})
+def mar(request: Request, actor: Reader, app: B12, ward: str | None = None) -> HTMLResponse:
+    """Today's MAR, of every ward or of ``?ward=NAME``; the wards patients are on as links."""
+    from b12.services.record import UnknownWardError
+
+    chosen = None if ward is None or ward == "" else ward
+    context = {"today": actions.today(app), "ward": chosen, "unknown": None, **_helpers()}
+    try:
+        due = actions.mar(app, actor, ward=chosen)
+    except UnknownWardError as error:
+        context.update(due=[], wards=list(error.wards), unknown=error.ward)
+        return page(request, "mar.html", context, status=404)
+    wards = actions.mar_wards(app, actor)
+    if chosen is not None:  # the ward as the record names it (it was found: exactly or by case)
+        asked = chosen.strip()
+        chosen = (
+            asked
+            if asked in wards
+            else next((w for w in wards if w.casefold() == asked.casefold()), asked)
+        )
+    context.update(due=due, ward=chosen, wards=wards)
+    return page(request, "mar.html", context)
 
 
 @router.get("/patients", response_class=HTMLResponse)
