@@ -73,8 +73,16 @@ class FakeRecords(Generic[R]):
     def get(self, record_id: str) -> R | None:
         return next((r for r in self._rows if r.id == record_id), None)
 
+    #: the patient rows of the unit of work (set by FakeUnitOfWork): a patient's records are read
+    #: under every row of their code, as the SQL record reads them
+    people: list[Any] | None = None
+
     def for_patient(self, patient_id: str) -> list[R]:
-        mine = [r for r in self._rows if r.patient_id == patient_id]
+        ids = {patient_id}
+        if self.people is not None:
+            code = next((p.code for p in self.people if p.id == patient_id), None)
+            ids |= {p.id for p in self.people if code is not None and p.code == code}
+        mine = [r for r in self._rows if r.patient_id in ids]
         return sorted(mine, key=lambda r: (getattr(r, self._order), r.id))
 
     def every(self) -> Iterator[R]:
@@ -183,6 +191,8 @@ class FakeUnitOfWork:
         self.calendar_feeds = FakeCalendarFeeds(
             self._rows["calendar_feeds"], "created_at", "calendar_feeds", written
         )
+        for name in [*ORDER, "calendar_feeds"]:
+            getattr(self, name).people = self._rows["patients"]
         tables = {TABLE.get(name, name): self._rows[name] for name in [*ORDER, "patients"]}
         self.audit = FakeAuditTrail(self._rows["audit"], written, tables)
         return self

@@ -153,13 +153,15 @@ def reactions_since(uow: UnitOfWork, since: date) -> list[Reported]:
     from b12.domain.reactions import open_reactions
     from b12.services.record import by_patient
 
-    events = by_patient(uow.events.every())
-    given = by_patient(uow.administrations.every())
+    every_row = uow.patients.all()
+    code_of = {p.id: p.code for p in every_row}
+    events = by_patient(uow.events.every(), code_of)
+    given = by_patient(uow.administrations.every(), code_of)
     out = []
-    for record in current(uow.patients.all()):
-        mine = current(events.get(record.id, []))
+    for record in current(every_row):
+        mine = current(events.get(record.code, []))
         if not mine:
             continue
-        stopping = {e.id for e, _why in open_reactions(mine, current(given.get(record.id, [])))}
+        stopping = {e.id for e, _why in open_reactions(mine, current(given.get(record.code, [])))}
         out += [Reported(record.code, e, e.id in stopping) for e in mine if e.on >= since]
     return sorted(out, key=lambda r: (r.event.on, r.event.recorded_at), reverse=True)

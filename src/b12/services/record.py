@@ -641,10 +641,12 @@ class Due:
         }
 
 
-def by_patient(records: Iterator[Any]) -> dict[str, list[Any]]:
+def by_patient(records: Iterator[Any], code_of: Mapping[str, str]) -> dict[str, list[Any]]:
+    """The records by the code of the patient they were recorded for (``code_of``: every patient
+    row's id -> its code; a profile correction makes a new row, the records stay under the old)."""
     out: dict[str, list[Any]] = {}
     for r in records:
-        out.setdefault(r.patient_id, []).append(r)
+        out.setdefault(code_of.get(r.patient_id, r.patient_id), []).append(r)
     return out
 
 
@@ -678,31 +680,33 @@ def due_on(uow: UnitOfWork, on: date, ward: str | None = None) -> list[Due]:
     patients on that ward (a ward no patient is on is refused: UnknownWardError).
 
     One read of each table, whatever the number of patients and doses (no query per patient)."""
-    patients = current(uow.patients.all())
+    every_row = uow.patients.all()
+    code_of = {p.id: p.code for p in every_row}
+    patients = current(every_row)
     if ward is not None:
         patients = on_ward(patients, ward)
-    prescriptions = by_patient(uow.prescriptions.every())
-    given = by_patient(uow.administrations.every())
-    missed = by_patient(uow.missed.every())
-    events = by_patient(uow.events.every())
+    prescriptions = by_patient(uow.prescriptions.every(), code_of)
+    given = by_patient(uow.administrations.every(), code_of)
+    missed = by_patient(uow.missed.every(), code_of)
+    events = by_patient(uow.events.every(), code_of)
     out = []
     for record in patients:
-        mine = prescriptions.get(record.id, [])
+        mine = prescriptions.get(record.code, [])
         rx = active_among(mine)
         if rx is None:
             continue
-        doses = current(given.get(record.id, []))
+        doses = current(given.get(record.code, []))
         course = course_among(
-            rx, replaced_among(mine, rx), doses, current(missed.get(record.id, []))
+            rx, replaced_among(mine, rx), doses, current(missed.get(record.code, []))
         )
         owed = next_owed(course)
         if owed is not None and owed.due <= on:
             stops = tuple(
                 reaction_stop(e, why)
-                for e, why in open_reactions(current(events.get(record.id, [])), doses)
+                for e, why in open_reactions(current(events.get(record.code, [])), doses)
             )
             voided = tuple(
-                a for a in given.get(record.id, [])
+                a for a in given.get(record.code, [])
                 if voids(a) and a.prescription_id == rx.id
                 and a.planned_number == owed.planned.number
             )  # fmt: skip

@@ -51,6 +51,15 @@ def _latest(table: str) -> str:
     return f"NOT EXISTS (SELECT 1 FROM {table} c WHERE c.corrects_id = t.id)"
 
 
+#: The patient a record is of, as the current row of their code: a profile correction makes a new
+#: patient row, and what was recorded before it stays under the row it was recorded on.
+_PERSON = (
+    "(SELECT c.id FROM patients o JOIN patients c ON c.code = o.code WHERE o.id = t.patient_id "
+    "AND NOT EXISTS (SELECT 1 FROM patients n WHERE n.corrects_id = c.id) "
+    "ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1)"
+)
+
+
 def _live(table: str) -> str:
     """Latest, and not a row voiding the one it corrects (administrations and results)."""
     return f"{_latest(table)} AND (t.entered_in_error IS NULL OR NOT t.entered_in_error)"
@@ -252,7 +261,7 @@ QUERIES: dict[str, tuple[str, Callable[[], Callable[[Row, Phases], Iterator[Row]
         lambda: _patients,
     ),
     "prescriptions": (
-        "SELECT t.id, t.patient_id, t.regimen_id, t.product, t.indication, t.start "
+        f"SELECT t.id, {_PERSON} AS patient_id, t.regimen_id, t.product, t.indication, t.start "
         f"FROM {_PRESCRIPTIONS}",
         lambda: _prescriptions,
     ),
@@ -264,7 +273,8 @@ QUERIES: dict[str, tuple[str, Callable[[], Callable[[Row, Phases], Iterator[Row]
         _PhaseIndex,
     ),
     "administrations": (
-        "SELECT t.id, t.patient_id, t.prescription_id, t.planned_number, t.given_at, t.dose_mcg, "
+        f"SELECT t.id, {_PERSON} AS patient_id, t.prescription_id, t.planned_number, t.given_at, "
+        "t.dose_mcg, "
         "t.volume_ml, t.product, t.route, t.lot, t.expiry, t.override_reason, "
         f"COALESCE(({_WARD_THEN}), p.ward) AS ward "
         "FROM administrations t JOIN patients p ON p.id = t.patient_id "
@@ -272,12 +282,13 @@ QUERIES: dict[str, tuple[str, Callable[[], Callable[[Row, Phases], Iterator[Row]
         lambda: _administrations,
     ),
     "results": (
-        "SELECT t.id, t.patient_id, t.analyte, t.taken_on, t.value, t.normalised_value "
+        f"SELECT t.id, {_PERSON} AS patient_id, t.analyte, t.taken_on, t.value, "
+        "t.normalised_value "
         f"FROM lab_results t WHERE {_live('lab_results')}",
         lambda: _results,
     ),
     "reactions": (
-        'SELECT t.id, t.patient_id, t."on", t.description, t.severity, t.neurological, '
+        f'SELECT t.id, {_PERSON} AS patient_id, t."on", t.description, t.severity, t.neurological, '
         f"t.recorded_at FROM adverse_events t WHERE {_latest('adverse_events')}",
         lambda: _reactions,
     ),

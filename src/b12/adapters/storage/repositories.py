@@ -85,6 +85,15 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def same_person(column: Any, patient_id: str) -> Any:
+    """``column`` (a patient id) names any row of the patient whose row is ``patient_id``: a
+    profile correction makes a new patient row, and what was recorded before it stays under the
+    row it was recorded on, so a patient's records are read under every row of their code."""
+    other = t.patients.alias("same_person")
+    code = select(t.patients.c.code).where(t.patients.c.id == patient_id).scalar_subquery()
+    return column.in_(select(other.c.id).where(other.c.code == code))
+
+
 class SqlRecords(Generic[R]):
     """Records of one kind in one table, ordered by ``order_by`` then id."""
 
@@ -116,7 +125,7 @@ class SqlRecords(Generic[R]):
         return None if row is None else from_row(self._kind, row._mapping, self._zone)
 
     def for_patient(self, patient_id: str) -> list[R]:
-        query = select(self._table).where(self._table.c.patient_id == patient_id)
+        query = select(self._table).where(same_person(self._table.c.patient_id, patient_id))
         rows = self._connection.execute(query.order_by(*self._order))
         return [from_row(self._kind, row._mapping, self._zone) for row in rows]
 
@@ -212,7 +221,7 @@ class SqlPrescriptions(SqlRecords[Prescription]):
         return found[0] if found else None
 
     def for_patient(self, patient_id: str) -> list[Prescription]:
-        return self._read(t.prescriptions.c.patient_id == patient_id)
+        return self._read(same_person(t.prescriptions.c.patient_id, patient_id))
 
     def every(self) -> Iterator[Prescription]:
         yield from self._read(None)
@@ -360,7 +369,7 @@ class SqlPatients:
             .where(t.patients.c.code == code, t.patients.c.duplicate_of.is_not(None)),
             select(literal_column("'administrations'"), t.administrations.c.id,
                    t.administrations.c.duplicate_of)
-            .where(t.administrations.c.patient_id == patient_id,
+            .where(same_person(t.administrations.c.patient_id, patient_id),
                    t.administrations.c.duplicate_of.is_not(None)),
         ]  # fmt: skip
         rows = self._connection.execute(marked[0].union_all(marked[1]))
