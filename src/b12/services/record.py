@@ -70,8 +70,8 @@ class UnknownWardError(InputError, LookupError):
         listed = (
             f"the wards are: {', '.join(self.wards)}"
             if self.wards
-            else "no patient has a ward yet: give one with `--ward NAME` when adding the patient "
-            "or correcting the profile (`b12 patient add CODE --correct`, the whole profile again)"
+            else "no patient has a ward yet: give the ward when adding the patient or when "
+            "correcting the profile (the whole profile again)"
         )
         super().__init__(f"no patient on ward {ward!r}; {listed}", field="ward")
 

@@ -45,6 +45,7 @@ OPTION_OF_FIELD: Mapping[str, str] = {
     "start": "--start",
     "substance": "--substance",
     "table": "--table",
+    "ward": "--ward",
     "weight_kg": "--weight-kg",
     "who": "--who",
 }
