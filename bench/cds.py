@@ -62,8 +62,12 @@ def serve(port: int) -> None:
     """The server process: uvicorn on 127.0.0.1 with WORKERS worker processes."""
     import uvicorn
 
+    from b12.adapters.web.server import NoDelayH11Protocol
+
+    # as `b12 serve --workers 2` serves: each connection with Nagle's algorithm off (server.py)
     uvicorn.run(
         "bench.cds:app_from_environment",
+        http=NoDelayH11Protocol,
         factory=True,
         host="127.0.0.1",
         port=port,

@@ -727,6 +727,13 @@ COMMANDS: tuple[Command, ...] = (
         (
             Opt("--host", "Address to listen on.", default="127.0.0.1"),
             Opt("--port", "Port to listen on (1-65535).", takes="count", default=8000, minimum=1),
+            Opt(
+                "--workers",
+                "Worker processes (1-64; one per core serves the most).",
+                takes="count",
+                default=1,
+                minimum=1,
+            ),
             DB,
         ),
     ),

@@ -17,6 +17,8 @@ from b12.errors import InputError
 PASSWORD_ENV = "B12_PASSWORD"
 #: The highest TCP port.
 TOP_PORT = 65535
+#: The most worker processes `serve` starts (each holds its own App and connections to the record).
+MOST_WORKERS = 64
 
 
 def _password() -> str:
@@ -41,7 +43,9 @@ def _admin() -> str:
         return "cli"
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8000, db: str | None = None) -> int:
+def serve(
+    *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: str | None = None
+) -> int:
     """Run the web app and its JSON API (needs `pip install 'b12[web]'`)."""
     try:
         from b12.adapters.web import serve as run
@@ -53,10 +57,16 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, db: str | None = None) -
         raise InputError(
             f"--port {port}: write a port from 1 to {TOP_PORT}, e.g. --port 8000", field="port"
         )
+    if workers > MOST_WORKERS:
+        raise InputError(
+            f"--workers {workers}: write from 1 to {MOST_WORKERS} processes, e.g. --workers 2 "
+            "(one per core)",
+            field="workers",
+        )
     from b12.bootstrap import Settings
 
     console().print("b12 web app on http://{host}:{port}/ (Ctrl+C stops it)", host=host, port=port)
-    run(Settings.read(database_url=db), host, port)
+    run(Settings.read(database_url=db), host, port, workers)
     return 0
 
 

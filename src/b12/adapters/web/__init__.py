@@ -2,7 +2,7 @@
 and a JSON API under /api/v1 with its OpenAPI document. Needs the ``web`` extra; the command line
 imports it only inside `b12 serve`.
 
-    serve(settings, host, port)   build the App once, then run the server (uvicorn)
+    serve(settings, host, port, workers)   build the App once, then run the server (server.py)
 """
 
 from __future__ import annotations
@@ -10,16 +10,8 @@ from __future__ import annotations
 from b12.bootstrap import Settings
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the web app on ``host``:``port`` until interrupted."""
-    import uvicorn
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the web app on ``host``:``port`` until interrupted, in ``workers`` processes."""
+    from b12.adapters.web.server import serve as run
 
-    from b12.adapters.web.app import create_app
-    from b12.bootstrap import build
-
-    app = build(settings)
-    # the record is opened (and its revision checked) now: a wrong --db stops here, not later
-    from b12.services.accounts import list_accounts
-
-    list_accounts(app.accounts)
-    uvicorn.run(create_app(app), host=host, port=port, log_level="warning", access_log=False)
+    run(settings, host, port, workers)
