@@ -215,3 +215,16 @@ def fake_factory() -> Callable[[], FakeUnitOfWork]:
     """A factory of fake units of work sharing one committed store (one record)."""
     store: dict[str, list[Any]] = {}
     return lambda: FakeUnitOfWork(store)
+
+
+class Opened:
+    """A unit-of-work factory on one fake record that keeps every unit of work it made."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, list[Any]] = {}
+        self.units: list[FakeUnitOfWork] = []
+
+    def __call__(self) -> FakeUnitOfWork:
+        unit = FakeUnitOfWork(self.store)
+        self.units.append(unit)
+        return unit

@@ -9,42 +9,17 @@ from typing import Any
 
 import pytest
 
-from b12.bootstrap import App, Settings, build
+from b12.bootstrap import App
 from b12.domain.findings import Finding, Level
 from b12.domain.patient import Patient
 from b12.errors import InputError
 from b12.services import administering, exchange, record
 from b12.services.accounts import entries_of
 from b12.services.planning import PlanRequest
-from tests.fakes import FakeUnitOfWork, FixedClock
+from tests.fakes import Opened
 from tests.services import steps
 
 NOW = datetime(2026, 1, 20, 9, tzinfo=UTC)
-
-
-class Opened:
-    """A unit-of-work factory on one fake record that keeps every unit of work it made."""
-
-    def __init__(self) -> None:
-        self.store: dict[str, list[Any]] = {}
-        self.units: list[FakeUnitOfWork] = []
-
-    def __call__(self) -> FakeUnitOfWork:
-        unit = FakeUnitOfWork(self.store)
-        self.units.append(unit)
-        return unit
-
-
-@pytest.fixture
-def opened(kb: Any) -> tuple[App, Opened]:
-    """One patient prescribed the course, one dose given, on a counting factory."""
-    factory = Opened()
-    app = build(Settings(), knowledge=kb, uow_factory=factory, clock=FixedClock(steps.NOW))
-    steps.add_patient(app)
-    steps.prescribe(app)
-    steps.give(app, datetime(2026, 1, 5, 9, tzinfo=UTC))
-    factory.units.clear()
-    return app, factory
 
 
 def _actions(app: App) -> list[str]:

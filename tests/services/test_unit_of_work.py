@@ -8,44 +8,18 @@ import inspect
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import b12
 from b12.adapters.cli import read
-from b12.bootstrap import App, Settings, build
+from b12.bootstrap import App
 from b12.errors import InputError
 from b12.services import corrections, record
-from tests.fakes import FakeUnitOfWork, FixedClock
+from tests.fakes import Opened
 from tests.services import steps
 
 AT = datetime(2026, 1, 20, 9, tzinfo=UTC)
-
-
-class Opened:
-    """A unit-of-work factory on one fake record that keeps every unit of work it made."""
-
-    def __init__(self) -> None:
-        self.store: dict[str, list[Any]] = {}
-        self.units: list[FakeUnitOfWork] = []
-
-    def __call__(self) -> FakeUnitOfWork:
-        unit = FakeUnitOfWork(self.store)
-        self.units.append(unit)
-        return unit
-
-
-@pytest.fixture
-def opened(kb: Any) -> tuple[App, Opened]:
-    """The course of tests/services/conftest.py with one dose given, on a counting factory."""
-    factory = Opened()
-    app = build(Settings(), knowledge=kb, uow_factory=factory, clock=FixedClock(steps.NOW))
-    steps.add_patient(app)
-    steps.prescribe(app)
-    steps.give(app, datetime(2026, 1, 5, 9, tzinfo=UTC))
-    factory.units.clear()
-    return app, factory
 
 
 #: Every record use case, called as a door calls it, and whether it writes (commits once).

@@ -135,6 +135,12 @@ def reference_id(value: Any, kind: str, path: str, *, field: str | None = None) 
     return rest
 
 
+def subject_code(resource: Mapping[str, Any], root: str) -> str:
+    """The patient's code from ``root.subject`` (required): a reference to a Patient."""
+    subject = need(resource, "subject", root, field="patient")
+    return reference_id(subject, "Patient", f"{root}.subject", field="patient")
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"

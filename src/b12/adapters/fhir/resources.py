@@ -37,6 +37,7 @@ from b12.adapters.fhir.reading import (
     optional_text,
     positive_int,
     reference_id,
+    subject_code,
     text,
 )
 from b12.domain.findings import Finding, Level
@@ -192,12 +193,7 @@ def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
             f"{status!r}: b12 records doses given (completed); a dose not given is recorded as missed",
             field="status",
         )
-    code = reference_id(
-        need(resource, "subject", root, field="patient"),
-        "Patient",
-        f"{root}.subject",
-        field="patient",
-    )
+    code = subject_code(resource, root)
     at = instant(
         need(resource, "effectiveDateTime", root, field="at"),
         f"{root}.effectiveDateTime",
@@ -400,12 +396,7 @@ def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
             f"{status!r}: b12 records results (final, amended, corrected, preliminary)",
             field="status",
         )
-    code = reference_id(
-        need(resource, "subject", root, field="patient"),
-        "Patient",
-        f"{root}.subject",
-        field="patient",
-    )
+    code = subject_code(resource, root)
     taken = fhir_date(
         need(resource, "effectiveDateTime", root, field="taken_on"),
         f"{root}.effectiveDateTime",

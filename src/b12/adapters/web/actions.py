@@ -77,6 +77,19 @@ def override_reason(code: str | None, text: str | None) -> str | None:
 # --- reads ----------------------------------------------------------------------------------------
 
 
+def form_date(text: str, field: str) -> date | None:
+    """A date typed in a form (YYYY-MM-DD), None when left empty."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{field} {text[:40]!r} is not a date: write YYYY-MM-DD, e.g. 2027-09-30", field=field
+        ) from None
+
+
 def today(app: App) -> date:
     return app.clock.now().date()
 

@@ -6,7 +6,6 @@ the X-CSRF-Token header (set once on the page's body).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -28,18 +27,6 @@ from b12.services import accounts as acc
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=4000)]
-
-
-def _date(text: str, field: str) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"{field} {text[:40]!r} is not a date: write YYYY-MM-DD, e.g. 2027-09-30", field=field
-        ) from None
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -194,7 +181,7 @@ def _give_fields(
 ) -> actions.GiveForm:  # fmt: skip
     """The give form's fields, read once for the confirm step and the give (a dependency)."""
     return actions.GiveForm(
-        dose or None, site or None, lot or None, _date(expiry, "expiry"), scan or None,
+        dose or None, site or None, lot or None, actions.form_date(expiry, "expiry"), scan or None,
         override_code or None, override_text or None,
     )  # fmt: skip
 
@@ -293,7 +280,7 @@ def event(
     request: Request, code: str, actor: Writer, app: B12, on: Field = "", description: Field = "",
     severity: Field = "", neurological: Field = "",
 ) -> HTMLResponse:  # fmt: skip
-    day = _date(on, "on") or actions.today(app)
+    day = actions.form_date(on, "on") or actions.today(app)
     done = actions.event(app, actor, code, day, description, severity, neurological == "on")
     name = "event_done.html" if actor.staff else "home_event_done.html"
     return page(request, name, {"code": code, "done": done, **_helpers()})
@@ -310,7 +297,7 @@ def labs(
     request: Request, code: str, actor: Writer, app: B12, readings: Field = "",
     taken_on: Field = "",
 ) -> HTMLResponse:  # fmt: skip
-    day = _date(taken_on, "taken_on") or actions.today(app)
+    day = actions.form_date(taken_on, "taken_on") or actions.today(app)
     done = actions.labs(app, actor, code, readings.split(), day)
     return page(request, "labs_done.html", {"code": code, "done": done.to_dict()})
 
@@ -339,7 +326,7 @@ def _prescribe_form(
     indication: str, start: str, product: str, months: str, neuro: str, override_code: str,
     override_text: str, self_injection: str = "",
 ) -> actions.PrescribeForm:  # fmt: skip
-    first = _date(start, "start")
+    first = actions.form_date(start, "start")
     if first is None:
         raise InputError("write the date of the first dose, YYYY-MM-DD", field="start")
     try:

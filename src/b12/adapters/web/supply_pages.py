@@ -6,12 +6,12 @@ token get the same 404, and the feed names only the patient it was made for.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from b12.adapters.web import actions
 from b12.adapters.web.app import B12, Reader, Writer, page
 from b12.bootstrap import App
 from b12.domain.display import format_volume
@@ -30,18 +30,6 @@ from b12.services.reminders import (
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=4000)]
-
-
-def _day(text: str, field: str) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"{field} {text[:40]!r} is not a date: write YYYY-MM-DD, e.g. 2027-09-30", field=field
-        ) from None
 
 
 def _count(text: str, field: str, low: int) -> int:
@@ -104,7 +92,7 @@ def supply_dispense(
     lot: Field = "", expiry: Field = "",
 ) -> HTMLResponse:  # fmt: skip
     acc.require(actor, code, "dispense")
-    day = _day(expiry, "expiry")
+    day = actions.form_date(expiry, "expiry")
     if day is None:
         raise InputError("write the expiry date on the pack, YYYY-MM-DD", field="expiry")
     done = dispense(
