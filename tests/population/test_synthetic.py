@@ -3,6 +3,7 @@ on DuckDB and on Spark, and the two engines give the same findings, row for row.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,54 @@ def test_too_few_patients_for_the_errors_is_an_input_error(tmp_path: Path, kb: A
     with pytest.raises(InputError, match="at least 22 patients") as caught:
         synthesize(kb, tmp_path, 21, errors_per_rule=2)
     assert caught.value.field == "patients"
+
+
+#: 28 years: the Gregorian calendar repeats (weekdays, leap days, month lengths) between 1901 and
+#: 2099, so every age, day and month boundary of the population falls as before.
+SHIFT_DAYS = 10_227
+
+
+def _shifted(source: Path, out: Path) -> Path:
+    """The population of ``source`` 28 years later: every date and time moved by SHIFT_DAYS."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from b12.adapters.population.audit import read_as_of, write_meta
+    from b12.adapters.population.layout import TABLES
+
+    for name, schema in TABLES.items():
+        table = ds.dataset(source / name, partitioning="hive").to_table().select(schema.names)
+        columns = []
+        for field in schema:
+            column = table[field.name]
+            if pa.types.is_timestamp(field.type):
+                column = pc.add(column, pa.scalar(timedelta(days=SHIFT_DAYS)))
+            elif pa.types.is_date32(field.type):
+                days = pc.add(pc.cast(column, pa.int32()), pa.scalar(SHIFT_DAYS, pa.int32()))
+                column = pc.cast(days, pa.date32())
+            columns.append(column)
+        (out / name).mkdir(parents=True)
+        pq.write_table(pa.table(columns, schema=schema), out / name / "part-0.parquet")
+    as_of = read_as_of(source)
+    assert as_of is not None
+    write_meta(out, as_of + timedelta(days=SHIFT_DAYS))
+    return out
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_the_same_population_after_2038_is_found_alike(
+    population: Path, tmp_path: Path, kb: Any, engine: str, request: pytest.FixtureRequest
+) -> None:
+    """Times past 2038-01-19 (beyond a 32-bit count of seconds) change nothing but the dates."""
+    from b12.adapters.population.audit import run
+
+    if engine == "spark":
+        request.getfixturevalue("spark")  # skips off CI without PySpark, as the other Spark tests
+    later = run(kb, _shifted(population, tmp_path / "later"), engine=engine)
+    now = run(kb, population, engine=engine)
+    assert later.findings.num_rows == now.findings.num_rows > 0
+    moved = timedelta(days=SHIFT_DAYS)
+    for a, b in zip(later.findings.to_pylist(), now.findings.to_pylist(), strict=True):
+        assert a.pop("at") == b.pop("at") + moved
+        assert a == b

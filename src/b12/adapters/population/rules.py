@@ -30,8 +30,10 @@ Tables = dict[str, ir.Table]
 
 
 def _seconds(time: ir.TimestampValue) -> ir.IntegerValue:
-    """Whole seconds since 1970 (UTC): engines differ on a fraction (one rounds, one cuts)."""
-    return time.truncate("s").epoch_seconds()
+    """Whole seconds since 1970 (UTC): engines differ on a fraction (one rounds, one cuts). A
+    64-bit count: Ibis types ``epoch_seconds`` as int32 and casts to it, which fails for every time
+    after 2038-01-19 03:14:07."""
+    return time.truncate("s").epoch_seconds().cast("int64")
 
 
 def _dec(value: Decimal) -> ir.Value:
