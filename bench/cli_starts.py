@@ -63,6 +63,9 @@ RECORD: dict[str, list[str]] = {
     "supply waste": ["supply", "waste", "P-1", "--lot", "H1", "--count", "1", "--reason",
                      "dropped and broken"],
     "supply show": ["supply", "show", "P-1", "--at", "2026-01-11"],
+    "calendar make": ["calendar", "make", "P-1", "--url", "https://b12.clinic.example"],
+    "calendar list": ["calendar", "list", "P-1"],
+    "calendar revoke": ["calendar", "revoke", "P-1", "no-such-feed"],  # its refusal (exit 2)
     "audit-log verify": ["audit-log", "verify"],
     "audit-log anchor": ["audit-log", "anchor"],
     "correct": ["correct", "administration", "P-3", "{given}", "site=right deltoid",

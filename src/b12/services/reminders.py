@@ -61,8 +61,8 @@ def revoke_feed(uow: UnitOfWork, code: str, feed_id: str, who: str, now: datetim
     mine = {f.id: f for f in live(uow.calendar_feeds.for_patient(record.id))}
     if feed_id.strip() not in mine:
         raise InputError(
-            f"no live calendar feed {feed_id[:40]!r} for {record.code}: the supply page lists "
-            "the live ones",
+            f"no live calendar feed {feed_id[:40]!r} for {record.code}: write the id of one of "
+            "the patient's live feeds",
             field="feed",
         )
     row = CalendarFeed(new_id(), record.id, None, now, who, revokes_id=feed_id.strip())

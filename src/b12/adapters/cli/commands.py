@@ -147,6 +147,7 @@ GROUPS: dict[str, str] = {
     "user": "Accounts of the web app: staff, patients and their carers.",
     "fhir": "The record as FHIR R4: a patient's Bundle out, a Bundle in by b12's own rules.",
     "supply": "Supply at home: ampoules and vials dispensed, drawn, discarded; when it runs out.",
+    "calendar": "Private calendar addresses of a patient's course: made, listed, revoked.",
 }
 
 ABOUT = (
@@ -574,6 +575,43 @@ COMMANDS: tuple[Command, ...] = (
             DB,
             WHO,
             KB,
+            JSON,
+        ),
+    ),
+    Command(
+        "calendar make",
+        "calendar_commands:make",
+        "A private calendar address of the patient's course, to subscribe to in a calendar app "
+        "(shown once: the record keeps only its hash).",
+        (
+            CODE,
+            Opt(
+                "--url",
+                "The web app's address as patients reach it, e.g. https://b12.clinic.example "
+                "(default: the path only).",
+            ),
+            Opt("--at", "When it is made (default now)."),
+            DB,
+            WHO,
+            JSON,
+        ),
+    ),
+    Command(
+        "calendar list",
+        "calendar_commands:list_feeds",
+        "The patient's live calendar addresses: id, when made and by whom.",
+        (CODE, DB, JSON),
+    ),
+    Command(
+        "calendar revoke",
+        "calendar_commands:revoke",
+        "Revoke a calendar address: it answers 404 from now on.",
+        (
+            CODE,
+            Arg("feed", "The address's id (see `b12 calendar list CODE`)."),
+            Opt("--at", "When it is revoked (default now)."),
+            DB,
+            WHO,
             JSON,
         ),
     ),

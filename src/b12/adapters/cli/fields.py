@@ -29,6 +29,7 @@ OPTION_OF_FIELD: Mapping[str, str] = {
     "medications": "--medication",
     "conditions": "--condition",
     "correct": "--correct",
+    "url": "--url",
     "allergies": "--allergy",
     "mix": "--mix",
     "months": "--months",
