@@ -70,6 +70,8 @@ RECORD: dict[str, list[str]] = {
     "audit-log anchor": ["audit-log", "anchor"],
     "correct": ["correct", "administration", "P-3", "{given}", "site=right deltoid",
                 "--reason", "side misrecorded"],
+    "void": ["void", "administration", "P-4", "{voided}", "--reason",
+             "recorded for the wrong patient"],
     "user add": ["user", "add", "u{n}", "--role", "nurse"],
     "user disable": ["user", "disable", "u{n}"],
     "user passwd": ["user", "passwd", "bench.nurse"],
@@ -110,9 +112,10 @@ def _b12(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
-def _record(folder: Path) -> tuple[dict[str, str], list[str]]:
-    """A record with patients P-1 (one dose given), P-2, and P-3 (a dose a day, to correct), all
-    prescribed; its environment and P-3's doses."""
+def _record(folder: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """A record with patients P-1 (one dose given), P-2, P-3 (a dose a day, to correct) and P-4
+    (a dose a day, to mark entered in error), all prescribed; its environment and the doses of
+    P-3 ("given") and P-4 ("voided")."""
     import json
 
     env = {**os.environ, "B12_DATABASE_URL": f"sqlite:///{folder / 'b12.db'}"}
@@ -128,17 +131,21 @@ def _record(folder: Path) -> tuple[dict[str, str], list[str]]:
         ["patient", "add", "P-3", "--age-years", "40", "--at", "2026-01-01"],
         ["prescribe", "P-3", "--indication", "pernicious-anaemia", "--start", "2026-01-05",
          "--product", PRODUCT, "--at", "2026-01-01"],
+        ["patient", "add", "P-4", "--age-years", "45", "--at", "2026-01-01"],
+        ["prescribe", "P-4", "--indication", "pernicious-anaemia", "--start", "2026-01-05",
+         "--product", PRODUCT, "--at", "2026-01-01"],
         ["user", "add", "bench.nurse", "--role", "nurse"],
         ["user", "add", "bench.carer", "--role", "caregiver", "--patient", "P-2"],
     ):  # fmt: skip
         done = _b12(argv, env)
         assert done.returncode == 0, (argv, done.stderr)
     _b12(["give", "P-1", "--lot", "C4471", "--at", "2026-01-05T09:00"], env)
-    doses = []
+    doses: dict[str, list[str]] = {"given": [], "voided": []}
     for day in range(RUNS + 1):
         at = f"{date(2026, 1, 5) + timedelta(days=day)}T09:00"
-        given = _b12(["give", "P-3", "--lot", "C4471", "--at", at, "--json"], env)
-        doses.append(json.loads(given.stdout)["administration"]["id"])
+        for code, to in (("P-3", "given"), ("P-4", "voided")):
+            done = _b12(["give", code, "--lot", "C4471", "--at", at, "--json"], env)
+            doses[to].append(json.loads(done.stdout)["administration"]["id"])
     return env, doses
 
 
@@ -173,14 +180,15 @@ def every_command_cold_start() -> bool:
     for words, argv in KNOWLEDGE.items():
         ok &= report(*_timed(f"b12 {words}", lambda a=argv: a, env, RUNS), KNOWLEDGE_BUDGET, "ms")
     with tempfile.TemporaryDirectory() as tmp:
-        record_env, given = _record(Path(tmp))
+        record_env, doses = _record(Path(tmp))
         for words, argv in RECORD.items():
             numbers = count(1)
 
             def filled(a: list[str] = argv, n: count[int] = numbers) -> list[str]:
                 i = next(n)
                 day = (date(2026, 1, 5) + timedelta(days=i)).isoformat()
-                return [x.format(n=i, day=day, given=given[(i - 1) % len(given)]) for x in a]
+                ids = {k: v[(i - 1) % len(v)] for k, v in doses.items()}
+                return [x.format(n=i, day=day, **ids) for x in a]
 
             ok &= report(*_timed(f"b12 {words}", filled, record_env, RUNS), RECORD_BUDGET, "ms")
         for words, argv in AUDIT.items():

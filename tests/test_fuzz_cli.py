@@ -1,7 +1,7 @@
 """Every command's arguments, fuzzed through the command line's entry point, in process.
 
 Each example is one call of ``b12.adapters.cli.main(argv)`` on a temporary SQLite record that holds
-a patient with a prescription and a dose given: its arguments and options are drawn from the
+a patient with a prescription and two doses given: its arguments and options are drawn from the
 command's own declaration (so a new option is fuzzed too), each value plausible or hostile
 (control characters, Rich markup, huge numbers, odd dates, invalid UTF-8 as the surrogate escapes
 Python makes of it, very long text). stdout and stderr are strict UTF-8 streams, as a terminal's.
@@ -51,6 +51,8 @@ class Record:
     folder: Path
     url: str
     administration: str
+    #: A second dose, for `b12 void` (the fuzzed `correct` may have replaced the first).
+    to_void: str
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,11 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
         import json
 
         given_id = json.loads(out)["administration"]["id"]
-        yield Record(folder, url, given_id)
+        code, out, _ = run_main(
+            ["give", "P-1", "--at", "2026-01-06T09:00", "--lot", "L1", "--json"]
+        )
+        assert code == 0
+        yield Record(folder, url, given_id, json.loads(out)["administration"]["id"])
     finally:
         os.chdir(cwd)
         for k, v in saved.items():
@@ -205,6 +211,7 @@ def test_any_arguments_give_a_documented_exit_and_print_no_control_character(
     record: Record, command: str
 ) -> None:
     examples = 8 if command == "example" else EXAMPLES  # the example runs a whole course
+    dose = record.to_void if command == "void" else record.administration
 
     @settings(
         max_examples=examples,
@@ -212,7 +219,7 @@ def test_any_arguments_give_a_documented_exit_and_print_no_control_character(
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(argv=arguments(command, record.administration))
+    @given(argv=arguments(command, dose))
     def one(argv: list[str]) -> None:
         _check(argv, *run_main(argv))
 

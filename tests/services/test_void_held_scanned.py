@@ -53,6 +53,8 @@ def test_a_void_cannot_be_corrected_voided_twice_or_reach_another_patients_recor
     with pytest.raises(UnknownNameError, match="no current administration"):
         steps.void(course, "administration", given.id, code="P-2")  # not P-2's
     done = steps.void(course, "administration", given.id)
+    with pytest.raises(UnknownNameError, match="already marked entered in error by dr Ames"):
+        steps.void(course, "administration", given.id)
     for record_id in (given.id, done.new.id):
         with pytest.raises(UnknownNameError, match="no current administration"):
             steps.void(course, "administration", record_id)
@@ -75,6 +77,20 @@ def test_a_result_entered_in_error_is_no_longer_judged(course: App) -> None:
     (lab,) = steps.labs(course, ["hb=9.1g/dL"], date(2026, 1, 5)).results
     steps.void(course, "lab", lab.id)
     assert steps.status(course, date(2026, 1, 6)).results == ()
+
+
+def test_a_record_corrected_then_voided_says_so_and_a_corrected_one_names_its_successor(
+    course: App,
+) -> None:
+    given = steps.give(course, DAY1).recorded
+    assert given is not None
+    first = steps.correct(course, "administration", given.id, {"lot": "L2"})
+    with pytest.raises(UnknownNameError, match=f"the record that counts now is '{first.new.id}'"):
+        steps.void(course, "administration", given.id)
+    steps.void(course, "administration", first.new.id)
+    for record_id in (given.id, first.new.id):  # the whole line is out of the count
+        with pytest.raises(UnknownNameError, match="already marked entered in error"):
+            steps.correct(course, "administration", record_id, {"lot": "L3"})
 
 
 def test_a_correction_keeps_its_reason_who_and_when_on_the_record(course: App) -> None:

@@ -78,6 +78,11 @@ def test_a_dose_entered_in_error_no_longer_counts_and_is_owed_again(web: Web) ->
     assert "entered in error" in r.text and "<del>" in r.text
     assert _given_count(web, client, "P-0002") == before - 1
     assert old.id not in {a.id for a in current(_administrations(web, "P-0002"))}
+    twice = client.post(f"/api/v1/patients/P-0002/records/{old.id}/entered-in-error",
+                        json={"reason": "pressed again"}, headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert twice.status_code == 404, twice.text
+    said = twice.json()["error"]["message"]
+    assert "already marked entered in error by dr.ames ('recorded for the wrong patient')" in said
     mar = client.get("/mar").text  # due again, the void shown struck through beside it
     assert "recorded for the wrong patient (dr.ames, 2027-03-10 10:00)" in mar
     # the dose can be given again (it replaces the void; one dose once holds)

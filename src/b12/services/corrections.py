@@ -56,15 +56,36 @@ VOIDABLE = ("administration", "lab")
 
 
 class UnknownRecordError(UnknownNameError):
-    """No current record of that kind and id for the patient (absent, corrected, or another
-    patient's: the same answer)."""
+    """No current record of that kind and id for the patient (absent, or another patient's: the
+    same answer). ``replaced_by``: the patient's own record that replaced it, when one did: the
+    message then says it was marked entered in error (by whom, why), or which record counts now.
+    """
 
-    def __init__(self, kind: str, record_id: str, code: str) -> None:
+    def __init__(
+        self, kind: str, record_id: str, code: str, replaced_by: Any = None, now: Any = None
+    ) -> None:
         super().__init__(kind, record_id, (), field="record_id")
-        self.args = (
-            f"no current {kind} {record_id!r} for patient {code!r} (already corrected, or not "
-            f"theirs); the patient's status lists the ids",
-        )
+        self.replaced_by = replaced_by
+        said = f"no current {kind} {record_id!r} for patient {code!r}"
+        if replaced_by is not None and voids(replaced_by):
+            why = getattr(replaced_by, "correction_reason", None)
+            by = getattr(replaced_by, "corrected_by", None)
+            told = f" by {by}" if by else ""
+            told += f" ({why!r})" if why else ""
+            message = (
+                f"{said}: it is already marked entered in error{told} and no longer counts; "
+                "nothing more to do"
+            )
+        elif replaced_by is not None:
+            message = f"{said}: it is already corrected" + (
+                f"; the record that counts now is {now.id!r}: correct that one, or mark it "
+                "entered in error"
+                if now is not None
+                else "; the patient's status lists the ids"
+            )
+        else:
+            message = f"{said}; the patient's status lists the ids"
+        self.args = (message,)
 
 
 @dataclass(frozen=True)
@@ -137,11 +158,28 @@ def _live(uow: UnitOfWork, code: str, kind: str, record_id: str) -> Any:
     """The current record, read under the patient's lock ("already corrected" is checked there)."""
     uow.patients.lock(code.strip())
     patient = find_patient(uow, code)
-    records = getattr(uow, CORRECTABLE[kind][0])
-    live = {r.id: r for r in current(records.for_patient(patient.id))}
+    every = getattr(uow, CORRECTABLE[kind][0]).for_patient(patient.id)
+    live = {r.id: r for r in current(every)}
     if record_id not in live:
-        raise UnknownRecordError(kind, record_id, code)
+        raise _gone(kind, record_id, code, every)
     return live[record_id]
+
+
+def _gone(kind: str, record_id: str, code: str, every: list[Any]) -> UnknownRecordError:
+    """Why ``record_id`` is not current among the patient's records ``every``: absent (or
+    another patient's), marked entered in error, or corrected (and which record counts now)."""
+    replacing = {r.corrects_id: r for r in every if r.corrects_id is not None}
+    first = replacing.get(record_id)
+    later, seen = first, {record_id}
+    while later is not None and not voids(later) and later.id in replacing:
+        if later.id in seen:  # a loop no writer makes; stop rather than spin
+            break
+        seen.add(later.id)
+        later = replacing[later.id]
+    if later is not None and voids(later):
+        return UnknownRecordError(kind, record_id, code, later)
+    now = later if later is not None and later.id not in replacing else None
+    return UnknownRecordError(kind, record_id, code, first, now)
 
 
 def find_current(uow: UnitOfWork, code: str, record_id: str) -> tuple[str, Any]:
@@ -149,12 +187,12 @@ def find_current(uow: UnitOfWork, code: str, record_id: str) -> tuple[str, Any]:
     (UnknownRecordError for one that is absent, corrected, voided, or another patient's)."""
     patient = find_patient(uow, code)
     for kind in VOIDABLE:
-        records = getattr(uow, CORRECTABLE[kind][0])
-        found = next(
-            (r for r in current(records.for_patient(patient.id)) if r.id == record_id), None
-        )
+        every = getattr(uow, CORRECTABLE[kind][0]).for_patient(patient.id)
+        found = next((r for r in current(every) if r.id == record_id), None)
         if found is not None:
             return kind, found
+        if any(r.id == record_id for r in every):
+            raise _gone(kind, record_id, code, every)
     raise UnknownRecordError("record", record_id, code)
 
 

@@ -665,6 +665,25 @@ COMMANDS: tuple[Command, ...] = (
             JSON,
         ),
     ),
+    Command(
+        "void",
+        "correct_command:void_command",
+        "Mark an administration or a result entered in error (e.g. recorded for the wrong "
+        "patient): it no longer counts; it is kept.",
+        (
+            Arg("kind", "administration or lab."),
+            Arg("code", "The patient's pseudonymous identifier."),
+            Arg("record_id", "The record's id (see `b12 status CODE --json`)."),
+            Opt(
+                "--reason",
+                "Why the record was entered in error (kept on it and in the audit trail).",
+                required=True,
+            ),
+            DB,
+            WHO,
+            JSON,
+        ),
+    ),
     # --- the population audit (docs/population-audit.md) ------------------------------------------
     Command(
         "audit population",

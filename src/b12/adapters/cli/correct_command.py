@@ -1,4 +1,5 @@
-"""`b12 correct`: replace a recorded administration, result or event; the old record is kept."""
+"""`b12 correct`: replace a recorded administration, result or event; the old record is kept.
+`b12 void`: mark an administration or a result entered in error; it is kept and no longer counts."""
 
 from __future__ import annotations
 
@@ -52,6 +53,38 @@ def correct_command(
         console().print(
             "{kind} {old} corrected by {new} ({reason}); the old record is kept and no longer counts.",
             kind=kind.capitalize(),
+            old=done.old.id,
+            new=done.new.id,
+            reason=done.reason,
+        )
+    return 0
+
+
+def void_command(
+    *,
+    kind: str,
+    code: str,
+    record_id: str,
+    reason: str,
+    db: str | None = None,
+    by: str | None = None,
+    as_json: bool = False,
+) -> int:
+    """Mark a record entered in error: a copy marked void replaces it; neither counts any more,
+    and both are kept (the same use case as the web's "Mark entered in error")."""
+    from b12.services.corrections import void
+
+    b12 = open_app(db, None)
+    moment = when(None, b12)
+    done = void(b12.unit_of_work, code.strip(), kind.strip(), record_id.strip(), reason,
+                who(by, b12), moment)  # fmt: skip
+    if as_json:
+        emit_json(done.to_dict())
+    else:
+        console().print(
+            "{kind} {old} marked entered in error by {new} ({reason}); the original is kept and "
+            "no longer counts.",
+            kind=done.kind.capitalize(),
             old=done.old.id,
             new=done.new.id,
             reason=done.reason,
