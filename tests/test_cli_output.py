@@ -11,6 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from b12.adapters.cli.knowledge_commands import container, per_ml
 from b12.adapters.cli.output import PlainConsole, RichScreen, Table, console, table
@@ -48,8 +50,10 @@ def test_on_a_terminal_rich_draws_the_table_and_keeps_an_id_whole(
 
 
 def test_a_table_is_text_whatever_its_cells_hold() -> None:
-    shown = Table("[red]t", ("[b]",), (("[/]",),))
-    assert shown.rich().title == "\\[red]t"
+    drawn = Table("[red]t", ("[b]",), (("[/]\\",),)).rich()
+    assert drawn.title.plain == "[red]t" and not drawn.title.spans
+    assert drawn.columns[0].header.plain == "[b]"
+    assert drawn.columns[0]._cells[0].plain == "[/]\\"
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +168,53 @@ def test_patient_show_is_the_record_in_words_with_the_replaced_prescription_mark
     _, out, _ = cli("patient", "show", "P-1", "--db", url)
     assert "  3. STOP of prescription 2: B12 normal on repeat testing" in out
     assert "  2. STOPPED on " in out
+
+
+#: Templates as b12's printers write them: values between words, right before and after a tag,
+#: side by side.
+TEMPLATES = (
+    "Lot {a} of {b}.",
+    "[bold]{a}[/bold] {b}",
+    "[bold]{a}[/]{b}",
+    "{a}{b}[bold]!",
+    "{a}",
+)
+#: Text a user may type, heavy on what markup reads: backslashes and brackets.
+TYPED = st.text(st.sampled_from("\\[]/ab @#"), max_size=8) | st.text(max_size=8)
+
+
+def _rich(color_system: str | None) -> tuple[RichScreen, io.StringIO]:
+    from rich.console import Console
+
+    screen, file = RichScreen(), io.StringIO()
+    screen.console = Console(
+        file=file, width=10_000, emoji=False, highlight=False, color_system=color_system,
+        force_terminal=color_system is not None,
+    )  # fmt: skip
+    return screen, file
+
+
+@given(template=st.sampled_from(TEMPLATES), a=TYPED, b=TYPED)
+def test_any_value_prints_as_written_plain_and_in_rich(template: str, a: str, b: str) -> None:
+    """What a person typed comes out as typed (backslashes and brackets included) and never
+    styles what follows: through the plain printer (a pipe) and through Rich (a terminal) alike."""
+    from b12.adapters.cli.output import visible
+
+    expected = (template.replace("[bold]", "").replace("[/bold]", "").replace("[/]", "")).format(
+        a=visible(a), b=visible(b)
+    )
+    out = io.StringIO()
+    with redirect_stdout(out):
+        PlainConsole().print(template, a=a, b=b)
+    assert out.getvalue() == expected + "\n"
+    screen, file = _rich(None)
+    screen.print(template, a=a, b=b)
+    assert file.getvalue() == expected.expandtabs(8) + "\n"  # Rich sets tabs at every 8th column
+
+
+@pytest.mark.parametrize("a", ["x\\", "[/bold]", "\\[/]", "[bold red]y"])
+def test_on_a_terminal_only_the_templates_marks_style(a: str) -> None:
+    screen, file = _rich("standard")
+    screen.print("[bold]{a}[/bold] after", a=a)
+    drawn = file.getvalue()
+    assert drawn == f"\x1b[1m{a}\x1b[0m after\n"

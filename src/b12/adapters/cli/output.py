@@ -5,8 +5,9 @@ Nothing here imports Rich: only ``RichScreen`` does, when it prints to a termina
 
 Text that came from a user (a patient code, a lot, a reason, a path ...) is printed as written and
 never acts on the screen: every printer here shows control characters (C0 but newline and tab,
-DEL, C1, ESC) as escapes (``visible``), and the console's ``print(template, **values)`` escapes
-the values' markup (``shown``), as do ``table`` (every cell) and ``show_findings``. A reader that
+DEL, C1, ESC) as escapes (``visible``), and the console's ``print(template, **values)`` fills the
+values in as text, never as markup (``segments``: only the template's own marks style), as do
+``table`` (every cell) and ``show_findings``. A reader that
 stops reading (a closed pipe) ends the printing, never the command: what was saved stays saved
 and the exit code says so.
 """
@@ -18,6 +19,7 @@ import io
 import json
 import os
 import re
+import string
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,19 +75,42 @@ def visible(text: str) -> str:
     return _UNPRINTABLE.sub(_escape, text)
 
 
-def shown(value: object) -> str:
-    """A value as markup that prints exactly as written: controls escaped, then Rich's escaping
-    of tags (rich.markup.escape, without importing Rich), which ``PlainConsole`` reads too."""
-    text = _TAG.sub(lambda m: f"{m.group(1)}{m.group(1)}\\{m.group(2)}", visible(str(value)))
-    return text + "\\" if text.endswith("\\") and not text.endswith("\\\\") else text
+#: A template's pieces: (text, False), printed as it stands; (MARK, True), one of its marks
+#: ("bold", "/bold", "/").
+Segment = tuple[str, bool]
+_FORMATTER = string.Formatter()
+
+
+def segments(template: str, values: Mapping[str, Any]) -> list[Segment]:
+    """b12's markup ``template`` cut into its text and its marks, the ``values`` filled in as text
+    (numbers formatted, never read as markup). A mark is a tag of ANSI (closed by name or by
+    ``[/]``); other text in brackets, and a tag the template escapes as Rich does (``\\[bold]``),
+    is text. Controls in any text are made visible."""
+    pieces = [(template, None, None, None)] if not values else list(_FORMATTER.parse(template))
+    out: list[Segment] = []
+    for literal, name, spec, conversion in pieces:
+        position = 0
+        for match in _TAG.finditer(literal):
+            escapes, tag = match.group(1), match.group(2)
+            backslashes, escaped = divmod(len(escapes), 2)
+            out.append((literal[position : match.start()] + "\\" * backslashes, False))
+            mark = tag[1:-1]
+            if escaped or (mark.removeprefix("/") not in ANSI and mark != "/"):
+                out.append((tag, False))
+            else:
+                out.append((mark, True))
+            position = match.end()
+        out.append((literal[position:], False))
+        if name is not None:
+            value = _FORMATTER.convert_field(_FORMATTER.get_field(name, (), values)[0], conversion)
+            text = value if isinstance(value, int | float | Decimal) else str(value)
+            out.append((format(text, spec or ""), False))
+    return [(text if is_mark else visible(text), is_mark) for text, is_mark in out if text]
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
-    """b12's markup ``template`` with the ``values`` filled in, each escaped (numbers as they are)."""
-    if not values:
-        return visible(template)
-    filled = {k: v if isinstance(v, int | float | Decimal) else shown(v) for k, v in values.items()}
-    return visible(template.format_map(filled))
+    """The text ``template`` prints, with ``values`` filled in and its marks left out."""
+    return "".join(text for text, is_mark in segments(template, values) if not is_mark)
 
 
 def reader_gone() -> None:
@@ -146,8 +171,12 @@ class Table:
         return out
 
     def rich(self) -> Any:
-        """The same table for Rich, every title, cell and caption escaped (text, never markup)."""
+        """The same table for Rich, every title, cell and caption as text (never markup)."""
         from rich.table import Table as RichTable
+        from rich.text import Text
+
+        def shown(value: str) -> Text:
+            return Text(visible(value))
 
         out = RichTable(
             title=shown(self.title),
@@ -184,7 +213,22 @@ class RichScreen:
         if isinstance(template, Table):
             self.console.print(template.rich())
             return
-        self.console.print(render(template, values) if isinstance(template, str) else template)
+        if not isinstance(template, str):
+            self.console.print(template)
+            return
+        from rich.text import Text
+
+        line = Text()
+        styles: list[str] = []
+        for text, is_mark in segments(template, values):
+            if not is_mark:
+                line.append(text, style=" ".join(styles) or None)
+            elif text.startswith("/"):
+                if styles:
+                    styles.pop()
+            else:
+                styles.append(text)
+        self.console.print(line)
 
 
 def on_terminal() -> bool:
@@ -274,7 +318,10 @@ def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
 ANSI = {
     "bold": "1",
     "dim": "2",
+    "italic": "3",
+    "red": "31",
     "green": "32",
+    "yellow": "33",
     "cyan": "36",
     "bold yellow": "1;33",
     "bold white on red": "1;37;41",
@@ -285,7 +332,7 @@ ANSI = {
 class PlainConsole:
     """Prints the few Rich marks b12 uses ([bold], [dim], the level styles ...) as terminal styles
     on a terminal and as plain text elsewhere (NO_COLOR and TERM=dumb respected); any other text in
-    brackets is printed as it is, and a tag escaped as Rich escapes it (``shown``) is text. No Rich
+    brackets is printed as it is, and so is a tag the template escapes as Rich does. No Rich
     import."""
 
     def print(self, template: str | Table = "", **values: Any) -> None:
@@ -297,25 +344,20 @@ class PlainConsole:
             stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
         )
         open_styles: list[str] = []
-
-        def mark(match: re.Match[str]) -> str:
-            escapes, tag = match.group(1), match.group(2)
-            backslashes, escaped = divmod(len(escapes), 2)
-            out = "\\" * backslashes
-            name = tag[1:-1]
-            closing = name.startswith("/")
-            if escaped or (name.removeprefix("/") not in ANSI and name != "/"):
-                return out + tag  # an escaped tag, or brackets that are no mark of b12's
-            if closing:
+        parts: list[str] = []
+        for text, is_mark in segments(template, values):
+            if not is_mark:
+                parts.append(text)
+            elif text.startswith("/"):
                 if open_styles:
                     open_styles.pop()
-                reset = "\x1b[0m" + "".join(f"\x1b[{c}m" for c in open_styles)
-                return out + reset if styled else out
-            open_styles.append(ANSI[name])
-            return out + (f"\x1b[{ANSI[name]}m" if styled else "")
-
-        text = _TAG.sub(mark, render(template, values))
-        write_out(text + ("\x1b[0m" if styled and open_styles else "") + "\n")
+                if styled:
+                    parts.append("\x1b[0m" + "".join(f"\x1b[{c}m" for c in open_styles))
+            else:
+                open_styles.append(ANSI[text])
+                if styled:
+                    parts.append(f"\x1b[{ANSI[text]}m")
+        write_out("".join(parts) + ("\x1b[0m" if styled and open_styles else "") + "\n")
 
 
 LEVEL_STYLE = {"stop": "bold white on red", "warning": "bold yellow", "info": "cyan"}
