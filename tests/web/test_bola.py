@@ -1,7 +1,9 @@
 """Broken object-level authorisation: every route addressed by a patient's id, for every role,
 answers an absent id and an id the account may not see identically (404 for patients and
 caregivers, whose foreign ids are the ones to hide). The routes come from the app's own route
-table: a new id-addressed route without a request below fails the first test."""
+table: a new id-addressed route without a request below fails the first test. On the patient it
+may see, every role is allowed or refused each route of the supply at home, the calendar feeds
+and the carers exactly as its permissions (services.accounts.PERMISSIONS) say."""
 
 from __future__ import annotations
 
@@ -210,8 +212,8 @@ def _ready(web: Web, code: str) -> dict[str, str]:
 
     nurse, csrf = web.as_role("nurse")
     h = {"X-CSRF-Token": csrf}
-    done = nurse.post(f"/api/v1/patients/{code}/supply/dispense", json=REQUESTS[
-        ("POST", "/api/v1/patients/{code}/supply/dispense")][1], headers=h)  # fmt: skip
+    _kind, vials = REQUESTS[("POST", "/api/v1/patients/{code}/supply/dispense")]
+    done = nurse.post(f"/api/v1/patients/{code}/supply/dispense", json=vials, headers=h)
     assert done.status_code == 200, done.text
     made = nurse.post(f"/api/v1/patients/{code}/calendar", headers=h)
     assert made.status_code == 200, made.text

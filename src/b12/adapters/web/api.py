@@ -24,6 +24,7 @@ from b12.adapters.web.app import (
 from b12.bootstrap import App
 from b12.domain.jsonable import to_json
 from b12.services import accounts as acc
+from b12.services.home_supply import MAX_CONTAINERS
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -299,8 +300,8 @@ def entered_in_error(code: Code, record_id: RecordId, body: VoidIn, actor: Write
 # --- supply at home, calendar feeds and carers -----------------------------------------------------
 
 Lot = Annotated[str, Field(max_length=64, description="the lot number printed on the pack")]
-#: Ampoules or vials of one lot (services.home_supply.MAX_CONTAINERS at most).
-Count = Annotated[int, Field(le=1000)]
+#: Ampoules or vials of one lot.
+Count = Annotated[int, Field(le=MAX_CONTAINERS)]
 
 
 class DispenseIn(BaseModel):
