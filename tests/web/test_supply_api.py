@@ -222,3 +222,23 @@ def test_a_carer_input_it_cannot_use_is_a_422_saying_what_is_wrong(
     doctor, h = _as(web, "prescriber")
     error = _error(doctor.post(f"{API}/P-0001/{route}", json=body, headers=h), 422)
     assert error["field"] in ("username", "injects") and says in error["message"], error
+
+
+def test_the_json_doors_answer_the_same_on_postgresql(any_web: Web) -> None:
+    nurse, h = _as(any_web, "nurse")
+    assert nurse.post(f"{API}/P-0001/supply/dispense", json=VIAL, headers=h).status_code == 200
+    waste = {"lot": "H1", "count": 1, "reason": "vial dropped and broken"}
+    assert nurse.post(f"{API}/P-0001/supply/waste", json=waste, headers=h).status_code == 200
+    assert nurse.get(f"{API}/P-0001/supply").json()["containers_left"] == 1
+    made = nurse.post(f"{API}/P-0001/calendar", headers=h).json()
+    path = made["url"].split("testserver", 1)[1]
+    assert any_web.client().get(path).status_code == 200
+    feed = made["feed"]["id"]
+    assert nurse.post(f"{API}/P-0001/calendar/revoke", json={"feed": feed}, headers=h).json()[
+        "revoked"] == feed  # fmt: skip
+    assert any_web.client().get(path).status_code == 404
+    doctor, dh = _as(any_web, "prescriber")
+    linked = doctor.post(f"{API}/P-0001/carers", json={"username": "carer.dee"}, headers=dh)
+    assert [c["username"] for c in linked.json()["carers"]] == ["carer.dee"]
+    gone = doctor.post(f"{API}/P-0001/carers/unlink", json={"username": "carer.dee"}, headers=dh)
+    assert gone.json() == {"carers": []}
