@@ -1,7 +1,9 @@
 """Broken object-level authorisation: every route addressed by a patient's id, for every role,
 answers an absent id and an id the account may not see identically (404 for patients and
 caregivers, whose foreign ids are the ones to hide). The routes come from the app's own route
-table: a new id-addressed route without a request below fails the first test."""
+table: a new id-addressed route without a request below fails the first test. On the patient it
+may see, every role is allowed or refused each route of the supply at home, the calendar feeds
+and the carers exactly as its permissions (services.accounts.PERMISSIONS) say."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 from b12.adapters.web.app import create_app, route_table
+from b12.services import accounts as acc
 from tests.web.conftest import ABSENT, FOREIGN, OWN, USER_OF, Web
 
 GIVE = {"lot": "L1", "expiry": "2027-12-31"}
@@ -18,6 +21,7 @@ PRESCRIBE = {"indication": "pernicious-anaemia", "start": "2027-03-10"}
 STOP = {"reason": "remission confirmed by the haematologist"}
 DISPENSE = {"product": "cyanocobalamin-us-1000mcg-ml-10ml-vial", "count": "2", "lot": "H1",
             "expiry": "2028-01-31"}  # fmt: skip
+WASTE = {"lot": "H1", "count": "1", "reason": "dropped and broken"}
 EVENT = {"on": "2027-03-09", "description": "sore arm at the site", "severity": "mild"}
 CORRECT = {"dose_mcg": "500", "reason": "dose written in the wrong row"}
 VOID = {"reason": "recorded for the wrong patient"}
@@ -60,16 +64,25 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, dict[str, Any] | None]] = {
     ("GET", "/patients/{code}/records/{record_id}/correct"): (None, None),
     ("POST", "/patients/{code}/records/{record_id}/correct"): ("form", CORRECT),
     ("POST", "/patients/{code}/records/{record_id}/entered-in-error"): ("form", VOID),
+    ("GET", "/api/v1/patients/{code}/supply"): (None, None),
+    ("POST", "/api/v1/patients/{code}/supply/dispense"): ("json", {**DISPENSE, "count": 2}),
+    ("POST", "/api/v1/patients/{code}/supply/waste"): ("json", {**WASTE, "count": 1}),
+    ("GET", "/api/v1/patients/{code}/calendar"): (None, None),
+    ("POST", "/api/v1/patients/{code}/calendar"): ("json", {}),
+    ("POST", "/api/v1/patients/{code}/calendar/revoke"): ("json", {"feed": "{feed}"}),
+    ("GET", "/api/v1/patients/{code}/carers"): (None, None),
+    ("POST", "/api/v1/patients/{code}/carers"): ("json", {"username": "carer.dee"}),
+    ("POST", "/api/v1/patients/{code}/carers/unlink"): ("json", {"username": "spare.carer"}),
     ("GET", "/patients/{code}/supply"): (None, None),
     ("POST", "/patients/{code}/supply/dispense"): ("form", DISPENSE),
-    ("POST", "/patients/{code}/supply/waste"): ("form", {"lot": "H1", "count": "1", "reason": "dropped and broken"}),
+    ("POST", "/patients/{code}/supply/waste"): ("form", WASTE),
     ("POST", "/patients/{code}/calendar"): ("form", {}),
-    ("POST", "/patients/{code}/calendar/revoke"): ("form", {"feed": "f-none"}),
+    ("POST", "/patients/{code}/calendar/revoke"): ("form", {"feed": "{feed}"}),
     # the token is the credential, not a patient's id: tests/web/test_supply_pages.py tries tokens
     ("GET", "/calendar/{token}.ics"): (None, None),
     ("GET", "/patients/{code}/carers"): (None, None),
     ("POST", "/patients/{code}/carers"): ("form", {"username": "carer.dee"}),
-    ("POST", "/patients/{code}/carers/unlink"): ("form", {"username": "carer.dee"}),
+    ("POST", "/patients/{code}/carers/unlink"): ("form", {"username": "spare.carer"}),
 }  # fmt: skip
 #: The record each FHIR {id} route reads, by its resource type.
 RECORDS = {"MedicationRequest": "prescriptions", "MedicationAdministration": "administrations",
@@ -113,9 +126,14 @@ def test_every_id_addressed_route_has_a_row_in_the_matrix() -> None:
     assert id_routes() == set(REQUESTS)
 
 
-def _call(web: Web, role: str, method: str, path: str, code: str) -> tuple[int, str]:
+def _call(
+    web: Web, role: str, method: str, path: str, code: str, fill: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Call the route as ``role`` on patient ``code``; ``fill`` puts ids in the body's {slots}."""
     client, csrf = web.as_role(role)
     kind, body = REQUESTS[(method, path)]
+    if body is not None:
+        body = {k: (fill or {}).get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     if "{id}" in path:
         code = resource_id(web, path, code)
     url = path.replace("{code}", code).replace("{id}", code).replace("{record_id}", RECORD_ID)
@@ -155,3 +173,63 @@ READS = ("/api/v1/patients/{code}", "/patients/{code}", "/patients/{code}/chart.
 def test_each_role_reads_the_patient_it_may_see(web: Web, role: str, path: str) -> None:
     status, _ = _call(web, role, "GET", path, OWN[role])
     assert status == 200
+
+
+#: The permission (services.accounts.PERMISSIONS) each route of the supply at home, the calendar
+#: feeds and the carers needs, pages and JSON alike: on a patient the role may see, the route
+#: answers 200 when the role has it and 403 when it has not.
+NEEDS: dict[tuple[str, str], acc.Permission] = {
+    ("GET", "/api/v1/patients/{code}/supply"): "read",
+    ("POST", "/api/v1/patients/{code}/supply/dispense"): "dispense",
+    ("POST", "/api/v1/patients/{code}/supply/waste"): "waste",
+    ("GET", "/api/v1/patients/{code}/calendar"): "calendar",
+    ("POST", "/api/v1/patients/{code}/calendar"): "calendar",
+    ("POST", "/api/v1/patients/{code}/calendar/revoke"): "calendar",
+    ("GET", "/api/v1/patients/{code}/carers"): "link",
+    ("POST", "/api/v1/patients/{code}/carers"): "link",
+    ("POST", "/api/v1/patients/{code}/carers/unlink"): "link",
+    ("GET", "/patients/{code}/supply"): "read",
+    ("POST", "/patients/{code}/supply/dispense"): "dispense",
+    ("POST", "/patients/{code}/supply/waste"): "waste",
+    ("POST", "/patients/{code}/calendar"): "calendar",
+    ("POST", "/patients/{code}/calendar/revoke"): "calendar",
+    ("GET", "/patients/{code}/carers"): "link",
+    ("POST", "/patients/{code}/carers"): "link",
+    ("POST", "/patients/{code}/carers/unlink"): "link",
+}
+
+
+def test_every_supply_calendar_and_carers_route_names_its_permission() -> None:
+    parts = ("/supply", "/calendar", "/carers")
+    routed = {r for r in REQUESTS if r[1].startswith(("/api/v1/patients/", "/patients/"))}
+    assert {r for r in routed if any(p in r[1] for p in parts)} == set(NEEDS)
+
+
+def _ready(web: Web, code: str) -> dict[str, str]:
+    """Patient ``code`` with lot H1 dispensed, a spare carer linked and a live feed: every route
+    then has something to act on. The slots of REQUESTS' bodies that this fills."""
+    from b12.adapters.web import demo
+
+    nurse, csrf = web.as_role("nurse")
+    h = {"X-CSRF-Token": csrf}
+    _kind, vials = REQUESTS[("POST", "/api/v1/patients/{code}/supply/dispense")]
+    done = nurse.post(f"/api/v1/patients/{code}/supply/dispense", json=vials, headers=h)
+    assert done.status_code == 200, done.text
+    made = nurse.post(f"/api/v1/patients/{code}/calendar", headers=h)
+    assert made.status_code == 200, made.text
+    acc.add_account(
+        web.app.accounts, web.app.passwords, "spare.carer", demo.PASSWORD, "caregiver", "test",
+        web.app.clock, patients=(code,),
+    )  # fmt: skip
+    return {"{feed}": made.json()["feed"]["id"]}
+
+
+@pytest.mark.parametrize("route", sorted(NEEDS))
+@pytest.mark.parametrize("role", sorted(USER_OF))
+def test_each_role_on_its_own_patient_is_allowed_exactly_what_its_permissions_say(
+    web: Web, role: str, route: tuple[str, str]
+) -> None:
+    fill = _ready(web, OWN[role])
+    status, text = _call(web, role, *route, OWN[role], fill)
+    allowed = NEEDS[route] in acc.PERMISSIONS[role]  # type: ignore[index]
+    assert status == (200 if allowed else 403), text[:400]

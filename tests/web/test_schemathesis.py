@@ -33,14 +33,15 @@ from b12.adapters.web import demo
 from b12.adapters.web.app import COOKIE, create_app
 from tests.web.conftest import make_app
 
-#: ~14 operations; at about 100 requests/s through the in-process client (each one a session
+#: 27 operations; at about 100 requests/s through the in-process client (each one a session
 #: check and an audited transaction on SQLite, WAL + synchronous=FULL) 1,000 examples per
 #: operation take ~3-4 minutes here. CI runs 1,000 (the issue's bar); off CI 150 by default.
 EXAMPLES = int(
     os.environ.get("B12_SCHEMATHESIS_EXAMPLES", "1000" if os.environ.get("CI") == "true" else "150")
 )
 #: Which account calls each path (the role that may do it, so the calls reach the use cases).
-CALLER = {"/labs": "nurse.bo", "/not-given": "nurse.bo", "/overrides": "ph.chen"}
+CALLER = {"/labs": "nurse.bo", "/not-given": "nurse.bo", "/overrides": "ph.chen",
+          "/supply/dispense": "nurse.bo", "/supply/waste": "nurse.bo"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -376,8 +376,8 @@ class Carer:
 
 
 def _linkable(uow: AccountsUnitOfWork, username: str, code: str) -> tuple[Account, Any]:
+    record = find_patient(uow, code)  # the patient first: an absent one is told as such
     account = _named(uow, username)
-    record = find_patient(uow, code)
     if account.role in STAFF:
         raise AccountError(
             f"{account.username} is a {account.role}: staff see every patient without a link",

@@ -41,7 +41,7 @@ from b12.domain.home_supply import (
 )
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import current
-from b12.errors import InputError
+from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
 from b12.services.ports import UnitOfWork, opens_unit_of_work
 from b12.services.record import (
@@ -78,6 +78,17 @@ def pack_of(kb: Knowledge, product_id: str) -> Pack:
     return Pack(box.kind, box.volume_ml, days)
 
 
+def dispensable(kb: Knowledge) -> list[tuple[str, str]]:
+    """(id, name) of every product supply can count (an ampoule or vial of known volume), by id."""
+    return sorted(
+        (p.id, p.name)
+        for p in kb.all("products").values()
+        if p.container is not None
+        and p.container.volume_ml is not None
+        and p.container.kind in (*SINGLE_USE, MULTI_DOSE)
+    )
+
+
 @opens_unit_of_work
 def dispense(
     uow: UnitOfWork,
@@ -92,7 +103,8 @@ def dispense(
 ) -> Dispensing:
     """Containers of one product and lot handed over for use at home (append-only, audited)."""
     record = find_patient(uow, code)
-    found = kb.lookup("products", product, "product")
+    with about("product"):
+        found = kb.lookup("products", product, "product")
     pack_of(kb, found.id)
     if not 1 <= containers <= MAX_CONTAINERS:
         raise InputError(

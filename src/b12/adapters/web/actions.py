@@ -601,3 +601,82 @@ def reactions(app: App, actor: Actor) -> list[Any]:
         lambda uow: reactions_since(uow, since), lambda rows: [r.patient for r in rows],
     )  # fmt: skip
     return found
+
+
+# --- supply at home and calendar feeds ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SupplyView:
+    supply: Any  # services.home_supply.HomeSupply
+    feeds: list[Any]  # the live CalendarFeeds, oldest first
+
+
+def supply_view(app: App, actor: Actor, code: str) -> SupplyView:
+    """The supply at home and the live calendar feeds, read in one audited read."""
+    from b12.services.home_supply import home_supply
+    from b12.services.reminders import live_feeds
+
+    day, kb, lead = today(app), app.knowledge, app.settings.lead_days
+    read_supply, read_feeds = _unwrapped(home_supply), _unwrapped(live_feeds)
+
+    def both(uow: UnitOfWork) -> SupplyView:
+        return SupplyView(read_supply(uow, kb, code, day, lead), read_feeds(uow, code))
+
+    result: SupplyView = acc.audited_read(app.unit_of_work, actor, code, "read-supply", both)
+    return result
+
+
+def calendar_feeds(app: App, actor: Actor, code: str) -> list[Any]:
+    """The patient's live calendar feeds, for an actor who may make and revoke them (audited)."""
+    from b12.services.reminders import live_feeds
+
+    acc.require(actor, code, "calendar")
+    body = _unwrapped(live_feeds)
+    found: list[Any] = acc.audited_read(
+        app.unit_of_work, actor, code, "read-calendar-feeds", lambda uow: body(uow, code)
+    )
+    return found
+
+
+def dispense(
+    app: App, actor: Actor, code: str, product: str, count: int, lot: str, expiry: date
+) -> Any:
+    """Ampoules or vials of one lot handed over for use at home (nurse, pharmacist)."""
+    from b12.services.home_supply import dispense as dispensed
+
+    acc.require(actor, code, "dispense")
+    return dispensed(
+        app.unit_of_work, app.knowledge, code.strip(), product, count, lot, expiry,
+        actor.username, app.clock.now(),
+    )  # fmt: skip
+
+
+def waste(
+    app: App, actor: Actor, code: str, lot: str, count: int, volume: str | None, reason: str
+) -> Any:
+    """Ampoules, vials or a volume of a dispensed lot thrown away today, and why."""
+    from b12.services.home_supply import record_waste
+
+    acc.require(actor, code, "waste")
+    now = app.clock.now()
+    return record_waste(
+        app.unit_of_work, app.knowledge, code.strip(), lot, count, volume or None, reason,
+        now.date(), actor.username, now,
+    )  # fmt: skip
+
+
+def make_feed(app: App, actor: Actor, code: str) -> Any:
+    """A new private calendar feed of the course; its token is in the answer only."""
+    from b12.services.reminders import make_feed as made
+
+    acc.require(actor, code, "calendar")
+    return made(app.unit_of_work, code.strip(), actor.username, app.clock.now())
+
+
+def revoke_feed(app: App, actor: Actor, code: str, feed_id: str) -> Any:
+    """Revoke a live feed of the patient: its address answers 404 from now on."""
+    from b12.services.reminders import revoke_feed as revoked
+
+    acc.require(actor, code, "calendar")
+    return revoked(app.unit_of_work, code.strip(), feed_id, actor.username, app.clock.now())

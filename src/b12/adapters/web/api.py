@@ -21,8 +21,10 @@ from b12.adapters.web.app import (
     clear_session_cookie,
     set_session_cookie,
 )
+from b12.bootstrap import App
 from b12.domain.jsonable import to_json
 from b12.services import accounts as acc
+from b12.services.home_supply import MAX_CONTAINERS
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -293,3 +295,120 @@ def correct(code: Code, record_id: RecordId, body: CorrectIn, actor: Writer, app
 def entered_in_error(code: Code, record_id: RecordId, body: VoidIn, actor: Writer, app: B12) -> Any:
     """Mark an administration or a result entered in error: it no longer counts; it is kept."""
     return to_json(actions.void_record(app, actor, code, record_id, body.reason).to_dict())
+
+
+# --- supply at home, calendar feeds and carers -----------------------------------------------------
+
+Lot = Annotated[str, Field(max_length=64, description="the lot number printed on the pack")]
+#: Ampoules or vials of one lot.
+Count = Annotated[int, Field(le=MAX_CONTAINERS)]
+
+
+class DispenseIn(BaseModel):
+    product: Short = Field(
+        description="a product id or name the knowledge knows (the supply's `dispensable`)",
+        examples=["cyanocobalamin-us-1000mcg-ml-10ml-vial"],
+    )
+    count: Annotated[Count, Field(ge=1, description="how many ampoules or vials")]
+    lot: Lot
+    expiry: date
+
+
+class WasteIn(BaseModel):
+    lot: Lot = Field(description="a lot dispensed to the patient")
+    count: Annotated[Count, Field(ge=0, description="whole ampoules or vials thrown away")] = 0
+    volume: Short | None = Field(
+        None, description="or a volume from the open vial, in mL as exact text, e.g. 0.5"
+    )
+    reason: Text
+
+
+class RevokeIn(BaseModel):
+    feed: Annotated[str, Field(max_length=64, description="a live feed's id (GET .../calendar)")]
+
+
+class LinkIn(BaseModel):
+    username: Annotated[str, Field(max_length=200, description="a patient's or carer's account")]
+    injects: bool = Field(
+        False, description="this carer gives the injections (set by a prescriber only)"
+    )
+
+
+class UnlinkIn(BaseModel):
+    username: Annotated[str, Field(max_length=200)]
+
+
+def _feed(feed: Any) -> dict[str, Any]:
+    return {"id": feed.id, "made_at": feed.created_at.isoformat(), "made_by": feed.created_by}
+
+
+@router.get("/patients/{code}/supply", response_model=Body, tags=["supply"])
+def supply(code: Code, actor: Reader, app: B12) -> Any:
+    """What is at home (ampoules and vials left, the volume in them, what was drawn and thrown
+    away), the day it runs out along the course still owed, the day to ask for a new prescription
+    by, and the products that may be dispensed (the read is audited)."""
+    from b12.services.home_supply import dispensable
+
+    shown = actions.supply_view(app, actor, code).supply
+    products = [{"id": i, "name": n} for i, n in dispensable(app.knowledge)]
+    return to_json({**shown.to_dict(), "dispensable": products})
+
+
+@router.post("/patients/{code}/supply/dispense", response_model=Body, tags=["supply"])
+def supply_dispense(code: Code, body: DispenseIn, actor: Writer, app: B12) -> Any:
+    """Ampoules or vials of one lot handed over for use at home (nurse, pharmacist)."""
+    done = actions.dispense(app, actor, code, body.product, body.count, body.lot, body.expiry)
+    return to_json({"dispensing": vars(done)})
+
+
+@router.post("/patients/{code}/supply/waste", response_model=Body, tags=["supply"])
+def supply_waste(code: Code, body: WasteIn, actor: Writer, app: B12) -> Any:
+    """Ampoules, vials or a volume of a dispensed lot thrown away today, and why."""
+    done = actions.waste(app, actor, code, body.lot, body.count, body.volume, body.reason)
+    return to_json({"waste": vars(done)})
+
+
+@router.get("/patients/{code}/calendar", response_model=Body, tags=["supply"])
+def calendar(code: Code, actor: Reader, app: B12) -> Any:
+    """The patient's live calendar feeds: id, when and by whom made (never their token)."""
+    return {"feeds": [_feed(f) for f in actions.calendar_feeds(app, actor, code)]}
+
+
+@router.post("/patients/{code}/calendar", response_model=Body, tags=["supply"])
+def calendar_make(code: Code, request: Request, actor: Writer, app: B12) -> Any:
+    """A new private calendar feed of the course: its address (``url``, GET without a session)
+    is in this answer only; the record keeps the token's hash."""
+    made = actions.make_feed(app, actor, code)
+    url = str(request.url_for("calendar_feed", token=made.token))
+    return {"feed": _feed(made.feed), "token": made.token, "url": url}
+
+
+@router.post("/patients/{code}/calendar/revoke", response_model=Body, tags=["supply"])
+def calendar_revoke(code: Code, body: RevokeIn, actor: Writer, app: B12) -> Any:
+    """Revoke a live feed: its address answers 404 from now on."""
+    done = actions.revoke_feed(app, actor, code, body.feed)
+    return {"revoked": done.revokes_id, "at": done.created_at.isoformat(), "by": done.created_by}
+
+
+def _carers(app: App, actor: acc.Actor, code: str) -> dict[str, Any]:
+    return {"carers": [vars(c) for c in actions.carers(app, actor, code)]}
+
+
+@router.get("/patients/{code}/carers", response_model=Body, tags=["carers"])
+def carers(code: Code, actor: Reader, app: B12) -> Any:
+    """The accounts linked to the patient, the patient's own first (prescriber, the patient)."""
+    return _carers(app, actor, code)
+
+
+@router.post("/patients/{code}/carers", response_model=Body, tags=["carers"])
+def link(code: Code, body: LinkIn, actor: Writer, app: B12) -> Any:
+    """Link a carer's (or the patient's) account; only a prescriber says a carer injects."""
+    actions.link(app, actor, code, body.username, body.injects)
+    return _carers(app, actor, code)
+
+
+@router.post("/patients/{code}/carers/unlink", response_model=Body, tags=["carers"])
+def unlink(code: Code, body: UnlinkIn, actor: Writer, app: B12) -> Any:
+    """End a carer's link: their next request no longer reaches the patient."""
+    actions.unlink(app, actor, code, body.username)
+    return _carers(app, actor, code)
