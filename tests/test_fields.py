@@ -64,6 +64,63 @@ def test_no_service_or_domain_string_names_a_command_line_option(path: Path) -> 
     assert named == []
 
 
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the docstring constants of a module, its classes and functions."""
+    kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    return {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, kinds)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((*(PACKAGE / "services").rglob("*.py"), *(PACKAGE / "domain").rglob("*.py"))),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
+)
+def test_no_service_or_domain_message_names_a_command(path: Path) -> None:
+    """A web page or an EHR shows the same message: what lists the choices is said by the error's
+    ``listed``, which each door turns into its own pointer (the command line: its command)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = _docstrings(tree)
+    named = [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
+        and "`b12 " in node.value
+    ]  # fmt: skip
+    assert named == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["dose", "500mcg"], "(`b12 products` lists them)"),
+        (["plan", "--start", "2026-01-05"], "(`b12 indications` lists them)"),
+        (["status", "P-404"], "(`b12 patient list` lists them; `b12 patient add` adds one)"),
+    ],
+)
+def test_the_command_line_points_to_the_command_that_lists_the_choices(
+    argv: list[str], hint: str, tmp_path: Path
+) -> None:
+    import os
+
+    from b12.bootstrap import Settings, upgrade
+
+    db = str(tmp_path / "r.db")
+    upgrade(Settings(database_url=db, audit_key_file=str(tmp_path / "k")))
+    os.environ["B12_AUDIT_KEY_FILE"] = str(tmp_path / "k")
+    try:
+        code, _, err = run_main([*argv, "--db", db] if argv[0] == "status" else argv)
+    finally:
+        del os.environ["B12_AUDIT_KEY_FILE"]
+    assert code == 2 and err.rstrip("\n").endswith(hint), err
+
+
 def test_the_literal_reader_sees_strings_and_not_comments(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text('# --comment\nx = f"give --dose {1}"\n', encoding="utf-8")
@@ -238,8 +295,8 @@ CLI_ERRORS = [
      "'IU' is not converted; write the dose in mcg (500 mcg), or accept the assumption 1 IU = 1 "
      "mcg\n"),
     (["dose", "500mcg"],
-     "b12: --product or --concentration: name a product (see `b12 products`) or a concentration, "
-     "e.g. 1000mcg/mL\n"),
+     "b12: --product or --concentration: name a product or a concentration, e.g. 1000mcg/mL "
+     "(`b12 products` lists them)\n"),
     (["dose", "500mcg", "--concentration", STRENGTH, "--route", "nasal spray"],
      "b12: --route: unknown route 'nasal spray': write one of IM, SC, deep-SC, IV, intrathecal, "
      "oral, sublingual, nasal\n"),

@@ -198,7 +198,7 @@ def test_the_baseline_b12_reads_to_a_measurement(text: str, value: str, unit: st
             "1 mg",
             {},
             InputError,
-            "name a product (see `b12 products`) or a concentration, e.g. 1000mcg/mL",
+            "name a product or a concentration, e.g. 1000mcg/mL",
         ),
         (
             "1 mg",

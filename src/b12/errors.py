@@ -95,15 +95,22 @@ class InputError(B12Error, ValueError):
     """What the user wrote could not be understood; the message says what to write instead.
 
     ``field`` is the field of the command the error is about (None when it is about no one field);
-    ``alternatives`` are other fields whose value would settle it too.
+    ``alternatives`` are other fields whose value would settle it too; ``listed``, what lists the
+    values to choose from ("products", "indications", "regimens", "patients"), which each door
+    points to its own way (the command line names its command).
     """
 
     def __init__(
-        self, *args: object, field: str | None = None, alternatives: Sequence[str] = ()
+        self,
+        *args: object,
+        field: str | None = None,
+        alternatives: Sequence[str] = (),
+        listed: str | None = None,
     ) -> None:
         super().__init__(*args)
         self.field = field
         self.alternatives = tuple(alternatives)
+        self.listed = listed
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -238,7 +238,7 @@ PROBLEM_KINDS = (
     "legacy-changed",  # the unkeyed links before revision 0006 are not the ones sealed
     "truncated",  # fewer links in a stream than the anchor holds
     "rewritten",  # the anchored link of a stream is not there any more
-    "anchor-invalid",  # the anchor file is not one `b12 audit-log anchor` wrote
+    "anchor-invalid",  # the anchor file is not one b12 wrote
 )
 
 
@@ -333,9 +333,7 @@ def read_anchor(anchor: Mapping[str, Any]) -> tuple[dict[str, tuple[int, str]], 
                 "the anchor's root does not match its heads: the anchor file was changed",
             )
     except (AttributeError, KeyError, TypeError, ValueError):
-        return {}, Problem(
-            "anchor-invalid", f"not an anchor written by `b12 audit-log anchor` ({ANCHOR_FORMAT})"
-        )
+        return {}, Problem("anchor-invalid", f"not an anchor of b12's audit log ({ANCHOR_FORMAT})")
     return heads, None
 
 

@@ -284,9 +284,10 @@ def one_strength(product: bool, concentration: bool) -> None:
     """An order names its strength once: by a product, or by a concentration."""
     if not product and not concentration:
         raise InputError(
-            "name a product (see `b12 products`) or a concentration, e.g. 1000mcg/mL",
+            "name a product or a concentration, e.g. 1000mcg/mL",
             field="product",
             alternatives=("concentration",),
+            listed="products",
         )
     if product and concentration:
         raise InputError(

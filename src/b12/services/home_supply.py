@@ -71,8 +71,9 @@ def pack_of(kb: Knowledge, product_id: str) -> Pack:
     if box is None or box.volume_ml is None or box.kind not in (*SINGLE_USE, MULTI_DOSE):
         raise InputError(
             f"product {product_id!r} has no ampoule or vial of known volume in the knowledge "
-            "base: dispense a product listed by `b12 products` with a container volume",
+            "base: dispense a product with a container volume",
             field="product",
+            listed="products",
         )
     days = in_use_days(kb, product_id) if box.kind == MULTI_DOSE else None
     return Pack(box.kind, box.volume_ml, days)

@@ -53,8 +53,8 @@ class UnknownPatientError(InputError, LookupError):
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(
-            f"no patient {code!r} in the record; see `b12 patient list`, or add one with "
-            f"`b12 patient add {code}`"
+            f"no patient {code!r} in the record: check the code, or add the patient first",
+            listed="patients",
         )
 
     def __str__(self) -> str:

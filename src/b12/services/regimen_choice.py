@@ -95,9 +95,10 @@ def choose_regimen(
         )
     if not indication:
         raise InputError(
-            "name an indication or a regimen (see `b12 indications`, `b12 regimens`)",
+            "name an indication or a regimen",
             field="indication",
             alternatives=("regimen",),
+            listed="indications",
         )
     with about("indication"):
         asked = kb.lookup("indications", indication, "indication")
@@ -123,8 +124,9 @@ def choose_regimen(
     candidates += borrowed
     if not candidates:
         raise InputError(
-            f"no regimen in the knowledge base for {asked.id}; name a regimen (see `b12 regimens`)",
+            f"no regimen in the knowledge base for {asked.id}; name a regimen",
             field="regimen",
+            listed="regimens",
         )
     followed = _followed(kb, tuple(candidates))
     ranked = sorted(

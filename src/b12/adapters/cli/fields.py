@@ -51,6 +51,14 @@ OPTION_OF_FIELD: Mapping[str, str] = {
     "who": "--who",
 }
 
+#: The command that lists what to choose from, by what an error says lists it (InputError.listed).
+LISTED_BY: Mapping[str, str] = {
+    "indications": "`b12 indications` lists them",
+    "regimens": "`b12 regimens` lists them",
+    "products": "`b12 products` lists them",
+    "patients": "`b12 patient list` lists them; `b12 patient add` adds one",
+}
+
 
 def options_for(fields: Iterable[str], offered: Collection[str] | None = None) -> list[str]:
     """How the command names ``fields``, in order: its option, or its argument (``FIELD``);

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from b12.adapters.cli.fields import options_for
+from b12.adapters.cli.fields import LISTED_BY, options_for
 from b12.domain.findings import Outcome
 from b12.errors import B12Error, InputError, status_of
 from b12.knowledge.behaviour import Entry
@@ -311,6 +311,8 @@ def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
         named = options_for(exc.fields, offered)
         if named:
             message = f"{' or '.join(named)}: {message}"
+        if exc.listed in LISTED_BY:
+            message += f" ({LISTED_BY[exc.listed]})"
     return fail(message, status_of(exc).exit_code)
 
 
