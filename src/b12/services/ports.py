@@ -80,7 +80,9 @@ class AuditTrail(Protocol):
         payload: Mapping[str, Any],
     ) -> AuditEntry:
         """Append a link to the stream of ``patient`` (or the "record" stream); when a row was
-        added in this unit of work with id ``entity_id``, the link binds that row's digest."""
+        added in this unit of work with id ``entity_id``, the link binds that row's digest. The
+        payload is kept as plain JSON (``b12.domain.jsonable.to_json``: Decimals as text, dates
+        ISO 8601), made here."""
         ...
 
     def entries(self) -> Iterator[AuditEntry]: ...

@@ -88,9 +88,9 @@ def audit(
 ) -> None:
     """The audit link of a change, with the record itself as the payload (and ``extra``: what
     the record's row does not keep, such as the findings a plan was signed past)."""
-    fields = {k: getattr(record, k) for k in record.__dataclass_fields__}
-    payload = to_json({**fields, **extra})
-    uow.audit.append(who, action, type(record).__name__, record.id, patient, payload)
+    payload = {k: getattr(record, k) for k in record.__dataclass_fields__}
+    # as JSON once, by the trail (append turns every payload to plain JSON)
+    uow.audit.append(who, action, type(record).__name__, record.id, patient, payload | extra)
 
 
 def acted(who: str, role: str | None, code: str) -> dict[str, Any]:

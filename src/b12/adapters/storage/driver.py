@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
@@ -40,20 +41,49 @@ class Prepared:
     #: key that gives its value (None: a fixed value), the fixed value, the type's bind processor.
     slots: tuple[tuple[str, str | None, Any, Processor], ...]
     positional: bool
+    #: Read from ``slots`` once: the values taken by key at once (None: some value is fixed), and
+    #: per parameter with a bind processor, its place, the processor, and whether the processor
+    #: gives None for None (a NULL is then sent as it is, without a call).
+    _get: Callable[[Mapping[str, Any]], Any] | None = field(init=False, repr=False, compare=False)
+    _processed: tuple[tuple[int, Callable[[Any], Any], bool], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        keys = [key for _name, key, _value, _process in self.slots]
+        get = None
+        if None not in keys and keys:
+            # itemgetter of one key gives the value itself, of several a tuple
+            get = itemgetter(*keys) if len(keys) > 1 else lambda values: (values[keys[0]],)
+        processed = tuple(
+            (i, process, _keeps_null(process))
+            for i, (_name, _key, _value, process) in enumerate(self.slots)
+            if process is not None
+        )
+        object.__setattr__(self, "_get", get)
+        object.__setattr__(self, "_processed", processed)
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """What the driver is given for ``values`` (the caller's, by key)."""
+        if self._get is None:
+            got = [value if key is None else values[key] for _n, key, value, _p in self.slots]
+        else:
+            got = list(self._get(values))
+        for i, process, keeps_null in self._processed:
+            value = got[i]
+            if value is not None or not keeps_null:
+                got[i] = process(value)
         if self.positional:
-            return tuple([
-                (value if key is None else values[key]) if process is None
-                else process(value if key is None else values[key])
-                for _name, key, value, process in self.slots
-            ])  # fmt: skip
-        return {
-            name: (value if key is None else values[key]) if process is None
-            else process(value if key is None else values[key])
-            for name, key, value, process in self.slots
-        }  # fmt: skip
+            return tuple(got)
+        return dict(zip([name for name, _k, _v, _p in self.slots], got, strict=True))
+
+
+def _keeps_null(process: Callable[[Any], Any]) -> bool:
+    """Whether a bind processor sends None as None (SQL NULL), so that it need not be called for it."""
+    try:
+        return process(None) is None
+    except Exception:  # a processor that refuses None is called for it
+        return False
 
 
 _PREPARED: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, tuple[str, ...]], Prepared]] = (
