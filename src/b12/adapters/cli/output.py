@@ -311,8 +311,9 @@ def report(exc: B12Error, offered: Collection[str] | None = None) -> int:
         named = options_for(exc.fields, offered)
         if named:
             message = f"{' or '.join(named)}: {message}"
-        if exc.listed in LISTED_BY:
-            message += f" ({LISTED_BY[exc.listed]})"
+        hint = LISTED_BY.get(exc.listed or "")
+        if hint:
+            message += f" ({hint})"
     return fail(message, status_of(exc).exit_code)
 
 
