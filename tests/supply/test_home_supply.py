@@ -151,3 +151,25 @@ def test_a_waste_beyond_the_stock_or_of_an_unknown_lot_is_refused(app) -> None: 
     with pytest.raises(InputError, match="holds 0 mL"):
         record_waste(app.unit_of_work, KB, "P-1", "C4471", 0, "1", "spilled it", day, "pat", NOW)
     assert supply(app, day).to_dict()["wastes"] == []
+
+
+@pytest.mark.parametrize(
+    ("product", "said"),
+    [
+        ("zzz", "write one of: "),  # nothing close: the products supply can count, every one
+        ("cyanocobalamin-1000", "did you mean cyanocobalamin-500mcg-ml-ampoule"),
+    ],
+)
+def test_an_unknown_product_is_answered_with_the_products_supply_counts(  # type: ignore[no-untyped-def]
+    app, product: str, said: str
+) -> None:
+    from b12.services.home_supply import dispensable
+
+    with pytest.raises(InputError) as refused:
+        dispense(app.unit_of_work, KB, "P-1", product, 1, "L1", date(2027, 1, 1), "ph", NOW)
+    message, counted = str(refused.value), {i for i, _ in dispensable(KB)}
+    assert said in message and refused.value.field == "product"
+    named = set(message.split(": ", 2)[-1].removeprefix("did you mean ").rstrip("?").split(", "))
+    assert named <= counted  # never a tablet or drops, which supply cannot count
+    if said == "write one of: ":
+        assert named == counted

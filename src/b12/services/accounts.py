@@ -324,7 +324,11 @@ def add_account(
 def _named(uow: AccountsUnitOfWork, username: str) -> Account:
     account = uow.accounts.named(username.strip())
     if account is None:
-        raise AccountError(f"no account {username!r}", field="username")
+        raise AccountError(
+            f"no account {username!r}: write the username of an existing account (an "
+            "administrator adds accounts)",
+            field="username",
+        )
     return account
 
 

@@ -41,7 +41,7 @@ from b12.domain.home_supply import (
 )
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import current
-from b12.errors import InputError, about
+from b12.errors import InputError, UnknownNameError, about
 from b12.knowledge.base import Knowledge
 from b12.services.ports import UnitOfWork, opens_unit_of_work
 from b12.services.record import (
@@ -105,7 +105,12 @@ def dispense(
     """Containers of one product and lot handed over for use at home (append-only, audited)."""
     record = find_patient(uow, code)
     with about("product"):
-        found = kb.lookup("products", product, "product")
+        try:
+            found = kb.lookup("products", product, "product")
+        except UnknownNameError as unknown:  # the choices are what supply can count
+            ids = [i for i, _ in dispensable(kb)]
+            close = [s for s in unknown.suggestions if s in ids]
+            raise UnknownNameError("product", product, ids, close) from None
     pack_of(kb, found.id)
     if not 1 <= containers <= MAX_CONTAINERS:
         raise InputError(
