@@ -73,6 +73,7 @@ RECORD: dict[str, list[str]] = {
     "void": ["void", "administration", "P-4", "{voided}", "--reason",
              "recorded for the wrong patient"],
     "user add": ["user", "add", "u{n}", "--role", "nurse"],
+    "user list": ["user", "list"],
     "user disable": ["user", "disable", "u{n}"],
     "user passwd": ["user", "passwd", "bench.nurse"],
     "user link": ["user", "link", "bench.carer", "P-1", "--injects"],  # again: the link renewed

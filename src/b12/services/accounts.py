@@ -367,6 +367,38 @@ def list_accounts(factory: AccountsFactory) -> list[Account]:
         return uow.accounts.all()
 
 
+@dataclass(frozen=True)
+class AccountShown:
+    """An account as an administrator reviews it: never its password hash."""
+
+    username: str
+    role: Role
+    disabled: bool
+    locked_until: datetime | None  # throttled after failed logins, until then
+    created_at: datetime
+    created_by: str
+    patients: tuple[tuple[str, bool], ...]  # live links: (patient code, this carer injects)
+
+
+def review_accounts(factory: AccountsFactory) -> list[AccountShown]:
+    """Every account by username, with its live links to patients."""
+    with _Opened(factory) as uow:
+        out = []
+        for a in sorted(uow.accounts.all(), key=lambda a: a.username):
+            links = sorted(
+                (link.patient_code, link.self_injects)
+                for link in uow.accounts.links(a.id)
+                if link.ended_at is None
+            )
+            out.append(
+                AccountShown(
+                    a.username, a.role, a.disabled, a.locked_until, a.created_at, a.created_by,
+                    tuple(links),
+                )
+            )  # fmt: skip
+        return out
+
+
 # --- carers: links between accounts and patients --------------------------------------------------
 
 

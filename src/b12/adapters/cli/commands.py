@@ -816,6 +816,13 @@ COMMANDS: tuple[Command, ...] = (
         ),
     ),
     Command(
+        "user list",
+        "web_commands:user_list",
+        "Every account of the web app: role, state, the patients it is linked to (never a "
+        "password).",
+        (DB, JSON),
+    ),
+    Command(
         "user disable",
         "web_commands:user_disable",
         "Disable an account: it can no longer log in, its sessions end now.",

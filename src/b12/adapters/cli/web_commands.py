@@ -1,4 +1,4 @@
-"""`b12 serve` and `b12 user add|disable|passwd|link|unlink`: the web door's start and its accounts.
+"""`b12 serve` and `b12 user add|list|disable|passwd|link|unlink`: the web door's start and its accounts.
 
 The web stack (FastAPI, uvicorn) is imported inside `serve` only, never when the command line
 starts.
@@ -9,9 +9,11 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from typing import Any
 
 from b12.adapters.cli.app import open_app
-from b12.adapters.cli.output import console, emit_json
+from b12.adapters.cli.output import console, emit_json, table
+from b12.domain.display import format_instant
 from b12.errors import InputError
 
 PASSWORD_ENV = "B12_PASSWORD"
@@ -91,6 +93,44 @@ def user_add(
         emit_json({"username": account.username, "role": account.role, "id": account.id})
     else:
         console().print("Account {name} ({role}) added.", name=account.username, role=account.role)
+    return 0
+
+
+def user_list(*, db: str | None = None, as_json: bool = False) -> int:
+    """Every account of the web app: role, state, the patients it is linked to (never a password)."""
+    from b12.services.accounts import review_accounts
+
+    b12 = open_app(db)
+    accounts = review_accounts(b12.accounts)
+    zone = b12.settings.zone
+    if as_json:
+        emit_json({
+            "accounts": [
+                {
+                    "username": a.username, "role": a.role, "disabled": a.disabled,
+                    "locked_until": None if a.locked_until is None else a.locked_until.isoformat(),
+                    "created_at": a.created_at.isoformat(), "created_by": a.created_by,
+                    "patients": [{"code": c, "injects": i} for c, i in a.patients],
+                }
+                for a in accounts
+            ]
+        })  # fmt: skip
+        return 0
+
+    def state(a: Any) -> str:
+        if a.disabled:
+            return "disabled"
+        if a.locked_until is not None and a.locked_until > b12.clock.now():
+            return f"locked until {format_instant(a.locked_until, zone)}"
+        return "active"
+
+    rows = [
+        (a.username, a.role, state(a),
+         ", ".join(c + (" (injects)" if i else "") for c, i in a.patients),
+         f"{format_instant(a.created_at, zone)} by {a.created_by}")
+        for a in accounts
+    ]  # fmt: skip
+    console().print(table("Accounts", ("username", "role", "state", "patients", "added"), rows))
     return 0
 
 
