@@ -241,7 +241,9 @@ def test_void_command_refuses_what_it_cannot_do_and_says_what_to_write(sqlite_ur
     assert (code, out) == (2, "")
     assert "the following arguments are required: --reason (see `b12 void --help`)" in err
     code, _, err = void("administration", "P-7", first, "--reason", "x")
-    assert code == 2 and err.startswith("b12: --reason: the reason for entered in error must")
+    assert code == 2 and err.startswith(
+        "b12: --reason: the reason for marking it entered in error must"
+    )
     code, _, err = void("event", "P-7", first, "--reason", REASON)
     assert code == 2
     assert "KIND: cannot mark 'event' entered in error; write one of administration, lab" in err

@@ -145,7 +145,7 @@ def void(
             field="kind",
         )
     reason = meaningful_reason(
-        reason, "reason", "entered in error", "recorded for the wrong patient"
+        reason, "reason", "marking it entered in error", "recorded for the wrong patient"
     )
     old = _live(uow, code, kind, record_id)
     new = replace(
