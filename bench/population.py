@@ -116,20 +116,19 @@ def hand_sql(folder: Path, t: Any, as_of: datetime) -> str:
     src = lambda name: f"read_parquet('{folder}/{name}/**/*.parquet', hive_partitioning=false)"  # noqa: E731
     return f"""
 WITH a AS (
-  SELECT administration_key, patient_key, prescription_key, planned_number, given_at, dose_mcg,
+  SELECT administration_key, patient_key, prescription_key, phase, given_at, dose_mcg,
          volume_ml, product_id, route, expiry, bypass_reason IS NULL AS unbypassed,
          epoch(date_trunc('second', given_at))::BIGINT AS t_s, dose_mcg::DOUBLE AS d
   FROM {src("administrations")}
 ), e AS (
-  SELECT a.*, rx.regimen_id, rx.indication_id, rx.end_date, p.birth_date, pd.phase,
+  SELECT a.*, rx.regimen_id, rx.indication_id, rx.end_date, p.birth_date,
          f.min_days, f.longest_days, f.maintained, a.t_s - a.t_s % {DAY} AS day_s, a.d AS dose,
          CASE WHEN p.birth_date IS NULL THEN 'unknown'
               WHEN m.months < 12 THEN 'infant' WHEN m.months < 216 THEN 'child' ELSE 'adult' END AS age_group
   FROM a
   LEFT JOIN {src("prescriptions")} rx USING (prescription_key)
   LEFT JOIN {src("patients")} p ON p.patient_key = a.patient_key
-  LEFT JOIN {src("planned_doses")} pd ON pd.prescription_key = a.prescription_key AND pd.planned_number = a.planned_number
-  LEFT JOIN p_phases f ON f.regimen = rx.regimen_id AND f.phase = pd.phase,
+  LEFT JOIN p_phases f ON f.regimen = rx.regimen_id AND f.phase = a.phase,
   LATERAL (SELECT (year(a.given_at) - year(p.birth_date)) * 12 + month(a.given_at) - month(p.birth_date)
                   - (day(a.given_at) < day(p.birth_date))::INT AS months) m
 ), c AS (
@@ -199,14 +198,7 @@ def python_loop(folder: Path, t: Any, as_of: datetime) -> tuple[float, float, in
 
     tables = {
         n: read(folder, n).to_pylist()
-        for n in (
-            "patients",
-            "prescriptions",
-            "planned_doses",
-            "administrations",
-            "results",
-            "reactions",
-        )
+        for n in ("patients", "prescriptions", "administrations", "results", "reactions")
     }
     start, used = time.perf_counter(), time.process_time()
     found = _loop(tables, t, as_of)
@@ -217,9 +209,6 @@ def python_loop(folder: Path, t: Any, as_of: datetime) -> tuple[float, float, in
 def _loop(tables: dict[str, list[dict[str, Any]]], t: Any, as_of: datetime) -> int:
     rx = {r["prescription_id"]: r for r in tables["prescriptions"]}
     birth = {p["patient_id"]: p["birth_date"] for p in tables["patients"]}
-    planned = {
-        (p["prescription_id"], p["planned_number"]): p["phase"] for p in tables["planned_doses"]
-    }
     phases = {(p.regimen, p.phase): p for p in t.phases}
     ranges = {(r.indication, r.route, r.age_group): r.ranges for r in t.ranges}
     products = {p.product: p for p in t.products}
@@ -257,8 +246,7 @@ def _loop(tables: dict[str, list[dict[str, Any]]], t: Any, as_of: datetime) -> i
             t_s = given.timestamp()
             day_s = t_s - t_s % DAY
             dose = a["dose_mcg"]
-            phase = planned.get((rx_id, a["planned_number"]))
-            rhythm = phases.get((p["regimen_id"], phase))
+            rhythm = phases.get((p["regimen_id"], a["phase"]))
             b = birth.get(a["patient_id"])
             if b is None:
                 group = "unknown"

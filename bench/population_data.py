@@ -26,6 +26,8 @@ COPIES = 10
 SAMPLE_PATIENTS = 5_200  # ~100 k administrations
 ID_COLUMNS = ("patient_id", "prescription_id", "administration_id", "result_id", "reaction_id")
 KEY_STRIDE = 1 << 32  # copy k's keys are the base's plus k x this (the base's are far fewer)
+#: The layout's tables and columns, kept in the cache's mark: a cache of another layout is made again.
+LAYOUT = "; ".join(f"{name}: {', '.join(schema.names)}" for name, schema in TABLES.items())
 
 
 def read(folder: Path, name: str) -> pa.Table:
@@ -66,10 +68,11 @@ def _fail() -> object:
 
 
 def ensure() -> dict[str, Path]:
-    """The cached folders (made on first use): base (~1 M), 10m (~10 M), sample (~100 k)."""
+    """The cached folders (made on first use, and again when the layout changed): base (~1 M),
+    10m (~10 M), sample (~100 k)."""
     folders = {"base": ROOT / "base", "10m": ROOT / "10m", "sample": ROOT / "sample"}
     done = ROOT / "complete"
-    if done.exists():
+    if done.exists() and LAYOUT in done.read_text().splitlines():
         return folders
     if ROOT.exists():
         shutil.rmtree(ROOT)
@@ -84,6 +87,6 @@ def ensure() -> dict[str, Path]:
         write_batches(_copies(table, COPIES), folders["10m"] / name, name)
     write_meta(folders["10m"], read_as_of(folders["base"]) or _fail())  # type: ignore[arg-type]
     _sample(folders["base"], folders["sample"])
-    done.write_text(f"{made.administrations} administrations in the base\n")
+    done.write_text(f"{made.administrations} administrations in the base\n{LAYOUT}\n")
     print(f"  made in {time.perf_counter() - start:.0f} s", flush=True)
     return folders

@@ -214,6 +214,7 @@ def write_case(folder: Path, case: Case) -> list[str]:
                 "patient_id": "p1",
                 "prescription_id": "rx1",
                 "planned_number": i + 1,
+                "phase": d.phase,
                 "given_at": d.at,
                 "dose_mcg": Decimal(d.dose),
                 "volume_ml": None if d.volume is None else Decimal(d.volume),

@@ -77,7 +77,16 @@ def test_export_writes_every_latest_row_in_the_layout(example_db: Path, tmp_path
     assert all(
         r["given_at"].tzinfo is None for r in given
     )  # UTC without a zone, as the layout says
-    assert all(p["phase"] is not None for p in _table(out, "planned_doses"))
+    planned = {
+        (p["prescription_id"], p["planned_number"]): p["phase"]
+        for p in _table(out, "planned_doses")
+    }
+    assert all(phase is not None for phase in planned.values())
+    # each dose carries the phase of the planned dose it fulfils, as joining them would give
+    assert [r["phase"] for r in given] == [
+        planned.get((r["prescription_id"], r["planned_number"])) for r in given
+    ]
+    assert any(r["phase"] is not None for r in given)
     months = {p.name for p in (out / "administrations").iterdir()}
     assert all(m.startswith("month=") for m in months)
 
@@ -182,6 +191,10 @@ def test_a_clean_population_exits_0(tmp_path: Path) -> None:
         (["audit", "population", "{data}", "--as-of", "soon"], "write YYYY-MM-DD"),
         (["audit", "population", "{empty}"], "is missing: an audit folder holds"),
         (["audit", "population", "{old}"], "has no column patient_key: it was written by an"),
+        (
+            ["audit", "population", "{unphased}"],
+            "administrations has no column phase: it was written by an earlier layout; write it again",
+        ),
         (["audit", "synth", "--patients", "5", "--out", "{empty}"], "at least 11 patients"),
     ],
 )
@@ -189,12 +202,16 @@ def test_bad_input_is_a_clear_message_and_exit_2(
     tmp_path: Path, args: list[str], says: str
 ) -> None:
     data, empty, old = tmp_path / "data", tmp_path / "empty", tmp_path / "old"
+    unphased = tmp_path / "unphased"
     empty.mkdir()
     write_case(data, CASES["volume matches"])
     write_case(old, CASES["volume matches"])  # then as the layout was before its keys
     patients = old / "patients" / "part-0.parquet"
     pq.write_table(pq.read_table(patients).drop_columns(["patient_key"]), patients)
-    done = b12(*(a.format(data=data, empty=empty, old=old) for a in args))
+    write_case(unphased, CASES["volume matches"])  # then before the doses carried their phase
+    for part in (unphased / "administrations").rglob("*.parquet"):
+        pq.write_table(pq.read_table(part).drop_columns(["phase"]), part)
+    done = b12(*(a.format(data=data, empty=empty, old=old, unphased=unphased) for a in args))
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert says in done.stderr
     assert "Traceback" not in done.stderr

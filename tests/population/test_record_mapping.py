@@ -76,6 +76,7 @@ def test_the_record_maps_to_the_layout(exported: Path) -> None:
     phases = [p["phase"] for p in planned]
     assert phases == sorted(phases) and phases[0] == 0  # phases in the regimen's order
     assert planned[0]["due_date"] == date(2026, 1, 5)
+    assert given["phase"] == planned[0]["phase"] == 0  # the phase of the planned dose it fulfils
 
     (result,) = _rows(exported, "results")
     assert result["taken_at"] == datetime(2026, 1, 10) and result["value"] == 4.6
@@ -108,6 +109,25 @@ def test_the_phase_index_is_the_regimens_own(exported: Path) -> None:
     regimen = build(Settings()).knowledge.regimens["us-label-pernicious-anaemia"]
     planned = {p["planned_number"]: p["phase"] for p in _rows(exported, "planned_doses")}
     assert set(planned.values()) == set(range(len(regimen.phases)))
+
+
+def test_a_regimen_the_knowledge_does_not_name_numbers_its_phases_as_they_first_appear(
+    exported: Path,
+    db_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Without the regimen's phases (a regimen since taken out of the knowledge), each phase
+    name's index is its order of first appearance in the prescription, on the planned doses and
+    on the doses that fulfil them alike."""
+    from b12.adapters.population.record import export
+
+    out = tmp_path / "unknown"
+    export(db_url, out, phases={})
+    named = {p["planned_number"]: p["phase"] for p in _rows(exported, "planned_doses")}
+    planned = {p["planned_number"]: p["phase"] for p in _rows(out, "planned_doses")}
+    assert planned == named  # this regimen's phase names come in the regimen's order
+    (given,) = _rows(out, "administrations")
+    assert given["phase"] == planned[given["planned_number"]] == 0
 
 
 @pytest.mark.parametrize(

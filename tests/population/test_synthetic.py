@@ -43,6 +43,26 @@ def test_spark_finds_exactly_what_duckdb_finds(population: Path, kb: Any, spark:
     assert on_spark.findings.to_pylist() == on_duckdb.findings.to_pylist()
 
 
+def test_each_dose_carries_its_planned_doses_phase(population: Path) -> None:
+    """The phase written on each administration is the one joining its planned dose gives."""
+    import duckdb
+
+    def src(name: str) -> str:
+        return f"read_parquet('{population / name}/**/*.parquet', hive_partitioning=false)"
+
+    con = duckdb.connect()
+    counts = con.execute(
+        f"""SELECT count(*), count(a.phase),
+                   count(*) FILTER (WHERE a.phase IS NOT DISTINCT FROM p.phase)
+            FROM {src("administrations")} a LEFT JOIN {src("planned_doses")} p
+            ON p.prescription_key = a.prescription_key AND p.planned_number = a.planned_number"""
+    ).fetchone()
+    con.close()
+    assert counts is not None
+    rows, phased, agreeing = counts
+    assert rows == phased == agreeing > 0
+
+
 def test_the_same_seed_writes_the_same_population(tmp_path: Path, kb: Any) -> None:
     from b12.adapters.population.layout import TABLES
     from b12.adapters.population.synth import synthesize

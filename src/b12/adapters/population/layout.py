@@ -9,6 +9,9 @@ Every patient, prescription and administration has an integer key beside its id,
 writer (``*_key``, int64): the rules join, group and order by the keys, which an engine compares
 far faster than text; the ids (the record's own) are read only for the findings. Each key stands
 for exactly one id within a folder, and ``administration_key`` is unique.
+
+An administration carries the phase of the planned dose it fulfils (the ``phase`` of its
+``planned_doses`` row), written beside it so that the rules need not join the planned doses.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ ADMINISTRATIONS = pa.schema(
         ("prescription_key", KEY),
         ("prescription_id", pa.string()),
         ("planned_number", pa.int32()),  # null: a dose outside the plan
+        ("phase", pa.int32()),  # its planned dose's phase (as planned_doses); null: none
         ("given_at", TIME),
         ("dose_mcg", DECIMAL),
         ("volume_ml", DECIMAL),  # null: not recorded

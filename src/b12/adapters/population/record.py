@@ -13,7 +13,9 @@ How the record maps:
   names; empty when none was recorded (the injection site is not the ward);
 * planned doses are the ``planned_doses`` rows of each current prescription, by their number; a
   row's phase (a regimen phase's name) becomes the index of that phase in the regimen of the
-  knowledge, else (a regimen the knowledge no longer has) its order of first appearance;
+  knowledge, else (a regimen the knowledge no longer has) its order of first appearance in the
+  prescription; an administration's phase is that of the planned dose it fulfils (joined in its
+  query), null when it fulfils none of a current prescription;
 * amounts are the record's NUMERIC values, read as exact decimals (six places);
 * times are the UTC instants the record keeps, written without a zone (layout.py);
 * a laboratory result known by its date is taken at midnight UTC of that day;
@@ -141,29 +143,24 @@ def _prescriptions(row: Row, phases: Phases) -> Iterator[Row]:
     }
 
 
-class _PhaseIndex:
-    """A planned dose's phase name as its index in the regimen's phases (rows come ordered by
-    prescription and number, so a phase the knowledge does not name is indexed by first
-    appearance within its prescription)."""
+def _phase(row: Row, phases: Phases) -> int | None:
+    """A planned dose's phase name as its index in the regimen's phases; a phase the knowledge
+    does not name, by its order of first appearance in the prescription (``first_seen``, from
+    ``_PLANNED``). None: no planned dose."""
+    name = row["phase"]
+    if name is None:
+        return None
+    names = phases.get(row["regimen_id"] or "", ())
+    return names.index(name) if name in names else int(row["first_seen"])
 
-    def __init__(self) -> None:
-        self.prescription: str | None = None
-        self.seen: list[str] = []
 
-    def __call__(self, row: Row, phases: Phases) -> Iterator[Row]:
-        if row["prescription_id"] != self.prescription:
-            self.prescription, self.seen = row["prescription_id"], []
-        name = row["phase"]
-        if name not in self.seen:
-            self.seen.append(name)
-        names = list(phases.get(row["regimen_id"] or "", ()))
-        index = names.index(name) if name in names else self.seen.index(name)
-        yield {
-            "prescription_id": row["prescription_id"],
-            "planned_number": row["number"],
-            "phase": index,
-            "due_date": _day(row["due_on"]),
-        }
+def _planned_doses(row: Row, phases: Phases) -> Iterator[Row]:
+    yield {
+        "prescription_id": row["prescription_id"],
+        "planned_number": row["number"],
+        "phase": _phase(row, phases),
+        "due_date": _day(row["due_on"]),
+    }
 
 
 def _administrations(row: Row, phases: Phases) -> Iterator[Row]:
@@ -172,6 +169,7 @@ def _administrations(row: Row, phases: Phases) -> Iterator[Row]:
         "patient_id": row["patient_id"],
         "prescription_id": row["prescription_id"],
         "planned_number": row["planned_number"],
+        "phase": _phase(row, phases),
         "given_at": _time(row["given_at"]),
         "dose_mcg": _decimal(row["dose_mcg"]),
         "volume_ml": _decimal(row["volume_ml"]),
@@ -251,6 +249,19 @@ _WARD_THEN = (
     "SELECT w.ward FROM patients w WHERE w.code = p.code AND w.recorded_at <= t.given_at "
     "ORDER BY w.recorded_at DESC, w.id DESC LIMIT 1"
 )
+#: The planned doses of each current prescription, each with its regimen (the dose's own, else
+#: the prescription's) and the order in which its phase name first appears in the prescription
+#: (from 0): the planned_doses table and the phase of the dose an administration fulfils both
+#: read it, so that the two agree.
+_PLANNED = (
+    "(SELECT f.prescription_id, f.number, f.due_on, f.phase, f.regimen_id, "
+    "DENSE_RANK() OVER (PARTITION BY f.prescription_id ORDER BY f.first_number) - 1 AS first_seen "
+    "FROM (SELECT d.prescription_id, d.number, d.due_on, d.phase, "
+    "COALESCE(d.regimen_id, t.regimen_id) AS regimen_id, "
+    "MIN(d.number) OVER (PARTITION BY d.prescription_id, d.phase) AS first_number "
+    "FROM planned_doses d JOIN prescriptions t ON t.id = d.prescription_id "
+    f"WHERE {_latest('prescriptions')}) f)"
+)
 
 #: Each layout table: the record's query and how one of its rows becomes layout rows (a factory,
 #: for a converter that keeps state over the rows of one export).
@@ -266,18 +277,19 @@ QUERIES: dict[str, tuple[str, Callable[[], Callable[[Row, Phases], Iterator[Row]
         lambda: _prescriptions,
     ),
     "planned_doses": (
-        "SELECT d.prescription_id, d.number, d.due_on, d.phase, "
-        "COALESCE(d.regimen_id, t.regimen_id) AS regimen_id "
-        f"FROM planned_doses d JOIN prescriptions t ON t.id = d.prescription_id "
-        f"WHERE {_latest('prescriptions')} ORDER BY d.prescription_id, d.number",
-        _PhaseIndex,
+        "SELECT d.prescription_id, d.number, d.due_on, d.phase, d.regimen_id, d.first_seen "
+        f"FROM {_PLANNED} d ORDER BY d.prescription_id, d.number",
+        lambda: _planned_doses,
     ),
     "administrations": (
         f"SELECT t.id, {_PERSON} AS patient_id, t.prescription_id, t.planned_number, t.given_at, "
         "t.dose_mcg, "
         "t.volume_ml, t.product, t.route, t.lot, t.expiry, t.override_reason, "
-        f"COALESCE(({_WARD_THEN}), p.ward) AS ward "
+        f"COALESCE(({_WARD_THEN}), p.ward) AS ward, "
+        "d.phase, d.regimen_id, d.first_seen "
         "FROM administrations t JOIN patients p ON p.id = t.patient_id "
+        f"LEFT JOIN {_PLANNED} d "
+        "ON d.prescription_id = t.prescription_id AND d.number = t.planned_number "
         f"WHERE {_live('administrations')}",
         lambda: _administrations,
     ),

@@ -99,13 +99,14 @@ def _left(left: ir.Table, right: ir.Table, *keys: str) -> ir.Table:
 
 def joined(tables: Tables, t: AuditThresholds) -> ir.Table:
     """Each administration with its course, the patient's age group and its phase's rhythm: the
-    columns the rules read and no other (the ids and the ward are read for the findings only)."""
+    columns the rules read and no other (the ids and the ward are read for the findings only).
+    The phase is the administration's own column (its planned dose's, written beside it)."""
     a = tables["administrations"]
     a = a.select(
         "administration_key",
         "patient_key",
         "prescription_key",
-        "planned_number",
+        "phase",
         "given_at",
         "dose_mcg",
         "volume_ml",
@@ -118,13 +119,7 @@ def joined(tables: Tables, t: AuditThresholds) -> ir.Table:
         "prescription_key", "regimen_id", "indication_id", "end_date"
     )
     pt = tables["patients"].select("patient_key", "birth_date")
-    planned = tables["planned_doses"].select("prescription_key", "planned_number", "phase")
-    e = _left(
-        _left(_left(a, rx, "prescription_key"), pt, "patient_key"),
-        planned,
-        "prescription_key",
-        "planned_number",
-    )
+    e = _left(_left(a, rx, "prescription_key"), pt, "patient_key")
     phases = phase_table(t)
     e = e.left_join(phases, [e.regimen_id == phases.f_regimen, e.phase == phases.f_phase]).drop(
         "f_regimen", "f_phase"

@@ -228,6 +228,7 @@ class _Population:
                     "patient_id": pid,
                     "prescription_id": rx,
                     "planned_number": d.number,
+                    "phase": d.phase,
                     "given_at": d.at,
                     "dose_mcg": d.dose,
                     "volume_ml": d.dose * facts.per_ml / facts.amount_mcg,
