@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -126,19 +126,33 @@ def _text(value: Any, where: str, limit: int = 255) -> str:
     return value
 
 
-@router.post("/{service}")
-async def call(service: str, request: Request) -> Response:
+async def _threaded(
+    handler: Callable[[str, Request, bytes], Response], service: str, request: Request
+) -> Response:
+    """``handler`` on the request's body, in a worker thread (it reads and writes the record)."""
     from starlette.concurrency import run_in_threadpool
 
     raw = await request.body()
-    return await run_in_threadpool(_call, service, request, raw)
+    return await run_in_threadpool(handler, service, request, raw)
+
+
+def _served(request: Request, service: str, path: str) -> tuple[App, ds.Caller]:
+    """The App and the verified caller of a call to ``service`` at ``path``: the token first, so
+    that no unknown service is named to a caller who is not trusted."""
+    app = _app(request)
+    caller = _caller(request, path)
+    if service not in SERVICES:
+        raise UnknownServiceError(service)
+    return app, caller
+
+
+@router.post("/{service}")
+async def call(service: str, request: Request) -> Response:
+    return await _threaded(_call, service, request)
 
 
 def _call(service: str, request: Request, raw: bytes) -> Response:
-    app = _app(request)
-    caller = _caller(request, f"/cds-services/{service}")
-    if service not in SERVICES:
-        raise UnknownServiceError(service)
+    app, caller = _served(request, service, f"/cds-services/{service}")
     try:
         body = _body(raw)
         hook = body.get("hook")
@@ -267,17 +281,11 @@ def _cards(
 
 @router.post("/{service}/feedback")
 async def feedback(service: str, request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    raw = await request.body()
-    return await run_in_threadpool(_feedback, service, request, raw)
+    return await _threaded(_feedback, service, request)
 
 
 def _feedback(service: str, request: Request, raw: bytes) -> Response:
-    app = _app(request)
-    caller = _caller(request, f"/cds-services/{service}/feedback")
-    if service not in SERVICES:
-        raise UnknownServiceError(service)
+    app, caller = _served(request, service, f"/cds-services/{service}/feedback")
     body = _body(raw)
     items = body.get("feedback")
     if not isinstance(items, list) or not items or len(items) > 100:

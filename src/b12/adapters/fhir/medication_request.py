@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 from b12.adapters.fhir import codes
 from b12.adapters.fhir.reading import (
     FhirReadError,
+    contained_medication,
     decimal,
     fhir_date,
     items,
@@ -53,6 +54,7 @@ from b12.adapters.fhir.reading import (
     need,
     optional_text,
     positive_int,
+    read_status,
     reference_id,
     text,
 )
@@ -257,12 +259,9 @@ def read_medication_request(resource: Mapping[str, Any], kb: Knowledge) -> Medic
             f"{resource.get('resourceType')!r}: send a MedicationRequest",
             field="resource",
         )
-    status = text(need(resource, "status", root), f"{root}.status", field="status")
-    if status not in STATUSES:
-        raise FhirReadError(
-            f"{root}.status",
-            f"unknown status {status!r}: write one of {', '.join(sorted(STATUSES))}",
-        )
+    status = read_status(
+        resource, root, STATUSES, f"unknown status: write one of {', '.join(sorted(STATUSES))}"
+    )
     intent = text(need(resource, "intent", root), f"{root}.intent", field="intent")
     patient = None
     if resource.get("subject") is not None:
@@ -334,27 +333,9 @@ def _medication(
 ) -> tuple[str, str | None, Concentration | None]:
     root = "MedicationRequest"
     if "medicationReference" in resource:
-        ref = text(
-            mapping(resource["medicationReference"], f"{root}.medicationReference").get(
-                "reference"
-            ),
-            f"{root}.medicationReference.reference",
-        )
-        contained = {
-            f"#{c.get('id')}": c
-            for c in items(resource.get("contained"), f"{root}.contained")
-            if isinstance(c, Mapping)
-        }
-        if ref not in contained or contained[ref].get("resourceType") != "Medication":
-            raise FhirReadError(
-                f"{root}.medicationReference",
-                f"{ref!r}: b12 reads a contained Medication (#id) or medicationCodeableConcept",
-                field="product",
-            )
-        concept = mapping(
-            need(contained[ref], "code", f"{root}.contained"), f"{root}.contained.code"
-        )
-        path = f"{root}.contained({ref}).code"
+        med, at = contained_medication(resource, root)
+        path = f"{at}.code"
+        concept = mapping(need(med, "code", at), path)
     else:
         concept = mapping(
             need(resource, "medicationCodeableConcept", root, field="product"),

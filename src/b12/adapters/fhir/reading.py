@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -139,6 +139,35 @@ def subject_code(resource: Mapping[str, Any], root: str) -> str:
     """The patient's code from ``root.subject`` (required): a reference to a Patient."""
     subject = need(resource, "subject", root, field="patient")
     return reference_id(subject, "Patient", f"{root}.subject", field="patient")
+
+
+def read_status(resource: Mapping[str, Any], root: str, allowed: Collection[str], why: str) -> str:
+    """``root.status`` (required), one of ``allowed``; else an error saying ``why``."""
+    status = text(need(resource, "status", root), f"{root}.status", field="status")
+    if status not in allowed:
+        raise FhirReadError(f"{root}.status", f"{status!r}: {why}", field="status")
+    return status
+
+
+def contained_medication(resource: Mapping[str, Any], root: str) -> tuple[Mapping[str, Any], str]:
+    """The Medication ``root.medicationReference`` points to among the resource's contained ones
+    ("#id"), and its path for messages."""
+    reference = mapping(
+        need(resource, "medicationReference", root, field="product"), f"{root}.medicationReference"
+    )
+    ref = text(reference.get("reference"), f"{root}.medicationReference.reference")
+    contained = {
+        f"#{c.get('id')}": c
+        for c in items(resource.get("contained"), f"{root}.contained")
+        if isinstance(c, Mapping)
+    }
+    if ref not in contained or contained[ref].get("resourceType") != "Medication":
+        raise FhirReadError(
+            f"{root}.medicationReference",
+            f"{ref!r}: b12 reads a contained Medication (#id) or a medicationCodeableConcept",
+            field="product",
+        )
+    return contained[ref], f"{root}.contained({ref})"
 
 
 def _kind(value: Any) -> str:

@@ -28,6 +28,7 @@ from b12.adapters.fhir.medication_request import (
 )
 from b12.adapters.fhir.reading import (
     FhirReadError,
+    contained_medication,
     decimal,
     fhir_date,
     instant,
@@ -36,6 +37,7 @@ from b12.adapters.fhir.reading import (
     need,
     optional_text,
     positive_int,
+    read_status,
     reference_id,
     subject_code,
     text,
@@ -186,13 +188,10 @@ def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
 
     root = "MedicationAdministration"
     resource = _expect(resource, root)
-    status = text(need(resource, "status", root), f"{root}.status")
-    if status != "completed":
-        raise FhirReadError(
-            f"{root}.status",
-            f"{status!r}: b12 records doses given (completed); a dose not given is recorded as missed",
-            field="status",
-        )
+    read_status(
+        resource, root, ("completed",),
+        "b12 records doses given (completed); a dose not given is recorded as missed",
+    )  # fmt: skip
     code = subject_code(resource, root)
     at = instant(
         need(resource, "effectiveDateTime", root, field="at"),
@@ -286,26 +285,7 @@ def _administered_medication(
         med: Mapping[str, Any] = {"code": resource["medicationCodeableConcept"]}
         path = f"{root}.medicationCodeableConcept"
     else:
-        ref = text(
-            mapping(
-                need(resource, "medicationReference", root, field="product"),
-                f"{root}.medicationReference",
-            ).get("reference"),
-            f"{root}.medicationReference.reference",
-        )
-        contained = {
-            f"#{c.get('id')}": c
-            for c in items(resource.get("contained"), f"{root}.contained")
-            if isinstance(c, Mapping)
-        }
-        if ref not in contained or contained[ref].get("resourceType") != "Medication":
-            raise FhirReadError(
-                f"{root}.medicationReference",
-                f"{ref!r}: b12 reads a contained Medication (#id)",
-                field="product",
-            )
-        med = contained[ref]
-        path = f"{root}.contained({ref})"
+        med, path = contained_medication(resource, root)
     product = None
     code = mapping(need(med, "code", path, field="product"), f"{path}.code")
     for i, c in enumerate(items(code.get("coding"), f"{path}.code.coding")):
@@ -389,13 +369,8 @@ def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
 
     root = "Observation"
     resource = _expect(resource, root)
-    status = text(need(resource, "status", root), f"{root}.status")
-    if status not in ("final", "amended", "corrected", "preliminary"):
-        raise FhirReadError(
-            f"{root}.status",
-            f"{status!r}: b12 records results (final, amended, corrected, preliminary)",
-            field="status",
-        )
+    results = ("final", "amended", "corrected", "preliminary")
+    read_status(resource, root, results, f"b12 records results ({', '.join(results)})")
     code = subject_code(resource, root)
     taken = fhir_date(
         need(resource, "effectiveDateTime", root, field="taken_on"),
