@@ -37,7 +37,6 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any, Literal, Protocol, TypeVar, get_args
 
 from b12.domain.jsonable import to_json
@@ -253,22 +252,6 @@ def _check_role(role: str) -> Role:
     raise AccountError(f"role {role!r}: write one of {', '.join(ROLES)}", field="role")
 
 
-class _Opened:
-    """``with _Opened(factory) as uow``: the accounts' unit of work, typed."""
-
-    def __init__(self, factory: AccountsFactory) -> None:
-        self._uow = factory()
-
-    def __enter__(self) -> AccountsUnitOfWork:
-        self._uow.__enter__()
-        return self._uow
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._uow.__exit__(kind, exc, tb)
-
-
 def _audit(audit: AuditTrail, who: str, action: str, account: Account, **extra: Any) -> None:
     payload = {"username": account.username, "role": account.role, **extra}
     audit.append(who, action, "Account", account.id, None, to_json(payload))
@@ -305,7 +288,7 @@ def add_account(
             "prescription says self-injection (prescribe with it)",
             field="injects",
         )
-    with _Opened(factory) as uow:
+    with factory() as uow:
         if uow.accounts.named(name) is not None:
             raise AccountError(f"username {name!r} is taken; choose another", field="username")
         for code in patients:
@@ -334,7 +317,7 @@ def _named(uow: AccountsUnitOfWork, username: str) -> Account:
 
 def disable_account(factory: AccountsFactory, username: str, who: str) -> Account:
     """The account can no longer log in, and its open sessions end now."""
-    with _Opened(factory) as uow:
+    with factory() as uow:
         account = replace(_named(uow, username), disabled=True)
         uow.accounts.update(account)
         uow.accounts.end_sessions(account.id)
@@ -348,7 +331,7 @@ def set_password(
 ) -> Account:
     """A new password (the lock-out is lifted, open sessions end)."""
     _check_password(password)
-    with _Opened(factory) as uow:
+    with factory() as uow:
         account = replace(
             _named(uow, username),
             password_hash=hasher.hash(password),
@@ -363,7 +346,7 @@ def set_password(
 
 
 def list_accounts(factory: AccountsFactory) -> list[Account]:
-    with _Opened(factory) as uow:
+    with factory() as uow:
         return uow.accounts.all()
 
 
@@ -382,7 +365,7 @@ class AccountShown:
 
 def review_accounts(factory: AccountsFactory) -> list[AccountShown]:
     """Every account by username, with its live links to patients."""
-    with _Opened(factory) as uow:
+    with factory() as uow:
         out = []
         for a in sorted(uow.accounts.all(), key=lambda a: a.username):
             links = sorted(
@@ -428,7 +411,7 @@ def link_patient(
 ) -> PatientLink:  # fmt: skip
     """Link the patient or caregiver account ``username`` to patient ``code`` (again, after an
     unlink); ``injects``: a caregiver who gives the injections. Audited in the patient's stream."""
-    with _Opened(factory) as uow:
+    with factory() as uow:
         account, record = _linkable(uow, username, code)
         if injects and account.role != "caregiver":
             raise AccountError(
@@ -457,7 +440,7 @@ def unlink_patient(
 ) -> None:
     """End the link: the account's next request no longer reaches the patient (the row is kept,
     marked ended; the audit says who ended it)."""
-    with _Opened(factory) as uow:
+    with factory() as uow:
         account, record = _linkable(uow, username, code)
         if not any(x.patient_code == record.code for x in uow.accounts.links(account.id)):
             raise AccountError(
@@ -472,7 +455,7 @@ def unlink_patient(
 
 def carers_of(factory: AccountsFactory, code: str) -> list[Carer]:
     """The accounts linked to patient ``code`` now (the patient's own and its carers'), by name."""
-    with _Opened(factory) as uow:
+    with factory() as uow:
         out = []
         for link in uow.accounts.linked_to(code.strip()):
             account = uow.accounts.get(link.account_id)
@@ -493,7 +476,7 @@ def log_in(
     """A new session for the right name and password; after MAX_FAILURES wrong tries in a row the
     account refuses every try for LOCKOUT. Every answer but success is the same LoginError."""
     now = _utc(clock)
-    with _Opened(factory) as uow:
+    with factory() as uow:
         account = uow.accounts.named(username.strip()) if len(username) <= USERNAME_MAX else None
         if account is None:
             hasher.hash(password[:256])  # the same work as a real check: no timing oracle
@@ -528,7 +511,7 @@ def session_actor(factory: AccountsFactory, token: str, clock: Clock) -> Actor:
     if not token or len(token) > 256:
         raise SessionExpiredError()
     now = _utc(clock)
-    with _Opened(factory) as uow:
+    with factory() as uow:
         session = uow.accounts.session(token_id(token))
         account = None if session is None else uow.accounts.get(session.account_id)
         if session is None or account is None or session.ended or account.disabled:
@@ -545,7 +528,7 @@ def session_actor(factory: AccountsFactory, token: str, clock: Clock) -> Actor:
 
 
 def log_out(factory: AccountsFactory, actor: Actor) -> None:
-    with _Opened(factory) as uow:
+    with factory() as uow:
         uow.accounts.end_sessions(actor.account_id, actor.session_id)
         uow.commit()
 

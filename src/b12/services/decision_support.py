@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from b12.errors import InputError
@@ -97,20 +96,6 @@ class UnknownCardError(InputError):
         )
 
 
-class _Opened:
-    def __init__(self, factory: CdsFactory) -> None:
-        self._uow = factory()
-
-    def __enter__(self) -> CdsUnitOfWork:
-        self._uow.__enter__()
-        return self._uow
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._uow.__exit__(kind, exc, tb)
-
-
 @dataclass(frozen=True)
 class Caller:
     """Who calls, as the verified token says: the issuer, the token's jti and expiry; the EHR's
@@ -139,7 +124,7 @@ def accept_calls(factory: CdsFactory, calls: Sequence[Call]) -> list[bool]:
     one transaction (a group commit); for each call, False when its token was used before (that
     call keeps nothing)."""
     done = []
-    with _Opened(factory) as uow:
+    with factory() as uow:
         for call in calls:
             caller = call.caller
             if not uow.cds.claim_token(caller.issuer, caller.jti, caller.expires_at, call.at):
@@ -176,7 +161,7 @@ def record_feedback(
 ) -> int:
     """Keep each feedback (a duplicate of one kept is tolerated and not kept twice), with the
     token's claim and an audit entry, in one transaction; the number newly kept."""
-    with _Opened(factory) as uow:
+    with factory() as uow:
         if not uow.cds.claim_token(caller.issuer, caller.jti, caller.expires_at, now):
             raise ReplayedTokenError()
         kept = 0

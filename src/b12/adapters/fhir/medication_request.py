@@ -57,6 +57,7 @@ from b12.adapters.fhir.reading import (
     read_status,
     reference_id,
     text,
+    unread_extension,
 )
 from b12.domain.dose_input import ParsedDose, parse_concentration, parse_dose
 from b12.domain.patient import Patient
@@ -510,11 +511,7 @@ def _phase(dosage: Any, path: str) -> OrderedPhase:
         if ext.get("url") == codes.EXT_PHASE_KIND:
             kind = text(ext.get("valueCode"), f"{path}.extension[{i}].valueCode")
         else:
-            raise FhirReadError(
-                f"{path}.extension[{i}]",
-                f"extension {ext.get('url')!r} is not read: b12 would lose what it says",
-                field="dose",
-            )
+            raise unread_extension(ext.get("url"), f"{path}.extension[{i}]", field="dose")
     return OrderedPhase(
         sequence,
         optional_text(dosage.get("text"), f"{path}.text"),

@@ -141,6 +141,13 @@ def subject_code(resource: Mapping[str, Any], root: str) -> str:
     return reference_id(subject, "Patient", f"{root}.subject", field="patient")
 
 
+def unread_extension(url: object, path: str, field: str | None = None) -> FhirReadError:
+    """The refusal of an extension b12 does not read (dropping it would lose what it says)."""
+    return FhirReadError(
+        path, f"extension {url!r} is not read: b12 would lose what it says", field=field
+    )
+
+
 def read_status(resource: Mapping[str, Any], root: str, allowed: Collection[str], why: str) -> str:
     """``root.status`` (required), one of ``allowed``; else an error saying ``why``."""
     status = text(need(resource, "status", root), f"{root}.status", field="status")

@@ -41,6 +41,7 @@ from b12.adapters.fhir.reading import (
     reference_id,
     subject_code,
     text,
+    unread_extension,
 )
 from b12.domain.findings import Finding, Level
 from b12.domain.lab_values import Measurement
@@ -261,10 +262,7 @@ def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
                 f"{root}.extension[{i}].valueQuantity.value",
             )
         elif url != codes.EXT_FINGERPRINT:
-            raise FhirReadError(
-                f"{root}.extension[{i}]",
-                f"extension {url!r} is not read: b12 would lose what it says",
-            )
+            raise unread_extension(url, f"{root}.extension[{i}]")
     performer = None
     for i, p in enumerate(items(resource.get("performer"), f"{root}.performer")):
         actor = mapping(
@@ -476,10 +474,7 @@ def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
         if ext.get("url") == codes.EXT_AS_WRITTEN:
             written = text(ext.get("valueString"), f"{root}.extension[{i}].valueString")
         else:
-            raise FhirReadError(
-                f"{root}.extension[{i}]",
-                f"extension {ext.get('url')!r} is not read: b12 would lose what it says",
-            )
+            raise unread_extension(ext.get("url"), f"{root}.extension[{i}]")
     return ObservationRead(
         code, taken, Measurement(analyte.id, value, unit.unit, False, "", written)
     )
