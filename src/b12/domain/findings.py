@@ -94,6 +94,15 @@ def finding(
     )
 
 
+def distinct(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Each finding once: the first of each code and message, in their order (two checks that
+    raise the same concern say it once)."""
+    first: dict[tuple[str, str], Finding] = {}
+    for f in findings:
+        first.setdefault((f.code, f.message), f)
+    return tuple(first.values())
+
+
 def worst(findings: Iterable[Finding]) -> Level | None:
     """The loudest level among ``findings`` (None when there are none)."""
     levels = [f.level for f in findings]

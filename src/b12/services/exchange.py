@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
-from b12.domain.findings import Finding, Level
+from b12.domain.findings import Finding, Level, distinct
 from b12.domain.patient import Patient
 from b12.domain.records import Administration, LabResult, PatientRecord, Prescription, current
 from b12.knowledge.base import Knowledge
@@ -140,14 +140,4 @@ def prescribe_checked(
     agrees(plan_therapy(kb, replace(request, patient=profile)))
     body: Callable[..., Prescribed] = inspect.unwrap(prescribe)
     done = body(uow, kb, code, request, who, now, override=override)
-    return replace(done, findings=_unique([*checked, *done.findings]))
-
-
-def _unique(findings: Sequence[Finding]) -> tuple[Finding, ...]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for f in findings:
-        if (f.code, f.message) not in seen:
-            seen.add((f.code, f.message))
-            out.append(f)
-    return tuple(out)
+    return replace(done, findings=distinct([*checked, *done.findings]))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from b12.domain.display import format_number
-from b12.domain.findings import Finding, Level, finding
+from b12.domain.findings import Finding, Level, distinct, finding
 from b12.domain.lab_values import Measurement
 from b12.domain.labs import Normalised, band_of, band_scale
 from b12.domain.patient import Patient
@@ -74,7 +74,7 @@ def screening_findings(
     use; each finding once."""
     from b12.services.screening import screen_patient
 
-    out: dict[tuple[str, str], Finding] = {}
+    out: list[Finding] = []
     for route in dict.fromkeys(routes):
         result = screen_patient(
             kb,
@@ -84,6 +84,5 @@ def screening_findings(
             substance=None if product else substance,
             indication=indication,
         )
-        for f in result.findings:
-            out.setdefault((f.code, f.message), f)
-    return list(out.values())
+        out += result.findings
+    return list(distinct(out))

@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from b12.domain.dose_input import ParsedDose
-from b12.domain.findings import Finding, Level, finding, suggest
+from b12.domain.findings import Finding, Level, distinct, finding, suggest
 from b12.domain.lab_values import Measurement
 from b12.domain.patient import Patient
 from b12.domain.quantity import Concentration, Mass
@@ -224,7 +224,7 @@ def plan_therapy(kb: Knowledge, request: PlanRequest) -> Plan:
         supply_for("first month", first_month, product),
         supply_for(f"{request.months} months", dispensed, product),
         product,
-        tuple(sorted(_unique(findings), key=lambda f: -f.level.rank)),
+        tuple(sorted(distinct(findings), key=lambda f: -f.level.rank)),
         kb.fingerprint,
     )
 
@@ -474,13 +474,3 @@ def other_substance(
             ),
         )
     ]
-
-
-def _unique(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for f in findings:
-        if (f.code, f.message) not in seen:
-            seen.add((f.code, f.message))
-            out.append(f)
-    return out

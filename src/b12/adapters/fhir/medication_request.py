@@ -60,6 +60,7 @@ from b12.adapters.fhir.reading import (
     unread_extension,
 )
 from b12.domain.dose_input import ParsedDose, parse_concentration, parse_dose
+from b12.domain.findings import distinct
 from b12.domain.patient import Patient
 from b12.domain.quantity import Concentration
 from b12.domain.records import PlannedDose, Prescription
@@ -199,13 +200,7 @@ class MedicationOrder:
                 out += indication_range(
                     kb, request.indication, mass, population_of(request.patient)
                 )
-        seen: set[tuple[str, str]] = set()
-        unique = []
-        for f in out:
-            if (f.code, f.message) not in seen:
-                seen.add((f.code, f.message))
-                unique.append(f)
-        return tuple(unique)
+        return distinct(out)
 
     def plan_request(
         self, patient: Patient | None = None, months: int | None = None
