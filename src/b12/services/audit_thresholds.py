@@ -76,6 +76,50 @@ class ProductFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class MonitoringWindow:
+    """A test an anaemia course must have between two days counted from its first dose (day 0),
+    by one audit rule and the monitoring rules it reads: the population audit checks every course
+    against it, a patient's status the patient's own course."""
+
+    code: str  # the audit rule's finding code
+    level: str
+    analyte: str
+    from_day: int
+    to_day: int
+    indications: tuple[str, ...]
+    monitoring: tuple[str, ...]  # the monitoring rules (monitoring.yaml) that ask for the test
+    sources: tuple[str, ...]
+
+
+#: The audit rules that are monitoring windows, and the test each asks for.
+MONITORING_RULES = (("no-potassium-48h", "potassium"), ("no-reticulocytes-day-10", "reticulocytes"))
+
+
+def monitoring_windows(kb: Knowledge) -> tuple[MonitoringWindow, ...]:
+    """The monitoring windows of the audit rules (kept on the knowledge: read once)."""
+    return kb.memo(monitoring_windows, lambda: tuple(_window(kb, *r) for r in MONITORING_RULES))
+
+
+def _window(kb: Knowledge, rule_id: str, analyte: str) -> MonitoringWindow:
+    rule = _rule(kb, rule_id)
+    windows = [kb.get("monitoring", m) for m in rule.monitoring]
+    if not windows or any(analyte not in m.tests for m in windows):
+        raise ValueError(
+            f"audit rule {rule.id}: every monitoring rule it reads must ask for {analyte}"
+        )
+    return MonitoringWindow(
+        code=rule.code,
+        level=rule.level,
+        analyte=analyte,
+        from_day=min(m.start_day or 0 for m in windows),
+        to_day=max(m.end_day or 0 for m in windows),
+        indications=rule.indications,
+        monitoring=rule.monitoring,
+        sources=rule.sources,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class AuditThresholds:
     """Everything the audit's rules compare against, with the knowledge's fingerprint."""
 
@@ -117,10 +161,7 @@ def _figure(value: Decimal | None, rule: AuditRule, name: str) -> Decimal:
 def _thresholds(kb: Knowledge) -> AuditThresholds:
     interval = _rule(kb, "interval-below-minimum")
     lapse = _rule(kb, "maintenance-lapsed")
-    potassium = _rule(kb, "no-potassium-48h")
-    reticulocytes = _rule(kb, "no-reticulocytes-day-10")
-    k_windows = [kb.get("monitoring", m) for m in potassium.monitoring]
-    r_windows = [kb.get("monitoring", m) for m in reticulocytes.monitoring]
+    potassium, reticulocytes = monitoring_windows(kb)
     return AuditThresholds(
         fingerprint=kb.fingerprint,
         rules=tuple(
@@ -134,10 +175,10 @@ def _thresholds(kb: Knowledge) -> AuditThresholds:
         slip_factor=slip_factor(kb),
         interval_tolerance_hours=_figure(interval.tolerance_hours, interval, "tolerance_hours"),
         lapse_factor=_figure(lapse.factor, lapse, "factor"),
-        potassium_hours=Decimal(24 * max(m.end_day or 0 for m in k_windows)),
+        potassium_hours=Decimal(24 * potassium.to_day),
         potassium_indications=potassium.indications,
-        reticulocytes_from_day=min(m.start_day or 0 for m in r_windows),
-        reticulocytes_to_day=max(m.end_day or 0 for m in r_windows),
+        reticulocytes_from_day=reticulocytes.from_day,
+        reticulocytes_to_day=reticulocytes.to_day,
         reticulocytes_indications=reticulocytes.indications,
     )
 

@@ -9,6 +9,10 @@ Finding codes raised here (level):
   RECORD_OVERDUE (warning)     a planned dose is past its (re-flowed) due date
   RECORD_DUE_TODAY (info)      a dose is due on the status date
   RECORD_NEXT_LABS (info)      the next planned laboratory checks (maintenance rhythm included)
+  NO_POTASSIUM_48H, NO_RETICULOCYTES_DAY_10 (audit.yaml's level)  a test the monitoring rules ask
+                               for early in an anaemia course, with no result in its window once
+                               the window has passed: the population audit's rules, read from the
+                               same knowledge (services/audit_thresholds.monitoring_windows)
   RECORD_REACTION_STOP (stop)  a reaction after an injection stops the next dose (domain/reactions.py)
   RECORD_KNOWN_DUPLICATE (info) a row an older b12 recorded twice (kept, marked by revision 0004)
   RETIC_*, REMISSION_*, HB_FALLING, NEURO_NEW_SYMPTOMS (lab_response.py)
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +134,7 @@ def patient_status(
     findings += _due(course, on) + judged
     findings += response(course, labs, events, record.profile.get("sex"))
     if rx is not None:
+        findings += monitoring_gaps(kb, rx, course, labs, on)
         findings += _next_labs(rx, on)
     findings += [
         finding(
@@ -337,6 +342,53 @@ def response(
     )
     seen: set[str] = set()
     return [f for f in out if not (f.code in seen or seen.add(f.code))]  # type: ignore[func-returns-value]
+
+
+def monitoring_gaps(
+    kb: Knowledge,
+    rx: Prescription,
+    course: tuple[CourseDose, ...],
+    labs: tuple[LabResult, ...],
+    on: date,
+) -> list[Finding]:
+    """Each monitoring window of the audit (a test between two days after the first dose given,
+    day 0) that the course's indication has, that has passed by ``on``, with no result of the test
+    taken in it. Results are known by their date: a window's days count whole, both ends in."""
+    from b12.services.audit_thresholds import monitoring_windows
+
+    given = [c.given.given_at.date() for c in course if c.given is not None]
+    if not given or rx.indication is None:
+        return []
+    start = min(given)
+    out = []
+    for window in monitoring_windows(kb):
+        first = start + timedelta(days=window.from_day)
+        last = start + timedelta(days=window.to_day)
+        if rx.indication not in window.indications or on <= last:
+            continue
+        if any(lab.analyte == window.analyte and first <= lab.taken_on <= last for lab in labs):
+            continue
+        name = kb.get("analytes", window.analyte).name
+        out.append(
+            finding(
+                window.code,
+                Level(window.level),
+                f"No {name} result from {first.isoformat()} (day {window.from_day}) to "
+                f"{last.isoformat()} (day {window.to_day}) after the first dose on "
+                f"{start.isoformat()}: the monitoring rules ask for one in those days "
+                f"({', '.join(window.monitoring)}).",
+                window.sources,
+                {
+                    "test": window.analyte,
+                    "first dose": start.isoformat(),
+                    "from": first.isoformat(),
+                    "to": last.isoformat(),
+                    "indication": rx.indication,
+                    "monitoring": ", ".join(window.monitoring),
+                },
+            )
+        )
+    return out
 
 
 def _next_labs(rx: Prescription, on: date) -> list[Finding]:

@@ -86,7 +86,8 @@ def example(
     )
     later_labs = []
     later = [
-        (start + timedelta(days=6), ["reticulocytes=4.6%", "potassium=3.9mmol/L"]),
+        (start + timedelta(days=2), ["potassium=3.9mmol/L"]),  # within 48 h of the first dose
+        (start + timedelta(days=6), ["reticulocytes=4.6%"]),
         (start + timedelta(days=14), ["hb=10.4g/dL", "rbc=3.5", "reticulocytes=2.9%"]),
     ]
     for day, readings in later:
