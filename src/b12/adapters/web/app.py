@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from b12.adapters.cds.orders import PrefetchMissingError
 from b12.adapters.cds.security import CdsAuthError
 from b12.bootstrap import App
 from b12.domain.display import format_instant
+from b12.domain.findings import Finding
 from b12.errors import B12Error, InputError, status_of
 from b12.services import accounts as acc
 from b12.services.accounts import Actor
@@ -153,6 +155,33 @@ def operation_outcome(status: int, code: str, message: str, where: str | None) -
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
+@dataclass(frozen=True)
+class FindingShown:
+    """A finding as a page prints it: plain text only, so no template reads a Finding's fields
+    (or a dict's methods) its own way."""
+
+    level: str
+    code: str
+    message: str
+    sources: tuple[str, ...]
+    values: tuple[tuple[str, str], ...]
+    suggestion: str | None
+
+
+def findings_shown(findings: Iterable[Finding]) -> list[FindingShown]:
+    """The findings of a use case's answer, for ``_findings.html``; anything but a Finding (its
+    ``to_dict()``, say) is refused, so a page given the wrong shape fails in every test that
+    renders it rather than with some findings only."""
+    shown: list[FindingShown] = []
+    for f in findings:
+        if not isinstance(f, Finding):
+            raise TypeError(f"a page shows Finding objects, not {type(f).__name__}")
+        says = None if f.suggestion is None else f.suggestion.says
+        values = tuple((k, str(v)) for k, v in f.basis.values.items())
+        shown.append(FindingShown(f.level.value, f.code, f.message, f.basis.sources, values, says))
+    return shown
+
+
 def wants_html(request: Request) -> bool:
     if wants_fhir(request) or request.url.path.startswith(CDS):
         return False
@@ -177,6 +206,7 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
     web.state.templates = templates
     # one way to print a time of the record, on the clinic's clock, shared with the command line
     templates.env.globals["when"] = partial(format_instant, zone=app.settings.zone)
+    templates.env.globals["findings_shown"] = findings_shown
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     def render_error(

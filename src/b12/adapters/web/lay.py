@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from b12.domain.findings import Finding
 
 ROUTES = {
     "IM": "into a muscle (intramuscular)",
@@ -82,15 +83,13 @@ def phase(kind: str | None) -> str:
     return "" if not kind else PHASES.get(kind, kind)
 
 
-def findings(found: Iterable[Any]) -> list[Said]:
+def findings(found: Iterable[Finding]) -> list[Said]:
     """The findings in plain words, stops first; no code, no basis, no suggestion."""
     out: list[Said] = []
     for f in found:
-        code = f.code if hasattr(f, "code") else f["code"]
-        level = f.level.value if hasattr(f, "level") else f["level"]
+        code, level, message = f.code, f.level.value, f.message
         if code in NOT_SHOWN:
             continue
-        message = f.message if hasattr(f, "message") else f["message"]
         text = SAYS.get(code)
         if text is None and level == "info":
             continue  # a note for staff (a rounded volume, a source's remark)

@@ -299,7 +299,8 @@ def labs(
 ) -> HTMLResponse:  # fmt: skip
     day = actions.form_date(taken_on, "taken_on") or actions.today(app)
     done = actions.labs(app, actor, code, readings.split(), day)
-    return page(request, "labs_done.html", {"code": code, "done": done.to_dict()})
+    rows = done.to_dict()["results"]  # each result with its band as the record judged it
+    return page(request, "labs_done.html", {"code": code, "done": done, "rows": rows})
 
 
 def _choices(app: Any, collection: str) -> list[tuple[str, str]]:
