@@ -197,8 +197,11 @@ def test_each_role_may_do_what_its_permissions_list_and_nothing_else(
 
 def test_who_acted_comes_from_the_session_never_from_the_request(web: Web) -> None:
     client, csrf = web.as_role("nurse")
+    h = {"X-CSRF-Token": csrf}
     body = {"scan": SCAN, "who": "dr.ames", "given_by": "dr.ames"}
-    r = client.post("/api/v1/patients/P-0001/give", json=body, headers={"X-CSRF-Token": csrf})
+    r = client.post("/api/v1/patients/P-0001/give", json=body, headers=h)
+    assert r.status_code == 422 and _error(r)["field"] in body  # no body takes them
+    r = client.post("/api/v1/patients/P-0001/give", json={"scan": SCAN}, headers=h)
     assert r.status_code == 200 and r.json()["administration"]["given_by"] == "nurse.bo"
 
 

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from b12.adapters.web import actions
 from b12.adapters.web.app import (
@@ -36,7 +36,14 @@ Code = Annotated[
 ]
 
 
-class Login(BaseModel):
+class In(BaseModel):
+    """Every request body: a field it does not declare is refused (422 naming it), never ignored
+    (a ``dose_mcg`` sent to the give would otherwise leave the prescribed dose to be given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Login(In):
     username: Annotated[str, Field(max_length=200)]
     password: Annotated[str, Field(max_length=1000)]
 
@@ -54,7 +61,7 @@ class Body(BaseModel):
     model_config = {"extra": "allow"}
 
 
-class GiveIn(BaseModel):
+class GiveIn(In):
     dose: Short | None = Field(None, description="default: the prescribed dose, e.g. 1000 mcg")
     site: Short | None = Field(None, description="default: the suggested site, e.g. left deltoid")
     lot: Annotated[str, Field(max_length=64)] | None = None
@@ -64,17 +71,17 @@ class GiveIn(BaseModel):
     override_reason: Text | None = None
 
 
-class NotGivenIn(BaseModel):
+class NotGivenIn(In):
     kind: Literal["missed", "refused", "held"]
     reason: Text
 
 
-class LabsIn(BaseModel):
+class LabsIn(In):
     readings: Annotated[list[Short], Field(max_length=40)]
     taken_on: date
 
 
-class PrescribeIn(BaseModel):
+class PrescribeIn(In):
     indication: Short
     start: date
     product: Short | None = None
@@ -87,18 +94,18 @@ class PrescribeIn(BaseModel):
     )
 
 
-class StopIn(BaseModel):
+class StopIn(In):
     reason: Text
 
 
-class EventIn(BaseModel):
+class EventIn(In):
     on: date
     description: Text
     severity: Literal["mild", "moderate", "severe"]
     neurological: bool = False
 
 
-class ScanIn(BaseModel):
+class ScanIn(In):
     text: Short
 
 
@@ -261,7 +268,7 @@ def scan(body: ScanIn, actor: Writer) -> ScanOut:
 RecordId = Annotated[str, Path(max_length=36, description="the id of an administration or result")]
 
 
-class CorrectIn(BaseModel):
+class CorrectIn(In):
     """The fields to correct (those given that differ from the record), and why."""
 
     given_at: Short | None = Field(
@@ -277,7 +284,7 @@ class CorrectIn(BaseModel):
     reason: Text
 
 
-class VoidIn(BaseModel):
+class VoidIn(In):
     reason: Text
 
 
@@ -304,7 +311,7 @@ Lot = Annotated[str, Field(max_length=64, description="the lot number printed on
 Count = Annotated[int, Field(le=MAX_CONTAINERS)]
 
 
-class DispenseIn(BaseModel):
+class DispenseIn(In):
     product: Short = Field(
         description="a product id or name the knowledge knows (the supply's `dispensable`)",
         examples=["cyanocobalamin-us-1000mcg-ml-10ml-vial"],
@@ -314,7 +321,7 @@ class DispenseIn(BaseModel):
     expiry: date
 
 
-class WasteIn(BaseModel):
+class WasteIn(In):
     lot: Lot = Field(description="a lot dispensed to the patient")
     count: Annotated[Count, Field(ge=0, description="whole ampoules or vials thrown away")] = 0
     volume: Short | None = Field(
@@ -323,18 +330,18 @@ class WasteIn(BaseModel):
     reason: Text
 
 
-class RevokeIn(BaseModel):
+class RevokeIn(In):
     feed: Annotated[str, Field(max_length=64, description="a live feed's id (GET .../calendar)")]
 
 
-class LinkIn(BaseModel):
+class LinkIn(In):
     username: Annotated[str, Field(max_length=200, description="a patient's or carer's account")]
     injects: bool = Field(
         False, description="this carer gives the injections (set by a prescriber only)"
     )
 
 
-class UnlinkIn(BaseModel):
+class UnlinkIn(In):
     username: Annotated[str, Field(max_length=200)]
 
 

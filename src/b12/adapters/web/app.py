@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -239,10 +240,18 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
 
     @web.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
-        first = error.errors()[0] if error.errors() else {}
+        errors = list(error.errors())
+        # a field the request does not take is said first: it is what was meant to be sent
+        unknown = [e for e in errors if e.get("type") == "extra_forbidden"]
+        first = (unknown or errors or [{}])[0]
         where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
         field = ".".join(where) or None
         message = str(first.get("msg", "not understood"))
+        if unknown:
+            message = (
+                "no such field in this request; leave it out (the OpenAPI document, "
+                "/openapi.json, lists the fields each request takes)"
+            )
         return render_error(
             request, 422, "invalid_input", f"{field or 'the request'}: {message}", field
         )
@@ -326,6 +335,47 @@ async def checked_actor(request: Request) -> Actor:
     if not sent or not hmac.compare_digest(sent.encode(), actor.csrf.encode()):
         raise CsrfError()
     return actor
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class UnknownFormFieldError(InputError):
+    """A page's form posted with a field its handler does not read (or a body that is no form)."""
+
+
+def form_fields(dependant: Dependant) -> set[str]:
+    """The form fields a route reads: its own and those of every dependency it uses."""
+    names = {f.alias for f in dependant.body_params}
+    for sub in dependant.dependencies:
+        names |= form_fields(sub)
+    return names
+
+
+async def known_form_fields(request: Request) -> None:
+    """A page's POST carries only the fields its handler reads, and the CSRF token: a field the
+    form has not (``dose_mcg`` sent to the give) is refused, not ignored; so is a body that is not
+    a form (its fields would be ignored too). The dependency of every page router."""
+    if request.method != "POST":
+        return
+    if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+        if await request.body():
+            raise UnknownFormFieldError(
+                "this page takes a form (application/x-www-form-urlencoded); the JSON API is "
+                f"under {API}",
+                field=None,
+            )
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    declared = (form_fields(dependant) if dependant is not None else set()) | {"csrf"}
+    unknown = sorted(set((await request.form()).keys()) - declared)
+    if unknown:
+        takes = ", ".join(sorted(declared - {"csrf"})) or "no field"
+        raise UnknownFormFieldError(
+            f"this form has no field {', '.join(unknown)[:200]}; leave it out (it takes {takes})",
+            field=unknown[0][:64],
+        )
 
 
 Reader = Annotated[Actor, Depends(current_actor)]

@@ -18,6 +18,7 @@ from b12.adapters.web.app import (
     Reader,
     Writer,
     clear_session_cookie,
+    known_form_fields,
     page,
     set_session_cookie,
 )
@@ -25,7 +26,7 @@ from b12.domain.display import format_mass, format_volume
 from b12.errors import InputError
 from b12.services import accounts as acc
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(known_form_fields)])
 Field = Annotated[str, Form(max_length=4000)]
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from b12.adapters.web import actions
-from b12.adapters.web.app import B12, Reader, Writer, page
+from b12.adapters.web.app import B12, Reader, Writer, known_form_fields, page
 from b12.bootstrap import App
 from b12.domain.display import format_volume
 from b12.errors import InputError
@@ -21,7 +21,7 @@ from b12.services.accounts import Actor
 from b12.services.home_supply import dispensable
 from b12.services.reminders import FeedMade, UnknownFeedError, read_feed
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(known_form_fields)])
 Field = Annotated[str, Form(max_length=4000)]
 
 
