@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from b12.bootstrap import App
+from b12.domain.dates import in_range
 from b12.domain.dose_input import parse_dose
 from b12.domain.findings import Finding
 from b12.domain.lab_values import LabInputError, Measurement, no_reading, parse_reading
@@ -78,16 +79,17 @@ def override_reason(code: str | None, text: str | None) -> str | None:
 
 
 def form_date(text: str, field: str) -> date | None:
-    """A date typed in a form (YYYY-MM-DD), None when left empty."""
+    """A date typed in a form (YYYY-MM-DD) in the years b12 works in, None when left empty."""
     text = text.strip()
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InputError(
             f"{field} {text[:40]!r} is not a date: write YYYY-MM-DD, e.g. 2027-09-30", field=field
         ) from None
+    return in_range(day, field)
 
 
 def today(app: App) -> date:

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from b12.adapters.web import actions
 from b12.adapters.web.app import (
@@ -22,6 +22,7 @@ from b12.adapters.web.app import (
     set_session_cookie,
 )
 from b12.bootstrap import App
+from b12.domain.dates import in_range
 from b12.domain.jsonable import to_json
 from b12.services import accounts as acc
 from b12.services.home_supply import MAX_CONTAINERS
@@ -34,6 +35,14 @@ Short = Annotated[str, Field(max_length=200)]
 Code = Annotated[
     str, Path(max_length=64, description="the patient's pseudonymous code", examples=["P-0001"])
 ]
+
+
+def _in_range(value: date, info: ValidationInfo) -> date:
+    return in_range(value, info.field_name or "date")
+
+
+#: A date a request gives: one of the years b12 works in, refused as the command line refuses it.
+Day = Annotated[date, AfterValidator(_in_range)]
 
 
 class In(BaseModel):
@@ -65,7 +74,7 @@ class GiveIn(In):
     dose: Short | None = Field(None, description="default: the prescribed dose, e.g. 1000 mcg")
     site: Short | None = Field(None, description="default: the suggested site, e.g. left deltoid")
     lot: Annotated[str, Field(max_length=64)] | None = None
-    expiry: date | None = None
+    expiry: Day | None = None
     scan: Short | None = Field(None, description="a GS1 element string read from the pack")
     override_code: Short | None = Field(None, description=", ".join(actions.OVERRIDE_CODES))
     override_reason: Text | None = None
@@ -78,12 +87,12 @@ class NotGivenIn(In):
 
 class LabsIn(In):
     readings: Annotated[list[Short], Field(max_length=40)]
-    taken_on: date
+    taken_on: Day
 
 
 class PrescribeIn(In):
     indication: Short
-    start: date
+    start: Day
     product: Short | None = None
     months: Annotated[int, Field(ge=1, le=120)] = 12
     neuro: bool = False
@@ -99,7 +108,7 @@ class StopIn(In):
 
 
 class EventIn(In):
-    on: date
+    on: Day
     description: Text
     severity: Literal["mild", "moderate", "severe"]
     neurological: bool = False
@@ -150,7 +159,7 @@ def me(actor: Reader) -> Me:
 def mar(
     actor: Reader,
     app: B12,
-    on: Annotated[date | None, Query()] = None,
+    on: Annotated[date | None, Query(), AfterValidator(lambda d: in_range(d, "on"))] = None,
     ward: Annotated[str | None, Query()] = None,
 ) -> Any:
     """Everyone due or overdue (staff), on one ward with ``ward``: dose in mcg and the volume in
@@ -318,7 +327,7 @@ class DispenseIn(In):
     )
     count: Annotated[Count, Field(ge=1, description="how many ampoules or vials")]
     lot: Lot
-    expiry: date
+    expiry: Day
 
 
 class WasteIn(In):

@@ -247,14 +247,16 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
         where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "form")]
         field = ".".join(where) or None
         message = str(first.get("msg", "not understood"))
-        if unknown:
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, InputError):  # a rule of b12's (a date's range): its own words
+            message = str(cause)
+        elif unknown:
             message = (
                 "no such field in this request; leave it out (the OpenAPI document, "
                 "/openapi.json, lists the fields each request takes)"
             )
-        return render_error(
-            request, 422, "invalid_input", f"{field or 'the request'}: {message}", field
-        )
+        said = message if isinstance(cause, InputError) else f"{field or 'the request'}: {message}"
+        return render_error(request, 422, "invalid_input", said, field)
 
     @web.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
