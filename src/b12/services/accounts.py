@@ -394,6 +394,25 @@ class Carer:
     injects: bool  # a caregiver linked as the one who injects
 
 
+class _said_alike:
+    """Every refusal of the username said in one message (``precise`` False: a caller who is not
+    staff), so that a patient or a carer cannot learn from it which accounts exist, their roles or
+    whom they are linked to; staff get the precise reason."""
+
+    __slots__ = ("message", "precise")
+
+    def __init__(self, precise: bool, message: str) -> None:
+        self.precise, self.message = precise, message
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        if self.precise or not isinstance(error, AccountError) or error.field != "username":
+            return
+        raise AccountError(self.message, field="username") from None
+
+
 def _linkable(uow: AccountsUnitOfWork, username: str, code: str) -> tuple[Account, Any]:
     record = find_patient(uow, code)  # the patient first: an absent one is told as such
     account = _named(uow, username)
@@ -407,11 +426,17 @@ def _linkable(uow: AccountsUnitOfWork, username: str, code: str) -> tuple[Accoun
 
 def link_patient(
     factory: AccountsFactory, username: str, code: str, who: str, clock: Clock, *,
-    injects: bool = False,
+    injects: bool = False, precise: bool = True,
 ) -> PatientLink:  # fmt: skip
     """Link the patient or caregiver account ``username`` to patient ``code`` (again, after an
-    unlink); ``injects``: a caregiver who gives the injections. Audited in the patient's stream."""
-    with factory() as uow:
+    unlink); ``injects``: a caregiver who gives the injections. Audited in the patient's stream.
+    ``precise`` False (the caller is not staff): every refusal of the name is one message."""
+    alike = _said_alike(
+        precise,
+        f"no carer account {username.strip()[:USERNAME_MAX]!r} can be linked to {code.strip()}: "
+        "check the username with the carer, or ask the prescriber",
+    )
+    with factory() as uow, alike:
         account, record = _linkable(uow, username, code)
         if injects and account.role != "caregiver":
             raise AccountError(
@@ -436,11 +461,17 @@ def link_patient(
 
 
 def unlink_patient(
-    factory: AccountsFactory, username: str, code: str, who: str, clock: Clock
-) -> None:
+    factory: AccountsFactory, username: str, code: str, who: str, clock: Clock, *,
+    precise: bool = True,
+) -> None:  # fmt: skip
     """End the link: the account's next request no longer reaches the patient (the row is kept,
-    marked ended; the audit says who ended it)."""
-    with factory() as uow:
+    marked ended; the audit says who ended it). ``precise`` as for link_patient."""
+    alike = _said_alike(
+        precise,
+        f"no carer account {username.strip()[:USERNAME_MAX]!r} is linked to {code.strip()}: "
+        "the patient's page lists the carers linked",
+    )
+    with factory() as uow, alike:
         account, record = _linkable(uow, username, code)
         if not any(x.patient_code == record.code for x in uow.accounts.links(account.id)):
             raise AccountError(

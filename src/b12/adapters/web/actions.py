@@ -574,14 +574,17 @@ def link(app: App, actor: Actor, code: str, username: str, injects: bool) -> Non
     acc.require(actor, code, "link")
     if injects and not actor.may("prescribe"):
         raise acc.ForbiddenError(actor.role, "say who injects; the prescriber does")
-    acc.link_patient(app.accounts, username, code, actor.username, app.clock, injects=injects)
+    acc.link_patient(
+        app.accounts, username, code, actor.username, app.clock, injects=injects,
+        precise=actor.staff,
+    )  # fmt: skip
 
 
 def unlink(app: App, actor: Actor, code: str, username: str) -> None:
     acc.require(actor, code, "link")
     if actor.role == "patient" and username.strip() == actor.username:
         raise InputError("your own account stays linked to you; unlink a carer", field="username")
-    acc.unlink_patient(app.accounts, username, code, actor.username, app.clock)
+    acc.unlink_patient(app.accounts, username, code, actor.username, app.clock, precise=actor.staff)
 
 
 #: How far back the prescriber's list of reactions reaches.
