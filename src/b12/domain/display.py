@@ -81,6 +81,13 @@ def format_mass(mcg: Decimal | int, unit: MassUnit = "mcg", *, places: int | Non
     return f"{_text(_decimal(amount, 'format_number'), places)} {unit}"
 
 
+def format_planned_dose(mcg: Decimal | int, source_range: str | None) -> str:
+    """A planned dose and the range its source gives, as every door prints a plan's row:
+    (30, '30-50') -> '30 mcg (source 30-50 mcg)'; (1000, None) -> '1,000 mcg'."""
+    shown = format_mass(mcg)
+    return f"{shown} (source {source_range} mcg)" if source_range else shown
+
+
 def format_volume(ml: Decimal | int, *, places: int | None = None) -> str:
     """Decimal('0.50') -> '0.5 mL'; never 'cc'."""
     return f"{_text(_decimal(ml, 'format_volume'), places)} mL"

@@ -72,7 +72,7 @@ def plan(
 
 
 def _show(result: object, written: object) -> None:
-    from b12.domain.display import format_mass, format_number, format_volume
+    from b12.domain.display import format_number, format_planned_dose, format_volume
     from b12.services.planning import Plan
 
     assert isinstance(result, Plan)
@@ -83,7 +83,7 @@ def _show(result: object, written: object) -> None:
     rows = [
         (
             a.date.isoformat(),
-            format_mass(a.dose_mcg) + (f" (source {a.dose_range} mcg)" if a.dose_range else ""),
+            format_planned_dose(a.dose_mcg, a.dose_range),
             "-" if a.volume_ml is None else format_volume(a.volume_ml),
             a.route,
             a.phase,

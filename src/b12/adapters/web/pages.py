@@ -353,8 +353,27 @@ def prescribe_preview(
     shown = actions.prescribe_plan(app, actor, code, form, preview=True)
     return page(
         request, "prescribe_preview.html",
-        {"code": code, "shown": shown, "form": form, "neuro": neuro, **_helpers()},
+        {"code": code, "shown": shown, "form": form, "neuro": neuro,
+         "rows": _plan_rows(shown.plan), **_helpers()},
     )  # fmt: skip
+
+
+def _plan_rows(plan: Any) -> list[dict[str, str]]:
+    """Every administration of the plan, its dose and draw printed as the command line prints
+    them (thousands separated, the source's range beside a dose read from one)."""
+    from decimal import Decimal
+
+    from b12.domain.display import format_planned_dose
+
+    rows = []
+    for a in (plan or {}).get("administrations", []):
+        volume = a.get("volume_ml")
+        rows.append({
+            "date": str(a["date"]), "phase": str(a["phase"]), "route": str(a["route"]),
+            "dose": format_planned_dose(Decimal(str(a["dose_mcg"])), a.get("dose_range_mcg")),
+            "draw": "" if volume is None else format_volume(Decimal(str(volume))),
+        })  # fmt: skip
+    return rows
 
 
 @router.post("/patients/{code}/prescribe", response_class=HTMLResponse)
