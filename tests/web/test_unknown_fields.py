@@ -27,7 +27,7 @@ def _routes(routes: list[Any], prefix: str = "") -> list[tuple[str, APIRoute]]:
         if included is not None:
             out += _routes(included.routes, prefix + route.include_context.prefix)
         elif isinstance(route, APIRoute):
-            out.append((prefix + route.path, route))
+            out.append((prefix + route.path_format, route))
     return out
 
 

@@ -145,6 +145,25 @@ def find_patient(uow: UnitOfWork, code: str) -> PatientRecord:
     return rows[-1]
 
 
+#: Characters a path segment cannot hold as written (RFC 3986: "/" "?" "#" "[" "]", "%" that
+#: starts an escape, "\\" that browsers read as "/"): a code is one segment of every address
+#: of the patient, on the web as in FHIR references.
+NOT_IN_A_CODE = frozenset("/?#[]%\\")
+
+
+def check_new_code(code: str) -> None:
+    """Refuse a new patient's code that an address could not carry as written."""
+    bad = sorted({ch for ch in code if ch in NOT_IN_A_CODE or not ch.isprintable()})
+    if bad or code.strip(".") == "":
+        shown = " ".join(repr(ch) for ch in bad) or "only dots"
+        raise InputError(
+            f"patient identifier {code!r}: {shown} cannot be part of a code (it would not be "
+            "one segment of the patient's address); write letters, digits and - . _ ~, "
+            "e.g. P-0042",
+            field="patient",
+        )
+
+
 @opens_unit_of_work
 def add_patient(
     uow: UnitOfWork,
@@ -183,6 +202,8 @@ def add_patient(
         )
     uow.patients.lock(code)  # the check below and the insert happen under one lock
     existing = current(uow.patients.with_code(code))
+    if not existing:  # a new code (an older one, kept with such a character, stays readable)
+        check_new_code(code)
     if existing and not correct:
         first = existing[0]
         raise AlreadyRecordedError(

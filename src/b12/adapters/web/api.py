@@ -179,7 +179,7 @@ def patients(actor: Reader, app: B12) -> Any:
     return {"patients": actions.visible_patients(app, actor)}
 
 
-@router.get("/patients/{code}", response_model=Body, tags=["record"])
+@router.get("/patients/{code:code}", response_model=Body, tags=["record"])
 def patient(code: Code, actor: Reader, app: B12) -> Any:
     """The patient's course, timeline, results and findings, and every corrected or voided
     record with what replaced it (the read is audited)."""
@@ -196,25 +196,25 @@ def _give_form(body: GiveIn) -> actions.GiveForm:
     )  # fmt: skip
 
 
-@router.post("/patients/{code}/give/preview", response_model=Body, tags=["record"])
+@router.post("/patients/{code:code}/give/preview", response_model=Body, tags=["record"])
 def give_preview(code: Code, body: GiveIn, actor: Writer, app: B12) -> Any:
     """The five rights, the volume to draw, the site and the needle: nothing is recorded."""
     return to_json(actions.give_dose(app, actor, code, _give_form(body), preview=True).to_dict())
 
 
-@router.post("/patients/{code}/give", response_model=Body, tags=["record"])
+@router.post("/patients/{code:code}/give", response_model=Body, tags=["record"])
 def give(code: Code, body: GiveIn, actor: Writer, app: B12) -> Any:
     """Record the dose due (unless a stop; a second dose the same day is refused)."""
     return to_json(actions.give_dose(app, actor, code, _give_form(body), preview=False).to_dict())
 
 
-@router.post("/patients/{code}/not-given", response_model=Body, tags=["record"])
+@router.post("/patients/{code:code}/not-given", response_model=Body, tags=["record"])
 def not_given(code: Code, body: NotGivenIn, actor: Writer, app: B12) -> Any:
     """The dose due was missed, refused or held, and why (never doubled later)."""
     return to_json(actions.not_given(app, actor, code, body.kind, body.reason).to_dict())
 
 
-@router.post("/patients/{code}/labs", response_model=Body, tags=["record"])
+@router.post("/patients/{code:code}/labs", response_model=Body, tags=["record"])
 def labs(code: Code, body: LabsIn, actor: Writer, app: B12) -> Any:
     """Results as written (b12=150pg/mL ...), judged and kept."""
     return to_json(actions.labs(app, actor, code, body.readings, body.taken_on).to_dict())
@@ -227,21 +227,21 @@ def _prescribe_form(body: PrescribeIn) -> actions.PrescribeForm:
     )  # fmt: skip
 
 
-@router.post("/patients/{code}/prescriptions/preview", response_model=Body, tags=["record"])
+@router.post("/patients/{code:code}/prescriptions/preview", response_model=Body, tags=["record"])
 def prescribe_preview(code: Code, body: PrescribeIn, actor: Writer, app: B12) -> Any:
     """The plan and its findings before signing: nothing is kept."""
     done = actions.prescribe_plan(app, actor, code, _prescribe_form(body), preview=True)
     return to_json({**done.to_dict(), "plan": done.plan})
 
 
-@router.post("/patients/{code}/prescriptions", response_model=Body, tags=["record"])
+@router.post("/patients/{code:code}/prescriptions", response_model=Body, tags=["record"])
 def prescribe(code: Code, body: PrescribeIn, actor: Writer, app: B12) -> Any:
     """Sign the plan (a stop needs an override reason, kept with it)."""
     done = actions.prescribe_plan(app, actor, code, _prescribe_form(body), preview=False)
     return to_json(done.to_dict())
 
 
-@router.post("/patients/{code}/prescriptions/stop", response_model=Body, tags=["record"])
+@router.post("/patients/{code:code}/prescriptions/stop", response_model=Body, tags=["record"])
 def stop(code: Code, body: StopIn, actor: Writer, app: B12) -> Any:
     """Stop the active prescription, with the reason (the old one is kept)."""
     from b12.services.record import prescription_dict
@@ -249,7 +249,7 @@ def stop(code: Code, body: StopIn, actor: Writer, app: B12) -> Any:
     return to_json({"prescription": prescription_dict(actions.stop(app, actor, code, body.reason))})
 
 
-@router.post("/patients/{code}/events", response_model=Body, tags=["record"])
+@router.post("/patients/{code:code}/events", response_model=Body, tags=["record"])
 def events(code: Code, body: EventIn, actor: Writer, app: B12) -> Any:
     """An adverse event (a reaction after an injection stops the next dose until reviewed)."""
     done = actions.event(
@@ -297,7 +297,9 @@ class VoidIn(In):
     reason: Text
 
 
-@router.post("/patients/{code}/records/{record_id}/correct", response_model=Body, tags=["record"])
+@router.post(
+    "/patients/{code:code}/records/{record_id}/correct", response_model=Body, tags=["record"]
+)
 def correct(code: Code, record_id: RecordId, body: CorrectIn, actor: Writer, app: B12) -> Any:
     """Correct an administration or a result: a new record replaces it; the original is kept."""
     fields = body.model_dump(exclude={"reason"})
@@ -306,7 +308,9 @@ def correct(code: Code, record_id: RecordId, body: CorrectIn, actor: Writer, app
 
 
 @router.post(
-    "/patients/{code}/records/{record_id}/entered-in-error", response_model=Body, tags=["record"]
+    "/patients/{code:code}/records/{record_id}/entered-in-error",
+    response_model=Body,
+    tags=["record"],
 )
 def entered_in_error(code: Code, record_id: RecordId, body: VoidIn, actor: Writer, app: B12) -> Any:
     """Mark an administration or a result entered in error: it no longer counts; it is kept."""
@@ -358,7 +362,7 @@ def _feed(feed: Any) -> dict[str, Any]:
     return {"id": feed.id, "made_at": feed.created_at.isoformat(), "made_by": feed.created_by}
 
 
-@router.get("/patients/{code}/supply", response_model=Body, tags=["supply"])
+@router.get("/patients/{code:code}/supply", response_model=Body, tags=["supply"])
 def supply(code: Code, actor: Reader, app: B12) -> Any:
     """What is at home (ampoules and vials left, the volume in them, what was drawn and thrown
     away), the day it runs out along the course still owed, the day to ask for a new prescription
@@ -370,27 +374,27 @@ def supply(code: Code, actor: Reader, app: B12) -> Any:
     return to_json({**shown.to_dict(), "dispensable": products})
 
 
-@router.post("/patients/{code}/supply/dispense", response_model=Body, tags=["supply"])
+@router.post("/patients/{code:code}/supply/dispense", response_model=Body, tags=["supply"])
 def supply_dispense(code: Code, body: DispenseIn, actor: Writer, app: B12) -> Any:
     """Ampoules or vials of one lot handed over for use at home (nurse, pharmacist)."""
     done = actions.dispense(app, actor, code, body.product, body.count, body.lot, body.expiry)
     return to_json({"dispensing": vars(done)})
 
 
-@router.post("/patients/{code}/supply/waste", response_model=Body, tags=["supply"])
+@router.post("/patients/{code:code}/supply/waste", response_model=Body, tags=["supply"])
 def supply_waste(code: Code, body: WasteIn, actor: Writer, app: B12) -> Any:
     """Ampoules, vials or a volume of a dispensed lot thrown away today, and why."""
     done = actions.waste(app, actor, code, body.lot, body.count, body.volume, body.reason)
     return to_json({"waste": vars(done)})
 
 
-@router.get("/patients/{code}/calendar", response_model=Body, tags=["supply"])
+@router.get("/patients/{code:code}/calendar", response_model=Body, tags=["supply"])
 def calendar(code: Code, actor: Reader, app: B12) -> Any:
     """The patient's live calendar feeds: id, when and by whom made (never their token)."""
     return {"feeds": [_feed(f) for f in actions.calendar_feeds(app, actor, code)]}
 
 
-@router.post("/patients/{code}/calendar", response_model=Body, tags=["supply"])
+@router.post("/patients/{code:code}/calendar", response_model=Body, tags=["supply"])
 def calendar_make(code: Code, request: Request, actor: Writer, app: B12) -> Any:
     """A new private calendar feed of the course: its address (``url``, GET without a session)
     is in this answer only; the record keeps the token's hash."""
@@ -399,7 +403,7 @@ def calendar_make(code: Code, request: Request, actor: Writer, app: B12) -> Any:
     return {"feed": _feed(made.feed), "token": made.token, "url": url}
 
 
-@router.post("/patients/{code}/calendar/revoke", response_model=Body, tags=["supply"])
+@router.post("/patients/{code:code}/calendar/revoke", response_model=Body, tags=["supply"])
 def calendar_revoke(code: Code, body: RevokeIn, actor: Writer, app: B12) -> Any:
     """Revoke a live feed: its address answers 404 from now on."""
     done = actions.revoke_feed(app, actor, code, body.feed)
@@ -410,20 +414,20 @@ def _carers(app: App, actor: acc.Actor, code: str) -> dict[str, Any]:
     return {"carers": [vars(c) for c in actions.carers(app, actor, code)]}
 
 
-@router.get("/patients/{code}/carers", response_model=Body, tags=["carers"])
+@router.get("/patients/{code:code}/carers", response_model=Body, tags=["carers"])
 def carers(code: Code, actor: Reader, app: B12) -> Any:
     """The accounts linked to the patient, the patient's own first (prescriber, the patient)."""
     return _carers(app, actor, code)
 
 
-@router.post("/patients/{code}/carers", response_model=Body, tags=["carers"])
+@router.post("/patients/{code:code}/carers", response_model=Body, tags=["carers"])
 def link(code: Code, body: LinkIn, actor: Writer, app: B12) -> Any:
     """Link a carer's (or the patient's) account; only a prescriber says a carer injects."""
     actions.link(app, actor, code, body.username, body.injects)
     return _carers(app, actor, code)
 
 
-@router.post("/patients/{code}/carers/unlink", response_model=Body, tags=["carers"])
+@router.post("/patients/{code:code}/carers/unlink", response_model=Body, tags=["carers"])
 def unlink(code: Code, body: UnlinkIn, actor: Writer, app: B12) -> Any:
     """End a carer's link: their next request no longer reaches the patient."""
     actions.unlink(app, actor, code, body.username)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.dependencies.models import Dependant
@@ -27,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 
 from b12.adapters.cds.orders import PrefetchMissingError
@@ -192,6 +194,48 @@ def wants_html(request: Request) -> bool:
     )
 
 
+#: Where a patient's code in a path had an encoded slash (%2F): a character no code is written
+#: with, that keeps the slash from being read as the path's own until the route is found.
+SLASH = "\uffff"
+
+
+class CodeConvertor(Convertor[str]):
+    """A patient's code as one path segment (``{code:code}``): a code the record kept with a "/"
+    (older codes could) reaches its routes written with %2F, as every link writes it."""
+
+    regex = "[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value.replace(SLASH, "/")
+
+    def to_string(self, value: str) -> str:
+        return quote(value, safe="")
+
+
+register_url_convertor("code", CodeConvertor())
+
+
+def segment(value: object) -> str:
+    """A value as one segment of a path: "/" and every reserved character percent-encoded."""
+    return quote(str(value), safe="")
+
+
+class EncodedSlashes:
+    """Reads a path's encoded slashes as part of its segment (ASGI decodes %2F to "/" before the
+    routes are matched, which would split a code into two segments)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        raw = scope.get("raw_path") if scope["type"] in ("http", "websocket") else None
+        if raw and b"%2f" in raw.lower():
+            parts = re.split("%2[fF]", raw.decode("latin-1"))
+            path = SLASH.join(unquote(p) for p in parts)
+            scope = {**scope, "path": path}
+        await self.inner(scope, receive, send)
+
+
 def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
     """The web application of ``app`` (its knowledge, record and clock)."""
     web = FastAPI(
@@ -208,6 +252,7 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
     # one way to print a time of the record, on the clinic's clock, shared with the command line
     templates.env.globals["when"] = partial(format_instant, zone=app.settings.zone)
     templates.env.globals["findings_shown"] = findings_shown
+    templates.env.filters["segment"] = segment
     web.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     def render_error(
@@ -300,6 +345,7 @@ def create_app(app: App, *, templates_dir: Path | None = None) -> FastAPI:
     from b12.adapters.cds import mount
 
     mount(web)
+    web.add_middleware(EncodedSlashes)
     return web
 
 
@@ -416,7 +462,8 @@ def route_table(web: FastAPI) -> list[tuple[str, str]]:
             if included is not None:  # FastAPI keeps an included router whole, with its prefix
                 walk(included.routes, prefix + route.include_context.prefix)
                 continue
-            path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+            path = getattr(route, "path_format", None) or getattr(route, "path", None)
+            methods = getattr(route, "methods", None)
             if path is not None and methods:
                 out.update((m, prefix + path) for m in methods if m != "HEAD")
 

@@ -147,7 +147,7 @@ def patients(request: Request, actor: Reader, app: B12) -> HTMLResponse:
     return page(request, "patients.html", {"codes": actions.visible_patients(app, actor)})
 
 
-@router.get("/patients/{code}", response_class=HTMLResponse)
+@router.get("/patients/{code:code}", response_class=HTMLResponse)
 def patient(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     if not actor.staff:  # the patient's own view, or a carer's view of one of theirs
         home = actions.home_view(app, actor, code)
@@ -162,7 +162,7 @@ def patient(request: Request, code: str, actor: Reader, app: B12) -> HTMLRespons
     )  # fmt: skip
 
 
-@router.get("/patients/{code}/chart.svg")
+@router.get("/patients/{code:code}/chart.svg")
 def chart(code: str, actor: Reader, app: B12) -> Response:
     """The results chart with the injections (an image the patient page shows)."""
     return Response(actions.lab_chart(app, actor, code), media_type="image/svg+xml")
@@ -190,7 +190,7 @@ def _give_fields(
 GiveFields = Annotated[actions.GiveForm, Depends(_give_fields)]
 
 
-@router.get("/patients/{code}/give", response_class=HTMLResponse)
+@router.get("/patients/{code:code}/give", response_class=HTMLResponse)
 def give_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     """The five rights of the dose due, the volume, the suggested site, then lot and expiry."""
     shown = actions.give_dose(app, actor, code, actions.GiveForm(), preview=True)
@@ -204,7 +204,7 @@ def give_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLRespo
     return page(request, "give.html" if actor.staff else "home_give.html", context)
 
 
-@router.post("/patients/{code}/give/check", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/give/check", response_class=HTMLResponse)
 def give_check(
     request: Request, code: str, actor: Writer, app: B12, form: GiveFields
 ) -> HTMLResponse:
@@ -216,7 +216,7 @@ def give_check(
     )  # fmt: skip
 
 
-@router.post("/patients/{code}/give", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/give", response_class=HTMLResponse)
 def give(request: Request, code: str, actor: Writer, app: B12, form: GiveFields) -> HTMLResponse:
     done = actions.give_dose(app, actor, code, form, preview=False)
     context = {"code": code, "done": done, **_helpers()}
@@ -228,7 +228,7 @@ def give(request: Request, code: str, actor: Writer, app: B12, form: GiveFields)
     )  # fmt: skip
 
 
-@router.post("/patients/{code}/give/scan", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/give/scan", response_class=HTMLResponse)
 def give_scan(
     request: Request, code: str, actor: Writer, app: B12, scan: Field = ""
 ) -> HTMLResponse:
@@ -246,7 +246,7 @@ def give_scan(
 # --- not given, labs, prescribing ----------------------------------------------------------------
 
 
-@router.get("/patients/{code}/not-given", response_class=HTMLResponse)
+@router.get("/patients/{code:code}/not-given", response_class=HTMLResponse)
 def not_given_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     actions.open_form(app, actor, code, "missed")
     if not actor.staff:
@@ -254,7 +254,7 @@ def not_given_form(request: Request, code: str, actor: Reader, app: B12) -> HTML
     return page(request, "not_given.html", {"code": code, "kinds": actions.MISS_KINDS})
 
 
-@router.post("/patients/{code}/not-given", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/not-given", response_class=HTMLResponse)
 def not_given(
     request: Request, code: str, actor: Writer, app: B12, kind: Field = "", reason: Field = ""
 ) -> HTMLResponse:
@@ -263,20 +263,20 @@ def not_given(
     return page(request, name, {"code": code, "done": done, **_helpers()})
 
 
-@router.post("/patients/{code}/stop", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/stop", response_class=HTMLResponse)
 def stop(request: Request, code: str, actor: Writer, app: B12, reason: Field = "") -> HTMLResponse:
     done = actions.stop(app, actor, code, reason)
     return page(request, "stopped.html", {"code": code, "rx": done})
 
 
-@router.get("/patients/{code}/events", response_class=HTMLResponse)
+@router.get("/patients/{code:code}/events", response_class=HTMLResponse)
 def event_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     actions.open_form(app, actor, code, "events")
     name = "event.html" if actor.staff else "home_event.html"
     return page(request, name, {"code": code, "today": actions.today(app), **_helpers()})
 
 
-@router.post("/patients/{code}/events", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/events", response_class=HTMLResponse)
 def event(
     request: Request, code: str, actor: Writer, app: B12, on: Field = "", description: Field = "",
     severity: Field = "", neurological: Field = "",
@@ -287,13 +287,13 @@ def event(
     return page(request, name, {"code": code, "done": done, **_helpers()})
 
 
-@router.get("/patients/{code}/labs", response_class=HTMLResponse)
+@router.get("/patients/{code:code}/labs", response_class=HTMLResponse)
 def labs_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     actions.open_form(app, actor, code, "labs")
     return page(request, "labs.html", {"code": code, "today": actions.today(app)})
 
 
-@router.post("/patients/{code}/labs", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/labs", response_class=HTMLResponse)
 def labs(
     request: Request, code: str, actor: Writer, app: B12, readings: Field = "",
     taken_on: Field = "",
@@ -314,7 +314,7 @@ def _choices(app: Any, collection: str) -> list[tuple[str, str]]:
     )
 
 
-@router.get("/patients/{code}/prescribe", response_class=HTMLResponse)
+@router.get("/patients/{code:code}/prescribe", response_class=HTMLResponse)
 def prescribe_form(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     actions.open_form(app, actor, code, "prescribe")
     return page(
@@ -341,7 +341,7 @@ def _prescribe_form(
     )  # fmt: skip
 
 
-@router.post("/patients/{code}/prescribe/preview", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/prescribe/preview", response_class=HTMLResponse)
 def prescribe_preview(
     request: Request, code: str, actor: Writer, app: B12, indication: Field = "",
     start: Field = "", product: Field = "", months: Field = "12", neuro: Field = "",
@@ -376,7 +376,7 @@ def _plan_rows(plan: Any) -> list[dict[str, str]]:
     return rows
 
 
-@router.post("/patients/{code}/prescribe", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/prescribe", response_class=HTMLResponse)
 def prescribe(
     request: Request, code: str, actor: Writer, app: B12, indication: Field = "",
     start: Field = "", product: Field = "", months: Field = "12", neuro: Field = "",
@@ -395,7 +395,7 @@ def prescribe(
 # --- corrections ----------------------------------------------------------------------------------
 
 
-@router.get("/patients/{code}/records/{record_id}/correct", response_class=HTMLResponse)
+@router.get("/patients/{code:code}/records/{record_id}/correct", response_class=HTMLResponse)
 def correct_form(request: Request, code: str, record_id: str, actor: Reader, app: B12) -> Response:
     """Correct a dose or a result, or mark it entered in error (prescribers)."""
     kind, record = actions.record_to_correct(app, actor, code, record_id)
@@ -406,7 +406,7 @@ def correct_form(request: Request, code: str, record_id: str, actor: Reader, app
     )  # fmt: skip
 
 
-@router.post("/patients/{code}/records/{record_id}/correct", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/records/{record_id}/correct", response_class=HTMLResponse)
 def correct(
     request: Request, code: str, record_id: str, actor: Writer, app: B12, given_at: Field = "",
     dose_mcg: Field = "", volume_ml: Field = "", site: Field = "", lot: Field = "",
@@ -418,7 +418,9 @@ def correct(
     return page(request, "correct_done.html", {"code": code, "done": done, **_helpers()})
 
 
-@router.post("/patients/{code}/records/{record_id}/entered-in-error", response_class=HTMLResponse)
+@router.post(
+    "/patients/{code:code}/records/{record_id}/entered-in-error", response_class=HTMLResponse
+)
 def entered_in_error(
     request: Request, code: str, record_id: str, actor: Writer, app: B12, reason: Field = ""
 ) -> HTMLResponse:
@@ -429,14 +431,14 @@ def entered_in_error(
 # --- carers and the reactions reported ------------------------------------------------------------
 
 
-@router.get("/patients/{code}/carers", response_class=HTMLResponse)
+@router.get("/patients/{code:code}/carers", response_class=HTMLResponse)
 def carers(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     """Who is linked to the patient; link or unlink a carer (the prescriber, or the patient)."""
     linked = actions.carers(app, actor, code)
     return page(request, "carers.html", {"code": code, "carers": linked, "message": None})
 
 
-@router.post("/patients/{code}/carers", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/carers", response_class=HTMLResponse)
 def link(
     request: Request, code: str, actor: Writer, app: B12, username: Field = "",
     injects: Field = "",
@@ -447,7 +449,7 @@ def link(
     return page(request, "carers.html", {"code": code, "carers": linked, "message": said})
 
 
-@router.post("/patients/{code}/carers/unlink", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/carers/unlink", response_class=HTMLResponse)
 def unlink(
     request: Request, code: str, actor: Writer, app: B12, username: Field = ""
 ) -> HTMLResponse:

@@ -21,7 +21,7 @@ def summary_stylesheet() -> Response:
     return Response(stylesheet(), media_type="text/css")
 
 
-@router.get("/patients/{code}/summary", response_class=HTMLResponse)
+@router.get("/patients/{code:code}/summary", response_class=HTMLResponse)
 def summary_page(code: str, actor: Reader, app: B12) -> HTMLResponse:
     from urllib.parse import quote
 
@@ -39,7 +39,7 @@ def summary_page(code: str, actor: Reader, app: B12) -> HTMLResponse:
     return HTMLResponse(html)
 
 
-@router.get("/patients/{code}/summary.pdf")
+@router.get("/patients/{code:code}/summary.pdf")
 def summary_pdf(code: str, actor: Reader, app: B12) -> Response:
     from b12.adapters.summary import render_pdf
 
@@ -52,7 +52,7 @@ def summary_pdf(code: str, actor: Reader, app: B12) -> Response:
     )
 
 
-@router.get("/patients/{code}/store.svg")
+@router.get("/patients/{code:code}/store.svg")
 def store_chart(code: str, actor: Reader, app: B12) -> Response:
     """The body-store estimate over time (an image the staff's patient page shows)."""
     return Response(actions.store_chart(app, actor, code), media_type="image/svg+xml")

@@ -51,12 +51,12 @@ def _page(
     )  # fmt: skip
 
 
-@router.get("/patients/{code}/supply", response_class=HTMLResponse)
+@router.get("/patients/{code:code}/supply", response_class=HTMLResponse)
 def supply(request: Request, code: str, actor: Reader, app: B12) -> HTMLResponse:
     return _page(request, app, actor, code)
 
 
-@router.post("/patients/{code}/supply/dispense", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/supply/dispense", response_class=HTMLResponse)
 def supply_dispense(
     request: Request, code: str, actor: Writer, app: B12, product: Field = "", count: Field = "",
     lot: Field = "", expiry: Field = "",
@@ -70,7 +70,7 @@ def supply_dispense(
     return _page(request, app, actor, code, done=said)
 
 
-@router.post("/patients/{code}/supply/waste", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/supply/waste", response_class=HTMLResponse)
 def supply_waste(
     request: Request, code: str, actor: Writer, app: B12, lot: Field = "", count: Field = "",
     volume: Field = "", reason: Field = "",
@@ -81,14 +81,14 @@ def supply_waste(
     return _page(request, app, actor, code, done=said)
 
 
-@router.post("/patients/{code}/calendar", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/calendar", response_class=HTMLResponse)
 def calendar_make(request: Request, code: str, actor: Writer, app: B12) -> HTMLResponse:
     """A new private calendar address; its token is shown on this page only."""
     made = actions.make_feed(app, actor, code)
     return _page(request, app, actor, code, made=made)
 
 
-@router.post("/patients/{code}/calendar/revoke", response_class=HTMLResponse)
+@router.post("/patients/{code:code}/calendar/revoke", response_class=HTMLResponse)
 def calendar_revoke(
     request: Request, code: str, actor: Writer, app: B12, feed: Field = ""
 ) -> HTMLResponse:
