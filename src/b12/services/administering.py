@@ -8,7 +8,10 @@ Finding codes raised here (level):
   RECORD_PRODUCT_SUBSTITUTED (warning) right drug: another product of the same cobalamin
   RECORD_ROUTE_DIFFERS (warning)   right route: not the prescribed route
   RECORD_ALREADY_GIVEN_TODAY (stop) right time: a dose was already given that day (never doubled)
-  RECORD_TOO_EARLY (warning)       right time: sooner than the prescribed gap, or before it is due
+  RECORD_DOSE_HOURS_APART (stop)  right time: another dose given less than half the shortest gap
+                                   any regimen keeps (12 h) before or after, across midnight too
+  RECORD_TOO_EARLY (warning)       right time: sooner than the prescribed gap (in days, or in hours
+                                   less the audit's tolerance), or before it is due
   RECORD_LATE (warning)            right time: after the due date; later doses re-flow
   RECORD_SITE_SUGGESTED (info)     the site to use: rotated away from recent sites, within limits
   RECORD_SITE_NOT_ROTATED (warning) the same site as the last injection
@@ -27,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from b12.domain.course import CourseDose, next_owed
-from b12.domain.display import format_mass
+from b12.domain.display import format_mass, format_number
 from b12.domain.dose_input import ParsedDose, parse_concentration
 from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.jsonable import to_json
@@ -38,6 +41,7 @@ from b12.domain.records import Administration, MissedDose, MissKind, current, vo
 from b12.domain.screening import NO_BYPASS
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
+from b12.services.audit_thresholds import interval_tolerance_hours, shortest_gap_any_regimen
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
 from b12.services.ports import Clock, UnitOfWork, opens_unit_of_work
 from b12.services.record import (
@@ -253,7 +257,7 @@ def give(
     )  # fmt: skip
     if owed is not None:
         findings += _five_rights(kb, dose, owed, prescribed_product)
-    findings += _timing(history, owed, request.at)
+    findings += _timing(kb, history, owed, request.at)
     volume = dose.measured.rounded_ml if dose.measured else None
     site, site_findings = _site(kb, request.site, dose.route, volume, patient, history)
     findings += site_findings
@@ -381,7 +385,13 @@ def _cobalamins(product: Any) -> set[str]:
     return {i.substance for i in product.ingredients if i.substance.endswith("cobalamin")}
 
 
-def _timing(history: list[Administration], owed: CourseDose | None, at: datetime) -> list[Finding]:
+def _timing(
+    kb: Knowledge, history: list[Administration], owed: CourseDose | None, at: datetime
+) -> list[Finding]:
+    """Right time. A dose is never doubled: another dose the same clinic day, or nearer in time
+    than half the shortest gap any regimen keeps (12 hours: two doses either side of midnight are
+    not a day apart), stops it. Sooner than the prescribed gap warns, counted in days and in hours
+    (the gap less the audit's tolerance, as the population audit counts it)."""
     day = at.date()
     out: list[Finding] = []
     that_day = [a for a in history if a.given_at.date() == day]
@@ -399,10 +409,34 @@ def _timing(history: list[Administration], owed: CourseDose | None, at: datetime
             )
         )
         return out
+    shortest = shortest_gap_any_regimen(kb)
+    near = timedelta(days=float(shortest)) / 2
+    close = [a for a in history if abs(at - a.given_at) < near]
+    if close:
+        nearest = min(close, key=lambda a: abs(at - a.given_at))
+        at_ = nearest.given_at.isoformat(timespec="minutes")
+        apart = _hours(abs(at - nearest.given_at))
+        side = "before" if nearest.given_at < at else "after"
+        out.append(
+            finding(
+                "RECORD_DOSE_HOURS_APART",
+                Level.STOP,
+                f"A dose was given at {at_}, recorded by {nearest.given_by}, {apart} h {side} "
+                f"this one: a second so soon would double it (no regimen keeps doses less than "
+                f"{shortest} day(s) apart).",
+                MISSED_SOURCES,
+                {"given at": at_, "recorded by": nearest.given_by, "hours apart": apart},
+            )
+        )
+        return out
     if owed is None:
         return out
     last = max((a.given_at.date() for a in history), default=None)
+    previous = max((a.given_at for a in history if a.given_at <= at), default=None)
     values = {"due": owed.due.isoformat(), "given": day.isoformat()}
+    allowed = timedelta(days=owed.min_gap_days) - timedelta(
+        hours=float(interval_tolerance_hours(kb))
+    )
     if last is not None and (day - last).days < owed.min_gap_days:
         out.append(
             finding(
@@ -412,6 +446,19 @@ def _timing(history: list[Administration], owed: CourseDose | None, at: datetime
                 f"{owed.min_gap_days} day(s) between these doses (due {owed.due.isoformat()}).",
                 (),
                 {**values, "last dose": last.isoformat()},
+            )
+        )
+    elif previous is not None and at - previous < allowed:
+        since = previous.isoformat(timespec="minutes")
+        out.append(
+            finding(
+                "RECORD_TOO_EARLY",
+                Level.WARNING,
+                f"Only {_hours(at - previous)} h since the last dose ({since}); the prescription "
+                f"keeps {owed.min_gap_days} day(s) between these doses "
+                f"(due {owed.due.isoformat()}).",
+                (),
+                {**values, "last dose": since},
             )
         )
     elif day < owed.due:
@@ -438,6 +485,11 @@ def _timing(history: list[Administration], owed: CourseDose | None, at: datetime
             )
         )
     return out
+
+
+def _hours(span: timedelta) -> str:
+    """A span in hours as b12 shows it: one decimal, no trailing zero ("1.5", "13")."""
+    return format_number(Decimal(span.total_seconds()) / 3600, places=1)
 
 
 def _site(
