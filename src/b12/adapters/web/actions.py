@@ -496,8 +496,9 @@ def correct_record(
     changes = _changes(app, code, kind, old, fields)
     now = app.clock.now().replace(microsecond=0)
     return correct(
-        app.unit_of_work, code.strip(), kind, record_id, changes, reason, actor.username, now
-    )
+        app.unit_of_work, code.strip(), kind, record_id, changes, reason, actor.username, now,
+        kb=app.knowledge,
+    )  # fmt: skip
 
 
 def void_record(app: App, actor: Actor, code: str, record_id: str, reason: str) -> Any:
