@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from b12.domain.course import CourseDose, next_owed
+from b12.domain.dates import on_wall_clock
 from b12.domain.display import format_mass, format_number
 from b12.domain.dose_input import ParsedDose, parse_concentration
 from b12.domain.findings import Finding, Level, finding, suggest
@@ -182,7 +183,8 @@ def give(
     if now.tzinfo is None:  # a clock without a zone tells the machine's wall clock
         now = now.astimezone()
     if request.at.tzinfo is None:  # the clinic's wall clock
-        request = replace(request, at=request.at.replace(tzinfo=now.tzinfo))
+        assert now.tzinfo is not None
+        request = replace(request, at=on_wall_clock(request.at, now.tzinfo))
     request = replace(request, at=request.at.astimezone(now.tzinfo))  # the clinic's day
     if request.at > now + CLOCK_SKEW:
         raise GiveTimeError(

@@ -6,7 +6,7 @@ import getpass
 from datetime import datetime
 
 from b12.bootstrap import App
-from b12.domain.dates import in_range
+from b12.domain.dates import in_range, on_wall_clock
 from b12.errors import InputError
 
 
@@ -48,4 +48,4 @@ def in_clinic(moment: datetime, app: App) -> datetime:
     if zone is None:
         clock_zone = app.clock.now().tzinfo
         zone = clock_zone if isinstance(clock_zone, ZoneInfo) else None
-    return moment.astimezone() if zone is None else moment.replace(tzinfo=zone)
+    return moment.astimezone() if zone is None else on_wall_clock(moment, zone)

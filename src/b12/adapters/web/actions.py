@@ -513,6 +513,7 @@ def void_record(app: App, actor: Actor, code: str, record_id: str, reason: str) 
 def _changes(
     app: App, code: str, kind: str, old: Any, fields: dict[str, str | None]
 ) -> dict[str, Any]:
+    from b12.domain.dates import on_wall_clock
     from b12.domain.display import format_instant
     from b12.services.corrections import lab_changes, parse_change
 
@@ -534,7 +535,7 @@ def _changes(
                 value = read_site(app.knowledge, text)
         if isinstance(value, datetime):
             if value.tzinfo is None:  # the clinic's wall clock, as the form shows it
-                value = value.replace(tzinfo=zone) if zone else value.astimezone()
+                value = on_wall_clock(value, zone, name) if zone else value.astimezone()
             if format_instant(value, zone) == format_instant(getattr(old, name), zone):
                 continue
         elif value == getattr(old, name):
