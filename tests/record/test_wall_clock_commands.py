@@ -26,3 +26,26 @@ def test_patient_add_at_a_time_the_clock_skipped_or_repeated(
     )
     assert got == code, err
     assert said in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("patient", "add", "P-2", "--age-years", "5"),
+        ("lab", "add", "P-1", "b12=300pg/mL"),
+        ("event", "add", "P-1", "--description", "sore arm"),
+        ("missed", "P-1", "--reason", "in hospital"),
+    ],
+)
+def test_a_record_dated_after_the_clock_is_refused(sqlite_url: str, argv: tuple[str, ...]) -> None:
+    assert cli("patient", "add", "P-1", "--age-years", "50", "--db", sqlite_url)[0] == 0
+    code, _out, err = cli(*argv, "--at", "2199-01-01", "--db", sqlite_url)
+    assert code == 2 and "after the clock's time" in err, err
+    _code, _out, err = cli(*argv, "--at", "2026-11-30", "--db", sqlite_url)
+    assert "after the clock's time" not in err
+
+
+def test_a_day_asked_about_may_be_ahead(sqlite_url: str) -> None:
+    assert cli("patient", "add", "P-1", "--age-years", "50", "--db", sqlite_url)[0] == 0
+    assert cli("status", "P-1", "--at", "2199-01-01", "--db", sqlite_url)[0] == 0
+    assert cli("due", "--date", "2199-01-01", "--db", sqlite_url)[0] == 0
