@@ -364,3 +364,52 @@ def test_every_answer_validates(web: Web, schema_validator: Any) -> None:
                  "/Observation?patient=P-0001&_count=3", "/Observation/nope", "/Patient?x=1"):  # fmt: skip
         body = loads(client.get(FHIR + path).text)
         assert schema_errors(schema_validator, body) == [], path
+
+
+# --- what a resource says about itself ------------------------------------------------------------
+
+MODIFIER = {"url": "https://example.org/fhir/StructureDefinition/not-really", "valueBoolean": True}
+
+
+def _with_modifier(body: dict[str, Any], where: str) -> dict[str, Any]:
+    out = json.loads(dumps(body), parse_float=Decimal)
+    target = out
+    for part in [p for p in where.split(".") if p]:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target["modifierExtension"] = [MODIFIER]
+    return out  # type: ignore[no-any-return]
+
+
+def _recorded(web: Web) -> list[str]:
+    from b12.services.accounts import entries_of
+
+    return [e.action for e in entries_of(web.app.unit_of_work) if e.action in ("give", "labs")]
+
+
+@pytest.mark.parametrize(
+    "path, where",
+    [("/Observation", ""), ("/Observation", "code"), ("/Observation", "valueQuantity"),
+     ("/MedicationAdministration", ""), ("/MedicationAdministration", "dosage"),
+     ("/MedicationAdministration", "dosage.dose"),
+     ("/MedicationAdministration", "medicationCodeableConcept"),
+     ("/MedicationAdministration", "contained.0")],
+)  # fmt: skip
+def test_a_modifier_extension_refuses_a_create_nothing_recorded(
+    web: Web, path: str, where: str
+) -> None:
+    if path == "/Observation":
+        body = _observation("P-0001")
+    else:
+        body = _administration(web, "P-0001")
+        if where.startswith("contained"):
+            del body["medicationCodeableConcept"]
+            body["contained"] = [{"resourceType": "Medication", "id": "med",
+                                  "code": {"text": "cyanocobalamin"}}]  # fmt: skip
+            body["medicationReference"] = {"reference": "#med"}
+    before = _recorded(web)
+    r = _post(web, "nurse", path, _with_modifier(body, where))
+    _is_outcome(r, 422)
+    said = r.json()["issue"][0]
+    assert said["expression"][0].endswith("modifierExtension"), said
+    assert "b12 does not read it" in said["diagnostics"]
+    assert _recorded(web) == before

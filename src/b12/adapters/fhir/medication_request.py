@@ -56,6 +56,7 @@ from b12.adapters.fhir.reading import (
     positive_int,
     read_status,
     reference_id,
+    resource_of,
     text,
     unread_extension,
 )
@@ -99,6 +100,23 @@ STATUSES = frozenset(
         "unknown",
     )
 )
+#: MedicationRequest.intent (FHIR R4), all of them: only an actual order is prescribed.
+INTENTS = frozenset(
+    (
+        "proposal",
+        "plan",
+        "order",
+        "original-order",
+        "reflex-order",
+        "filler-order",
+        "instance-order",
+        "option",
+    )
+)
+#: What b12 records as a prescription: an order in force (a proposal, a plan or an option is no
+#: authorisation to give; a filler's or reflex order is another system's, not the prescriber's).
+PRESCRIBED_STATUSES = ("active",)
+ORDER_INTENTS = ("order", "original-order", "instance-order")
 
 
 @dataclass(frozen=True)
@@ -149,6 +167,7 @@ class MedicationOrder:
     regimen: str | None = None
     months: int | None = None
     unread: tuple[str, ...] = field(default_factory=tuple)
+    do_not_perform: bool = False  # doNotPerform: an order NOT to give the medicine
 
     @property
     def start(self) -> date | None:
@@ -248,17 +267,24 @@ def read_medication_request(resource: Mapping[str, Any], kb: Knowledge) -> Medic
 
     Raises ``FhirReadError`` naming the element that cannot be read."""
     root = "MedicationRequest"
-    resource = mapping(resource, root)
-    if resource.get("resourceType") != root:
-        raise FhirReadError(
-            f"{root}.resourceType",
-            f"{resource.get('resourceType')!r}: send a MedicationRequest",
-            field="resource",
-        )
+    resource = resource_of(resource, root)
     status = read_status(
         resource, root, STATUSES, f"unknown status: write one of {', '.join(sorted(STATUSES))}"
     )
     intent = text(need(resource, "intent", root), f"{root}.intent", field="intent")
+    if intent not in INTENTS:
+        raise FhirReadError(
+            f"{root}.intent",
+            f"unknown intent {intent!r}: write one of {', '.join(sorted(INTENTS))}",
+            field="intent",
+        )
+    do_not_perform = resource.get("doNotPerform", False)
+    if not isinstance(do_not_perform, bool):
+        raise FhirReadError(
+            f"{root}.doNotPerform",
+            f"expected true or false, got {do_not_perform!r}",
+            field="doNotPerform",
+        )
     patient = None
     if resource.get("subject") is not None:
         patient = reference_id(resource["subject"], "Patient", f"{root}.subject", field="patient")
@@ -311,7 +337,37 @@ def read_medication_request(resource: Mapping[str, Any], kb: Knowledge) -> Medic
         regimen,
         months,
         tuple(unread),
+        do_not_perform,
     )
+
+
+def require_prescribable(order: MedicationOrder, path: str = "MedicationRequest") -> None:
+    """Refuse an order that is no authorisation to give the medicine now: a status other than
+    active (cancelled, stopped, on-hold, draft, completed, entered-in-error, unknown), an intent
+    other than an actual order (proposal, plan, option, reflex-order, filler-order), or
+    ``doNotPerform`` true. A door that records a MedicationRequest as a prescription calls this
+    before anything is written (a CDS Hooks draft is reviewed, never recorded)."""
+    if order.status not in PRESCRIBED_STATUSES:
+        raise FhirReadError(
+            f"{path}.status",
+            f"{order.status!r}: b12 records an order in force as a prescription (status "
+            f"{' or '.join(PRESCRIBED_STATUSES)}); an order that is not in force is not prescribed",
+            field="status",
+        )
+    if order.intent not in ORDER_INTENTS:
+        raise FhirReadError(
+            f"{path}.intent",
+            f"{order.intent!r} is not an order: b12 records as a prescription only intent "
+            f"{', '.join(ORDER_INTENTS)}",
+            field="intent",
+        )
+    if order.do_not_perform:
+        raise FhirReadError(
+            f"{path}.doNotPerform",
+            "true: this is an order NOT to give the medicine, and b12 records only orders to "
+            "give it (leave doNotPerform out, or false)",
+            field="doNotPerform",
+        )
 
 
 def _codings(concept: Mapping[str, Any], path: str) -> list[tuple[str, str, str]]:

@@ -39,6 +39,7 @@ from b12.adapters.fhir.reading import (
     positive_int,
     read_status,
     reference_id,
+    resource_of,
     subject_code,
     text,
     unread_extension,
@@ -56,13 +57,6 @@ Sex = Literal["female", "male"]
 #: What a FHIR id may be.
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 SEXES: dict[str, Sex] = {"female": "female", "male": "male"}
-
-
-def _expect(resource: Any, kind: str) -> Mapping[str, Any]:
-    found = mapping(resource, kind)
-    if found.get("resourceType") != kind:
-        raise FhirReadError(f"{kind}.resourceType", f"{found.get('resourceType')!r}: send a {kind}")
-    return found
 
 
 # --- Patient -------------------------------------------------------------------------------------
@@ -90,7 +84,7 @@ class PatientRead:
 
 
 def read_patient(resource: Any) -> PatientRead:
-    resource = _expect(resource, "Patient")
+    resource = resource_of(resource, "Patient")
     code = None
     for i, ident in enumerate(items(resource.get("identifier"), "Patient.identifier")):
         ident = mapping(ident, f"Patient.identifier[{i}]")
@@ -188,7 +182,7 @@ def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
     from b12.services.site_rotation import read_site
 
     root = "MedicationAdministration"
-    resource = _expect(resource, root)
+    resource = resource_of(resource, root)
     read_status(
         resource, root, ("completed",),
         "b12 records doses given (completed); a dose not given is recorded as missed",
@@ -366,7 +360,7 @@ def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
     from b12.domain.labs import find_unit, loinc_for
 
     root = "Observation"
-    resource = _expect(resource, root)
+    resource = resource_of(resource, root)
     results = ("final", "amended", "corrected", "preliminary")
     read_status(resource, root, results, f"b12 records results ({', '.join(results)})")
     code = subject_code(resource, root)
