@@ -357,10 +357,18 @@ def import_order(
 def as_sent(read: AdministrationRead, path: str) -> Iterator[None]:
     """The give use case's refusal of the prescription or planned dose a
     MedicationAdministration names, said of the element that named it."""
-    from b12.services.administering import NotActivePrescriptionError, NotOwedNextError
+    from b12.services.administering import (
+        NotActivePrescriptionError,
+        NotOwedNextError,
+        VolumeGivenError,
+    )
 
     try:
         yield
+    except VolumeGivenError as exc:
+        at = read.volume_path or "MedicationAdministration.extension"
+        where = at if path == "MedicationAdministration" else f"{path}.resource.{at}"
+        raise FhirReadError(where, str(exc), field="volume") from None
     except NotActivePrescriptionError as exc:
         raise FhirReadError(
             f"{path}.request",

@@ -80,7 +80,10 @@ __all__ = [
     "OrderedTiming",
     "medication_request",
     "planned_doses",
+    "read_medication",
     "read_medication_request",
+    "read_volume",
+    "require_prescribable",
 ]
 
 _STRENGTH = re.compile(
@@ -289,7 +292,7 @@ def read_medication_request(resource: Mapping[str, Any], kb: Knowledge) -> Medic
     if resource.get("subject") is not None:
         patient = reference_id(resource["subject"], "Patient", f"{root}.subject", field="patient")
     unread: list[str] = []
-    substance, product, concentration = _medication(resource, kb, unread)
+    substance, product, concentration = read_medication(resource, root, kb, unread)
     indication, indication_text = _indication(resource, kb, unread)
     reasons = tuple(
         text(
@@ -380,10 +383,13 @@ def _codings(concept: Mapping[str, Any], path: str) -> list[tuple[str, str, str]
     return out
 
 
-def _medication(
-    resource: Mapping[str, Any], kb: Knowledge, unread: list[str]
+def read_medication(
+    resource: Mapping[str, Any], root: str, kb: Knowledge, unread: list[str]
 ) -> tuple[str, str | None, Concentration | None]:
-    root = "MedicationRequest"
+    """The medicine ``root.medication[x]`` names (a contained Medication or a CodeableConcept):
+    its cobalamin, b12's product when coded, the strength when an NDC or the text gives one. One
+    reading for every resource that names a medicine (an order, a dose given). Codings of a
+    system b12 does not read are appended to ``unread``; no cobalamin, or two, is refused."""
     if "medicationReference" in resource:
         med, at = contained_medication(resource, root)
         path = f"{at}.code"
@@ -399,7 +405,10 @@ def _medication(
     concentration: Concentration | None = None
     for system, code, at in _codings(concept, path):
         if system == codes.B12_PRODUCT:
-            found = kb.get("products", code)
+            try:
+                found = kb.get("products", code)
+            except InputError as exc:
+                raise FhirReadError(at, str(exc), field="product") from None
             product = found.id
             substances |= {i.substance for i in found.ingredients if i.substance in SUBSTANCES}
         elif system == codes.B12_SUBSTANCE:
@@ -447,14 +456,16 @@ def _medication(
     if not substances:
         raise FhirReadError(
             path,
-            "no cobalamin b12 knows: code it (b12's product or substance code, NDC, UNII) or "
-            f"name it in the text ({', '.join(SUBSTANCES)})",
+            "no cobalamin b12 knows: b12 records vitamin B12 only; code it (b12's product or "
+            f"substance code, NDC, UNII) or name it in the text ({', '.join(SUBSTANCES)})",
             field="substance",
         )
     if len(substances) > 1:
         raise FhirReadError(
             path,
-            f"names {' and '.join(sorted(substances))}: order one cobalamin",
+            f"names {' and '.join(sorted(substances))}: "
+            + ("order" if root == "MedicationRequest" else "name")
+            + " one cobalamin",
             field="substance",
         )
     return substances.pop(), product, concentration
@@ -537,7 +548,7 @@ def _phase(dosage: Any, path: str) -> OrderedPhase:
             f"{path}.doseAndRate[{i}].doseQuantity",
         )
         if calculated:
-            volume = _volume(quantity, f"{path}.doseAndRate[{i}].doseQuantity")
+            volume = read_volume(quantity, f"{path}.doseAndRate[{i}].doseQuantity")
         elif dose is None:
             dose = read_dose(quantity, f"{path}.doseAndRate[{i}].doseQuantity")
         else:
@@ -620,12 +631,10 @@ def read_dose(quantity: Mapping[str, Any], path: str) -> ParsedDose:
     return dose
 
 
-def _volume(quantity: Mapping[str, Any], path: str) -> Decimal:
+def read_volume(quantity: Mapping[str, Any], path: str) -> Decimal:
     value = decimal(need(quantity, "value", path), f"{path}.value")
     if quantity.get("code") != "mL" or quantity.get("system") != codes.UCUM:
-        raise FhirReadError(
-            f"{path}.code", "a calculated dose is a volume: UCUM mL", field="volume"
-        )
+        raise FhirReadError(f"{path}.code", "a volume: send it in UCUM mL", field="volume")
     return value
 
 
