@@ -171,3 +171,46 @@ def test_an_ordinary_extension_inside_a_modifier_free_resource_is_no_modifier() 
     """Only modifierExtension refuses; an empty one says nothing."""
     (read,) = read_all(loads(dumps({**ADMINISTRATION, "modifierExtension": []})), KB)
     assert read.kind == "MedicationAdministration"
+
+
+# --- an order's Dosage elements b12 does not read ------------------------------------------------
+
+ORDER_DOSAGE_NOT_READ = [
+    ("asNeededBoolean", True),
+    ("maxDosePerPeriod", {"numerator": {"value": 1000}, "denominator": {"value": 1}}),
+    ("maxDosePerAdministration", {"value": 1000, "unit": "mcg", "system": UCUM, "code": "ug"}),
+    ("method", {"text": "slow push"}),
+    ("site", {"text": "left deltoid"}),
+    ("patientInstruction", "inject weekly"),
+    ("additionalInstruction", [{"text": "with food"}]),
+]
+
+
+@pytest.mark.parametrize(
+    "key, value", ORDER_DOSAGE_NOT_READ, ids=[k for k, _ in ORDER_DOSAGE_NOT_READ]
+)
+def test_an_order_dosage_element_b12_does_not_read_keeps_it_from_being_prescribed(
+    key: str, value: Any
+) -> None:
+    from b12.adapters.fhir.medication_request import read_medication_request
+
+    sent = {**order(), "status": "active"}
+    sent["dosageInstruction"][0][key] = value
+    with pytest.raises(FhirReadError) as caught:
+        read_all(loads(dumps(sent)), KB)
+    assert caught.value.path == f"MedicationRequest.dosageInstruction[0].{key}"
+    # a review (CDS Hooks) still reads the order
+    assert read_medication_request(loads(dumps(sent)), KB).unread_dosage
+
+
+@pytest.mark.usefixtures("record")
+def test_an_order_with_a_rate_is_not_prescribed(tmp_path: Path) -> None:
+    before = _prescriptions()
+    sent = _order(DOSE)
+    sent["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"] = {
+        "value": 1, "unit": "mL/min", "system": UCUM, "code": "mL/min",
+    }  # fmt: skip
+    code, out, err = _import(tmp_path, sent)
+    assert (code, out) == (2, ""), err
+    assert "MedicationRequest.dosageInstruction[0].doseAndRate[0].rateQuantity" in err
+    assert _prescriptions() == before

@@ -171,6 +171,9 @@ class MedicationOrder:
     months: int | None = None
     unread: tuple[str, ...] = field(default_factory=tuple)
     do_not_perform: bool = False  # doNotPerform: an order NOT to give the medicine
+    # Dosage elements b12 does not read (a rate, a maximum, as needed ...): a review may go on
+    # without them, a prescription may not (require_prescribable refuses them)
+    unread_dosage: tuple[str, ...] = ()
 
     @property
     def start(self) -> date | None:
@@ -304,7 +307,10 @@ def read_medication_request(resource: Mapping[str, Any], kb: Knowledge) -> Medic
     dosages = items(
         need(resource, "dosageInstruction", root, field="dose"), f"{root}.dosageInstruction"
     )
-    phases = [_phase(d, f"{root}.dosageInstruction[{i}]") for i, d in enumerate(dosages)]
+    unread_dosage: list[str] = []
+    phases = [
+        _phase(d, f"{root}.dosageInstruction[{i}]", unread_dosage) for i, d in enumerate(dosages)
+    ]
     phases.sort(key=lambda p: (p.sequence is None, p.sequence or 0))
     regimen = None
     months = None
@@ -341,6 +347,7 @@ def read_medication_request(resource: Mapping[str, Any], kb: Knowledge) -> Medic
         months,
         tuple(unread),
         do_not_perform,
+        tuple(unread_dosage),
     )
 
 
@@ -363,6 +370,13 @@ def require_prescribable(order: MedicationOrder, path: str = "MedicationRequest"
             f"{order.intent!r} is not an order: b12 records as a prescription only intent "
             f"{', '.join(ORDER_INTENTS)}",
             field="intent",
+        )
+    if order.unread_dosage:
+        raise FhirReadError(
+            order.unread_dosage[0],
+            "is not read by b12, and a prescription would drop it: b12 prescribes a Dosage of "
+            f"{', '.join(DOSAGE_READ)}; leave it out, or prescribe in b12",
+            field="dose",
         )
     if order.do_not_perform:
         raise FhirReadError(
@@ -518,8 +532,14 @@ def _indication(
     return (found.pop() if found else None), shown
 
 
-def _phase(dosage: Any, path: str) -> OrderedPhase:
+#: The elements of an order's Dosage (and of its doseAndRate) that b12 reads.
+DOSAGE_READ = ("sequence", "text", "timing", "route", "doseAndRate", "extension")
+DOSE_AND_RATE_READ = ("type", "doseQuantity", "doseRange")
+
+
+def _phase(dosage: Any, path: str, unread: list[str]) -> OrderedPhase:
     dosage = mapping(dosage, path)
+    unread += [f"{path}.{k}" for k in dosage if k not in DOSAGE_READ and k != "id"]
     sequence = (
         None
         if dosage.get("sequence") is None
@@ -529,6 +549,7 @@ def _phase(dosage: Any, path: str) -> OrderedPhase:
     volume: Decimal | None = None
     for i, dr in enumerate(items(dosage.get("doseAndRate"), f"{path}.doseAndRate")):
         dr = mapping(dr, f"{path}.doseAndRate[{i}]")
+        unread += [f"{path}.doseAndRate[{i}].{k}" for k in dr if k not in DOSE_AND_RATE_READ]
         if "doseRange" in dr:
             raise FhirReadError(
                 f"{path}.doseAndRate[{i}].doseRange",
