@@ -230,10 +230,11 @@ def give_dose(app: App, actor: Actor, code: str, form: GiveForm, *, preview: boo
     A stop is lifted by a reason only for a role that may bypass one: for any other role the use
     case refuses the give when it finds a stop, under the patient's lock in the transaction that
     would record it (NotLiftedError, answered as forbidden)."""
-    acc.require(actor, code, "give")
-    if not actor.staff and (form.override_code or form.override_text):
-        # a stop shown at home is for the prescriber to resolve: no reason lifts it from here
-        raise acc.ForbiddenError(actor.role, "give a reason to record past a finding")
+    # the dose is recorded now (the form has no time): the same staff-only rules as /fhir/r4
+    acc.require_may_give(
+        actor, code, override=bool(form.override_code or form.override_text), at=None,
+        now=app.clock.now(),
+    )  # fmt: skip
     request, gtin, scanned = _give_request(app, code, form)
     request = replace(request, at_home=not actor.staff)
     kb, who, role = app.knowledge, actor.username, actor.role
