@@ -5,6 +5,7 @@ same use cases and five rights as the web's give, and the audit of every read.""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -364,3 +365,124 @@ def test_every_answer_validates(web: Web, schema_validator: Any) -> None:
                  "/Observation?patient=P-0001&_count=3", "/Observation/nope", "/Patient?x=1"):  # fmt: skip
         body = loads(client.get(FHIR + path).text)
         assert schema_errors(schema_validator, body) == [], path
+
+
+# --- what a resource says about itself ------------------------------------------------------------
+
+MODIFIER = {"url": "https://example.org/fhir/StructureDefinition/not-really", "valueBoolean": True}
+
+
+def _with_modifier(body: dict[str, Any], where: str) -> dict[str, Any]:
+    out = json.loads(dumps(body), parse_float=Decimal)
+    target = out
+    for part in [p for p in where.split(".") if p]:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target["modifierExtension"] = [MODIFIER]
+    return out  # type: ignore[no-any-return]
+
+
+def _recorded(web: Web) -> list[str]:
+    from b12.services.accounts import entries_of
+
+    return [e.action for e in entries_of(web.app.unit_of_work) if e.action in ("give", "labs")]
+
+
+@pytest.mark.parametrize(
+    "path, where",
+    [("/Observation", ""), ("/Observation", "code"), ("/Observation", "valueQuantity"),
+     ("/MedicationAdministration", ""), ("/MedicationAdministration", "dosage"),
+     ("/MedicationAdministration", "dosage.dose"),
+     ("/MedicationAdministration", "medicationCodeableConcept"),
+     ("/MedicationAdministration", "contained.0")],
+)  # fmt: skip
+def test_a_modifier_extension_refuses_a_create_nothing_recorded(
+    web: Web, path: str, where: str
+) -> None:
+    if path == "/Observation":
+        body = _observation("P-0001")
+    else:
+        body = _administration(web, "P-0001")
+        if where.startswith("contained"):
+            del body["medicationCodeableConcept"]
+            body["contained"] = [{"resourceType": "Medication", "id": "med",
+                                  "code": {"text": "cyanocobalamin"}}]  # fmt: skip
+            body["medicationReference"] = {"reference": "#med"}
+    before = _recorded(web)
+    r = _post(web, "nurse", path, _with_modifier(body, where))
+    _is_outcome(r, 422)
+    said = r.json()["issue"][0]
+    assert said["expression"][0].endswith("modifierExtension"), said
+    assert "b12 does not read it" in said["diagnostics"]
+    assert _recorded(web) == before
+
+
+# --- staff-only parts of a give: the same rule as the web's give ----------------------------------
+
+OVERRIDE = {"url": "https://b12.invalid/fhir/StructureDefinition/override-reason",
+            "valueString": "reviewed with the prescriber before giving"}  # fmt: skip
+#: With an override reason: staff who give record it; a patient or a carer may not give a reason
+#: (as on the web); a pharmacist does not give at all.
+OVERRIDE_STATUS = {"nurse": 201, "prescriber": 201, "pharmacist": 403, "patient": 403,
+                   "caregiver": 403}  # fmt: skip
+
+
+def _gives(web: Web) -> int:
+    from b12.services.accounts import entries_of
+
+    return sum(e.action == "give" for e in entries_of(web.app.unit_of_work))
+
+
+@pytest.mark.parametrize("role", sorted(USER_OF))
+def test_an_override_reason_is_staff_only_on_the_fhir_door_as_on_the_web(
+    web: Web, role: str
+) -> None:
+    code = OWN[role]
+    before = _gives(web)
+    r = _post(web, role, "/MedicationAdministration",
+              _administration(web, code, extension=[OVERRIDE]))  # fmt: skip
+    if OVERRIDE_STATUS[role] == 403:
+        _is_outcome(r, 403)
+        assert _gives(web) == before
+    else:
+        assert r.status_code == 201, r.text
+        kept = {e["url"]: e for e in r.json()["extension"]}
+        assert kept[OVERRIDE["url"]]["valueString"] == OVERRIDE["valueString"]
+    # the web's JSON give answers the same for the same role
+    client, csrf = web.as_role(role)
+    web_said = client.post(
+        f"/api/v1/patients/{code}/give/preview",
+        json={"override_code": "other", "override_reason": OVERRIDE["valueString"]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert (web_said.status_code == 403) == (OVERRIDE_STATUS[role] == 403), web_said.text
+
+
+@pytest.mark.parametrize("role", sorted(USER_OF))
+@pytest.mark.parametrize("ago", [timedelta(days=22), timedelta(hours=2), timedelta(minutes=30)])
+def test_a_dose_dated_long_before_now_is_a_late_entry_for_staff_only(
+    web: Web, role: str, ago: timedelta
+) -> None:
+    from b12.services.accounts import AT_HOME_LATE
+
+    code = OWN[role]
+    before = _gives(web)
+    body = _administration(web, code, effectiveDateTime=(NOW - ago).isoformat())
+    r = _post(web, role, "/MedicationAdministration", body)
+    if role == "pharmacist" or (role in ("patient", "caregiver") and ago > AT_HOME_LATE):
+        _is_outcome(r, 403)
+        assert _gives(web) == before
+        if role != "pharmacist":
+            assert "late entry" in r.json()["issue"][0]["diagnostics"]
+    else:
+        assert r.status_code != 403, r.text
+
+
+def test_a_patient_cannot_backdate_past_a_stop_with_a_reason(web: Web) -> None:
+    """The reported case: a patient's own dose, 22 days back, with an override reason."""
+    code = OWN["patient"]
+    before = _gives(web)
+    body = _administration(
+        web, code, extension=[OVERRIDE], effectiveDateTime=(NOW - timedelta(days=22)).isoformat()
+    )
+    _is_outcome(_post(web, "patient", "/MedicationAdministration", body), 403)
+    assert _gives(web) == before

@@ -151,7 +151,7 @@ def test_correct_command(sqlite_url: str) -> None:
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["corrects"] == first.id
-    assert data["record"]["site"] == "left vastus lateralis"
+    assert data["record"]["site"] == "left vastus-lateralis"  # named as `give` names a site
     bad = subprocess.run(
         [sys.executable, "-m", "b12", "correct", "administration", "P-7", first.id, "dose_mcg=lots",
          "--reason", "x", "--db", url],
@@ -311,3 +311,22 @@ def test_void_command_prints_odd_text_as_written_never_a_traceback(
             text("SELECT correction_reason FROM administrations WHERE entered_in_error")
         ).scalars()
     assert kept == reason.strip()  # kept as written; only its printing is escaped
+
+
+def test_correct_command_checks_as_give_does(sqlite_url: str) -> None:
+    url = sqlite_url
+    _, _, first, _ = _course(url)
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "b12", "correct", *argv, "--db", url],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+
+    slip = run("administration", "P-7", first.id, "dose_mcg=100000", "--reason", "typed again")
+    assert slip.returncode == 2 and "DOSE_UNIT_SLIP" in slip.stderr, slip.stderr
+    lab = run("lab", "P-7", first.id, "value=5", "--reason", "typed again")
+    assert lab.returncode == 2 and "reading=" in lab.stderr, lab.stderr
+    taken = run("administration", "P-7", first.id, "dose_mcg=100000", "volume_ml=100",
+                "--reason", "typed again", "--override", "the pharmacy confirmed 100 mg")  # fmt: skip
+    assert taken.returncode == 0, taken.stderr

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -60,22 +61,23 @@ def test_the_same_course_prescribed_again_goes_on_from_the_doses_given(
     assert _status(sqlite_url, "2026-01-21")["given"] == given + 1
 
 
-def test_a_switch_of_regimen_counts_the_loading_doses_toward_its_own_loading(
-    sqlite_url: str,
-) -> None:
+def test_a_switch_to_a_larger_dose_gives_its_loading_whole(sqlite_url: str) -> None:
+    # three 100 mcg doses of the US label, then the UK SmPC's 250 mcg alternate-day loading: the
+    # smaller doses count for none of the larger ones (450 mcg of loading would go missing)
     first = _course(sqlite_url, 3)
-    code, _, err = cli("prescribe", "P-1", *UK, "--start", "2026-01-08", "--at", "2026-01-07T18:00",
+    code, _, err = cli("prescribe", "P-1", *UK, "--start", "2026-01-09", "--at", "2026-01-07T18:00",
                        "--db", sqlite_url)  # fmt: skip
     assert code == 0, err
-    status = _status(sqlite_url, "2026-01-08")
-    assert (status["given"], status["carried_over"]) == (3, 3)
+    status = _status(sqlite_url, "2026-01-09")
+    assert (status["given"], status["carried_over"]) == (0, 0)
     assert [r["id"] for r in status["replaced"]] == [first]
-    # dose 4 of the alternate-day loading: two days after the last dose given (2026-01-07)
     assert status["next_due"] == "2026-01-09"
+    shown = [e for e in status["timeline"] if e["kind"] == "given"]
+    assert len(shown) == 3 and all("not counted in this one" in e["says"] for e in shown)
     _, out, _ = cli("give", "P-1", "--lot", "L", "--expiry", "2027-01-01", "--at",
                     "2026-01-09T09:00", "--db", sqlite_url, "--json")  # fmt: skip
     done = json.loads(out)
-    assert (done["planned"]["number"], done["planned"]["phase"]) == (4, "alternate days")
+    assert (done["planned"]["number"], done["planned"]["phase"]) == (1, "alternate days")
     assert done["administration"]["dose_mcg"] == "250"
 
 
@@ -121,6 +123,16 @@ def test_carry_over_counts_each_phase_kind_in_order_and_re_dates_the_rest() -> N
     # dose 4 (the first not counted) now falls on the start; every gap stays as prescribed
     assert [d.date for d in dated] == [date(2026, 2, 24), date(2026, 2, 25), date(2026, 2, 27),
                                        date(2026, 3, 1), date(2026, 3, 26)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("given", "counts"), [(Decimal("99.999"), False), (Decimal(100), True), (Decimal(1000), True)]
+)
+def test_a_dose_counts_only_toward_a_planned_dose_no_larger(given: Decimal, counts: bool) -> None:
+    planned = [_dose(1, 0, "loading"), _dose(2, 1, "loading")]  # 100 mcg each
+    earlier = [("loading", replace(_given(1), dose_mcg=given))]
+    _dated, counted = carry_over(planned, date(2026, 3, 1), earlier)
+    assert (1 in counted) is counts and 2 not in counted
 
 
 def test_carry_over_with_nothing_given_changes_nothing() -> None:

@@ -202,6 +202,11 @@ def _as_answered(new: Any, old: Any) -> Any:
     return new
 
 
+#: Findings status raises since the release: the monitoring windows the population audit reads
+#: (a release's answer never had them; each of its own findings must still be there, unchanged).
+RAISED_SINCE = frozenset({"NO_POTASSIUM_48H", "NO_RETICULOCYTES_DAY_10"})
+
+
 def _comparable_status(answer: dict[str, Any]) -> dict[str, Any]:
     """A status without what only says when things were written (shown in the clinic's zone
     now, with its offset)."""
@@ -220,7 +225,9 @@ def test_status_and_due_answer_as_the_release_did(
     for key, old in ANSWERS["status"].items():
         code, day = key.split()
         status, out, _err = cli("status", code, "--at", day, "--db", url, "--json")
-        now = _as_answered(json.loads(out), old)
+        fresh = json.loads(out)
+        fresh["findings"] = [f for f in fresh["findings"] if f["code"] not in RAISED_SINCE]
+        now = _as_answered(fresh, old)
         assert _comparable_status(now) == _comparable_status(old), key
         assert status in (0, 3)
     for day, old in ANSWERS["due"].items():

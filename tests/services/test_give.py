@@ -94,3 +94,69 @@ def test_an_override_that_says_nothing_is_refused(course: App, reason: str) -> N
     with pytest.raises(ReasonError):
         steps.give(course, datetime(2026, 1, 5, 9, tzinfo=UTC), override=reason)
     assert steps.given(course) == []
+
+
+# --- the right drug and the volume, named without a product ---------------------------------------
+
+AT = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
+def test_another_cobalamin_than_a_strength_only_prescription_is_the_wrong_drug(kb: object) -> None:
+    """A prescription by strength (no product) still names its cobalamin: a product of another
+    one is the same stop as against a prescribed product."""
+    from b12.domain.dose_input import parse_concentration
+
+    app = steps.fake_app(kb)
+    steps.add_patient(app)
+    assert steps.prescribe(app, product=None, concentration=parse_concentration("1000mcg/mL"))
+    done = steps.give(app, AT, product="hydroxocobalamin-uk-1mg-ml-ampoule")
+    assert done.recorded is None
+    assert "RECORD_WRONG_PRODUCT" in {f.code for f in done.stops}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"substance": "hydroxocobalamin"},
+     {"substance": "hydroxocobalamin", "concentration": "1000mcg/mL"}],
+)  # fmt: skip
+def test_a_cobalamin_named_without_a_product_is_checked_as_a_product_is(
+    course: App, options: dict[str, str]
+) -> None:
+    from b12.domain.dose_input import parse_concentration
+
+    named = {k: parse_concentration(v) if k == "concentration" else v for k, v in options.items()}
+    done = steps.give(course, AT, **named)
+    assert done.recorded is None and steps.given(course) == []
+    assert "RECORD_WRONG_PRODUCT" in {f.code for f in done.stops}
+
+
+def test_another_strength_of_the_prescribed_cobalamin_is_a_substitute_drawn_at_its_strength(
+    course: App,
+) -> None:
+    from b12.domain.dose_input import parse_concentration
+
+    done = steps.give(
+        course, AT, substance="cyanocobalamin", concentration=parse_concentration("500mcg/mL")
+    )
+    assert done.recorded is not None and done.recorded.volume_ml == Decimal("0.2")
+    assert "RECORD_PRODUCT_SUBSTITUTED" in {f.code for f in done.findings}
+    assert done.recorded.product is None  # not the prescribed product
+
+
+@pytest.mark.parametrize(
+    "sent, kept", [("1", None), ("0.2", None), ("0.1", "0.1"), ("0.10", "0.10")]
+)
+def test_a_volume_given_is_kept_when_the_dose_makes_it_else_refused_with_both(
+    course: App, sent: str, kept: str | None
+) -> None:
+    from b12.services.administering import VolumeGivenError
+
+    if kept is None:
+        with pytest.raises(
+            VolumeGivenError, match=rf"{sent} mL is not the dose: 100 mcg .* is 0.1 mL"
+        ):
+            steps.give(course, AT, volume_ml=Decimal(sent))
+        assert steps.given(course) == []
+    else:
+        done = steps.give(course, AT, volume_ml=Decimal(sent))
+        assert done.recorded is not None and str(done.recorded.volume_ml) == kept

@@ -120,7 +120,7 @@ def test_only_a_prescriber_corrects_or_voids(web: Web, role: str, act: str) -> N
     code = OWN[role]
     old = _last_given(web, code)
     client, csrf = web.as_role(role)
-    body = {"dose_mcg": "1"} if act == "correct" else {}  # what each route takes
+    body = {"dose_mcg": str(old.dose_mcg * 2)} if act == "correct" else {}  # what each takes
     body["reason"] = "checking who may"
     r = client.post(f"/api/v1/patients/{code}/records/{old.id}/{act}", json=body,
                     headers={"X-CSRF-Token": csrf})  # fmt: skip

@@ -11,7 +11,9 @@ The re-flow rule (seed 003: a missed injection is never doubled):
 A prescription that replaces the active one (a change of regimen, product or dose) does not start
 the course again. The doses given under the prescriptions it replaces are carried over: each
 counts toward the new prescription's first not-yet-counted dose of the same phase kind (loading,
-consolidation, maintenance), in the order they were given. The first dose not counted then falls
+consolidation, maintenance), in the order they were given, when it is at least that dose: a
+smaller dose (100 mcg toward a 1,000 mcg loading dose) counts for none, so a switch to a larger
+dose gives its loading whole rather than short. The first dose not counted then falls
 on the new prescription's start date, every gap kept as prescribed (``carry_over``); the re-flow
 may put it later, when the gap from the last dose given is longer. A
 prescription started after a stop replaces nothing and starts afresh.
@@ -53,15 +55,17 @@ def carry_over(
     """The new prescription's doses re-dated, and which of them the earlier doses count as.
 
     ``earlier`` holds each dose given under a replaced prescription with its phase kind there.
-    Each counts toward the first uncounted planned dose of the same phase kind; every dose is
-    then moved so that the first one not counted falls on ``start`` (the gaps stay as prescribed)."""
+    Each counts toward the first uncounted planned dose of the same phase kind if it is at least
+    that dose (else toward none); every dose is then moved so that the first one not counted
+    falls on ``start`` (the gaps stay as prescribed)."""
     free: dict[str, list[PlannedDose]] = {}
     for dose in planned:
         free.setdefault(dose.phase_kind, []).append(dose)
     counted: dict[int, Administration] = {}
     for kind, given in sorted(earlier, key=lambda pair: pair[1].given_at):
-        if free.get(kind):
-            counted[free[kind].pop(0).number] = given
+        waiting = free.get(kind)
+        if waiting and given.dose_mcg >= waiting[0].dose_mcg:
+            counted[waiting.pop(0).number] = given
     rest = [d for d in planned if d.number not in counted]
     if not counted or not rest:
         return tuple(planned), counted

@@ -7,7 +7,7 @@ planned from it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from typing import TypeVar
 
 from b12.errors import InputError
@@ -27,3 +27,31 @@ def in_range(value: D, field: str) -> D:
             field=field,
         )
     return value
+
+
+def on_wall_clock(moment: datetime, zone: tzinfo, field: str = "at") -> datetime:
+    """``moment``, written without an offset, as the wall clock of ``zone`` shows it. A time the
+    clock skipped (the hour the clocks go forward) or showed twice (the hour they go back) is an
+    input error: it names no one instant, and a dose recorded an hour off is a dose an hour off."""
+    if moment.tzinfo is not None:
+        return moment
+    first, second = moment.replace(tzinfo=zone, fold=0), moment.replace(tzinfo=zone, fold=1)
+    shown = moment.isoformat(timespec="minutes")
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment:
+        raise InputError(
+            f"{field.replace('_', ' ')} {shown}: the clock skipped this time that day (the clocks "
+            "went forward); write the time the clock showed",
+            field=field,
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise InputError(
+            f"{field.replace('_', ' ')} {shown}: the clock showed this time twice that day (the "
+            f"clocks went back); write it with its offset: {shown}{_offset(first)} for the first, "
+            f"{shown}{_offset(second)} for the second",
+            field=field,
+        )
+    return first
+
+
+def _offset(moment: datetime) -> str:
+    return moment.isoformat()[-6:] if moment.utcoffset() else "+00:00"

@@ -581,6 +581,37 @@ def require(actor: Actor, code: str, permission: Permission) -> None:
         )  # fmt: skip
 
 
+#: How long before the clock a patient or a carer may say their dose was given: their door records
+#: a dose as it is given (the web takes the time of sending); a late entry is the care team's.
+AT_HOME_LATE = timedelta(hours=1)
+
+
+def require_may_give(
+    actor: Actor, code: str, *, override: bool, at: datetime | None, now: datetime
+) -> None:
+    """The actor may record a dose given to patient ``code`` with what the request carries, the
+    same for every door (the web's give, ``/fhir/r4/MedicationAdministration``): the "give"
+    permission (``require``), and the parts of a give that only staff may use: an override
+    reason (a stop shown at home is for the prescriber to resolve: no reason lifts it from
+    there) and a time of giving more than AT_HOME_LATE before ``now`` (a late entry). ``at``
+    None: the dose is recorded at ``now``."""
+    require(actor, code, "give")
+    if actor.staff:
+        return
+    if override:
+        raise ForbiddenError(actor.role, "give a reason to record past a finding")
+    if at is not None:
+        now = now if now.tzinfo is not None else now.astimezone()
+        when = at if at.tzinfo is not None else at.replace(tzinfo=now.tzinfo)
+        if when < now - AT_HOME_LATE:
+            hours = int(AT_HOME_LATE.total_seconds() // 3600)
+            raise ForbiddenError(
+                actor.role,
+                f"record a dose given more than {hours} hour{'s' if hours != 1 else ''} ago "
+                "(a late entry is for the care team to record)",
+            )
+
+
 def require_role(actor: Actor, permission: Permission) -> None:
     if not actor.may(permission):
         raise ForbiddenError(actor.role, permission)

@@ -4,11 +4,14 @@ Finding codes raised here (level):
   RECORD_NO_PRESCRIPTION (stop)    right patient: no active prescription for this patient
   RECORD_COURSE_COMPLETE (warning) every prescribed dose has been given
   RECORD_DOSE_DIFFERS (stop)       right dose: not the prescribed dose
-  RECORD_WRONG_PRODUCT (stop)      right drug: another cobalamin than the prescribed product's
-  RECORD_PRODUCT_SUBSTITUTED (warning) right drug: another product of the same cobalamin
+  RECORD_WRONG_PRODUCT (stop)      right drug: another cobalamin than the prescription's
+  RECORD_PRODUCT_SUBSTITUTED (warning) right drug: another product or strength of the same cobalamin
   RECORD_ROUTE_DIFFERS (warning)   right route: not the prescribed route
   RECORD_ALREADY_GIVEN_TODAY (stop) right time: a dose was already given that day (never doubled)
-  RECORD_TOO_EARLY (warning)       right time: sooner than the prescribed gap, or before it is due
+  RECORD_DOSE_HOURS_APART (stop)  right time: another dose given less than half the shortest gap
+                                   any regimen keeps (12 h) before or after, across midnight too
+  RECORD_TOO_EARLY (warning)       right time: sooner than the prescribed gap (in days, or in hours
+                                   less the audit's tolerance), or before it is due
   RECORD_LATE (warning)            right time: after the due date; later doses re-flow
   RECORD_SITE_SUGGESTED (info)     the site to use: rotated away from recent sites, within limits
   RECORD_SITE_NOT_ROTATED (warning) the same site as the last injection
@@ -27,17 +30,19 @@ from decimal import Decimal
 from typing import Any
 
 from b12.domain.course import CourseDose, next_owed
-from b12.domain.display import format_mass
+from b12.domain.dates import on_wall_clock
+from b12.domain.display import format_mass, format_number, format_volume
 from b12.domain.dose_input import ParsedDose, parse_concentration
 from b12.domain.findings import Finding, Level, finding, suggest
 from b12.domain.jsonable import to_json
-from b12.domain.quantity import Mass
+from b12.domain.quantity import Concentration, Mass
 from b12.domain.reactions import open_reactions, reaction_stop
 from b12.domain.reasons import meaningful_reason
 from b12.domain.records import Administration, MissedDose, MissKind, current, voids
 from b12.domain.screening import NO_BYPASS
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
+from b12.services.audit_thresholds import interval_tolerance_hours, shortest_gap_any_regimen
 from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
 from b12.services.ports import Clock, UnitOfWork, opens_unit_of_work
 from b12.services.record import (
@@ -115,6 +120,11 @@ class GiveRequest:
     scanned: bool | None = None  # the pack's barcode was read (None: not told)
     # recorded by the patient or a carer: only under a prescription that says self-injection
     at_home: bool = False
+    # the medicine given, named without a product (a record sent from elsewhere): its cobalamin
+    # and strength, checked against the prescription's as a product would be
+    substance: str | None = None
+    concentration: Concentration | None = None
+    volume_ml: Decimal | None = None  # the volume given, as recorded elsewhere: checked, kept
 
 
 @dataclass(frozen=True)
@@ -178,7 +188,8 @@ def give(
     if now.tzinfo is None:  # a clock without a zone tells the machine's wall clock
         now = now.astimezone()
     if request.at.tzinfo is None:  # the clinic's wall clock
-        request = replace(request, at=request.at.replace(tzinfo=now.tzinfo))
+        assert now.tzinfo is not None
+        request = replace(request, at=on_wall_clock(request.at, now.tzinfo))
     request = replace(request, at=request.at.astimezone(now.tzinfo))  # the clinic's day
     if request.at > now + CLOCK_SKEW:
         raise GiveTimeError(
@@ -230,12 +241,36 @@ def give(
     events = current(uow.events.for_patient(record.id))
     findings += [reaction_stop(e, why) for e, why in open_reactions(events, history)]
     prescribed_product = None if rx is None else rx.product
-    product = request.product or prescribed_product
+    # a strength named without a product is another product unless it is the prescribed strength
+    same_cobalamin = request.substance is None or request.substance in _prescribed_cobalamins(
+        kb, rx
+    )
+    named = request.concentration if request.product is None else None
+    if named is not None and same_cobalamin and named == _prescribed_strength(kb, rx):
+        named = None
+    # nothing named but the prescription's cobalamin (or nothing at all): the prescribed medicine
+    as_prescribed = request.product is None and named is None and same_cobalamin
+    product = request.product or (prescribed_product if as_prescribed else None)
     # the prescription keeps its strength as b12 showed it ('1,000 mcg/mL')
-    kept = None if rx is None or product else rx.concentration
-    concentration = None if kept is None else parse_concentration(kept)
+    kept = None if rx is None or product or not as_prescribed else rx.concentration
+    concentration = named if kept is None else parse_concentration(kept)
     # a prescription's strength without a product still names its cobalamin (the regimen's)
-    substance = None if rx is None or product else rx.substance
+    substance = None if product else (request.substance or (None if rx is None else rx.substance))
+    if rx is not None and product is None and concentration is None and not as_prescribed:
+        # another cobalamin than the prescription's, without a strength to make a volume from
+        drug = right_drug(kb, rx, None, request.substance, None, measurable=False)
+        if any(f.level is Level.STOP for f in drug):
+            ordered = tuple(
+                sorted([_not_recorded(), *findings, *drug], key=lambda f: -f.level.rank)
+            )
+            uow.audit.append(
+                who, "give-refused", "Administration", "-", record.id,
+                to_json({"request": _request_dict(request),
+                         "findings": [f.to_dict() for f in ordered],
+                         **acted(who, role, record.code)}),
+            )  # fmt: skip
+            uow.commit()
+            return Given(None, owed, None, None, ordered)
     ordered_dose = request.dose
     if ordered_dose is None:
         if owed is None:  # the course is complete (no prescription was refused above)
@@ -251,10 +286,14 @@ def give(
             patient=patient, expiry=request.expiry, today=day, substance=substance,
         ),
     )  # fmt: skip
+    if rx is not None:
+        findings += right_drug(kb, rx, dose.product, request.substance, named)
     if owed is not None:
-        findings += _five_rights(kb, dose, owed, prescribed_product)
-    findings += _timing(history, owed, request.at)
+        findings += _five_rights(dose, owed)
+    findings += _timing(kb, history, owed, request.at)
     volume = dose.measured.rounded_ml if dose.measured else None
+    if request.volume_ml is not None:
+        volume = _volume_given(request.volume_ml, dose)
     site, site_findings = _site(kb, request.site, dose.route, volume, patient, history)
     findings += site_findings
     findings += [f for f in dose.findings if f.code != "SITE_SUGGESTION"]
@@ -295,6 +334,33 @@ def give(
     return Given(given, owed, dose, site, ordered, needle_for(kb, dose.route, patient))
 
 
+class VolumeGivenError(InputError):
+    """A volume recorded beside a dose that the dose and the strength given do not make."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="volume")
+
+
+def _volume_given(sent: Decimal, dose: DoseResult) -> Decimal:
+    """The volume a record says was given, kept as given when the dose and the strength make it
+    (the volume to draw, or the exact volume before rounding); else refused with both."""
+    measured = dose.measured
+    if measured is None:
+        raise VolumeGivenError(
+            f"the volume {format_volume(sent)} cannot be checked: b12 knows no strength of the "
+            "medicine given to turn the dose into a volume; name the product or its strength "
+            "(b12's product code, an NDC, or e.g. 1000 mcg/mL in the text), or leave the volume out"
+        )
+    if sent not in (measured.rounded_ml, measured.volume_ml):
+        strength = "" if dose.concentration is None else f" at {dose.concentration}"
+        raise VolumeGivenError(
+            f"the volume {format_volume(sent)} is not the dose: {format_mass(dose.dose_mcg)}"
+            f"{strength} is {format_volume(measured.rounded_ml)}; send the volume and the dose "
+            "that were given (one of them is wrong)"
+        )
+    return sent
+
+
 class NotLiftedError(InputError):
     """An override reason from a role that may lift no stop, given when a stop was found."""
 
@@ -327,12 +393,94 @@ def _voided(uow: UnitOfWork, patient_id: str, rx: Any, owed: CourseDose | None) 
 
 def _request_dict(request: GiveRequest) -> dict[str, Any]:
     """The request as the audit keeps it: the dose as it was written."""
-    return {**vars(request), "dose": None if request.dose is None else request.dose.text}
+    return {
+        **vars(request),
+        "dose": None if request.dose is None else request.dose.text,
+        "concentration": None if request.concentration is None else str(request.concentration),
+    }
 
 
-def _five_rights(
-    kb: Knowledge, dose: DoseResult, owed: CourseDose, prescribed: str | None
+def _prescribed_strength(kb: Knowledge, rx: Any) -> Concentration | None:
+    """The strength the prescription names: its product's cobalamin per mL, else the strength it
+    keeps (None when it names neither)."""
+    if rx is None:
+        return None
+    if rx.product:
+        for ingredient in kb.get("products", rx.product).ingredients:
+            cobalamin = ingredient.substance.endswith("cobalamin")
+            if cobalamin and ingredient.amount_mcg is not None and ingredient.per_ml is not None:
+                return Concentration(ingredient.amount_mcg, ingredient.per_ml)
+        return None
+    return None if not rx.concentration else parse_concentration(rx.concentration)
+
+
+def _prescribed_cobalamins(kb: Knowledge, rx: Any) -> set[str]:
+    """The cobalamin the prescription names: its product's, else its substance (empty without)."""
+    if rx is None:
+        return set()
+    if rx.product:
+        return _cobalamins(kb.get("products", rx.product))
+    return {s for s in [rx.substance] if s}
+
+
+def right_drug(
+    kb: Knowledge,
+    rx: Any,
+    product: Any,
+    substance: str | None = None,
+    strength: Concentration | None = None,
+    *,
+    measurable: bool = True,
 ) -> list[Finding]:
+    """Right drug: the medicine given (a product, else a cobalamin and maybe a strength named
+    without one) against the prescription's. Another cobalamin is RECORD_WRONG_PRODUCT (stop);
+    another product or strength of the same cobalamin is RECORD_PRODUCT_SUBSTITUTED (warning).
+    The prescription's product, else its substance, says what was prescribed."""
+    ours = kb.get("products", rx.product) if rx.product else None
+    prescribed = _prescribed_cobalamins(kb, rx)
+    given = _cobalamins(product) if product is not None else {s for s in [substance] if s}
+    if not prescribed or not given:
+        return []
+    said = ours.name if ours is not None else str(rx.substance)
+    if product is not None:
+        what = product.name
+    else:
+        what = f"{substance}" + ("" if strength is None else f" {strength}")
+    values = {
+        "given": product.id if product is not None else what,
+        "prescribed": ours.id if ours is not None else said,
+    }
+    if given != prescribed:
+        return [
+            finding(
+                "RECORD_WRONG_PRODUCT",
+                Level.STOP,
+                f"{what} is not the prescribed {said}: another cobalamin."
+                + (
+                    ""
+                    if measurable
+                    else " Nothing is recorded without its strength: name the product given "
+                    "(or its strength) for a prescriber to record it with a reason."
+                ),
+                (),
+                values,
+            )
+        ]
+    another = product is not None and ours is not None and product.id != ours.id
+    if another or strength is not None:
+        return [
+            finding(
+                "RECORD_PRODUCT_SUBSTITUTED",
+                Level.WARNING,
+                f"{what} is not the prescribed {said} (same cobalamin).",
+                (),
+                values,
+            )
+        ]
+    return []
+
+
+def _five_rights(dose: DoseResult, owed: CourseDose) -> list[Finding]:
     out: list[Finding] = []
     planned = owed.planned
     if dose.dose_mcg != planned.dose_mcg:
@@ -349,19 +497,6 @@ def _five_rights(
                     set="dose",
                     to=format_mass(planned.dose_mcg),
                 ),
-            )
-        )
-    if prescribed and dose.product is not None and dose.product.id != prescribed:
-        ours = kb.get("products", prescribed)
-        same = _cobalamins(ours) == _cobalamins(dose.product)
-        out.append(
-            finding(
-                "RECORD_PRODUCT_SUBSTITUTED" if same else "RECORD_WRONG_PRODUCT",
-                Level.WARNING if same else Level.STOP,
-                f"{dose.product.name} is not the prescribed {ours.name}"
-                + (" (same cobalamin)." if same else ": another cobalamin."),
-                (),
-                {"given": dose.product.id, "prescribed": prescribed},
             )
         )
     if dose.route != planned.route:
@@ -381,7 +516,13 @@ def _cobalamins(product: Any) -> set[str]:
     return {i.substance for i in product.ingredients if i.substance.endswith("cobalamin")}
 
 
-def _timing(history: list[Administration], owed: CourseDose | None, at: datetime) -> list[Finding]:
+def _timing(
+    kb: Knowledge, history: list[Administration], owed: CourseDose | None, at: datetime
+) -> list[Finding]:
+    """Right time. A dose is never doubled: another dose the same clinic day, or nearer in time
+    than half the shortest gap any regimen keeps (12 hours: two doses either side of midnight are
+    not a day apart), stops it. Sooner than the prescribed gap warns, counted in days and in hours
+    (the gap less the audit's tolerance, as the population audit counts it)."""
     day = at.date()
     out: list[Finding] = []
     that_day = [a for a in history if a.given_at.date() == day]
@@ -399,10 +540,34 @@ def _timing(history: list[Administration], owed: CourseDose | None, at: datetime
             )
         )
         return out
+    shortest = shortest_gap_any_regimen(kb)
+    near = timedelta(days=float(shortest)) / 2
+    close = [a for a in history if abs(at - a.given_at) < near]
+    if close:
+        nearest = min(close, key=lambda a: abs(at - a.given_at))
+        at_ = nearest.given_at.isoformat(timespec="minutes")
+        apart = _hours(abs(at - nearest.given_at))
+        side = "before" if nearest.given_at < at else "after"
+        out.append(
+            finding(
+                "RECORD_DOSE_HOURS_APART",
+                Level.STOP,
+                f"A dose was given at {at_}, recorded by {nearest.given_by}, {apart} h {side} "
+                f"this one: a second so soon would double it (no regimen keeps doses less than "
+                f"{shortest} day(s) apart).",
+                MISSED_SOURCES,
+                {"given at": at_, "recorded by": nearest.given_by, "hours apart": apart},
+            )
+        )
+        return out
     if owed is None:
         return out
     last = max((a.given_at.date() for a in history), default=None)
+    previous = max((a.given_at for a in history if a.given_at <= at), default=None)
     values = {"due": owed.due.isoformat(), "given": day.isoformat()}
+    allowed = timedelta(days=owed.min_gap_days) - timedelta(
+        hours=float(interval_tolerance_hours(kb))
+    )
     if last is not None and (day - last).days < owed.min_gap_days:
         out.append(
             finding(
@@ -412,6 +577,19 @@ def _timing(history: list[Administration], owed: CourseDose | None, at: datetime
                 f"{owed.min_gap_days} day(s) between these doses (due {owed.due.isoformat()}).",
                 (),
                 {**values, "last dose": last.isoformat()},
+            )
+        )
+    elif previous is not None and at - previous < allowed:
+        since = previous.isoformat(timespec="minutes")
+        out.append(
+            finding(
+                "RECORD_TOO_EARLY",
+                Level.WARNING,
+                f"Only {_hours(at - previous)} h since the last dose ({since}); the prescription "
+                f"keeps {owed.min_gap_days} day(s) between these doses "
+                f"(due {owed.due.isoformat()}).",
+                (),
+                {**values, "last dose": since},
             )
         )
     elif day < owed.due:
@@ -438,6 +616,11 @@ def _timing(history: list[Administration], owed: CourseDose | None, at: datetime
             )
         )
     return out
+
+
+def _hours(span: timedelta) -> str:
+    """A span in hours as b12 shows it: one decimal, no trailing zero ("1.5", "13")."""
+    return format_number(Decimal(span.total_seconds()) / 3600, places=1)
 
 
 def _site(

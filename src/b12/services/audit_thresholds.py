@@ -147,6 +147,23 @@ def audit_thresholds(kb: Knowledge) -> AuditThresholds:
     return kb.memo(audit_thresholds, lambda: _thresholds(kb))
 
 
+def interval_tolerance_hours(kb: Knowledge) -> Decimal:
+    """How many hours short of a phase's shortest gap two doses may be before the gap counts as
+    too short (audit.yaml interval-below-minimum): the population audit and ``give`` alike."""
+    rule = _rule(kb, "interval-below-minimum")
+    return _figure(rule.tolerance_hours, rule, "tolerance_hours")
+
+
+def shortest_gap_any_regimen(kb: Knowledge) -> Decimal:
+    """The shortest gap between two doses that any phase of any regimen keeps (a daily phase: 1)."""
+
+    def shortest() -> Decimal:
+        gaps = [p.min_interval_days for p in phase_rhythms(kb) if p.min_interval_days is not None]
+        return min(gaps) if gaps else Decimal(1)
+
+    return kb.memo(shortest_gap_any_regimen, shortest)
+
+
 def _rule(kb: Knowledge, rule_id: str) -> AuditRule:
     rule: AuditRule = kb.get("audit-rules", rule_id)
     return rule
@@ -159,7 +176,6 @@ def _figure(value: Decimal | None, rule: AuditRule, name: str) -> Decimal:
 
 
 def _thresholds(kb: Knowledge) -> AuditThresholds:
-    interval = _rule(kb, "interval-below-minimum")
     lapse = _rule(kb, "maintenance-lapsed")
     potassium, reticulocytes = monitoring_windows(kb)
     return AuditThresholds(
@@ -173,7 +189,7 @@ def _thresholds(kb: Knowledge) -> AuditThresholds:
         products=product_facts(kb),
         largest_injected_dose_mcg=largest_trusted_dose(kb, True)[0],
         slip_factor=slip_factor(kb),
-        interval_tolerance_hours=_figure(interval.tolerance_hours, interval, "tolerance_hours"),
+        interval_tolerance_hours=interval_tolerance_hours(kb),
         lapse_factor=_figure(lapse.factor, lapse, "factor"),
         potassium_hours=Decimal(24 * potassium.to_day),
         potassium_indications=potassium.indications,

@@ -5,6 +5,12 @@ uses ``current()``, which hides a record once a later one corrects it. The reaso
 audit link of the correction, in the same transaction, and (administrations and results, since
 revision 0011) on the correcting record with who wrote it and when.
 
+A correction is checked as the use case that first wrote the record checks it: an
+administration's dose, product, route and patient through the dose check (a stop, such as a
+probable mg/mcg slip, needs an override reason), its volume against the dose, its site read as
+``give`` reads one, its time not in the future; a result's value, unit, normalised value and LOINC
+code only together, as one reading reads them; an event's severity one of the known ones.
+
 Entered in error (``void``): an administration or a result that should never have been written is
 replaced by a copy marked ``entered_in_error``; ``current()`` hides both, so it no longer counts.
 """
@@ -17,11 +23,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from b12.domain.dates import in_range
+from b12.domain.findings import Finding, Level
 from b12.domain.jsonable import to_json
 from b12.domain.lab_values import Measurement
 from b12.domain.reasons import meaningful_reason
-from b12.domain.records import current, voids
-from b12.errors import InputError, UnknownNameError
+from b12.domain.records import Administration, current, voids
+from b12.domain.routes import parse_route
+from b12.errors import InputError, UnknownNameError, about
+from b12.knowledge.base import Knowledge
 from b12.services.ports import UnitOfWork, UnitOfWorkFactory, opens_unit_of_work
 from b12.services.record import find_patient, new_id
 
@@ -114,8 +123,13 @@ def correct(
     reason: str,
     who: str,
     now: datetime,
+    *,
+    kb: Knowledge | None = None,
+    override: str | None = None,
 ) -> Corrected:
-    """Replace the current record ``record_id`` of patient ``code`` with a corrected copy."""
+    """Replace the current record ``record_id`` of patient ``code`` with a corrected copy, checked
+    as a new record of its kind is (``kb``: the knowledge the checks read; default the shipped
+    one). ``override``: the reason to record an administration past a stop of the dose check."""
     if kind not in CORRECTABLE:
         raise InputError(
             f"cannot correct {kind!r}; write one of {', '.join(CORRECTABLE)}", field="kind"
@@ -130,7 +144,140 @@ def correct(
         )
     old = _live(uow, code, kind, record_id)
     new = replace(old, id=new_id(), corrects_id=old.id, **changes, **_why(old, reason, who, now))
+    if kb is None:
+        from b12.knowledge.loader import load_knowledge
+
+        kb = load_knowledge()
+    if kind == "administration":
+        new = _checked_administration(uow, kb, code, new, set(changes), now, override)
+    elif kind == "lab":
+        _check_lab(kb, new, set(changes))
+    else:
+        _check_event(new)
     return _keep(uow, code, kind, old, new, reason, who, f"correct-{kind}")
+
+
+class CorrectionStoppedError(InputError):
+    """The corrected administration stops the dose check (a dose written in mg as mcg, say) and
+    no override reason was given: nothing is written."""
+
+    def __init__(self, stops: list[Finding]) -> None:
+        self.stops = stops
+        said = "; ".join(f"{f.code}: {f.message}" for f in stops)
+        super().__init__(
+            f"not corrected: {said} If this is what was given, give an override reason with the "
+            "correction",
+            field="dose_mcg",
+        )
+
+
+def _checked_administration(
+    uow: UnitOfWork,
+    kb: Knowledge,
+    code: str,
+    new: Administration,
+    changed: set[str],
+    now: datetime,
+    override: str | None,
+) -> Administration:
+    """``new`` as the dose check reads it: refused where ``give`` would refuse what was typed,
+    its volume drawn again from a corrected dose, its site as ``give`` names it."""
+    from b12.domain.display import format_mass, format_volume
+    from b12.domain.dose_input import ParsedDose
+    from b12.domain.quantity import Mass
+    from b12.services.administering import CLOCK_SKEW
+    from b12.services.dosing import DoseRequest, calculate_dose
+    from b12.services.record import patient_on
+    from b12.services.site_rotation import read_site
+
+    if new.dose_mcg <= 0:
+        raise InputError(
+            f"dose_mcg={new.dose_mcg}: write the dose given, more than 0", field="dose_mcg"
+        )
+    if new.volume_ml is not None and new.volume_ml <= 0:
+        raise InputError(
+            f"volume_ml={new.volume_ml}: write the volume drawn, more than 0", field="volume_ml"
+        )
+    if new.given_at > now + CLOCK_SKEW:
+        raise InputError(
+            f"given_at={new.given_at.isoformat()} is in the future: write the time it was given",
+            field="given_at",
+        )
+    if "route" in changed:
+        with about("route"):
+            new = replace(new, route=parse_route(new.route))
+    if "site" in changed and new.site is not None:
+        new = replace(new, site=read_site(kb, new.site))
+    day = new.given_at.date()
+    patient = patient_on(find_patient(uow, code), day)
+    with about("dose_mcg"):
+        dose = calculate_dose(
+            kb,
+            DoseRequest(
+                dose=ParsedDose.of(Mass(new.dose_mcg)), product=new.product, route=new.route,
+                patient=patient, expiry=new.expiry, today=day,
+                needs_strength=new.product is not None,
+            ),
+        )  # fmt: skip
+    stops = [f for f in dose.findings if f.level is Level.STOP]
+    if stops and override is None:
+        raise CorrectionStoppedError(stops)
+    if stops and override is not None:
+        from b12.services.administering import OVERRIDE_EXAMPLE
+
+        reason = meaningful_reason(override, "override_reason", "the override", OVERRIDE_EXAMPLE)
+        new = replace(new, override_reason=reason)
+    drawn = dose.measured.rounded_ml if dose.measured is not None else None
+    if drawn is None:
+        if "dose_mcg" in changed and "volume_ml" not in changed and new.volume_ml is not None:
+            raise InputError(
+                f"dose_mcg={new.dose_mcg}: give volume_ml too, the volume drawn for it (the dose "
+                f"check draws none for this dose; the record says {format_volume(new.volume_ml)})",
+                field="volume_ml",
+            )
+        return new
+    if "volume_ml" in changed and new.volume_ml is not None and new.volume_ml != drawn:
+        raise InputError(
+            f"volume_ml={format_volume(new.volume_ml)} does not hold the dose: "
+            f"{format_mass(new.dose_mcg)} of this product is drawn as {format_volume(drawn)}; "
+            "correct dose_mcg and volume_ml together, so that they agree",
+            field="volume_ml",
+        )
+    if changed & {"dose_mcg", "volume_ml"}:
+        return replace(new, volume_ml=drawn)
+    return new
+
+
+#: A result's fields that one reading gives together (``lab_changes``).
+READING_FIELDS = frozenset(
+    {"analyte", "loinc", "value", "unit", "normalised_value", "normalised_unit", "text"}
+)
+
+
+def _check_lab(kb: Knowledge, new: Any, changed: set[str]) -> None:
+    """A result's value is corrected as a new reading, every field it gives at once, agreeing
+    with what that reading gives (never a value without its unit, nor a normalised value alone)."""
+    if not changed & READING_FIELDS:
+        return
+    missing = sorted(READING_FIELDS - changed)
+    if missing:
+        raise InputError(
+            "a result's value is corrected as a whole reading (reading=b12=300pg/mL): its unit, "
+            f"normalised value and LOINC code are read from it, not set one by one ({', '.join(missing)} "
+            "would be left as they were)",
+            field="reading",
+        )
+
+
+def _check_event(new: Any) -> None:
+    from b12.services.record import SEVERITIES
+
+    if new.severity not in SEVERITIES:
+        raise InputError(
+            f"severity {new.severity!r}: write one of {', '.join(SEVERITIES)}", field="severity"
+        )
+    if not str(new.description).strip():
+        raise InputError("describe the event in words", field="description")
 
 
 @opens_unit_of_work

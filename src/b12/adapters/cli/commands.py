@@ -659,6 +659,11 @@ COMMANDS: tuple[Command, ...] = (
             Opt(
                 "--reason", "Why the record is corrected (kept in the audit trail).", required=True
             ),
+            Opt(
+                "--override",
+                "Correct an administration despite a stop of the dose check (a dose that reads "
+                "as mg written as mcg, say); the reason is kept.",
+            ),
             DB,
             WHO,
             KB,

@@ -19,6 +19,7 @@ def correct_command(
     record_id: str,
     changes: list[str],
     reason: str,
+    override: str | None = None,
     db: str | None = None,
     by: str | None = None,
     kb: str | None = None,
@@ -26,7 +27,7 @@ def correct_command(
 ) -> int:
     """Correct a record: a new record replaces it and points at it; nothing is changed or deleted."""
     from b12.adapters.cli import read
-    from b12.services.corrections import correct, lab_changes, parse_change
+    from b12.services.corrections import READING_FIELDS, correct, lab_changes, parse_change
 
     b12 = open_app(db, kb)
     moment = when(None, b12)
@@ -38,6 +39,11 @@ def correct_command(
             raise InputError(f"{change!r}: write FIELD=VALUE, e.g. dose_mcg=100")
         if kind == "lab" and field.strip() == "reading":
             reading = read.reading(b12.knowledge, value.strip())
+        elif kind == "lab" and field.strip() in READING_FIELDS:
+            raise InputError(
+                f"{field.strip()}: a result's value is corrected as a whole reading, e.g. "
+                "reading=b12=300pg/mL (its unit, normalised value and LOINC code are read from it)"
+            )
         else:
             parsed[field.strip()] = parse_change(field.strip(), value.strip())
             if isinstance(parsed[field.strip()], datetime):
@@ -46,7 +52,10 @@ def correct_command(
         taken_on = parsed.get("taken_on")
         on = taken_on if isinstance(taken_on, date) else moment.date()
         parsed = {**lab_changes(b12.knowledge, b12.unit_of_work, code, reading, on), **parsed}
-    done = correct(b12.unit_of_work, code, kind, record_id, parsed, reason, who(by, b12), moment)
+    done = correct(
+        b12.unit_of_work, code, kind, record_id, parsed, reason, who(by, b12), moment,
+        kb=b12.knowledge, override=override,
+    )  # fmt: skip
     if as_json:
         emit_json(done.to_dict())
     else:

@@ -77,7 +77,9 @@ def status(
 
     b12 = open_app(db, kb)
     ranges = read.lab_ranges(b12.knowledge, lab_range or ())
-    found = patient_status(b12.unit_of_work, code, when(at, b12).date(), b12.knowledge, ranges)
+    found = patient_status(
+        b12.unit_of_work, code, when(at, b12, future=True).date(), b12.knowledge, ranges
+    )
     written = None
     if plot:
         from b12.adapters.cli.output import writing
@@ -146,7 +148,7 @@ def due(
     from b12.services.record import due_on
 
     b12 = open_app(db)
-    day = when(at, b12, "--date").date()
+    day = when(at, b12, "--date", future=True).date()
     listed = due_on(b12.unit_of_work, day, ward)
     stopped = EXIT_CODE[outcome(f for d in listed for f in d.stops)]
     if as_json:

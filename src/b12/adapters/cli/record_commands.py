@@ -297,7 +297,8 @@ def give(
 
     b12 = open_app(db, kb)
     loaded = b12.knowledge
-    request = GiveRequest(code, when(at, b12), read.dose(dose) if dose else None,
+    # give refuses a future time itself, saying how much clock difference it allows
+    request = GiveRequest(code, when(at, b12, future=True), read.dose(dose) if dose else None,
                           read.product_id(loaded, product) if product else None,
                           read.route(route) if route else None, site, lot,
                           date_option(expiry, "--expiry"), override)  # fmt: skip

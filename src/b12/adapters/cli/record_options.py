@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from b12.bootstrap import App
-from b12.domain.dates import in_range
+from b12.domain.dates import in_range, on_wall_clock
 from b12.errors import InputError
 
 
@@ -22,11 +22,18 @@ def who(given: str | None, app: App) -> str:
         return "unknown"
 
 
-def when(text: str | None, app: App, option: str = "--at") -> datetime:
+#: How far ahead of the clock a time may be recorded (clocks of two machines differ a little).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def when(text: str | None, app: App, option: str = "--at", *, future: bool = False) -> datetime:
     """A date or date-time as written (YYYY-MM-DD[THH:MM][+HH:MM]), without an offset the
-    clinic's wall clock; the clinic's time now when not given. Always aware."""
+    clinic's wall clock; the clinic's time now when not given. Always aware. Unless ``future``
+    (a day asked about, not a time recorded), a time after the clock's is refused: a record says
+    when something happened."""
+    now = app.clock.now().replace(microsecond=0)
     if text is None:
-        return app.clock.now().replace(microsecond=0)
+        return now
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -34,7 +41,14 @@ def when(text: str | None, app: App, option: str = "--at") -> datetime:
             f"{option} {text!r} is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM, "
             "e.g. 2026-01-05T09:30"
         ) from None
-    return in_clinic(in_range(moment, option.removeprefix("--")), app)
+    read = in_clinic(in_range(moment, option.removeprefix("--")), app)
+    if not future and read > now + CLOCK_SKEW:
+        raise InputError(
+            f"{option} {text.strip()}: after the clock's time ({now.isoformat(timespec='minutes')});"
+            " a record says when something happened: write that time",
+            field=option.removeprefix("--"),
+        )
+    return read
 
 
 def in_clinic(moment: datetime, app: App) -> datetime:
@@ -48,4 +62,4 @@ def in_clinic(moment: datetime, app: App) -> datetime:
     if zone is None:
         clock_zone = app.clock.now().tzinfo
         zone = clock_zone if isinstance(clock_zone, ZoneInfo) else None
-    return moment.astimezone() if zone is None else moment.replace(tzinfo=zone)
+    return moment.astimezone() if zone is None else on_wall_clock(moment, zone)

@@ -34,7 +34,9 @@ def show(
 
     b12 = open_app(db, kb)
     lead = b12.settings.lead_days if lead_days is None else lead_days
-    found = home_supply(b12.unit_of_work, b12.knowledge, code, when(at, b12).date(), lead)
+    found = home_supply(
+        b12.unit_of_work, b12.knowledge, code, when(at, b12, future=True).date(), lead
+    )
     d = to_json(found.to_dict())
     if as_json:
         emit_json(d)

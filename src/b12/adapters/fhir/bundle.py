@@ -23,8 +23,9 @@ from b12.adapters.fhir.medication_request import (
     medication_request,
     planned_doses,
     read_medication_request,
+    require_prescribable,
 )
-from b12.adapters.fhir.reading import FhirReadError, items, mapping
+from b12.adapters.fhir.reading import FhirReadError, items, mapping, refuse_modifiers
 from b12.adapters.fhir.resources import (
     AdministrationRead,
     ObservationRead,
@@ -181,9 +182,13 @@ def resources_in(data: Any) -> list[tuple[str, Mapping[str, Any]]]:
     """A Bundle's entries' resources (with their paths), or the one resource."""
     data = mapping(data, "the input")
     if data.get("resourceType") == "Bundle":
+        refuse_modifiers({k: v for k, v in data.items() if k != "entry"}, "Bundle")
         out = []
         for i, entry in enumerate(items(data.get("entry"), "Bundle.entry")):
             entry = mapping(entry, f"Bundle.entry[{i}]")
+            refuse_modifiers(
+                {k: v for k, v in entry.items() if k != "resource"}, f"Bundle.entry[{i}]"
+            )
             out.append(
                 (
                     f"Bundle.entry[{i}]",
@@ -207,6 +212,7 @@ def read_all(data: Any, kb: Knowledge) -> list[Read]:
                 value: Any = read_patient(resource)
             elif kind == "MedicationRequest":
                 value = read_medication_request(resource, kb)
+                require_prescribable(value)
             elif kind == "MedicationAdministration":
                 value = read_administration(resource, kb)
             elif kind == "Observation":
@@ -351,10 +357,18 @@ def import_order(
 def as_sent(read: AdministrationRead, path: str) -> Iterator[None]:
     """The give use case's refusal of the prescription or planned dose a
     MedicationAdministration names, said of the element that named it."""
-    from b12.services.administering import NotActivePrescriptionError, NotOwedNextError
+    from b12.services.administering import (
+        NotActivePrescriptionError,
+        NotOwedNextError,
+        VolumeGivenError,
+    )
 
     try:
         yield
+    except VolumeGivenError as exc:
+        at = read.volume_path or "MedicationAdministration.extension"
+        where = at if path == "MedicationAdministration" else f"{path}.resource.{at}"
+        raise FhirReadError(where, str(exc), field="volume") from None
     except NotActivePrescriptionError as exc:
         raise FhirReadError(
             f"{path}.request",

@@ -28,6 +28,7 @@ EXT_FINGERPRINT = f"{B12}/StructureDefinition/knowledge-fingerprint"
 EXT_PLANNED_DOSE = f"{B12}/StructureDefinition/planned-dose"
 EXT_OVERRIDE = f"{B12}/StructureDefinition/override-reason"
 EXT_AS_WRITTEN = f"{B12}/StructureDefinition/as-written"
+EXT_VOLUME = f"{B12}/StructureDefinition/volume"
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"

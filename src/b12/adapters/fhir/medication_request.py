@@ -56,6 +56,7 @@ from b12.adapters.fhir.reading import (
     positive_int,
     read_status,
     reference_id,
+    resource_of,
     text,
     unread_extension,
 )
@@ -79,7 +80,10 @@ __all__ = [
     "OrderedTiming",
     "medication_request",
     "planned_doses",
+    "read_medication",
     "read_medication_request",
+    "read_volume",
+    "require_prescribable",
 ]
 
 _STRENGTH = re.compile(
@@ -99,6 +103,23 @@ STATUSES = frozenset(
         "unknown",
     )
 )
+#: MedicationRequest.intent (FHIR R4), all of them: only an actual order is prescribed.
+INTENTS = frozenset(
+    (
+        "proposal",
+        "plan",
+        "order",
+        "original-order",
+        "reflex-order",
+        "filler-order",
+        "instance-order",
+        "option",
+    )
+)
+#: What b12 records as a prescription: an order in force (a proposal, a plan or an option is no
+#: authorisation to give; a filler's or reflex order is another system's, not the prescriber's).
+PRESCRIBED_STATUSES = ("active",)
+ORDER_INTENTS = ("order", "original-order", "instance-order")
 
 
 @dataclass(frozen=True)
@@ -149,6 +170,10 @@ class MedicationOrder:
     regimen: str | None = None
     months: int | None = None
     unread: tuple[str, ...] = field(default_factory=tuple)
+    do_not_perform: bool = False  # doNotPerform: an order NOT to give the medicine
+    # Dosage elements b12 does not read (a rate, a maximum, as needed ...): a review may go on
+    # without them, a prescription may not (require_prescribable refuses them)
+    unread_dosage: tuple[str, ...] = ()
 
     @property
     def start(self) -> date | None:
@@ -248,22 +273,29 @@ def read_medication_request(resource: Mapping[str, Any], kb: Knowledge) -> Medic
 
     Raises ``FhirReadError`` naming the element that cannot be read."""
     root = "MedicationRequest"
-    resource = mapping(resource, root)
-    if resource.get("resourceType") != root:
-        raise FhirReadError(
-            f"{root}.resourceType",
-            f"{resource.get('resourceType')!r}: send a MedicationRequest",
-            field="resource",
-        )
+    resource = resource_of(resource, root)
     status = read_status(
         resource, root, STATUSES, f"unknown status: write one of {', '.join(sorted(STATUSES))}"
     )
     intent = text(need(resource, "intent", root), f"{root}.intent", field="intent")
+    if intent not in INTENTS:
+        raise FhirReadError(
+            f"{root}.intent",
+            f"unknown intent {intent!r}: write one of {', '.join(sorted(INTENTS))}",
+            field="intent",
+        )
+    do_not_perform = resource.get("doNotPerform", False)
+    if not isinstance(do_not_perform, bool):
+        raise FhirReadError(
+            f"{root}.doNotPerform",
+            f"expected true or false, got {do_not_perform!r}",
+            field="doNotPerform",
+        )
     patient = None
     if resource.get("subject") is not None:
         patient = reference_id(resource["subject"], "Patient", f"{root}.subject", field="patient")
     unread: list[str] = []
-    substance, product, concentration = _medication(resource, kb, unread)
+    substance, product, concentration = read_medication(resource, root, kb, unread)
     indication, indication_text = _indication(resource, kb, unread)
     reasons = tuple(
         text(
@@ -275,7 +307,10 @@ def read_medication_request(resource: Mapping[str, Any], kb: Knowledge) -> Medic
     dosages = items(
         need(resource, "dosageInstruction", root, field="dose"), f"{root}.dosageInstruction"
     )
-    phases = [_phase(d, f"{root}.dosageInstruction[{i}]") for i, d in enumerate(dosages)]
+    unread_dosage: list[str] = []
+    phases = [
+        _phase(d, f"{root}.dosageInstruction[{i}]", unread_dosage) for i, d in enumerate(dosages)
+    ]
     phases.sort(key=lambda p: (p.sequence is None, p.sequence or 0))
     regimen = None
     months = None
@@ -311,7 +346,45 @@ def read_medication_request(resource: Mapping[str, Any], kb: Knowledge) -> Medic
         regimen,
         months,
         tuple(unread),
+        do_not_perform,
+        tuple(unread_dosage),
     )
+
+
+def require_prescribable(order: MedicationOrder, path: str = "MedicationRequest") -> None:
+    """Refuse an order that is no authorisation to give the medicine now: a status other than
+    active (cancelled, stopped, on-hold, draft, completed, entered-in-error, unknown), an intent
+    other than an actual order (proposal, plan, option, reflex-order, filler-order), or
+    ``doNotPerform`` true. A door that records a MedicationRequest as a prescription calls this
+    before anything is written (a CDS Hooks draft is reviewed, never recorded)."""
+    if order.status not in PRESCRIBED_STATUSES:
+        raise FhirReadError(
+            f"{path}.status",
+            f"{order.status!r}: b12 records an order in force as a prescription (status "
+            f"{' or '.join(PRESCRIBED_STATUSES)}); an order that is not in force is not prescribed",
+            field="status",
+        )
+    if order.intent not in ORDER_INTENTS:
+        raise FhirReadError(
+            f"{path}.intent",
+            f"{order.intent!r} is not an order: b12 records as a prescription only intent "
+            f"{', '.join(ORDER_INTENTS)}",
+            field="intent",
+        )
+    if order.unread_dosage:
+        raise FhirReadError(
+            order.unread_dosage[0],
+            "is not read by b12, and a prescription would drop it: b12 prescribes a Dosage of "
+            f"{', '.join(DOSAGE_READ)}; leave it out, or prescribe in b12",
+            field="dose",
+        )
+    if order.do_not_perform:
+        raise FhirReadError(
+            f"{path}.doNotPerform",
+            "true: this is an order NOT to give the medicine, and b12 records only orders to "
+            "give it (leave doNotPerform out, or false)",
+            field="doNotPerform",
+        )
 
 
 def _codings(concept: Mapping[str, Any], path: str) -> list[tuple[str, str, str]]:
@@ -324,10 +397,13 @@ def _codings(concept: Mapping[str, Any], path: str) -> list[tuple[str, str, str]
     return out
 
 
-def _medication(
-    resource: Mapping[str, Any], kb: Knowledge, unread: list[str]
+def read_medication(
+    resource: Mapping[str, Any], root: str, kb: Knowledge, unread: list[str]
 ) -> tuple[str, str | None, Concentration | None]:
-    root = "MedicationRequest"
+    """The medicine ``root.medication[x]`` names (a contained Medication or a CodeableConcept):
+    its cobalamin, b12's product when coded, the strength when an NDC or the text gives one. One
+    reading for every resource that names a medicine (an order, a dose given). Codings of a
+    system b12 does not read are appended to ``unread``; no cobalamin, or two, is refused."""
     if "medicationReference" in resource:
         med, at = contained_medication(resource, root)
         path = f"{at}.code"
@@ -343,7 +419,10 @@ def _medication(
     concentration: Concentration | None = None
     for system, code, at in _codings(concept, path):
         if system == codes.B12_PRODUCT:
-            found = kb.get("products", code)
+            try:
+                found = kb.get("products", code)
+            except InputError as exc:
+                raise FhirReadError(at, str(exc), field="product") from None
             product = found.id
             substances |= {i.substance for i in found.ingredients if i.substance in SUBSTANCES}
         elif system == codes.B12_SUBSTANCE:
@@ -391,14 +470,16 @@ def _medication(
     if not substances:
         raise FhirReadError(
             path,
-            "no cobalamin b12 knows: code it (b12's product or substance code, NDC, UNII) or "
-            f"name it in the text ({', '.join(SUBSTANCES)})",
+            "no cobalamin b12 knows: b12 records vitamin B12 only; code it (b12's product or "
+            f"substance code, NDC, UNII) or name it in the text ({', '.join(SUBSTANCES)})",
             field="substance",
         )
     if len(substances) > 1:
         raise FhirReadError(
             path,
-            f"names {' and '.join(sorted(substances))}: order one cobalamin",
+            f"names {' and '.join(sorted(substances))}: "
+            + ("order" if root == "MedicationRequest" else "name")
+            + " one cobalamin",
             field="substance",
         )
     return substances.pop(), product, concentration
@@ -451,8 +532,14 @@ def _indication(
     return (found.pop() if found else None), shown
 
 
-def _phase(dosage: Any, path: str) -> OrderedPhase:
+#: The elements of an order's Dosage (and of its doseAndRate) that b12 reads.
+DOSAGE_READ = ("sequence", "text", "timing", "route", "doseAndRate", "extension")
+DOSE_AND_RATE_READ = ("type", "doseQuantity", "doseRange")
+
+
+def _phase(dosage: Any, path: str, unread: list[str]) -> OrderedPhase:
     dosage = mapping(dosage, path)
+    unread += [f"{path}.{k}" for k in dosage if k not in DOSAGE_READ and k != "id"]
     sequence = (
         None
         if dosage.get("sequence") is None
@@ -462,6 +549,7 @@ def _phase(dosage: Any, path: str) -> OrderedPhase:
     volume: Decimal | None = None
     for i, dr in enumerate(items(dosage.get("doseAndRate"), f"{path}.doseAndRate")):
         dr = mapping(dr, f"{path}.doseAndRate[{i}]")
+        unread += [f"{path}.doseAndRate[{i}].{k}" for k in dr if k not in DOSE_AND_RATE_READ]
         if "doseRange" in dr:
             raise FhirReadError(
                 f"{path}.doseAndRate[{i}].doseRange",
@@ -481,7 +569,7 @@ def _phase(dosage: Any, path: str) -> OrderedPhase:
             f"{path}.doseAndRate[{i}].doseQuantity",
         )
         if calculated:
-            volume = _volume(quantity, f"{path}.doseAndRate[{i}].doseQuantity")
+            volume = read_volume(quantity, f"{path}.doseAndRate[{i}].doseQuantity")
         elif dose is None:
             dose = read_dose(quantity, f"{path}.doseAndRate[{i}].doseQuantity")
         else:
@@ -564,12 +652,10 @@ def read_dose(quantity: Mapping[str, Any], path: str) -> ParsedDose:
     return dose
 
 
-def _volume(quantity: Mapping[str, Any], path: str) -> Decimal:
+def read_volume(quantity: Mapping[str, Any], path: str) -> Decimal:
     value = decimal(need(quantity, "value", path), f"{path}.value")
     if quantity.get("code") != "mL" or quantity.get("system") != codes.UCUM:
-        raise FhirReadError(
-            f"{path}.code", "a calculated dose is a volume: UCUM mL", field="volume"
-        )
+        raise FhirReadError(f"{path}.code", "a volume: send it in UCUM mL", field="volume")
     return value
 
 

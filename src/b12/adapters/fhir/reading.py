@@ -189,3 +189,71 @@ def _kind(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "an array"
     return f"{type(value).__name__} {value!r}"
+
+
+#: Elements FHIR R4 marks as modifiers (they change what the rest of the resource means) that b12
+#: reads itself, and the only values under which the resource means what b12 records. Status and
+#: intent of the resources b12 records are checked by their readers; these are the others.
+MODIFIER_VALUES: dict[tuple[str, str], tuple[Any, ...]] = {
+    ("Patient", "active"): (True,),
+    ("Medication", "status"): ("active",),
+}
+
+
+def refuse_modifiers(value: Any, path: str) -> None:
+    """Refuse what would change the meaning of a resource b12 does not read: a
+    ``modifierExtension`` (FHIR: a reader that does not understand one must refuse the
+    resource) at any depth, ``implicitRules``, and the modifier elements of MODIFIER_VALUES
+    (``Patient.active`` false, a contained Medication's ``status`` other than active).
+    Contained resources and every nested element are walked."""
+    if isinstance(value, Mapping):
+        kind = value.get("resourceType")
+        sent = value.get("modifierExtension")
+        if sent is not None and sent != []:
+            first = sent[0] if isinstance(sent, list | tuple) and sent else sent
+            url = first.get("url") if isinstance(first, Mapping) else None
+            raise FhirReadError(
+                f"{path}.modifierExtension",
+                f"extension {url!r} changes what the element means and b12 does not read it "
+                "(FHIR: a reader that does not understand a modifierExtension refuses the "
+                "resource); send the resource without it, or record it in b12 directly",
+                field="modifierExtension",
+            )
+        if isinstance(kind, str) and value.get("implicitRules") is not None:
+            raise FhirReadError(
+                f"{path}.implicitRules",
+                "rules b12 does not know would change what the resource means: leave "
+                "implicitRules out",
+                field="implicitRules",
+            )
+        if isinstance(kind, str):
+            for (of, name), allowed in MODIFIER_VALUES.items():
+                if of == kind and name in value and value[name] not in allowed:
+                    raise FhirReadError(
+                        f"{path}.{name}",
+                        f"{value[name]!r}: b12 reads a {kind} only with {name} "
+                        + " or ".join(
+                            repr(a).lower() if isinstance(a, bool) else a for a in allowed
+                        )
+                        + " (or without it)",
+                        field=name,
+                    )
+        for key, inner in value.items():
+            refuse_modifiers(inner, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, inner in enumerate(value):
+            refuse_modifiers(inner, f"{path}[{i}]")
+
+
+def resource_of(value: Any, kind: str) -> Mapping[str, Any]:
+    """``value`` as a resource of ``kind``: a JSON object of that resourceType with no modifier
+    b12 does not read (``refuse_modifiers``). Every reader of a resource starts here."""
+    found = mapping(value, kind, field="resource")
+    if found.get("resourceType") != kind:
+        raise FhirReadError(
+            f"{kind}.resourceType",
+            f"{found.get('resourceType')!r}: send a {kind}",
+            field="resource",
+        )
+    refuse_modifiers(found, kind)
+    return found

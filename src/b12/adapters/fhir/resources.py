@@ -22,7 +22,9 @@ from b12.adapters.fhir.medication_request import (
     dose_quantity,
     medication_concept,
     read_dose,
+    read_medication,
     read_route,
+    read_volume,
     route_concept,
     volume_quantity,
 )
@@ -39,12 +41,14 @@ from b12.adapters.fhir.reading import (
     positive_int,
     read_status,
     reference_id,
+    resource_of,
     subject_code,
     text,
     unread_extension,
 )
 from b12.domain.findings import Finding, Level
 from b12.domain.lab_values import Measurement
+from b12.domain.quantity import Concentration
 from b12.domain.records import Administration, LabResult, PatientRecord
 from b12.errors import InputError
 
@@ -56,13 +60,6 @@ Sex = Literal["female", "male"]
 #: What a FHIR id may be.
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 SEXES: dict[str, Sex] = {"female": "female", "male": "male"}
-
-
-def _expect(resource: Any, kind: str) -> Mapping[str, Any]:
-    found = mapping(resource, kind)
-    if found.get("resourceType") != kind:
-        raise FhirReadError(f"{kind}.resourceType", f"{found.get('resourceType')!r}: send a {kind}")
-    return found
 
 
 # --- Patient -------------------------------------------------------------------------------------
@@ -90,7 +87,7 @@ class PatientRead:
 
 
 def read_patient(resource: Any) -> PatientRead:
-    resource = _expect(resource, "Patient")
+    resource = resource_of(resource, "Patient")
     code = None
     for i, ident in enumerate(items(resource.get("identifier"), "Patient.identifier")):
         ident = mapping(ident, f"Patient.identifier[{i}]")
@@ -156,7 +153,7 @@ def medication_administration(
     if given.volume_ml is not None:
         extensions.append(
             {
-                "url": f"{codes.B12}/StructureDefinition/volume",
+                "url": codes.EXT_VOLUME,
                 "valueQuantity": volume_quantity(given.volume_ml),
             }
         )
@@ -181,6 +178,7 @@ class AdministrationRead:
     planned_number: int | None
     performer: str | None
     volume_ml: Decimal | None
+    volume_path: str | None = None  # the volume extension's element, for messages
 
 
 def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
@@ -188,7 +186,7 @@ def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
     from b12.services.site_rotation import read_site
 
     root = "MedicationAdministration"
-    resource = _expect(resource, root)
+    resource = resource_of(resource, root)
     read_status(
         resource, root, ("completed",),
         "b12 records doses given (completed); a dose not given is recorded as missed",
@@ -200,6 +198,19 @@ def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
         field="at",
     )
     dosage = mapping(need(resource, "dosage", root, field="dose"), f"{root}.dosage")
+    for key, value in dosage.items():
+        if key == "extension" and value:
+            first = mapping(
+                items(value, f"{root}.dosage.extension")[0], f"{root}.dosage.extension[0]"
+            )
+            raise unread_extension(first.get("url"), f"{root}.dosage.extension[0]", field="dose")
+        if key not in DOSAGE_READ and key != "extension":
+            raise FhirReadError(
+                f"{root}.dosage.{key}",
+                f"is not read by b12 (it would be dropped): a dose given is recorded with "
+                f"{', '.join(DOSAGE_READ[1:])} and the volume extension; leave {key} out",
+                field="dose",
+            )
     dose = read_dose(
         mapping(need(dosage, "dose", f"{root}.dosage", field="dose"), f"{root}.dosage.dose"),
         f"{root}.dosage.dose",
@@ -231,14 +242,14 @@ def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
             raise
         except InputError as exc:
             raise FhirReadError(f"{root}.dosage.site", str(exc), field="site") from None
-    product, lot, expiry = _administered_medication(resource, kb)
+    given = _administered_medication(resource, kb)
     prescription = None
     if resource.get("request") is not None:
         prescription = reference_id(
             resource["request"], "MedicationRequest", f"{root}.request", field="prescription"
         )
     planned = override = None
-    volume = None
+    volume = volume_path = None
     for i, ext in enumerate(items(resource.get("extension"), f"{root}.extension")):
         ext = mapping(ext, f"{root}.extension[{i}]")
         url = ext.get("url")
@@ -254,13 +265,15 @@ def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
                 f"{root}.extension[{i}].valueString",
                 field="override_reason",
             )
-        elif url == f"{codes.B12}/StructureDefinition/volume":
-            volume = decimal(
-                mapping(ext.get("valueQuantity"), f"{root}.extension[{i}].valueQuantity").get(
-                    "value"
-                ),
-                f"{root}.extension[{i}].valueQuantity.value",
-            )
+        elif url == codes.EXT_VOLUME:
+            volume_path = f"{root}.extension[{i}].valueQuantity"
+            volume = read_volume(mapping(ext.get("valueQuantity"), volume_path), volume_path)
+            if volume <= 0:
+                raise FhirReadError(
+                    f"{volume_path}.value",
+                    f"{volume}: a volume given is above zero",
+                    field="volume",
+                )
         elif url != codes.EXT_FINGERPRINT:
             raise unread_extension(url, f"{root}.extension[{i}]")
     performer = None
@@ -271,27 +284,56 @@ def read_administration(resource: Any, kb: Knowledge) -> AdministrationRead:
         performer = optional_text(
             actor.get("display"), f"{root}.performer[{i}].actor.display"
         ) or optional_text(actor.get("reference"), f"{root}.performer[{i}].actor.reference")
-    request = GiveRequest(code, at, dose, product, route, site, lot, expiry, override)
-    return AdministrationRead(request, prescription, planned, performer, volume)
+    request = GiveRequest(
+        code, at, dose, given.product, route, site, given.lot, given.expiry, override,
+        substance=given.substance, concentration=given.concentration, volume_ml=volume,
+    )  # fmt: skip
+    return AdministrationRead(request, prescription, planned, performer, volume, volume_path)
 
 
-def _administered_medication(
-    resource: Mapping[str, Any], kb: Knowledge
-) -> tuple[str | None, str | None, date | None]:
+#: The Dosage elements of a dose given that b12 reads (anything else is refused, never dropped).
+DOSAGE_READ = ("id", "dose", "route", "site")
+
+
+@dataclass(frozen=True)
+class _Medicine:
+    substance: str
+    product: str | None
+    concentration: Concentration | None
+    lot: str | None
+    expiry: date | None
+
+
+def _administered_medication(resource: Mapping[str, Any], kb: Knowledge) -> _Medicine:
+    """The medicine given, read as an order's medicine is read (``read_medication``): FHIR
+    requires medication[x], and a dose given must name what was given, so a coding b12 cannot
+    read is refused rather than noted (it could name another medicine than the text)."""
     root = "MedicationAdministration"
-    if resource.get("medicationCodeableConcept") is not None:
-        med: Mapping[str, Any] = {"code": resource["medicationCodeableConcept"]}
-        path = f"{root}.medicationCodeableConcept"
-    else:
+    if (
+        resource.get("medicationCodeableConcept") is None
+        and resource.get("medicationReference") is None
+    ):
+        raise FhirReadError(
+            f"{root}.medication[x]",
+            "missing: name the medicine given (medicationCodeableConcept, or medicationReference "
+            "to a contained Medication): b12's product code, an NDC or UNII, or its name",
+            field="product",
+        )
+    unread: list[str] = []
+    substance, product, concentration = read_medication(resource, root, kb, unread)
+    if unread:
+        raise FhirReadError(
+            unread[0].partition(":")[0],
+            unread[0].partition(":")[2].strip().partition(";")[0]
+            + ": b12 cannot tell that it names the medicine it records; send b12's product "
+            "code, an NDC or UNII b12 reads, or the medicine's name as text, and leave this "
+            "coding out",
+            field="product",
+        )
+    med: Mapping[str, Any] = {}
+    path = root
+    if resource.get("medicationReference") is not None:
         med, path = contained_medication(resource, root)
-    product = None
-    code = mapping(need(med, "code", path, field="product"), f"{path}.code")
-    for i, c in enumerate(items(code.get("coding"), f"{path}.code.coding")):
-        c = mapping(c, f"{path}.code.coding[{i}]")
-        if c.get("system") == codes.B12_PRODUCT:
-            product = kb.get(
-                "products", text(c.get("code"), f"{path}.code.coding[{i}].code", field="product")
-            ).id
     lot = expiry = None
     if med.get("batch") is not None:
         batch = mapping(med["batch"], f"{path}.batch")
@@ -300,7 +342,7 @@ def _administered_medication(
             expiry = fhir_date(
                 batch["expirationDate"], f"{path}.batch.expirationDate", field="expiry"
             )
-    return product, lot, expiry
+    return _Medicine(substance, product, concentration, lot, expiry)
 
 
 # --- Observation ----------------------------------------------------------------------------------
@@ -366,7 +408,7 @@ def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
     from b12.domain.labs import find_unit, loinc_for
 
     root = "Observation"
-    resource = _expect(resource, root)
+    resource = resource_of(resource, root)
     results = ("final", "amended", "corrected", "preliminary")
     read_status(resource, root, results, f"b12 records results ({', '.join(results)})")
     code = subject_code(resource, root)

@@ -232,10 +232,11 @@ def give_dose(app: App, actor: Actor, code: str, form: GiveForm, *, preview: boo
     A stop is lifted by a reason only for a role that may bypass one: for any other role the use
     case refuses the give when it finds a stop, under the patient's lock in the transaction that
     would record it (NotLiftedError, answered as forbidden)."""
-    acc.require(actor, code, "give")
-    if not actor.staff and (form.override_code or form.override_text):
-        # a stop shown at home is for the prescriber to resolve: no reason lifts it from here
-        raise acc.ForbiddenError(actor.role, "give a reason to record past a finding")
+    # the dose is recorded now (the form has no time): the same staff-only rules as /fhir/r4
+    acc.require_may_give(
+        actor, code, override=bool(form.override_code or form.override_text), at=None,
+        now=app.clock.now(),
+    )  # fmt: skip
     request, gtin, scanned = _give_request(app, code, form)
     request = replace(request, at_home=not actor.staff)
     kb, who, role = app.knowledge, actor.username, actor.role
@@ -498,8 +499,9 @@ def correct_record(
     changes = _changes(app, code, kind, old, fields)
     now = app.clock.now().replace(microsecond=0)
     return correct(
-        app.unit_of_work, code.strip(), kind, record_id, changes, reason, actor.username, now
-    )
+        app.unit_of_work, code.strip(), kind, record_id, changes, reason, actor.username, now,
+        kb=app.knowledge,
+    )  # fmt: skip
 
 
 def void_record(app: App, actor: Actor, code: str, record_id: str, reason: str) -> Any:
@@ -514,6 +516,7 @@ def void_record(app: App, actor: Actor, code: str, record_id: str, reason: str) 
 def _changes(
     app: App, code: str, kind: str, old: Any, fields: dict[str, str | None]
 ) -> dict[str, Any]:
+    from b12.domain.dates import on_wall_clock
     from b12.domain.display import format_instant
     from b12.services.corrections import lab_changes, parse_change
 
@@ -535,7 +538,7 @@ def _changes(
                 value = read_site(app.knowledge, text)
         if isinstance(value, datetime):
             if value.tzinfo is None:  # the clinic's wall clock, as the form shows it
-                value = value.replace(tzinfo=zone) if zone else value.astimezone()
+                value = on_wall_clock(value, zone, name) if zone else value.astimezone()
             if format_instant(value, zone) == format_instant(getattr(old, name), zone):
                 continue
         elif value == getattr(old, name):

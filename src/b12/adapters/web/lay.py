@@ -40,6 +40,8 @@ CALL = "Do not inject this dose. Call your prescriber (the doctor or nurse who p
 SAYS = {
     "RECORD_ALREADY_GIVEN_TODAY": "A dose is already recorded for today. Never inject a second "
     "dose on the same day.",
+    "RECORD_DOSE_HOURS_APART": "A dose was recorded only a few hours ago. Never inject a second "
+    "dose so soon.",
     "RECORD_REACTION_STOP": "A reaction after an injection was reported. Your prescriber must "
     "look at it before the next dose.",
     "RECORD_NO_PRESCRIPTION": "There is no active prescription for you.",
