@@ -59,7 +59,7 @@ from b12.domain.routes import route_id
 from b12.domain.screening import HARD_STOPS, NO_BYPASS, Named, Profile, ScreeningPolicy, screen
 from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
-from b12.knowledge.names import normalise
+from b12.knowledge.names import allergy_subject, normalise
 
 if TYPE_CHECKING:
     from b12.knowledge.entries import Product, ScreeningRule
@@ -356,12 +356,17 @@ def _resolve(kb: Knowledge, kind: str, name: str) -> Named | None:
 
 
 def _resolve_one(kb: Knowledge, kind: str, name: str) -> Named | None:
-    for collection in LOOKUPS[kind]:
-        entry = kb.match(collection, name)
-        if entry is not None:
-            known = normalise(name) in normalise(entry.name) or normalise(name) == entry.id
-            shown = name if known else f"{name} ({entry.name})"
-            return Named(name, shown, frozenset(_stands_for(kb, collection, entry)))
+    keys = [name]
+    subject = allergy_subject(name) if kind == "allergy" else None
+    if subject:  # "Allergy to cobalt", "cobalt allergy": the allergy is to cobalt
+        keys.append(subject)
+    for key in keys:
+        for collection in LOOKUPS[kind]:
+            entry = kb.match(collection, key)
+            if entry is not None:
+                known = normalise(name) in normalise(entry.name) or normalise(name) == entry.id
+                shown = name if known else f"{name} ({entry.name})"
+                return Named(name, shown, frozenset(_stands_for(kb, collection, entry)))
     return None
 
 
