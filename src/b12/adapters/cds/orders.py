@@ -391,6 +391,24 @@ def when_taken(value: Any, path: str) -> tuple[datetime, datetime]:
     return at.astimezone(UTC), at.astimezone(UTC)
 
 
+def _taken(observation: Resource, path: str) -> tuple[datetime, datetime] | None:
+    """When a result was taken: effectiveDateTime, effectiveInstant, effectivePeriod.start, else
+    the time it was issued."""
+    period = observation.get("effectivePeriod")
+    start = None
+    if period is not None:
+        start = mapping(period, f"{path}.effectivePeriod").get("start")
+    for key, value in (
+        ("effectiveDateTime", observation.get("effectiveDateTime")),
+        ("effectiveInstant", observation.get("effectiveInstant")),
+        ("effectivePeriod.start", start),
+        ("issued", observation.get("issued")),
+    ):
+        if value is not None:
+            return when_taken(value, f"{path}.{key}")
+    return None
+
+
 def _latest_b12(
     kb: Knowledge, prefetch: Mapping[str, Any], unread: list[Finding]
 ) -> Measurement | None:
@@ -409,15 +427,7 @@ def _latest_b12(
                 if c in (B12_MASS, B12_MOLAR)]  # fmt: skip
         if not sent:
             continue  # potassium and haemoglobin are asked for, not yet judged
-        when = None
-        for key in ("effectiveDateTime", "effectiveInstant", "issued"):
-            if o.get(key) is not None:
-                when = when_taken(o[key], f"{path}.{key}")
-                break
-        if when is None and o.get("effectivePeriod") is not None:
-            period = mapping(o["effectivePeriod"], f"{path}.effectivePeriod")
-            if period.get("start") is not None:
-                when = when_taken(period["start"], f"{path}.effectivePeriod.start")
+        when = _taken(o, path)
         quantity = o.get("valueQuantity")
         if quantity is None:
             failed.append((when, path, "a B12 result with no valueQuantity"))
