@@ -60,13 +60,6 @@ BESIDE = {"OperationOutcome"}
 IN_ERROR = {"entered-in-error", "refuted", "cancelled"}
 
 
-class PrefetchError(InputError):
-    """Prefetch data that is not what its template asked for."""
-
-    def __init__(self, key: str, why: str) -> None:
-        super().__init__(f"prefetch {key}: {why}", field=f"prefetch.{key}")
-
-
 class PrefetchMissingError(InputError):
     """The prefetch the service needs is missing and b12 does not query the EHR's FHIR server."""
 
