@@ -211,6 +211,20 @@ def loinc_for(analyte: Analyte, unit: UnitFactor) -> LoincCode | None:
     return codes[0] if codes else (analyte.loinc[0] if analyte.loinc else None)
 
 
+def loinc_unit_mismatch(analyte: Analyte, loinc: str, unit: UnitFactor, written: str) -> str | None:
+    """Why a result in ``unit`` (as ``written``) cannot carry LOINC ``loinc`` (a mass unit with
+    the molar code, or the reverse), else None: the one check of every door that reads a
+    LOINC-coded result (the FHIR import, the CDS Hooks prefetch)."""
+    expected = loinc_for(analyte, unit)
+    sent = next((lc for lc in analyte.loinc if lc.code == loinc), None)
+    if expected is None or sent is None or sent.property == expected.property:
+        return None
+    return (
+        f"{written} does not measure what LOINC {loinc} measures ({sent.property}): send "
+        f"{expected.code} ({expected.property}) with this unit, or a unit of {loinc}"
+    )
+
+
 def parse_range(analyte: Analyte, text: str, written: str) -> ReferenceRange:
     """'180-914pg/mL' -> the range in the unit written, as the knowledge declares it."""
     low_text, sep, rest = text.strip().partition("-")

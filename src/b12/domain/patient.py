@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -11,6 +12,31 @@ from b12.errors import InputError
 Sex = Literal["female", "male"]
 MONTHS_PER_YEAR = Decimal(12)
 ADULT_MONTHS = Decimal(18 * 12)
+
+
+#: Conditions that are states of the patient: a door that is given one as a condition (the CLI's
+#: --condition, the CDS Hooks prefetch's Condition) sets the flag screening and dosing read, in
+#: __post_init__ below, so that every door reads them alike. Names are compared case-, hyphen- and
+#: space-insensitively. SNOMED CT 77386006 is "Patient currently pregnant (finding)".
+STATE_NAMES: dict[str, frozenset[str]] = {
+    "pregnant": frozenset(
+        {"pregnancy", "pregnant", "currently pregnant", "patient currently pregnant",
+         "pregnant finding", "patient currently pregnant finding", "pregnancy state"}
+    ),
+    "breastfeeding": frozenset(
+        {"breastfeeding", "breastfeeding mother", "currently breastfeeding", "lactating",
+         "lactation", "lactating mother"}
+    ),
+}  # fmt: skip
+STATE_SNOMED = {"77386006": "pregnancy"}
+_STATE_SPACE = re.compile(r"[\s\-_/,.()]+")
+
+
+def state_of(condition: str) -> str | None:
+    """The flag a condition name stands for ("pregnant", "breastfeeding"), else None."""
+    key = _STATE_SPACE.sub(" ", condition.casefold()).strip()
+    key = key.replace("breast feeding", "breastfeeding")
+    return next((flag for flag, names in STATE_NAMES.items() if key in names), None)
 
 
 @dataclass(frozen=True)
@@ -27,6 +53,14 @@ class Patient:
     allergies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        states = {c: state_of(c) for c in self.conditions}
+        if any(states.values()):  # pregnancy given as a condition is the pregnant flag
+            flags = set(states.values())
+            object.__setattr__(self, "pregnant", self.pregnant or "pregnant" in flags)
+            object.__setattr__(
+                self, "breastfeeding", self.breastfeeding or "breastfeeding" in flags
+            )
+            object.__setattr__(self, "conditions", tuple(c for c, s in states.items() if s is None))
         if (
             self.age_months is not None
             and not Decimal(0) <= self.age_months <= 130 * MONTHS_PER_YEAR

@@ -21,6 +21,27 @@ def normalise(name: str) -> str:
     return _SEPARATORS.sub(" ", text).strip()
 
 
+#: How clinicians and coding systems write an allergy around the name of what it is to: "Allergy
+#: to cobalt", "cobalt allergy", "Allergic to cobalt", "Hypersensitivity to cobalt", SNOMED CT's
+#: "Allergy to cobalt (finding)". Matched on the normalised name; the one rule for every allergen.
+_ALLERGY_WORDING = (
+    re.compile(r"^(?:allergy|allergic|allergic reaction|hypersensitivity|hypersensitive) to (.+)$"),
+    re.compile(r"^(.+) (?:allergy|hypersensitivity)$"),
+)
+_SEMANTIC_TAG = re.compile(r" (?:finding|disorder)$")
+
+
+def allergy_subject(name: str) -> str | None:
+    """What an allergy written in a clinical wording is to ('Allergy to cobalt' -> 'cobalt'),
+    normalised; None when the name has no such wording."""
+    key = _SEMANTIC_TAG.sub("", normalise(name))
+    for wording in _ALLERGY_WORDING:
+        found = wording.match(key)
+        if found:
+            return found.group(1).strip() or None
+    return None
+
+
 #: Opposite senses, each as (prefixes, whole words) saying "more", then those saying "less": a
 #: name is never suggested for one of the opposite sense (hypertension is not hypotension, an
 #: overactive thyroid not an underactive one). Size is its own pair (macrocytic, microcytic).

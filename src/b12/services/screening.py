@@ -8,7 +8,8 @@ dropped: it becomes a NOT_SCREENED warning with the closest known names.
 Finding codes raised here (level; the rules in screening.yaml set the level of rule codes):
   COBALAMIN_HYPERSENSITIVITY (stop)      allergy to cobalt or B12: the one hard stop (bypassable)
   STOP_BYPASSED (warning)                a hard stop was bypassed; the reason is recorded
-  NOT_SCREENED (warning)                 a name the knowledge base does not know, with close names
+  NOT_SCREENED (warning)                 a name the knowledge base does not know, with close names;
+                                         something a door was given and could not read (not_read)
   PRODUCT_COMPONENT_ALLERGY (warning)    allergy to another component of the product
   THIAMINE_ALLERGY_SEED_CLAIM (info)     the seeds' claim that B12 worsens a B1 allergy
   LEBERS_DISEASE (warning|info)          cyanocobalamin in Leber's disease (info for other forms)
@@ -59,7 +60,7 @@ from b12.domain.routes import route_id
 from b12.domain.screening import HARD_STOPS, NO_BYPASS, Named, Profile, ScreeningPolicy, screen
 from b12.errors import InputError, about
 from b12.knowledge.base import Knowledge
-from b12.knowledge.names import normalise
+from b12.knowledge.names import allergy_subject, normalise
 
 if TYPE_CHECKING:
     from b12.knowledge.entries import Product, ScreeningRule
@@ -356,12 +357,17 @@ def _resolve(kb: Knowledge, kind: str, name: str) -> Named | None:
 
 
 def _resolve_one(kb: Knowledge, kind: str, name: str) -> Named | None:
-    for collection in LOOKUPS[kind]:
-        entry = kb.match(collection, name)
-        if entry is not None:
-            known = normalise(name) in normalise(entry.name) or normalise(name) == entry.id
-            shown = name if known else f"{name} ({entry.name})"
-            return Named(name, shown, frozenset(_stands_for(kb, collection, entry)))
+    keys = [name]
+    subject = allergy_subject(name) if kind == "allergy" else None
+    if subject:  # "Allergy to cobalt", "cobalt allergy": the allergy is to cobalt
+        keys.append(subject)
+    for key in keys:
+        for collection in LOOKUPS[kind]:
+            entry = kb.match(collection, key)
+            if entry is not None:
+                known = normalise(name) in normalise(entry.name) or normalise(name) == entry.id
+                shown = name if known else f"{name} ({entry.name})"
+                return Named(name, shown, frozenset(_stands_for(kb, collection, entry)))
     return None
 
 
@@ -405,6 +411,18 @@ def _not_screened(kb: Knowledge, kind: str, name: str) -> Finding:
         )
         if close
         else None,
+    )
+
+
+def not_read(what: str, why: str) -> Finding:
+    """NOT_SCREENED for something a door was given and could not read (a reference it cannot
+    resolve, a result in a unit its code does not measure): named, never dropped."""
+    return finding(
+        "NOT_SCREENED",
+        Level.WARNING,
+        f"Not screened: {why}; check it by hand ({what}).",
+        (),
+        {"not read": what, "why": why},
     )
 
 

@@ -189,16 +189,20 @@ def _call(service: str, request: Request, raw: bytes) -> Response:
     return _json({"cards": [card for _f, card in found]})
 
 
-def _drafts(context: Mapping[str, Any], selected_only: bool) -> list[dict[str, Any]]:
+def _drafts(context: Mapping[str, Any], selected_only: bool) -> list[tuple[str, dict[str, Any]]]:
+    """The draft MedicationRequests (each with its path) the hook asks about."""
+    from b12.adapters.fhir.reading import items, mapping, optional_text
+
+    where = "context.draftOrders"
     bundle = context.get("draftOrders")
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise HookRequestError("context.draftOrders", "send the draft orders as a FHIR Bundle")
-    resources = [
-        e["resource"]
-        for e in bundle.get("entry") or []
-        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-    ]
-    orders = [r for r in resources if r.get("resourceType") == "MedicationRequest"]
+        raise HookRequestError(where, "send the draft orders as a FHIR Bundle")
+    orders = []
+    for i, entry in enumerate(items(bundle.get("entry"), f"{where}.entry")):
+        at = f"{where}.entry[{i}].resource"
+        resource = mapping(mapping(entry, f"{where}.entry[{i}]").get("resource"), at)
+        if optional_text(resource.get("resourceType"), f"{at}.resourceType") == "MedicationRequest":
+            orders.append((at, dict(resource)))
     if not selected_only:
         return orders
     selections = context.get("selections")
@@ -207,74 +211,78 @@ def _drafts(context: Mapping[str, Any], selected_only: bool) -> list[dict[str, A
             "context.selections", 'list the selected orders, e.g. "MedicationRequest/103"'
         )
     chosen = set(selections)
-    return [o for o in orders if f"MedicationRequest/{o.get('id')}" in chosen]
+    return [(at, o) for at, o in orders if f"MedicationRequest/{o.get('id')}" in chosen]
 
 
-def is_b12(resource: Mapping[str, Any]) -> bool:
+def is_b12(resource: Mapping[str, Any], path: str = "MedicationRequest") -> bool:
     """Whether the order names a cobalamin (by b12's codes, a code b12 reads, or its words):
     other orders are not b12's to check."""
+    from b12.adapters.cds.orders import concept_names
     from b12.adapters.fhir import codes
+    from b12.adapters.fhir.reading import items, mapping
 
-    concepts = [resource.get("medicationCodeableConcept")]
-    concepts += [
-        m.get("code") for m in resource.get("contained") or []
-        if isinstance(m, dict) and m.get("resourceType") == "Medication"
-    ]  # fmt: skip
+    concepts = [(resource.get("medicationCodeableConcept"), f"{path}.medicationCodeableConcept")]
+    for i, m in enumerate(items(resource.get("contained"), f"{path}.contained")):
+        m = mapping(m, f"{path}.contained[{i}]")
+        if m.get("resourceType") == "Medication":
+            concepts.append((m.get("code"), f"{path}.contained[{i}].code"))
     known = codes.systems(codes.MEDICATION_CODES) | {codes.B12_PRODUCT, codes.B12_SUBSTANCE}
-    for concept in concepts:
-        if not isinstance(concept, dict):
+    for concept, at in concepts:
+        words = " ".join(concept_names(concept, at)).casefold()  # type-checks the concept
+        if concept is None:
             continue
         for coding in concept.get("coding") or []:
-            if isinstance(coding, dict) and coding.get("system") in known:
+            if coding.get("system") in known:
                 if coding.get("system") not in (codes.NDC, codes.UNII):
                     return True
                 if codes.by_system(
                     codes.MEDICATION_CODES, coding["system"], str(coding.get("code"))
                 ):
                     return True
-        words = _words(concept)
         if "cobalamin" in words or "b12" in words.replace(" ", "").replace("-", ""):
             return True
     return False
 
 
-def _words(concept: Mapping[str, Any]) -> str:
-    from b12.adapters.cds.orders import concept_names
-
-    return " ".join(concept_names(concept)).casefold()
-
-
 def _cards(
-    app: App, drafts: list[dict[str, Any]], prefetch: Mapping[str, Any]
+    app: App, drafts: list[tuple[str, dict[str, Any]]], prefetch: Mapping[str, Any]
 ) -> list[tuple[Finding, dict[str, Any]]]:
+    """Cards for each B12 order: its findings for the patient (at each age a partial birth date
+    allows: a finding at any is shown), and one for each thing in the prefetch not read."""
     from b12.adapters.fhir.medication_request import read_medication_request
     from b12.services.order_review import OrderToReview, review_order, volume_for
     from b12.services.overrides import OVERRIDE_CODES
 
     kb = app.knowledge
-    orders = [d for d in drafts if is_b12(d)]
+    orders = [d for at, d in drafts if is_b12(d, at)]
     if not orders:
         return []
     chart = read_chart(kb, prefetch, app.clock.now().date())
-    out: list[tuple[Finding, dict[str, Any]]] = []
+    out = [(f, c.card(kb, f, [], OVERRIDE_CODES)) for f in chart.unread]
     for draft in orders:
         order = read_medication_request(draft, kb)
         seen: set[tuple[str, str]] = set()
         for phase in order.phases:
-            review = OrderToReview(
-                phase.dose, order.substance, order.product,
-                None if order.product else order.concentration, phase.route, order.indication,
-                chart.patient, chart.b12,
-            )  # fmt: skip
-            fixes = [
-                c.dose_fix(draft, phase.dose.mass, partial(volume_for, kb, review)),
-                c.regimen_fix(kb, draft),
-            ]
-            for f in review_order(kb, review).findings:
-                if f.level not in c.CARD_LEVELS or (f.code, f.message) in seen:
-                    continue
-                seen.add((f.code, f.message))
-                out.append((f, c.card(kb, f, fixes, OVERRIDE_CODES)))
+            codes: set[str] = set()
+            for patient in chart.patients:
+                review = OrderToReview(
+                    phase.dose, order.substance, order.product,
+                    None if order.product else order.concentration, phase.route,
+                    order.indication, patient, chart.b12,
+                )  # fmt: skip
+                fixes = [
+                    c.dose_fix(draft, phase.dose.mass, partial(volume_for, kb, review)),
+                    c.regimen_fix(kb, draft),
+                ]
+                found = review_order(kb, review).findings
+                for f in found:
+                    if f.level not in c.CARD_LEVELS or (f.code, f.message) in seen:
+                        continue
+                    if f.code in codes:  # said at the youngest age already
+                        continue
+                    seen.add((f.code, f.message))
+                    out.append((f, c.card(kb, f, fixes, OVERRIDE_CODES)))
+                codes |= {f.code for f in found}
     out.sort(key=lambda x: -x[0].level.rank)
     return out
 

@@ -80,11 +80,17 @@ SEX = Opt("--sex", "female or male.")
 WEIGHT = Opt("--weight-kg", "Weight in kg, e.g. 70.")
 PREGNANT = Opt("--pregnant", "The patient is pregnant.", takes="flag", default=False)
 BREASTFEEDING = Opt("--breastfeeding", "The patient is breastfeeding.", takes="flag", default=False)
-CONDITION = Opt("--condition", "A condition (repeat the option for more).", takes="texts")
+CONDITION = Opt(
+    "--condition",
+    "A condition (repeat the option for more); pregnancy or breastfeeding sets that flag.",
+    takes="texts",
+)
 MEDICATION = Opt(
     "--medication", "A medicine taken (generic or brand; repeat for more).", takes="texts"
 )
-ALLERGY = Opt("--allergy", "An allergy (repeat for more).", takes="texts")
+ALLERGY = Opt(
+    "--allergy", 'An allergy (repeat for more), e.g. cobalt or "Allergy to cobalt".', takes="texts"
+)
 MIX = Opt("--mix", "Something else drawn into the same syringe (repeat for more).", takes="texts")
 
 #: The patient, as every screening command takes it.

@@ -405,7 +405,7 @@ class ObservationRead:
 
 
 def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
-    from b12.domain.labs import find_unit, loinc_for
+    from b12.domain.labs import find_unit, loinc_unit_mismatch
 
     root = "Observation"
     resource = resource_of(resource, root)
@@ -500,16 +500,9 @@ def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
         alike = [u for u in analyte.units if u.unit == shown and ucum_of(u.unit) == ucum]
         unit = alike[0] if alike else unit
     if sent_loinc is not None:
-        expected = loinc_for(analyte, unit)
-        sent_code = next(lc for lc in analyte.loinc if lc.code == sent_loinc)
-        if expected is not None and sent_code.property != expected.property:
-            raise FhirReadError(
-                f"{root}.valueQuantity",
-                f"{unit_text} does not measure what LOINC {sent_loinc} measures "
-                f"({sent_code.property}): send {expected.code} ({expected.property}) with this "
-                f"unit, or a unit of {sent_loinc}",
-                field="readings",
-            )
+        mismatch = loinc_unit_mismatch(analyte, sent_loinc, unit, unit_text)
+        if mismatch is not None:
+            raise FhirReadError(f"{root}.valueQuantity", mismatch, field="readings")
     written = ""
     for i, ext in enumerate(items(resource.get("extension"), f"{root}.extension")):
         ext = mapping(ext, f"{root}.extension[{i}]")
