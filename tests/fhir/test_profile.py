@@ -404,3 +404,15 @@ def test_an_age_that_cannot_be_read_is_refused(
     with pytest.raises(FhirReadError) as caught:
         read_bundle(resources)
     assert words in str(caught.value)
+
+
+def test_the_exported_bundle_with_the_profile_validates_against_the_r4_json_schema(
+    record: Path, tmp_path: Path, schema_validator: Any
+) -> None:
+    assert run_main(["fhir", "export", "B1", "--out", "p.json"])[0] == 0
+    data = loads((tmp_path / "p.json").read_bytes())
+    kinds = {e["resource"]["resourceType"] for e in data["entry"]}
+    assert set(PROFILE_KINDS) <= kinds
+    assert schema_errors(schema_validator, data) == []
+    for entry in data["entry"]:
+        assert schema_errors(schema_validator, entry["resource"]) == []

@@ -472,10 +472,19 @@ class ObservationRead:
 
 
 def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
+    from b12.adapters.fhir.profile import is_body_weight
     from b12.domain.labs import find_unit, loinc_for
 
     root = "Observation"
     resource = resource_of(resource, root)
+    if is_body_weight(resource):
+        raise FhirReadError(
+            f"{root}.code",
+            "a body weight is part of the patient's profile, not a result: send it with its "
+            "Patient in a Bundle to `b12 fhir import`, or record it with `b12 patient add "
+            "--correct --weight-kg`",
+            field="readings",
+        )
     results = ("final", "amended", "corrected", "preliminary")
     read_status(resource, root, results, f"b12 records results ({', '.join(results)})")
     code = subject_code(resource, root)
