@@ -1,13 +1,14 @@
 """A patient's record as a FHIR Bundle, and a Bundle (or one resource) recorded through b12's
 use cases.
 
-Export: the Patient, every current MedicationRequest, MedicationAdministration (with the
-findings of each dose as DetectedIssues) and Observation. Import reads everything first (an
+Export: the Patient and its screening profile (``profile.py``), every current MedicationRequest,
+MedicationAdministration (with the findings of each dose as DetectedIssues) and Observation. Import reads everything first (an
 element b12 cannot read stops the whole import, nothing written), then records each resource
 through the use case its own door uses: a MedicationRequest is checked as an order (the dose
 checks of every phase, then the plan and its screening, as ``b12 prescribe`` does: a stop keeps
 it from being prescribed), a MedicationAdministration is given (the five rights), an Observation
-is added as a result, a Patient is added when the record has no patient of that code.
+is added as a result, a Patient is added, with the profile read beside it, when the record has
+no patient of that code (before the orders and doses, which are screened with that profile).
 """
 
 from __future__ import annotations
