@@ -416,3 +416,16 @@ def test_the_exported_bundle_with_the_profile_validates_against_the_r4_json_sche
     assert schema_errors(schema_validator, data) == []
     for entry in data["entry"]:
         assert schema_errors(schema_validator, entry["resource"]) == []
+
+
+@pytest.mark.parametrize(
+    "element",
+    [{"deceasedBoolean": True}, {"address": [{"city": "Leeds"}]}, {"multipleBirthInteger": 2}],
+    ids=["deceased", "address", "multiple-birth"],
+)
+def test_a_patient_element_b12_does_not_read_is_refused(element: dict[str, Any]) -> None:
+    resources = exported()
+    resources[0].update(element)
+    with pytest.raises(FhirReadError) as caught:
+        read_bundle(resources)
+    assert f"Patient.{next(iter(element))}: is not read by b12" in str(caught.value)

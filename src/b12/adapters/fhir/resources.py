@@ -137,6 +137,14 @@ def _read_age(ext: Mapping[str, Any], path: str) -> tuple[Decimal, date]:
     return months, given_on
 
 
+#: The elements of a Patient b12 reads (``active`` only as true: ``refuse_modifiers``); anything
+#: else (an address, a telecom, ``deceased[x]`` ...) is refused, never dropped.
+PATIENT_READ = frozenset(
+    ("resourceType", "id", "meta", "text", "identifier", "active", "gender", "birthDate",
+     "extension", "name")
+)  # fmt: skip
+
+
 def read_patient(resource: Any) -> PatientRead:
     resource = resource_of(resource, "Patient")
     code = None
@@ -150,6 +158,15 @@ def read_patient(resource: Any) -> PatientRead:
         raise FhirReadError(
             "Patient.name", "b12 keeps a pseudonymous code, never a name: leave the name out"
         )
+    for key in resource:
+        if key not in PATIENT_READ:
+            raise FhirReadError(
+                f"Patient.{key}",
+                "is not read by b12 (the record would drop it): a Patient is read as its "
+                "identifier (or id), gender, birthDate and the age-given extension; leave "
+                f"{key} out",
+                field="patient",
+            )
     born = None
     if resource.get("birthDate") is not None:
         born = fhir_date(resource["birthDate"], "Patient.birthDate", field="born")
