@@ -270,7 +270,7 @@ EXPECTED: dict[str, tuple[int, str, Check]] = {
     "b12 db upgrade --db copy.db": (0, "now at revision", lambda d: d["before"] is None),
     "b12 fhir import p-0042.json --db copy.db": (
         0,
-        "MedicationAdministration (Bundle.entry[2]): recorded",
+        "MedicationAdministration (Bundle.entry[3]): recorded",
         lambda d: (
             [i["outcome"] for i in d["imported"] if i["resource"] != "DetectedIssue"]
             == ["recorded"] * 4

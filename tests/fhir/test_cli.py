@@ -157,7 +157,7 @@ def test_an_order_unlike_the_regimen_is_refused_nothing_recorded(
             '{"resourceType": "Observation", "status": "final", "value": NaN}',
             "NaN is not a FHIR number",
         ),
-        ('{"resourceType": "Condition"}', "'Condition': b12 reads Patient, MedicationRequest"),
+        ('{"resourceType": "Encounter"}', "'Encounter': b12 reads Patient, MedicationRequest"),
         (
             '{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
             '{"resourceType": "Observation", "status": "final"}}]}',

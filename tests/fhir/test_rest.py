@@ -486,3 +486,17 @@ def test_a_patient_cannot_backdate_past_a_stop_with_a_reason(web: Web) -> None:
     )
     _is_outcome(_post(web, "patient", "/MedicationAdministration", body), 403)
     assert _gives(web) == before
+
+
+def test_a_body_weight_posted_as_a_result_is_refused_nothing_recorded(web: Web) -> None:
+    """A weight is the patient's profile (read with the Patient by `b12 fhir import`), not a
+    laboratory result: refused with where to send it."""
+    body = _observation("P-0001")
+    body["code"] = {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]}
+    body["valueQuantity"] = {"value": 70, "unit": "kg", "system": UCUM, "code": "kg"}
+    before = _recorded(web)
+    r = _post(web, "nurse", "/Observation", body)
+    _is_outcome(r, 422)
+    said = r.json()["issue"][0]
+    assert "part of the patient's profile" in said["diagnostics"], said
+    assert _recorded(web) == before

@@ -91,6 +91,41 @@ def test_a_patient_received_is_added_once_then_present(opened: tuple[App, Opened
     assert not present.added and present.record.profile["sex"] == "female"
 
 
+def test_a_patient_received_keeps_the_day_its_age_was_given(opened: tuple[App, Opened]) -> None:
+    app, _ = opened
+    profile = Patient(age_months=Decimal(480), allergies=("cobalt",))
+    given_on = date(2025, 7, 1)
+    added = exchange.receive_patient(
+        app.unit_of_work, "P-3", profile, "dr Ames", NOW, born=None, age_given_on=given_on
+    )
+    assert (added.record.age_months, added.record.age_given_on) == (Decimal(480), given_on)
+    assert record.patient_on(added.record, NOW.date()).age_months == Decimal(486)
+    assert exchange.profile_differs(added.record, profile, None, given_on) is None
+    other = Patient(age_months=Decimal(480))
+    assert "allergies" in (exchange.profile_differs(added.record, other, None, given_on) or "")
+    later = exchange.profile_differs(added.record, profile, None, date(2025, 8, 1))
+    assert later is not None and later.startswith("age")
+
+
+@pytest.mark.parametrize(
+    ("profile", "given_on", "words"),
+    [
+        (Patient(age_months=Decimal(480)), date(2026, 1, 21), "after today"),
+        (Patient(), date(2025, 1, 1), "but no age"),
+    ],
+)
+def test_an_age_given_on_a_day_that_cannot_be_is_refused_nothing_written(
+    opened: tuple[App, Opened], profile: Patient, given_on: date, words: str
+) -> None:
+    app, _ = opened
+    with pytest.raises(InputError, match=words):
+        exchange.receive_patient(
+            app.unit_of_work, "P-4", profile, "dr Ames", NOW, born=None, age_given_on=given_on
+        )
+    with pytest.raises(record.UnknownPatientError):
+        exchange.export_records(app.unit_of_work, "P-4", "dr Ames", "fhir-export")
+
+
 def _request() -> PlanRequest:
     return PlanRequest(
         start=date(2026, 2, 1), indication="pernicious-anaemia", product=steps.PRODUCT

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from b12.domain.findings import Finding, Level, distinct
+from b12.domain.jsonable import to_json
 from b12.domain.patient import Patient
 from b12.domain.records import Administration, LabResult, PatientRecord, Prescription, current
 from b12.knowledge.base import Knowledge
@@ -27,6 +28,7 @@ from b12.services.record import (
     find_patient,
     patient_on,
     prescribe,
+    profile_of,
 )
 
 #: The kinds of record another system may ask for by id.
@@ -102,17 +104,47 @@ class Received:
 
 @opens_unit_of_work
 def receive_patient(
-    uow: UnitOfWork, code: str, patient: Patient, who: str, now: datetime, *, born: date | None
+    uow: UnitOfWork,
+    code: str,
+    patient: Patient,
+    who: str,
+    now: datetime,
+    *,
+    born: date | None,
+    age_given_on: date | None = None,
 ) -> Received:
-    """The patient ``code`` of the record, else added (as ``b12 patient add`` adds one) in the
-    same transaction: the look and the add are one step (add_patient holds the patient's lock
-    while it checks again)."""
+    """The patient ``code`` of the record, else added (as ``b12 patient add`` adds one, the age
+    as given on ``age_given_on``) in the same transaction: the look and the add are one step
+    (add_patient holds the patient's lock while it checks again)."""
     try:
         return Received(find_patient(uow, code), False)
     except UnknownPatientError:
         pass
     add: Callable[..., PatientRecord] = inspect.unwrap(add_patient)
-    return Received(add(uow, code, patient, who, now, born=born), True)
+    return Received(add(uow, code, patient, who, now, born=born, age_given_on=age_given_on), True)
+
+
+def profile_differs(
+    record: PatientRecord, patient: Patient, born: date | None, age_given_on: date | None
+) -> str | None:
+    """None when the record's patient has this profile and age, else the first difference (in
+    words): a patient sent again must be the one the record keeps."""
+    kept = dict(record.profile)
+    sent = profile_of(patient)
+    for key in sorted(set(kept) | set(sent)):
+        if to_json(kept.get(key)) != to_json(sent.get(key)):
+            return f"{key}: the record has {kept.get(key)!r}, the input {sent.get(key)!r}"
+    if born != record.born:
+        return f"birth date: the record has {record.born}, the input {born}"
+    if patient.age_months != record.age_months or (
+        patient.age_months is not None
+        and age_given_on != (record.age_given_on or record.recorded_at.date())
+    ):
+        return (
+            f"age: the record has {record.age_months} months given on {record.age_given_on}, "
+            f"the input {patient.age_months} months given on {age_given_on}"
+        )
+    return None
 
 
 @opens_unit_of_work

@@ -175,11 +175,21 @@ def add_patient(
     correct: bool = False,
     born: date | None = None,
     ward: str | None = None,
+    age_given_on: date | None = None,
 ) -> PatientRecord:
     """A new patient; with ``correct`` a new profile that corrects the current one. The age is
-    ``born`` (a date of birth) or the patient's age, given on ``now``'s day; not both. ``ward``:
+    ``born`` (a date of birth) or the patient's age, given on ``age_given_on`` (default
+    ``now``'s day: another system's record says when it was given); not both. ``ward``:
     the ward or list the patient is on; a correction that names none keeps the current one."""
     code = code.strip()
+    if age_given_on is not None and patient.age_months is None:
+        raise InputError("a day the age was given, but no age: give the age", field="age")
+    if age_given_on is not None and age_given_on > now.date():
+        raise InputError(
+            f"the age was given on {age_given_on.isoformat()}, after today "
+            f"({now.date().isoformat()}): write the day it was given",
+            field="age",
+        )
     if ward is not None:
         ward = ward_name(ward)
     if born is not None and patient.age_months is not None:
@@ -221,7 +231,8 @@ def add_patient(
     record = PatientRecord(
         new_id(), code, profile_of(patient), now, who, corrects, born=born,
         age_months=patient.age_months,
-        age_given_on=None if patient.age_months is None else now.date(), ward=ward,
+        age_given_on=None if patient.age_months is None else age_given_on or now.date(),
+        ward=ward,
     )  # fmt: skip
     uow.patients.add(record)
     audit(uow, who, "patient-correct" if correct else "patient-add", record, record.id)

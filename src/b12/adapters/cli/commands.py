@@ -751,8 +751,10 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "fhir export",
         "fhir_commands:fhir_export",
-        "A patient's record as a FHIR R4 Bundle: Patient, MedicationRequests, "
-        "MedicationAdministrations with their DetectedIssues, Observations (the read is audited).",
+        "A patient's record as a FHIR R4 Bundle: Patient with the screening profile "
+        "(AllergyIntolerances, Conditions, MedicationStatements, a body-weight Observation), "
+        "MedicationRequests, MedicationAdministrations with their DetectedIssues, Observations "
+        "(the read is audited).",
         (
             CODE,
             Opt("--out", "Write the Bundle to this file (default: print it)."),
@@ -765,7 +767,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "fhir import",
         "fhir_commands:fhir_import",
-        "Record a FHIR Bundle, or one MedicationRequest (an order), MedicationAdministration (an "
+        "Record a FHIR Bundle (the patient with the whole profile first, so its orders and doses "
+        "are screened with it), or one MedicationRequest (an order), MedicationAdministration (an "
         "injection done) or Observation (a result), by b12's rules. Exit 3 on a stop.",
         (
             Arg("file", "The FHIR JSON file (a Bundle or one resource)."),

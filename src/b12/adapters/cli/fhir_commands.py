@@ -38,6 +38,9 @@ def fhir_export(
         "DetectedIssue": len(found.issues),
         "Observation": len(found.observations),
     }
+    for resource in found.profile:  # the screening profile: allergies, conditions, weight ...
+        kind = resource["resourceType"]
+        counts[kind] = counts.get(kind, 0) + 1
     if out is None:
         write_out(text)
         return 0

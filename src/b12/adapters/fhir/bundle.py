@@ -1,20 +1,21 @@
 """A patient's record as a FHIR Bundle, and a Bundle (or one resource) recorded through b12's
 use cases.
 
-Export: the Patient, every current MedicationRequest, MedicationAdministration (with the
-findings of each dose as DetectedIssues) and Observation. Import reads everything first (an
+Export: the Patient and its screening profile (``profile.py``), every current MedicationRequest,
+MedicationAdministration (with the findings of each dose as DetectedIssues) and Observation. Import reads everything first (an
 element b12 cannot read stops the whole import, nothing written), then records each resource
 through the use case its own door uses: a MedicationRequest is checked as an order (the dose
 checks of every phase, then the plan and its screening, as ``b12 prescribe`` does: a stop keeps
 it from being prescribed), a MedicationAdministration is given (the five rights), an Observation
-is added as a result, a Patient is added when the record has no patient of that code.
+is added as a result, a Patient is added, with the profile read beside it, when the record has
+no patient of that code (before the orders and doses, which are screened with that profile).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,14 @@ from b12.adapters.fhir.medication_request import (
     planned_doses,
     read_medication_request,
     require_prescribable,
+)
+from b12.adapters.fhir.profile import (
+    READ_ELEMENTS,
+    ProfileRead,
+    is_body_weight,
+    profile_resources,
+    profile_with,
+    read_profile,
 )
 from b12.adapters.fhir.reading import FhirReadError, items, mapping, refuse_modifiers
 from b12.adapters.fhir.resources import (
@@ -48,8 +57,12 @@ if TYPE_CHECKING:
     from b12.services.exchange import PatientRecords
     from b12.services.planning import Plan
 
-#: The resources b12 reads, in the order an import records them.
+#: The resources b12 reads, in the order an import records them: the patient's profile
+#: (AllergyIntolerance, Condition, MedicationStatement, a body-weight Observation) is read into
+#: the Patient, so every order and dose after it is screened with the whole profile.
 READ_ORDER = ("Patient", "MedicationRequest", "MedicationAdministration", "Observation")
+#: The profile's resources (read with the Patient; a body weight is an Observation).
+PROFILE_KINDS = tuple(k for k in READ_ELEMENTS if k != "Observation")
 #: What b12 writes itself and so does not read back (its findings are recomputed).
 NOT_READ = ("DetectedIssue",)
 
@@ -66,10 +79,12 @@ class PatientResources:
     administrations: list[dict[str, Any]]
     observations: list[dict[str, Any]]
     issues: list[dict[str, Any]]
+    profile: list[dict[str, Any]] = field(default_factory=list)
 
     def all(self) -> list[dict[str, Any]]:
         return [
             self.patient,
+            *self.profile,
             *self.medication_requests,
             *self.administrations,
             *self.issues,
@@ -81,8 +96,9 @@ def patient_resources(kb: Knowledge, found: PatientRecords) -> PatientResources:
     """Everything b12 keeps of one patient (current records only) as FHIR resources."""
     code = found.patient.code
     return resources_of(
-        kb, code, patient(found.patient), found.prescriptions, found.administrations, found.labs
-    )
+        kb, code, patient(found.patient), found.prescriptions, found.administrations, found.labs,
+        profile=profile_resources(found.patient, kb),
+    )  # fmt: skip
 
 
 def resources_of(
@@ -92,6 +108,8 @@ def resources_of(
     prescriptions: Sequence[Prescription],
     given: Sequence[Administration],
     labs: Sequence[LabResult],
+    *,
+    profile: Sequence[dict[str, Any]] = (),
 ) -> PatientResources:
     substance = {rx.id: rx.substance for rx in prescriptions}
     issues = []
@@ -109,6 +127,7 @@ def resources_of(
         ],
         [observation(lab, code, kb) for lab in labs],
         issues,
+        list(profile),
     )
 
 
@@ -210,6 +229,8 @@ def read_all(data: Any, kb: Knowledge) -> list[Read]:
         try:
             if kind == "Patient":
                 value: Any = read_patient(resource)
+            elif kind in PROFILE_KINDS or (kind == "Observation" and is_body_weight(resource)):
+                value = read_profile(resource, kb)
             elif kind == "MedicationRequest":
                 value = read_medication_request(resource, kb)
                 require_prescribable(value)
@@ -222,8 +243,9 @@ def read_all(data: Any, kb: Knowledge) -> list[Read]:
             else:
                 raise FhirReadError(
                     f"{kind or 'resource'}.resourceType",
-                    f"{kind!r}: b12 reads {', '.join(READ_ORDER)} (and skips its own "
-                    "DetectedIssues, which it computes)",
+                    f"{kind!r}: b12 reads {', '.join(READ_ORDER)}, the profile's "
+                    f"{', '.join(PROFILE_KINDS)} (and skips its own DetectedIssues, which it "
+                    "computes)",
                     field="resource",
                 )
         except FhirReadError as exc:
@@ -232,8 +254,50 @@ def read_all(data: Any, kb: Knowledge) -> list[Read]:
         except InputError as exc:
             raise FhirReadError(path or str(kind), str(exc), field=exc.field) from None
         out.append(Read(str(kind), path or str(kind), value))
-    out.sort(key=lambda r: READ_ORDER.index(r.kind) if r.kind in READ_ORDER else len(READ_ORDER))
-    return out
+    return with_profile(out)
+
+
+def with_profile(reads: list[Read]) -> list[Read]:
+    """The reads in READ_ORDER, each profile fact folded into the Patient it names (one Patient
+    per input; a fact of another patient, or with no Patient, is refused)."""
+    facts = [r for r in reads if isinstance(r.value, ProfileRead)]
+    rest = [r for r in reads if not isinstance(r.value, ProfileRead)]
+    patients = [r for r in rest if isinstance(r.value, PatientRead)]
+    if facts:
+        if len(patients) != 1:
+            raise FhirReadError(
+                facts[0].path,
+                "a patient's profile is read with its Patient: send one Patient in the same Bundle"
+                if not patients
+                else "send one patient's profile per Bundle",
+                field="patient",
+            )
+        kept: PatientRead = patients[0].value
+        weights = 0
+        for fact in facts:
+            value: ProfileRead = fact.value
+            ref = "patient" if fact.kind == "AllergyIntolerance" else "subject"
+            if value.patient != kept.code:
+                raise FhirReadError(
+                    f"{fact.path}.resource.{ref}" if fact.path.startswith("Bundle") else fact.path,
+                    f"Patient/{value.patient} is not the Bundle's Patient {kept.code!r}: send "
+                    "each patient's profile with that patient",
+                    field="patient",
+                )
+            weights += value.field == "weight_kg"
+            if weights > 1:
+                raise FhirReadError(
+                    fact.path, "a second body weight: send the patient's one weight",
+                    field="weight_kg",
+                )  # fmt: skip
+        at = rest.index(patients[0])
+        rest[at] = Read(
+            patients[0].kind,
+            patients[0].path,
+            replace(kept, facts=tuple(f.value for f in facts)),
+        )
+    rest.sort(key=lambda r: READ_ORDER.index(r.kind) if r.kind in READ_ORDER else len(READ_ORDER))
+    return rest
 
 
 def import_resources(
@@ -273,15 +337,32 @@ class ImportStoppedError(InputError):
 
 def import_patient(app: App, item: Read, who: str, now: datetime) -> Imported:
     from b12.domain.patient import Patient
-    from b12.services.exchange import receive_patient
+    from b12.services.exchange import profile_differs, receive_patient
 
     read: PatientRead = item.value
+    try:
+        profile = profile_with(Patient(age_months=read.age_months, sex=read.sex), read.facts)
+    except InputError as exc:
+        raise FhirReadError(item.path, str(exc), field=exc.field) from None
     received = receive_patient(
-        app.unit_of_work, read.code, Patient(sex=read.sex), who, now, born=read.born
-    )
+        app.unit_of_work, read.code, profile, who, now, born=read.born,
+        age_given_on=read.age_given_on,
+    )  # fmt: skip
     record = received.record
+    read_with = tuple(
+        f"profile: {name} {n}"
+        for name, n in (
+            ("allergies", len(profile.allergies)),
+            ("conditions", len(profile.conditions)),
+            ("medications", len(profile.medications)),
+            ("pregnant", int(profile.pregnant)),
+            ("breastfeeding", int(profile.breastfeeding)),
+            ("weight", int(profile.weight_kg is not None)),
+        )
+        if n
+    )
     if received.added:
-        return Imported(item.kind, item.path, "recorded", record.code)
+        return Imported(item.kind, item.path, "recorded", record.code, notes=read_with)
     if read.born is not None and record.born is not None and read.born != record.born:
         raise FhirReadError(
             f"{item.path}.birthDate",
@@ -289,6 +370,15 @@ def import_patient(app: App, item: Read, who: str, now: datetime) -> Imported:
             f"{record.born.isoformat()}: correct the record with `b12 patient add --correct`",
             field="born",
         )
+    if read.facts or read.age_months is not None:
+        differs = profile_differs(record, profile, record.born, read.age_given_on)
+        if differs is not None:
+            raise FhirReadError(
+                item.path,
+                f"the record's patient {read.code!r} has another profile ({differs}): correct "
+                "the record with `b12 patient add --correct`, or send the profile it keeps",
+                field="patient",
+            )
     return Imported(item.kind, item.path, "present", read.code)
 
 

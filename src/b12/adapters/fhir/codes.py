@@ -29,6 +29,17 @@ EXT_PLANNED_DOSE = f"{B12}/StructureDefinition/planned-dose"
 EXT_OVERRIDE = f"{B12}/StructureDefinition/override-reason"
 EXT_AS_WRITTEN = f"{B12}/StructureDefinition/as-written"
 EXT_VOLUME = f"{B12}/StructureDefinition/volume"
+#: An age without a birth date: the age in months ("months", valueDecimal) and the day it was
+#: given ("givenOn", valueDate), as the record keeps it.
+EXT_AGE = f"{B12}/StructureDefinition/age-given"
+#: The patient's profile: pregnancy and breastfeeding as b12 records them (yes when present).
+B12_PROFILE = f"{B12}/CodeSystem/profile"
+
+
+def knowledge_system(collection: str) -> str:
+    """b12's code system of one knowledge collection (allergens, conditions, medicines ...)."""
+    return f"{B12}/CodeSystem/{collection}"
+
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
@@ -39,6 +50,12 @@ UNII = "http://fdasis.nlm.nih.gov"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+#: Body weight (LOINC, as the FHIR vital-signs profile names it), in UCUM kg.
+LOINC_BODY_WEIGHT = "29463-7"
 DETECTED_ISSUE_SEVERITY = "http://hl7.org/fhir/detectedissue-severity"
 
 
@@ -62,6 +79,14 @@ ROUTE_CODES = (
     Code(SNOMED, "26643006", "Oral route", "oral", False),
     Code(SNOMED, "37839007", "Sublingual route", "sublingual", False),
     Code(SNOMED, "46713006", "Nasal route", "nasal", False),
+)
+
+#: Pregnancy and breastfeeding (SNOMED CT findings), read as b12's profile codes. Not checked
+#: against a SNOMED release: "verify" (b12 writes its own profile code and the text).
+PROFILE_CODES = (
+    Code(SNOMED, "77386006", "Pregnancy", "pregnant", False),
+    Code(SNOMED, "169750002", "Mother currently breast-feeding", "breastfeeding", False),
+    Code(SNOMED, "413712001", "Breastfeeding (mother)", "breastfeeding", False),
 )
 
 #: Medicines: UNII and NDC as the interoperability facts give them. An NDC names a package of

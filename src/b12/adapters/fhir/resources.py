@@ -53,6 +53,7 @@ from b12.domain.records import Administration, LabResult, PatientRecord
 from b12.errors import InputError
 
 if TYPE_CHECKING:
+    from b12.adapters.fhir.profile import ProfileRead
     from b12.knowledge.base import Knowledge
     from b12.services.administering import GiveRequest
 
@@ -76,6 +77,17 @@ def patient(record: PatientRecord) -> dict[str, Any]:
         out["gender"] = SEXES[sex]
     if record.born is not None:
         out["birthDate"] = record.born.isoformat()
+    elif record.age_months is not None:  # an age given on a day: never a birth date made up
+        given_on = record.age_given_on or record.recorded_at.date()
+        out["extension"] = [
+            {
+                "url": codes.EXT_AGE,
+                "extension": [
+                    {"url": "months", "valueDecimal": record.age_months},
+                    {"url": "givenOn", "valueDate": given_on.isoformat()},
+                ],
+            }
+        ]
     return out
 
 
@@ -84,6 +96,53 @@ class PatientRead:
     code: str
     born: date | None
     sex: Sex | None
+    age_months: Decimal | None = None
+    age_given_on: date | None = None
+    facts: tuple[ProfileRead, ...] = ()  # the profile read beside it (allergies, weight ...)
+
+
+def _read_age(ext: Mapping[str, Any], path: str) -> tuple[Decimal, date]:
+    """The age-given extension: the age in months and the day it was given (both required)."""
+    months: Decimal | None = None
+    given_on: date | None = None
+    if ext.get("value") is not None or any(k.startswith("value") for k in ext):
+        raise FhirReadError(path, "the age is sent in the sub-extensions months and givenOn")
+    for i, sub in enumerate(items(ext.get("extension"), f"{path}.extension")):
+        at = f"{path}.extension[{i}]"
+        sub = mapping(sub, at)
+        if sub.get("url") == "months" and months is None:
+            months = decimal(sub.get("valueDecimal"), f"{at}.valueDecimal", field="age")
+        elif sub.get("url") == "givenOn" and given_on is None:
+            given_on = fhir_date(sub.get("valueDate"), f"{at}.valueDate", field="age")
+        else:
+            raise FhirReadError(
+                f"{at}.url",
+                f"{sub.get('url')!r} is not read here: send months (valueDecimal) and givenOn "
+                "(valueDate), once each",
+                field="age",
+            )
+    if months is None or given_on is None:
+        raise FhirReadError(
+            f"{path}.extension",
+            "send the age in months (months, valueDecimal) and the day it was given "
+            "(givenOn, valueDate)",
+            field="age",
+        )
+    try:
+        from b12.domain.patient import Patient
+
+        Patient(age_months=months)
+    except InputError as exc:
+        raise FhirReadError(f"{path}.extension", str(exc), field="age") from None
+    return months, given_on
+
+
+#: The elements of a Patient b12 reads (``active`` only as true: ``refuse_modifiers``); anything
+#: else (an address, a telecom, ``deceased[x]`` ...) is refused, never dropped.
+PATIENT_READ = frozenset(
+    ("resourceType", "id", "meta", "text", "identifier", "active", "gender", "birthDate",
+     "extension", "name")
+)  # fmt: skip
 
 
 def read_patient(resource: Any) -> PatientRead:
@@ -99,13 +158,38 @@ def read_patient(resource: Any) -> PatientRead:
         raise FhirReadError(
             "Patient.name", "b12 keeps a pseudonymous code, never a name: leave the name out"
         )
+    for key in resource:
+        if key not in PATIENT_READ:
+            raise FhirReadError(
+                f"Patient.{key}",
+                "is not read by b12 (the record would drop it): a Patient is read as its "
+                "identifier (or id), gender, birthDate and the age-given extension; leave "
+                f"{key} out",
+                field="patient",
+            )
     born = None
     if resource.get("birthDate") is not None:
         born = fhir_date(resource["birthDate"], "Patient.birthDate", field="born")
     gender = optional_text(resource.get("gender"), "Patient.gender", field="sex")
     if gender is not None and gender not in ("female", "male", "other", "unknown"):
         raise FhirReadError("Patient.gender", f"unknown gender {gender!r}", field="sex")
-    return PatientRead(code, born, SEXES.get(gender or ""))
+    age: tuple[Decimal, date] | None = None
+    for i, ext in enumerate(items(resource.get("extension"), "Patient.extension")):
+        ext = mapping(ext, f"Patient.extension[{i}]")
+        if ext.get("url") == codes.EXT_AGE and age is None:
+            age = _read_age(ext, f"Patient.extension[{i}]")
+        else:
+            raise unread_extension(ext.get("url"), f"Patient.extension[{i}]")
+    if age is not None and born is not None:
+        raise FhirReadError(
+            "Patient.extension",
+            "an age given and a birth date: send the birth date, or the age without one",
+            field="born",
+        )
+    return PatientRead(
+        code, born, SEXES.get(gender or ""),
+        None if age is None else age[0], None if age is None else age[1],
+    )  # fmt: skip
 
 
 # --- MedicationAdministration ---------------------------------------------------------------------
@@ -405,10 +489,19 @@ class ObservationRead:
 
 
 def read_observation(resource: Any, kb: Knowledge) -> ObservationRead:
+    from b12.adapters.fhir.profile import is_body_weight
     from b12.domain.labs import find_unit, loinc_unit_mismatch
 
     root = "Observation"
     resource = resource_of(resource, root)
+    if is_body_weight(resource):
+        raise FhirReadError(
+            f"{root}.code",
+            "a body weight is part of the patient's profile, not a result: send it with its "
+            "Patient in a Bundle to `b12 fhir import`, or record it with `b12 patient add "
+            "--correct --weight-kg`",
+            field="readings",
+        )
     results = ("final", "amended", "corrected", "preliminary")
     read_status(resource, root, results, f"b12 records results ({', '.join(results)})")
     code = subject_code(resource, root)
