@@ -767,8 +767,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "fhir import",
         "fhir_commands:fhir_import",
-        "Record a FHIR Bundle (the patient with the whole profile first, so its orders and doses "
-        "are screened with it), or one MedicationRequest (an order), MedicationAdministration (an "
+        "Record a FHIR Bundle (the patient with the whole profile first, so that its orders and "
+        "injections are screened with it), or one MedicationRequest (an order), MedicationAdministration (an "
         "injection done) or Observation (a result), by b12's rules. Exit 3 on a stop.",
         (
             Arg("file", "The FHIR JSON file (a Bundle or one resource)."),
