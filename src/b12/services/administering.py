@@ -43,7 +43,7 @@ from b12.domain.screening import NO_BYPASS
 from b12.errors import InputError
 from b12.knowledge.base import Knowledge
 from b12.services.audit_thresholds import interval_tolerance_hours, shortest_gap_any_regimen
-from b12.services.dosing import DoseRequest, DoseResult, calculate_dose
+from b12.services.dosing import DoseRequest, DoseResult, calculate_dose, cobalamin_strength
 from b12.services.ports import Clock, UnitOfWork, opens_unit_of_work
 from b12.services.record import (
     acted,
@@ -406,11 +406,7 @@ def _prescribed_strength(kb: Knowledge, rx: Any) -> Concentration | None:
     if rx is None:
         return None
     if rx.product:
-        for ingredient in kb.get("products", rx.product).ingredients:
-            cobalamin = ingredient.substance.endswith("cobalamin")
-            if cobalamin and ingredient.amount_mcg is not None and ingredient.per_ml is not None:
-                return Concentration(ingredient.amount_mcg, ingredient.per_ml)
-        return None
+        return cobalamin_strength(kb.get("products", rx.product))
     return None if not rx.concentration else parse_concentration(rx.concentration)
 
 

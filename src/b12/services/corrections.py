@@ -32,7 +32,7 @@ from b12.domain.routes import parse_route
 from b12.errors import InputError, UnknownNameError, about
 from b12.knowledge.base import Knowledge
 from b12.services.ports import UnitOfWork, UnitOfWorkFactory, opens_unit_of_work
-from b12.services.record import find_patient, new_id
+from b12.services.record import check_event, find_patient, new_id
 
 #: What may be corrected, the repository that holds it, and the fields a correction may set.
 CORRECTABLE: dict[str, tuple[str, frozenset[str]]] = {
@@ -151,9 +151,9 @@ def correct(
     if kind == "administration":
         new = _checked_administration(uow, kb, code, new, set(changes), now, override)
     elif kind == "lab":
-        _check_lab(kb, new, set(changes))
+        _check_lab(set(changes))
     else:
-        _check_event(new)
+        check_event(new.severity, str(new.description))
     return _keep(uow, code, kind, old, new, reason, who, f"correct-{kind}")
 
 
@@ -254,9 +254,10 @@ READING_FIELDS = frozenset(
 )
 
 
-def _check_lab(kb: Knowledge, new: Any, changed: set[str]) -> None:
-    """A result's value is corrected as a new reading, every field it gives at once, agreeing
-    with what that reading gives (never a value without its unit, nor a normalised value alone)."""
+def _check_lab(changed: set[str]) -> None:
+    """A result's value is corrected as a new reading: every field one reading gives, at once
+    (never a value without its unit, nor a normalised value alone). The doors make them with
+    ``lab_changes``; that they agree with each other is that function's work, not checked here."""
     if not changed & READING_FIELDS:
         return
     missing = sorted(READING_FIELDS - changed)
@@ -267,17 +268,6 @@ def _check_lab(kb: Knowledge, new: Any, changed: set[str]) -> None:
             "would be left as they were)",
             field="reading",
         )
-
-
-def _check_event(new: Any) -> None:
-    from b12.services.record import SEVERITIES
-
-    if new.severity not in SEVERITIES:
-        raise InputError(
-            f"severity {new.severity!r}: write one of {', '.join(SEVERITIES)}", field="severity"
-        )
-    if not str(new.description).strip():
-        raise InputError("describe the event in words", field="description")
 
 
 @opens_unit_of_work

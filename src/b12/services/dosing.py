@@ -306,15 +306,23 @@ def _concentration(
     assert product is not None
     if product.form != "injection":
         return None
-    for ingredient in product.ingredients:
-        cobalamin = ingredient.substance.endswith("cobalamin")
-        if cobalamin and ingredient.amount_mcg is not None and ingredient.per_ml is not None:
-            return Concentration(ingredient.amount_mcg, ingredient.per_ml)
+    strength = cobalamin_strength(product)
+    if strength is not None:
+        return strength
     raise InputError(
         f"the strength of {product.id} is not in the knowledge base (its sources do not give it); "
         "read it from the label and give it as the concentration, e.g. 1000mcg/mL",
         field="concentration",
     )
+
+
+def cobalamin_strength(product: Product) -> Concentration | None:
+    """The product's cobalamin per mL, as the knowledge gives it (None where it does not)."""
+    for ingredient in product.ingredients:
+        cobalamin = ingredient.substance.endswith("cobalamin")
+        if cobalamin and ingredient.amount_mcg is not None and ingredient.per_ml is not None:
+            return Concentration(ingredient.amount_mcg, ingredient.per_ml)
+    return None
 
 
 def _route(route: str | None, product: Product | None) -> str:

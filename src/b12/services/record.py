@@ -595,6 +595,16 @@ def treatment_day(uow: UnitOfWork, patient_id: str, on: date) -> int | None:
     return (on - min(given)).days
 
 
+def check_event(severity: str, description: str) -> None:
+    """An event's severity is one of SEVERITIES and it is told in words (when added or corrected)."""
+    if severity not in SEVERITIES:
+        raise InputError(
+            f"severity {severity!r}: write one of {', '.join(SEVERITIES)}", field="severity"
+        )
+    if not description.strip():
+        raise InputError("describe the event in words", field="description")
+
+
 @opens_unit_of_work
 def add_event(
     uow: UnitOfWork,
@@ -611,12 +621,7 @@ def add_event(
 ) -> AdverseEvent:
     """Something that happened to the patient; ``role``: the recorder's, kept in the audit."""
     record = find_patient(uow, code)
-    if severity not in SEVERITIES:
-        raise InputError(
-            f"severity {severity!r}: write one of {', '.join(SEVERITIES)}", field="severity"
-        )
-    if not description.strip():
-        raise InputError("describe the event in words", field="description")
+    check_event(severity, description)
     given = current(uow.administrations.for_patient(record.id))
     if administration_id is None:  # link the injection given that day, if there was one
         same_day = [a for a in given if a.given_at.date() == on]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from b12.bootstrap import App
 from b12.domain.dates import in_range, on_wall_clock
@@ -22,10 +22,6 @@ def who(given: str | None, app: App) -> str:
         return "unknown"
 
 
-#: How far ahead of the clock a time may be recorded (clocks of two machines differ a little).
-CLOCK_SKEW = timedelta(minutes=5)
-
-
 def when(text: str | None, app: App, option: str = "--at", *, future: bool = False) -> datetime:
     """A date or date-time as written (YYYY-MM-DD[THH:MM][+HH:MM]), without an offset the
     clinic's wall clock; the clinic's time now when not given. Always aware. Unless ``future``
@@ -42,6 +38,8 @@ def when(text: str | None, app: App, option: str = "--at", *, future: bool = Fal
             "e.g. 2026-01-05T09:30"
         ) from None
     read = in_clinic(in_range(moment, option.removeprefix("--")), app)
+    from b12.services.administering import CLOCK_SKEW  # the clock difference give allows
+
     if not future and read > now + CLOCK_SKEW:
         raise InputError(
             f"{option} {text.strip()}: after the clock's time ({now.isoformat(timespec='minutes')});"
